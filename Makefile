@@ -1,0 +1,30 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help install lint test demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the package (editable) with test extras
+
+lint: $(STAMP) ## ruff format --check, ruff check, mypy --strict etl
+	$(VENV)/bin/ruff format --check etl tests
+	$(VENV)/bin/ruff check etl tests
+	$(VENV)/bin/mypy etl
+
+test: lint ## lint, then run the whole test suite
+	$(VENV)/bin/pytest -q
+
+demo: $(STAMP) ## start the local SWR API, sync twice (a day apart), print the report
+	$(VENV)/bin/swr-etl demo --dir ./swr-demo
+
+clean: ## remove the venv and demo output
+	rm -rf $(VENV) swr-demo .pytest_cache .mypy_cache .ruff_cache

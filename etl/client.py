@@ -1,0 +1,357 @@
+"""The SWR v3 tag-list client: one aiohttp session per endpoint, retries, rate limit, pages.
+
+`SwrClient.iter_tag_pages` yields one `TagPage` per HTTP response and follows the marker until
+the API says it is done. Everything that can go wrong on the wire ends as an `ApiError`
+subclass carrying status, error code, request id, endpoint and target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+from yarl import URL
+
+from etl.auth import Auth, SignableRequest, canonical_query
+from etl.errors import ApiError, ResponseError, api_error_from_response
+from etl.names import encode_repository
+
+log = logging.getLogger("etl.client")
+
+MAX_PAGE_SIZE = 1000  # the API page: "A maximum of 1,000 records can be returned."
+
+# FACTS.md: SWR's own throttling and busy codes arrive as 403 and 409; retry them like a 429.
+THROTTLE_CODES = frozenset({"SVCSTG.SWR.4031032", "SVCSTG.SWR.4031042", "SVCSTG.SWR.4090023"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before trying a request again."""
+
+    max_attempts: int = 6
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+    retry_codes: frozenset[str] = THROTTLE_CODES
+
+    def should_retry(self, error: ApiError) -> bool:
+        """Return True if `error` is transient: throttling, 5xx, busy, or no usable answer."""
+        if error.status is None:
+            return True  # connection error, timeout or an unreadable 200
+        if error.error_code in self.retry_codes:
+            return True
+        return error.status in self.retry_statuses or error.status >= 500
+
+    def delay_s(self, attempt: int, error: ApiError) -> float:
+        """Return the wait before attempt `attempt + 1`: Retry-After if given, else full jitter."""
+        if error.retry_after is not None:
+            return min(error.retry_after, self.max_delay_s)
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        return random.uniform(0, ceiling)
+
+
+class TokenBucket:
+    """A requests-per-second limit shared by every task of one endpoint.
+
+    After a 429 the rate is halved (down to a floor); each success wins a little of it back,
+    so a throttled endpoint settles just under what the server allows.
+    """
+
+    def __init__(self, rate: float, burst: float = 1.0, floor_fraction: float = 0.05):
+        self.max_rate = rate
+        self.rate = rate
+        self._floor = rate * floor_fraction
+        self._burst = burst
+        self._tokens = burst
+        self._stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait until one request may be sent."""
+        async with self._lock:
+            self._refill()
+            if self._tokens < 1:
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+                self._refill()
+            self._tokens -= 1
+
+    def slow_down(self) -> None:
+        """Halve the rate after the server said we are too fast."""
+        self.rate = max(self._floor, self.rate / 2)
+
+    def speed_up(self) -> None:
+        """Recover a little of the configured rate after a success."""
+        self.rate = min(self.max_rate, self.rate + self.max_rate * 0.01)
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+
+@dataclass
+class RequestStats:
+    """Counters for one target's requests, kept by the client as it works."""
+
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+
+
+@dataclass(frozen=True)
+class TagPage:
+    """One page of the v3 tag list: the raw tag objects and where the next page starts."""
+
+    tags: list[dict[str, Any]]
+    next_marker: str | None
+    request_id: str | None
+
+
+@dataclass
+class MarkerPaginator:
+    """Follows `nextMarker` (or `next_marker`) until it is absent/empty or `has_more` is false."""
+
+    marker: str | None = None
+    started: bool = False
+    seen: set[str] = field(default_factory=set)
+
+    @property
+    def has_next(self) -> bool:
+        return not self.started or self.marker is not None
+
+    def update(self, body: Mapping[str, Any], request_id: str | None) -> None:
+        """Take the next marker from a page body; raise ResponseError on a marker loop."""
+        self.started = True
+        raw = body.get("nextMarker", body.get("next_marker"))
+        marker = None if raw is None or raw == "" else str(raw)
+        if body.get("has_more") is False:
+            marker = None
+        elif body.get("has_more") is True and marker is None:
+            raise ResponseError(
+                "has_more is true but no next marker was given", request_id=request_id
+            )
+        if marker is not None and marker in self.seen:
+            raise ResponseError(
+                f"marker {marker!r} repeated: pagination loop", request_id=request_id
+            )
+        if marker is not None:
+            self.seen.add(marker)
+        self.marker = marker
+
+
+def ssl_context(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """Return what aiohttp's `ssl=` takes: verification on by default, optional CA bundle."""
+    if ca_bundle:
+        return ssl.create_default_context(cafile=ca_bundle)
+    return True if verify else False
+
+
+class SwrClient:
+    """The v3 tag-list API of one SWR endpoint, over one aiohttp session."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: Auth,
+        *,
+        name: str | None = None,
+        retry: RetryPolicy | None = None,
+        requests_per_second: float = 50.0,
+        in_flight: asyncio.Semaphore | None = None,
+        max_connections: int = 16,
+        timeout_s: float = 30.0,
+        verify_tls: bool = True,
+        ca_bundle: str | None = None,
+    ):
+        self.base_url = URL(base_url.rstrip("/"))
+        self.name = name or self.base_url.host or base_url
+        self.retry = retry or RetryPolicy()
+        self.limiter = TokenBucket(requests_per_second)
+        self._auth = auth
+        self._in_flight = in_flight or asyncio.Semaphore(max_connections)
+        self._max_connections = max_connections
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._ssl = ssl_context(verify_tls, ca_bundle)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> SwrClient:
+        connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl)
+        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def iter_tag_pages(
+        self,
+        namespace: str,
+        repository: str,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        tag: str | None = None,
+        with_manifest: bool = False,
+        order: tuple[str, str] | None = None,
+        stats: RequestStats | None = None,
+    ) -> AsyncIterator[TagPage]:
+        """Yield every page of a repository's tags, in the server's order, following markers."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+        stats = stats if stats is not None else RequestStats()
+        target = f"{namespace}/{repository}"
+        path = tag_list_path(namespace, repository)
+        paginator = MarkerPaginator()
+        while paginator.has_next:
+            query = tag_list_query(page_size, paginator.marker, tag, with_manifest, order)
+            body, request_id = await self.get_json(path, query, target=target, stats=stats)
+            try:
+                page = parse_tag_page(body, request_id)
+                paginator.update(body, request_id)
+            except ApiError as exc:
+                raise exc.at(endpoint=self.name, target=target) from None
+            stats.pages += 1
+            yield TagPage(page, paginator.marker, request_id)
+
+    async def get_json(
+        self,
+        path: str,
+        query: list[tuple[str, str]],
+        *,
+        target: str | None = None,
+        stats: RequestStats | None = None,
+    ) -> tuple[Any, str | None]:
+        """Return (parsed JSON body, request id) of a GET, retrying transient failures."""
+        stats = stats if stats is not None else RequestStats()
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            stats.requests += 1
+            headers: dict[str, str] = {}
+            try:
+                return await self._get_once(path, query, headers)
+            except ApiError as exc:
+                error = exc.at(endpoint=self.name, target=target)
+            if error.status == 401 and not refreshed:
+                refreshed = True
+                if await self._auth.recover_from_401(headers):
+                    stats.retries += 1
+                    continue
+            if not self.retry.should_retry(error) or attempt >= self.retry.max_attempts:
+                raise error
+            if error.status == 429 or error.error_code in THROTTLE_CODES:
+                self.limiter.slow_down()
+            delay = self.retry.delay_s(attempt, error)
+            log.info(
+                "retrying %s %s after %s (attempt %d, wait %.2fs)",
+                self.name,
+                target or path,
+                error.error_code or error.status or error.message,
+                attempt,
+                delay,
+            )
+            stats.retries += 1
+            await asyncio.sleep(delay)
+
+    async def _get_once(
+        self, path: str, query: list[tuple[str, str]], used_headers: dict[str, str]
+    ) -> tuple[Any, str | None]:
+        session = self._require_session()
+        host = self.base_url.raw_authority
+        base = {"Content-Type": "application/json", "Host": host}
+        signable = SignableRequest("GET", host, path, query, base)
+        async with self._in_flight:
+            await self.limiter.acquire()
+            # The headers (and an AK/SK signature) are made afresh for every attempt.
+            headers = {**base, **await self._auth.headers_for(signable, session)}
+            used_headers.update(headers)
+            raw_query = canonical_query(query)
+            url = URL(
+                str(self.base_url) + path + (f"?{raw_query}" if raw_query else ""), encoded=True
+            )
+            try:
+                async with session.get(url, headers=headers) as resp:
+                    body = await resp.read()
+                    status, resp_headers = resp.status, resp.headers
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise ApiError(f"no usable answer: {describe_transport_error(exc)}") from None
+        request_id = resp_headers.get("X-Request-Id")
+        if status != 200:
+            raise api_error_from_response(status, body, resp_headers)
+        self.limiter.speed_up()
+        try:
+            return orjson.loads(body), request_id
+        except orjson.JSONDecodeError:
+            # A cut-off 200 body is a transport fault in disguise: retry it (status None).
+            raise ApiError(
+                f"HTTP 200 with a body that is not valid JSON ({len(body)} bytes)",
+                request_id=request_id,
+            ) from None
+
+    def _require_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("use `async with SwrClient(...)` before sending requests")
+        return self._session
+
+
+def tag_list_path(namespace: str, repository: str) -> str:
+    """Return the URL path of the v3 tag list, the repository's '/' sent as '$' (as %24)."""
+    encoded = quote(encode_repository(repository), safe="")
+    return f"/v3/manage/namespaces/{quote(namespace, safe='')}/repos/{encoded}/tags"
+
+
+def tag_list_query(
+    page_size: int,
+    marker: str | None,
+    tag: str | None,
+    with_manifest: bool,
+    order: tuple[str, str] | None,
+) -> list[tuple[str, str]]:
+    """Return the query pairs of one tag-list request (booleans as lowercase, FACTS.md)."""
+    query = [("limit", str(page_size))]
+    if marker is not None:
+        query.append(("marker", marker))
+    if tag:
+        query.append(("tag", tag))
+    if with_manifest:
+        query.append(("with_manifest", "true"))
+    if order is not None:
+        query += [("order_column", order[0]), ("order_type", order[1])]
+    return query
+
+
+def parse_tag_page(body: Any, request_id: str | None) -> list[dict[str, Any]]:
+    """Return the tag objects of a page body; raise ResponseError if its shape is wrong."""
+    if not isinstance(body, dict):
+        raise ResponseError(
+            f"expected a JSON object, got {type(body).__name__}", request_id=request_id
+        )
+    tags = body.get("tags", [])
+    if tags is None:
+        tags = []
+    if not isinstance(tags, list) or not all(isinstance(t, dict) for t in tags):
+        raise ResponseError("'tags' is not a list of objects", request_id=request_id)
+    return tags
+
+
+def describe_transport_error(exc: BaseException) -> str:
+    """Return a short description of a connection error or timeout (never a URL with secrets)."""
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    return type(exc).__name__

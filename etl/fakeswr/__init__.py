@@ -1,0 +1,21 @@
+"""The local SWR API: a faithful stand-in for SWR's v3 tag list, IAM tokens and AK/SK."""
+
+from etl.fakeswr.app import Credentials, Options, make_app
+from etl.fakeswr.faults import FAULT_KINDS, FaultPlan
+from etl.fakeswr.registry import Registry, Tag, generate_registry, next_day
+from etl.fakeswr.server import FakeSwr, start, stop
+
+__all__ = [
+    "FAULT_KINDS",
+    "Credentials",
+    "FakeSwr",
+    "FaultPlan",
+    "Options",
+    "Registry",
+    "Tag",
+    "generate_registry",
+    "make_app",
+    "next_day",
+    "start",
+    "stop",
+]

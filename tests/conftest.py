@@ -1,0 +1,92 @@
+"""Shared fixtures: a clean environment, seeded registries and the local SWR API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp import web
+
+from etl.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
+from etl.client import RetryPolicy, SwrClient
+from etl.fakeswr import FakeSwr, Options, Registry, generate_registry, start, stop
+
+ENV_PREFIXES = ("SWR_", "HW_", "IAM_", "HUAWEICLOUD_")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never see credentials from the machine they run on."""
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    yield
+
+
+@pytest.fixture(scope="session")
+def small_registry() -> Registry:
+    """30 repositories, ~1,200 tags: big enough for several pages per repository."""
+    return generate_registry(repos=30, seed=7)
+
+
+@pytest.fixture
+def fake_options() -> Options:
+    """Options of the local API; a test changes them before the `fake` fixture starts it."""
+    return Options()
+
+
+@pytest.fixture
+async def fake(small_registry: Registry, fake_options: Options) -> AsyncIterator[FakeSwr]:
+    """The local SWR API serving `small_registry` on 127.0.0.1."""
+    server = await start(small_registry, options=fake_options)
+    yield server
+    await stop(server)
+
+
+def auth_for(fake: FakeSwr, kind: str) -> Auth:
+    """Return an auth scheme of `kind` holding the local API's credentials."""
+    creds = fake.credentials
+    if kind == "token":
+        return TokenAuth(creds.token)
+    if kind == "aksk":
+        return AkSkAuth(creds.ak, creds.sk, creds.project_id)
+    iam = IamCredentials(fake.url, creds.domain, creds.user, creds.password, creds.project_name)
+    return IamPasswordAuth(iam)
+
+
+def client_for(fake: FakeSwr, auth: str = "token", **kwargs: Any) -> SwrClient:
+    """Return a client of the local API with fast retries (tests never wait for seconds)."""
+    kwargs.setdefault("retry", RetryPolicy(max_attempts=8, base_delay_s=0.01, max_delay_s=0.05))
+    kwargs.setdefault("requests_per_second", 10_000)
+    return SwrClient(fake.url, auth_for(fake, auth), name="local", **kwargs)
+
+
+async def all_tags(
+    client: SwrClient, namespace: str, repository: str, **kwargs: Any
+) -> list[dict[str, Any]]:
+    """Return every tag of one repository, page after page."""
+    tags: list[dict[str, Any]] = []
+    async for page in client.iter_tag_pages(namespace, repository, **kwargs):
+        tags.extend(page.tags)
+    return tags
+
+
+def expected_tags(registry: Registry, namespace: str, repository: str) -> list[dict[str, Any]]:
+    """Return a repository's tags as the API should serve them (without manifests)."""
+    return [orjson.loads(orjson.dumps(t)) for t in registry.tags(namespace, repository)]
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """Serve a hand-made aiohttp app (a hostile server, say) on 127.0.0.1; yield its URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

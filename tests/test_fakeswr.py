@@ -1,0 +1,263 @@
+"""The local SWR API follows the API page and FACTS.md, read independently of the client."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+from etl.fakeswr import FakeSwr, FaultPlan, Registry, generate_registry, next_day
+from etl.fakeswr.registry import INT64_MAX
+from etl.names import validate_namespace, validate_repository
+
+
+@pytest.fixture
+async def http(fake: FakeSwr) -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain HTTP session carrying the local API's static token."""
+    headers = {"X-Auth-Token": fake.credentials.token, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(fake.url, headers=headers) as session:
+        yield session
+
+
+def tags_path(namespace: str, repository: str) -> str:
+    return f"/v3/manage/namespaces/{namespace}/repos/{repository.replace('/', '%24')}/tags"
+
+
+def biggest(registry: Registry) -> tuple[str, str]:
+    return max(registry.repositories, key=lambda k: len(registry.repositories[k].tags))
+
+
+def error_code(body: Any) -> str:
+    """The code of any error shape (the test's own, deliberately simple reading)."""
+    if isinstance(body, list):
+        return str(body[0]["errorCode"])
+    return str(body.get("error_code") or body["errors"][0]["errorCode"])
+
+
+async def get(http: aiohttp.ClientSession, path: str, **params: str) -> tuple[int, Any, Any]:
+    async with http.get(path, params=params) as resp:
+        return resp.status, await resp.json(content_type=None), resp.headers
+
+
+async def test_default_page_is_100_with_next_marker_and_has_more(
+    http: aiohttp.ClientSession, small_registry: Registry
+) -> None:
+    namespace, repository = biggest(small_registry)
+    assert len(small_registry.tags(namespace, repository)) > 100
+    status, body, headers = await get(http, tags_path(namespace, repository))
+    assert status == 200 and len(body["tags"]) == 100
+    assert body["has_more"] is True and body["nextMarker"]
+    assert set(body["tags"][0]) == {
+        "id",
+        "repo_id",
+        "tag",
+        "image_id",
+        "manifest",
+        "digest",
+        "schema",
+        "path",
+        "internal_path",
+        "size",
+        "is_trusted",
+        "created",
+        "updated",
+        "domain_id",
+        "tag_type",
+    }
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-Id"])
+
+
+@pytest.mark.parametrize("limit", ["0", "1001", "-1", "ten"])
+async def test_limit_outside_1_to_1000_is_400(http: aiohttp.ClientSession, limit: str) -> None:
+    status, body, _ = await get(http, tags_path("platform", "api"), limit=limit)
+    assert status == 400 and error_code(body) == "SVCSTG.SWR.4000056"
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["forged", "AAAAAAAAAAAAAAA=", "", "abc+/=="],
+    ids=["word", "base64", "empty", "symbols"],
+)
+async def test_a_forged_marker_is_400(http: aiohttp.ClientSession, marker: str) -> None:
+    status, body, _ = await get(http, tags_path("platform", "api"), marker=marker)
+    assert status == 400 and error_code(body) == "SVCSTG.SWR.4001025"
+
+
+async def test_a_marker_from_another_repository_is_refused(
+    http: aiohttp.ClientSession, small_registry: Registry
+) -> None:
+    namespace, repository = biggest(small_registry)
+    _, body, _ = await get(http, tags_path(namespace, repository), limit="1")
+    other = next(k for k in small_registry.repositories if k != (namespace, repository))
+    status, _, _ = await get(http, tags_path(*other), marker=body["nextMarker"])
+    assert status == 400
+
+
+async def test_raw_dollar_and_percent_24_are_both_accepted(
+    http: aiohttp.ClientSession, small_registry: Registry
+) -> None:
+    namespace, repository = next(k for k in small_registry.repositories if "/" in k[1])
+    raw = f"/v3/manage/namespaces/{namespace}/repos/{repository.replace('/', '$')}/tags"
+    first = await get(http, raw)
+    second = await get(http, tags_path(namespace, repository))
+    assert first[0] == second[0] == 200 and first[1] == second[1]
+
+
+async def test_tag_filter_is_a_substring_match(
+    http: aiohttp.ClientSession, small_registry: Registry
+) -> None:
+    namespace, repository = biggest(small_registry)
+    _, body, _ = await get(http, tags_path(namespace, repository), tag="v", limit="1000")
+    expected = [t.tag for t in small_registry.tags(namespace, repository) if "v" in t.tag]
+    assert [t["tag"] for t in body["tags"]] == expected
+
+
+@pytest.mark.parametrize(("order_type", "reverse"), [("asc", False), ("desc", True)])
+async def test_order_by_tag(
+    http: aiohttp.ClientSession, small_registry: Registry, order_type: str, reverse: bool
+) -> None:
+    namespace, repository = biggest(small_registry)
+    _, body, _ = await get(
+        http,
+        tags_path(namespace, repository),
+        limit="1000",
+        order_column="tag",
+        order_type=order_type,
+    )
+    names = [t["tag"] for t in body["tags"]]
+    assert names == sorted(names, reverse=reverse)
+
+
+async def test_order_column_without_order_type_is_400(http: aiohttp.ClientSession) -> None:
+    status, _, _ = await get(http, tags_path("platform", "api"), order_column="tag")
+    assert status == 400
+
+
+async def test_with_manifest_returns_the_manifest_whose_hash_is_the_digest(
+    http: aiohttp.ClientSession,
+) -> None:
+    _, body, _ = await get(http, tags_path("platform", "api"), with_manifest="true")
+    for tag in body["tags"]:
+        assert "sha256:" + hashlib.sha256(tag["manifest"].encode()).hexdigest() == tag["digest"]
+
+
+@pytest.mark.parametrize(
+    ("namespace", "repository", "status", "code"),
+    [
+        pytest.param("Platform", "api", 400, "SVCSTG.SWR.4001025", id="bad-namespace"),
+        pytest.param("platform", "a__-b", 400, "SVCSTG.SWR.4001025", id="bad-repository"),
+        pytest.param("nobody", "api", 404, "SVCSTG.SWR.4040001", id="unknown-namespace"),
+        pytest.param(
+            "platform", "nothing-here", 404, "SVCSTG.SWR.4040002", id="unknown-repository"
+        ),
+    ],
+)
+async def test_name_errors(
+    http: aiohttp.ClientSession, namespace: str, repository: str, status: int, code: str
+) -> None:
+    got_status, body, headers = await get(http, tags_path(namespace, repository))
+    assert (got_status, error_code(body)) == (status, code)
+    assert headers["X-Request-Id"]
+
+
+async def test_swr_errors_rotate_through_the_three_shapes(http: aiohttp.ClientSession) -> None:
+    bodies = [(await get(http, tags_path("nobody", "api")))[1] for _ in range(3)]
+    shapes = {
+        type(b).__name__ + ("+error_code" if isinstance(b, dict) and "error_code" in b else "")
+        for b in bodies
+    }
+    assert shapes == {"list", "dict", "dict+error_code"}
+
+
+async def test_unknown_path_answers_like_the_gateway(http: aiohttp.ClientSession) -> None:
+    status, body, headers = await get(http, "/v3/manage/nothing")
+    assert status == 404 and body["error_code"] == "APIGW.0101"
+    assert body["request_id"] == headers["X-Request-Id"]
+
+
+async def test_no_credentials_is_401(fake: FakeSwr) -> None:
+    async with (
+        aiohttp.ClientSession(fake.url) as bare,
+        bare.get(tags_path("platform", "api")) as resp,
+    ):
+        assert resp.status == 401
+        assert (await resp.json())["error_code"] == "APIGW.0301"
+
+
+def test_fault_plan_never_fails_a_request_twice_in_a_row() -> None:
+    plan = FaultPlan(rate=1.0, seed=1)
+    draws = [plan.draw("/same") for _ in range(10)]
+    assert draws[0::2] == [d for d in draws[0::2] if d is not None]
+    assert draws[1::2] == [None] * 5
+
+
+# --- the generator --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return generate_registry(repos=200, seed=1)
+
+
+def test_generated_names_follow_the_api_page(registry: Registry) -> None:
+    for namespace, repository in registry.repositories:
+        validate_namespace(namespace)
+        validate_repository(repository)
+    names = " ".join(name for _, name in registry.repositories)
+    assert all(mark in names for mark in ("/", "__", ".", "-"))
+
+
+def test_generated_tags_are_realistic(registry: Registry) -> None:
+    tags = [t for r in registry.repositories.values() for t in r.tags]
+    sizes = [t.size for t in tags]
+    assert 0 in sizes and INT64_MAX in sizes
+    middle = sorted(sizes)[len(sizes) // 2]
+    assert 10 * 2**20 < middle < 2 * 2**30  # a median image between 10 MB and 2 GB
+    assert all(t.updated >= t.created for t in tags)
+    fractions = {
+        len(m.group(1)) if m.group(1) else 0
+        for t in tags
+        if (m := re.search(r"(?:\.(\d+))?Z$", t.created))
+    }
+    assert fractions == {0, 3, 6, 9}
+    assert {t.tag_type for t in tags} == {0, 1} and {t.schema for t in tags} == {1, 2}
+    digests = Counter(t.digest for t in tags)
+    assert max(digests.values()) > 1  # retagged images
+    repos_per_digest = {d: {(t.path.split(":")[0]) for t in tags if t.digest == d} for d in digests}
+    assert any(len(r) > 1 for r in repos_per_digest.values())  # shared across repositories
+    kinds = {re.sub(r"\d", "9", t.tag)[:4] for t in tags}
+    assert {"late", "v9.9", "buil"} & kinds == {"late", "v9.9", "buil"}
+
+
+def test_manifest_layers_are_partly_shared(registry: Registry) -> None:
+    layers = Counter(
+        layer["digest"]
+        for doc in map(orjson.loads, registry.manifests.values())
+        for layer in doc.get("layers", [])
+    )
+    assert any(n > 1 for n in layers.values()) and any(n == 1 for n in layers.values())
+
+
+def test_generation_is_seeded(registry: Registry) -> None:
+    again = generate_registry(repos=200, seed=1)
+    assert again.repositories == registry.repositories
+    assert generate_registry(repos=200, seed=2).repositories != registry.repositories
+
+
+def test_next_day_adds_deletes_moves_and_repushes(registry: Registry) -> None:
+    later = next_day(registry)
+    before = {(k, t.tag): t for k, r in registry.repositories.items() for t in r.tags}
+    after = {(k, t.tag): t for k, r in later.repositories.items() for t in r.tags}
+    assert set(after) - set(before) and set(before) - set(after)
+    common = set(before) & set(after)
+    assert any(before[k].digest != after[k].digest for k in common)
+    assert any(
+        before[k].digest == after[k].digest and after[k].updated > before[k].updated for k in common
+    )
+    assert registry.tags(*next(iter(registry.repositories)))  # the original is untouched
