@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Literal, Protocol
 from urllib.parse import quote, unquote
 
 import aiohttp
@@ -39,6 +39,11 @@ class SignableRequest:
     body: bytes = b""
 
 
+# After a 401: "none" = retrying cannot help; "refresh" = the token was dropped and a retry
+# fetches a new one (allowed once per request); "replaced" = another task already refreshed it.
+Recovery = Literal["none", "refresh", "replaced"]
+
+
 class Auth(Protocol):
     """An authentication scheme: headers for a request, and what to do after a 401."""
 
@@ -46,8 +51,8 @@ class Auth(Protocol):
         self, request: SignableRequest, session: aiohttp.ClientSession
     ) -> dict[str, str]: ...
 
-    async def recover_from_401(self, used: Mapping[str, str]) -> bool:
-        """Return True if retrying with fresh headers may succeed."""
+    async def recover_from_401(self, used: Mapping[str, str]) -> Recovery:
+        """Say whether a retry after a 401 may succeed, and whether it costs a refresh."""
         ...
 
 
@@ -139,8 +144,8 @@ class TokenAuth:
     ) -> dict[str, str]:
         return {"X-Auth-Token": self._token}
 
-    async def recover_from_401(self, used: Mapping[str, str]) -> bool:
-        return False
+    async def recover_from_401(self, used: Mapping[str, str]) -> Recovery:
+        return "none"
 
 
 class AkSkAuth:
@@ -167,8 +172,8 @@ class AkSkAuth:
         headers["Authorization"] = sign(signable, self._ak, self._sk)
         return headers
 
-    async def recover_from_401(self, used: Mapping[str, str]) -> bool:
-        return False
+    async def recover_from_401(self, used: Mapping[str, str]) -> Recovery:
+        return "none"
 
 
 @dataclass(frozen=True)
@@ -227,13 +232,15 @@ class IamPasswordAuth:
     ) -> dict[str, str]:
         return {"X-Auth-Token": await self._valid_token(session)}
 
-    async def recover_from_401(self, used: Mapping[str, str]) -> bool:
+    async def recover_from_401(self, used: Mapping[str, str]) -> Recovery:
         async with self._lock:
             # Only drop the token this request used: if another task already replaced it, the
             # retry simply uses the new one, so a burst of 401s causes a single IAM call.
-            if self._token is not None and self._token == used.get("X-Auth-Token"):
+            used_token = used.get("X-Auth-Token")
+            if used_token is None or used_token == self._token:
                 self._token = None
-        return True
+                return "refresh"
+            return "replaced"
 
     async def _valid_token(self, session: aiohttp.ClientSession) -> str:
         if self._fresh_token() is not None:

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from etl import __version__
+from etl.config import load_config
 from etl.errors import EtlError
 
 F = TypeVar("F", bound=Callable[..., Any])
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived: stop, commit nothing partial."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
 
 
 def one_line_errors(command: F) -> F:
@@ -26,14 +38,119 @@ def one_line_errors(command: F) -> F:
         except EtlError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            name = signal.Signals(signum).name
+            click.echo(f"interrupted by {name}: nothing of this run was committed", err=True)
+            sys.exit(EXIT_INTERRUPTED.get(signal.Signals(signum), 130))
 
     return wrapper  # type: ignore[return-value]
+
+
+def raise_interrupted(signum: int, frame: object) -> NoReturn:
+    raise Interrupted(signum)
+
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The YAML config file.",
+)
 
 
 @click.group()
 @click.version_option(__version__, prog_name="swr-etl")
 def cli() -> None:
     """Sync Huawei Cloud SWR image tags into a Parquet lake and a DuckDB database."""
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text or one JSON object per line.",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
+)
+@one_line_errors
+def sync(config_path: Path, log_format: str, progress: bool | None) -> None:
+    """Crawl every configured repository and commit one snapshot to the lake and DuckDB.
+
+    Exit codes: 0 all targets synced, 1 some failed (the rest committed), 2 usage or config
+    error, 3 nothing could be synced, 75 another sync holds the lock.
+    """
+    from etl.progress import progress_reporter, setup_logging
+    from etl.report import print_sync_summary
+    from etl.sync import run_sync
+
+    config = load_config(config_path)
+    setup_logging(log_format)
+    signal.signal(signal.SIGTERM, raise_interrupted)
+    show_bar = sys.stderr.isatty() if progress is None else progress
+    with progress_reporter(len(config.targets()), show_bar and log_format == "text") as on_done:
+        outcome = run_sync(config, on_done)
+    print_sync_summary(outcome)
+    sys.exit(outcome.exit_code)
+
+
+@cli.command()
+@config_option
+@one_line_errors
+def plan(config_path: Path) -> None:
+    """Validate the config, check each endpoint's credentials, show what a sync would do.
+
+    Sends one small request per endpoint and writes nothing.
+    """
+    from etl.plan import check_endpoints, print_plan
+    from etl.sync import prepare
+
+    config = load_config(config_path)
+    auths = prepare(config)
+    checks = asyncio.run(check_endpoints(config, auths))
+    print_plan(config, checks)
+    if any(error is not None for error in checks.values()):
+        sys.exit(1)
+
+
+@cli.command()
+@config_option
+@one_line_errors
+def rebuild(config_path: Path) -> None:
+    """Recreate the DuckDB file by replaying the lake's committed runs in order."""
+    from etl.lock import OutputLock
+    from etl.warehouse import rebuild as rebuild_warehouse
+
+    config = load_config(config_path)
+    out = config.output
+    with OutputLock(out.duckdb.with_name(out.duckdb.name + ".lock")):
+        loaded = rebuild_warehouse(out.duckdb, out.lake)
+    click.echo(f"rebuilt {out.duckdb} from {len(loaded)} committed run(s) in {out.lake}")
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    default="./swr-demo",
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the demo leaves its config, lake and DuckDB file.",
+)
+@click.option("--repos", default=300, show_default=True, help="Repositories in the demo registry.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the demo registry.")
+@one_line_errors
+def demo(directory: Path, repos: int, seed: int) -> None:
+    """Sync a local SWR API twice, a day apart, and show what changed."""
+    from etl.demo import run_demo
+
+    run_demo(directory, repos=repos, seed=seed)
 
 
 @cli.command("fake-server")

@@ -248,9 +248,11 @@ class SwrClient:
                 return await self._get_once(path, query, headers)
             except ApiError as exc:
                 error = exc.at(endpoint=self.name, target=target)
-            if error.status == 401 and not refreshed:
-                refreshed = True
-                if await self._auth.recover_from_401(headers):
+            if error.status == 401:
+                recovery = await self._auth.recover_from_401(headers)
+                # FACTS.md: refresh the token once after a 401, then fail.
+                if recovery == "replaced" or (recovery == "refresh" and not refreshed):
+                    refreshed = refreshed or recovery == "refresh"
                     stats.retries += 1
                     continue
             if not self.retry.should_retry(error) or attempt >= self.retry.max_attempts:

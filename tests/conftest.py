@@ -5,15 +5,25 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+import yaml
 from aiohttp import web
 
 from etl.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.client import RetryPolicy, SwrClient
-from etl.fakeswr import FakeSwr, Options, Registry, generate_registry, start, stop
+from etl.fakeswr import (
+    FakeSwr,
+    Options,
+    Registry,
+    ServerThread,
+    generate_registry,
+    start,
+    stop,
+)
 
 ENV_PREFIXES = ("SWR_", "HW_", "IAM_", "HUAWEICLOUD_")
 
@@ -90,3 +100,67 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+def write_config(
+    directory: Path,
+    fake: FakeSwr,
+    repositories: list[tuple[str, str]],
+    auth: str = "token",
+    **crawl: Any,
+) -> Path:
+    """Write a config that syncs `repositories` from `fake`; secrets come from the environment."""
+    creds = fake.credentials
+    auths = {
+        "token": {"type": "token", "token": "${SWR_TOKEN}"},
+        "password": {
+            "type": "password",
+            "iam_url": fake.url,
+            "domain": creds.domain,
+            "user": creds.user,
+            "password": "${IAM_PASSWORD}",
+            "project": creds.project_name,
+        },
+        "aksk": {
+            "type": "aksk",
+            "ak": "${HW_AK}",
+            "sk": "${HW_SK}",
+            "project_id": creds.project_id,
+        },
+    }
+    os.environ.update(
+        SWR_TOKEN=creds.token, IAM_PASSWORD=creds.password, HW_AK=creds.ak, HW_SK=creds.sk
+    )
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, repository in repositories:
+        by_namespace.setdefault(namespace, []).append(repository)
+    config = {
+        "endpoints": [
+            {
+                "name": "local",
+                "url": fake.url,
+                "auth": auths[auth],
+                "targets": [
+                    {"namespace": ns, "repositories": rs} for ns, rs in by_namespace.items()
+                ],
+            }
+        ],
+        "crawl": {
+            "concurrency": 8,
+            "requests_per_second": 5000,
+            "page_size": 50,
+            "timeout_s": 5,
+            **crawl,
+        },
+        "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
+    }
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def served(small_registry: Registry, fake_options: Options) -> Iterator[FakeSwr]:
+    """The local API in a background thread, for code that runs its own event loop (sync)."""
+    with ServerThread(small_registry, options=fake_options) as server:
+        yield server

@@ -155,8 +155,9 @@ async def test_a_401_drops_the_token_once_for_all_waiters(fake: FakeSwr) -> None
     request = SignableRequest("GET", "h", "/", [], {})
     async with aiohttp.ClientSession() as session:
         used = await auth.headers_for(request, session)
-        assert all(await asyncio.gather(*(auth.recover_from_401(used) for _ in range(20))))
+        outcomes = await asyncio.gather(*(auth.recover_from_401(used) for _ in range(20)))
         fresh = await asyncio.gather(*(auth.headers_for(request, session) for _ in range(20)))
+    assert sorted(set(outcomes)) == ["refresh", "replaced"] and outcomes.count("refresh") == 1
     assert len({h["X-Auth-Token"] for h in fresh}) == 1
     assert fresh[0] != used
     assert fake.state.stats.iam_tokens_issued == 2

@@ -252,8 +252,8 @@ class _NoAuth:
     async def headers_for(self, request: object, session: object) -> dict[str, str]:
         return {}
 
-    async def recover_from_401(self, used: object) -> bool:
-        return False
+    async def recover_from_401(self, used: object) -> str:
+        return "none"
 
 
 def scripted_app(

@@ -3,7 +3,7 @@
 from etl.fakeswr.app import Credentials, Options, make_app
 from etl.fakeswr.faults import FAULT_KINDS, FaultPlan
 from etl.fakeswr.registry import Registry, Tag, generate_registry, next_day
-from etl.fakeswr.server import FakeSwr, start, stop
+from etl.fakeswr.server import FakeSwr, ServerThread, start, stop
 
 __all__ = [
     "FAULT_KINDS",
@@ -12,6 +12,7 @@ __all__ = [
     "FaultPlan",
     "Options",
     "Registry",
+    "ServerThread",
     "Tag",
     "generate_registry",
     "make_app",

@@ -64,6 +64,7 @@ class Options:
     has_more: bool = True
     error_shape: str = "rotate"  # "full", "array", "errors" or "rotate"
     rate_limit_rps: float | None = None
+    broken_repositories: set[tuple[str, str]] = field(default_factory=set)  # always answer 500
     faults: FaultPlan = field(default_factory=FaultPlan)
 
 
@@ -349,6 +350,8 @@ async def list_tags(request: web.Request) -> web.StreamResponse:
         return invalid
     namespace = request.match_info["namespace"]
     repository = request.match_info["repository"].replace("$", "/")
+    if (namespace, repository) in state.options.broken_repositories:
+        return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
     if namespace not in state.registry.namespaces:
         return state.swr_error(404, "SVCSTG.SWR.4040001", f"Namespace {namespace} not found")
     repo = state.registry.repositories.get((namespace, repository))

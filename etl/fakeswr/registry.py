@@ -258,8 +258,13 @@ class _Builder:
         return now - timedelta(seconds=self.rng.uniform(0, max_days * 86400))
 
 
-def generate_registry(repos: int = 200, tags: int | None = None, seed: int = 1) -> Registry:
-    """Return a registry of `repos` repositories holding `tags` tags (default ~40 per repo)."""
+def generate_registry(
+    repos: int = 200, tags: int | None = None, seed: int = 1, edge_sizes: bool = True
+) -> Registry:
+    """Return a registry of `repos` repositories holding `tags` tags (default ~40 per repo).
+
+    With `edge_sizes`, one image has size 0 and one the int64 maximum (the API page's range).
+    """
     rng = random.Random(seed)
     registry = Registry(seed=seed, day=0, repositories={}, manifests={}, next_id=0)
     builder = _Builder(registry, rng)
@@ -270,7 +275,8 @@ def generate_registry(repos: int = 200, tags: int | None = None, seed: int = 1) 
         repo = Repository(ns, name, repo_id)
         registry.repositories[(ns, name)] = repo
         _fill_repository(builder, repo, count, registry.now)
-    _add_edge_sizes(registry)
+    if edge_sizes:
+        _add_edge_sizes(registry)
     return registry
 
 

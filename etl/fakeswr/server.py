@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -56,3 +59,31 @@ async def start(
 async def stop(fake: FakeSwr) -> None:
     """Stop the local API and close its connections."""
     await fake.runner.cleanup()
+
+
+class ServerThread:
+    """The local API in a background thread with its own event loop.
+
+    For callers that run their own `asyncio.run` (the demo, sync tests): `with
+    ServerThread(registry) as fake:` gives a running `FakeSwr` until the block ends.
+    """
+
+    def __init__(self, registry: Registry, **start_kwargs: Any):
+        self._registry = registry
+        self._kwargs = start_kwargs
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._fake: FakeSwr | None = None
+
+    def __enter__(self) -> FakeSwr:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(start(self._registry, **self._kwargs), self._loop)
+        self._fake = future.result(timeout=30)
+        return self._fake
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fake is not None:
+            asyncio.run_coroutine_threadsafe(stop(self._fake), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()

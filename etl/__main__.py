@@ -1,0 +1,5 @@
+"""`python -m etl` runs the `swr-etl` command line."""
+
+from etl.cli import main
+
+main()

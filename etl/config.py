@@ -1,0 +1,304 @@
+"""The YAML config: read, expand `${ENV}`, validate into frozen models, resolve targets.
+
+Every error is a `ConfigError` naming the file and the key path (`endpoints[0].auth.token`),
+raised before any request is sent. Secrets are `SecretStr`: they never show in a repr.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from etl.errors import ConfigError, NameError_
+from etl.names import validate_namespace, validate_repository
+
+ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TokenAuthConfig(Model):
+    type: Literal["token"]
+    token: SecretStr | None = None
+    token_file: Path | None = None
+
+    @model_validator(mode="after")
+    def one_source(self) -> TokenAuthConfig:
+        if (self.token is None) == (self.token_file is None):
+            raise ValueError("give exactly one of token or token_file")
+        return self
+
+
+class PasswordAuthConfig(Model):
+    type: Literal["password"]
+    iam_url: str
+    domain: str
+    user: str
+    password: SecretStr
+    project: str | None = None
+    project_id: str | None = None
+
+    @model_validator(mode="after")
+    def one_project(self) -> PasswordAuthConfig:
+        if (self.project is None) == (self.project_id is None):
+            raise ValueError("give exactly one of project (name) or project_id")
+        return self
+
+
+class AkSkAuthConfig(Model):
+    type: Literal["aksk"]
+    ak: SecretStr
+    sk: SecretStr
+    project_id: str | None = None
+
+
+AuthConfig = Annotated[
+    TokenAuthConfig | PasswordAuthConfig | AkSkAuthConfig, Field(discriminator="type")
+]
+
+
+class TargetConfig(Model):
+    namespace: str
+    repositories: list[str] = Field(min_length=1)
+    tag: str | None = None
+
+    @field_validator("namespace")
+    @classmethod
+    def valid_namespace(cls, value: str) -> str:
+        return _by_name_rules(validate_namespace, value)
+
+    @field_validator("repositories")
+    @classmethod
+    def valid_repositories(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _by_name_rules(validate_repository, value)
+        if len(set(values)) != len(values):
+            raise ValueError("a repository is listed twice")
+        return values
+
+
+class EndpointConfig(Model):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    url: str = Field(pattern=r"^https?://[^/\s]+/?$")
+    auth: AuthConfig
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    targets: list[TargetConfig] = Field(min_length=1)
+
+
+class CrawlConfig(Model):
+    concurrency: int = Field(default=16, ge=1, le=1024)
+    requests_per_second: float = Field(default=50.0, gt=0)
+    page_size: int = Field(default=1000, ge=1, le=1000)
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    with_manifest: bool = False
+
+
+class OutputConfig(Model):
+    lake: Path
+    duckdb: Path
+
+
+class Config(Model):
+    endpoints: list[EndpointConfig] = Field(min_length=1)
+    crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    output: OutputConfig
+    source: Path = Path("<memory>")
+
+    @model_validator(mode="after")
+    def unique_endpoints_and_targets(self) -> Config:
+        names = [e.name for e in self.endpoints]
+        if len(set(names)) != len(names):
+            raise ValueError(f"endpoint names must be unique: {names}")
+        seen: set[tuple[str, str, str]] = set()
+        for target in self.targets():
+            key = (target.endpoint, target.namespace, target.repository)
+            if key in seen:
+                raise ValueError(f"target {target} is configured twice")
+            seen.add(key)
+        return self
+
+    def targets(self) -> list[Target]:
+        """Return every (endpoint, namespace, repository) to crawl, in config order."""
+        return [
+            Target(endpoint.name, target.namespace, repository, target.tag)
+            for endpoint in self.endpoints
+            for target in endpoint.targets
+            for repository in target.repositories
+        ]
+
+    def endpoint(self, name: str) -> EndpointConfig:
+        return next(e for e in self.endpoints if e.name == name)
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """One repository on one endpoint, and its optional server-side tag filter."""
+
+    endpoint: str
+    namespace: str
+    repository: str
+    tag: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}:{self.namespace}/{self.repository}"
+
+
+def _by_name_rules(check: Any, value: str) -> str:
+    try:
+        return str(check(value))
+    except NameError_ as exc:
+        raise ValueError(str(exc)) from None
+
+
+def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """Return the validated config in `path`; raise ConfigError naming file and key."""
+    path = Path(path)
+    raw = read_yaml(path)
+    expanded = expand_env(raw, dict(os.environ) if environ is None else environ, str(path))
+    if "source" in expanded:
+        raise ConfigError("unknown key", file=str(path), key="source")
+    try:
+        config = Config.model_validate({**expanded, "source": path})
+    except ValidationError as exc:
+        raise config_error_from(exc, str(path)) from None
+    return resolve_paths(config, path.parent)
+
+
+def read_yaml(path: Path) -> Any:
+    """Return the parsed YAML of `path`, or raise a one-line ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", file=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{where}{problem}", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise ConfigError("the config must be a mapping with endpoints and output", file=str(path))
+    return data
+
+
+def expand_env(value: Any, environ: dict[str, str], file: str, key: str = "") -> Any:
+    """Return `value` with `${VAR}` / `${VAR:-default}` in every string replaced."""
+    if isinstance(value, dict):
+        return {k: expand_env(v, environ, file, _join(key, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, environ, file, f"{key}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"environment variable {name} is not set", file=file, key=key)
+
+    return ENV_RE.sub(substitute, value)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def config_error_from(exc: ValidationError, file: str) -> ConfigError:
+    """Return a one-line ConfigError for the first problem pydantic found."""
+    error = exc.errors()[0]
+    loc = list(error["loc"])
+    # A discriminated union puts the chosen tag in the path: `auth.token.token` → `auth.token`.
+    if (
+        "auth" in loc
+        and loc.index("auth") + 1 < len(loc)
+        and loc[loc.index("auth") + 1]
+        in (
+            "token",
+            "password",
+            "aksk",
+        )
+    ):
+        del loc[loc.index("auth") + 1]
+    key = ""
+    for part in loc:
+        key = f"{key}[{part}]" if isinstance(part, int) else _join(key, str(part))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "union_tag_invalid":
+        message = "auth type must be one of token, password, aksk"
+    return ConfigError(message, file=file, key=key or None)
+
+
+def resolve_paths(config: Config, base: Path) -> Config:
+    """Return the config with output, token_file and ca_bundle paths made absolute."""
+
+    def absolute(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p).resolve()
+
+    output = OutputConfig(lake=absolute(config.output.lake), duckdb=absolute(config.output.duckdb))
+    endpoints = []
+    for endpoint in config.endpoints:
+        auth = endpoint.auth
+        if isinstance(auth, TokenAuthConfig) and auth.token_file is not None:
+            auth = auth.model_copy(update={"token_file": absolute(auth.token_file)})
+        bundle = absolute(endpoint.ca_bundle) if endpoint.ca_bundle else None
+        endpoints.append(endpoint.model_copy(update={"auth": auth, "ca_bundle": bundle}))
+    return config.model_copy(update={"output": output, "endpoints": endpoints})
+
+
+def token_from(auth: TokenAuthConfig, file: str, index: int) -> str:
+    """Return the token of a token auth, reading token_file if that is how it is given."""
+    if auth.token is not None:
+        return auth.token.get_secret_value()
+    assert auth.token_file is not None
+    key = f"endpoints[{index}].auth.token_file"
+    try:
+        token = auth.token_file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read token file: {exc.strerror}", file=file, key=key) from None
+    if not token:
+        raise ConfigError("token file is empty", file=file, key=key)
+    return token
+
+
+def check_output(config: Config) -> None:
+    """Raise ConfigError if the lake or the DuckDB file cannot be written; create nothing."""
+    file = str(config.source)
+    for key, path, want_dir in (
+        ("output.lake", config.output.lake, True),
+        ("output.duckdb", config.output.duckdb, False),
+    ):
+        if path.exists() and path.is_dir() != want_dir:
+            kind = "a directory" if want_dir else "a file"
+            raise ConfigError(f"{path} exists and is not {kind}", file=file, key=key)
+        if path.exists():
+            if not os.access(path, os.W_OK):
+                raise ConfigError(f"{path} is not writable", file=file, key=key)
+            continue
+        parent = next(p for p in path.parents if p.exists())
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise ConfigError(
+                f"{path} cannot be created: {parent} is not writable", file=file, key=key
+            )

@@ -1,0 +1,162 @@
+"""The fan-out: every target crawled by a bounded pool of workers, pages streamed to staging.
+
+Memory is bounded by concurrency × page size: a page is converted to Arrow and written to its
+target's staging file before the next is fetched. A target counts only if its pagination
+completed; otherwise its staging file is dropped and the failure is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from etl.client import RequestStats, SwrClient
+from etl.config import Target
+from etl.errors import ApiError, AuthError, EndpointError, NotFoundError
+from etl.lake import RunWriter, SnapshotContext, TargetStage, tags_to_batch
+
+log = logging.getLogger("etl.crawl")
+
+
+@dataclass
+class TargetResult:
+    """How one target went: its status, counts, and the error if it failed."""
+
+    target: Target
+    status: str = "ok"  # ok | not_found | failed
+    stage: TargetStage | None = None
+    tags: int = 0
+    warnings: int = 0
+    duration_s: float = 0.0
+    stats: RequestStats = field(default_factory=RequestStats)
+    error: ApiError | None = None
+
+
+@dataclass
+class CrawlSettings:
+    """What every target's crawl shares."""
+
+    run_id: str
+    snapshot_at: datetime
+    page_size: int
+    with_manifest: bool
+    workers: int
+    known_manifests: set[str] = field(default_factory=set)
+
+
+async def crawl_targets(
+    targets: list[Target],
+    clients: dict[str, SwrClient],
+    writer: RunWriter,
+    settings: CrawlSettings,
+    on_done: Callable[[TargetResult], None] = lambda result: None,
+) -> list[TargetResult]:
+    """Crawl every target with `settings.workers` workers; return results in target order."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(len(targets)):
+        queue.put_nowait(index)
+    results: list[TargetResult | None] = [None] * len(targets)
+    dead_endpoints: dict[str, ApiError] = {}
+
+    async def worker() -> None:
+        while not queue.empty():
+            index = queue.get_nowait()
+            target = targets[index]
+            result = await crawl_target(
+                target, clients[target.endpoint], writer, settings, dead_endpoints
+            )
+            results[index] = result
+            on_done(result)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(settings.workers, len(targets))))))
+    return [r for r in results if r is not None]
+
+
+async def crawl_target(
+    target: Target,
+    client: SwrClient,
+    writer: RunWriter,
+    settings: CrawlSettings,
+    dead_endpoints: dict[str, ApiError],
+) -> TargetResult:
+    """Return the result of crawling one target; its rows are staged only if it completed."""
+    result = TargetResult(target)
+    began = time.monotonic()
+    if target.endpoint in dead_endpoints:
+        result.status, result.error = "failed", dead_endpoints[target.endpoint]
+        return result
+    stage = writer.stage_target()
+    try:
+        await _stream_pages(target, client, writer, settings, stage, result)
+        stage.close()
+        result.stage = stage
+    except NotFoundError as exc:
+        stage.discard()
+        result.status, result.error = "not_found", exc
+    except ApiError as exc:
+        stage.discard()
+        result.status, result.error = (
+            "failed",
+            exc.at(endpoint=target.endpoint, target=f"{target.namespace}/{target.repository}"),
+        )
+        if isinstance(exc, (AuthError, EndpointError)):
+            # FACTS.md: refused credentials or a missing API fail the whole endpoint at once.
+            dead_endpoints.setdefault(target.endpoint, exc)
+        log.warning("%s failed: %s", target, exc)
+    except BaseException:
+        stage.discard()
+        raise
+    result.duration_s = time.monotonic() - began
+    return result
+
+
+async def _stream_pages(
+    target: Target,
+    client: SwrClient,
+    writer: RunWriter,
+    settings: CrawlSettings,
+    stage: TargetStage,
+    result: TargetResult,
+) -> None:
+    context = SnapshotContext(
+        settings.run_id, settings.snapshot_at, target.endpoint, target.namespace, target.repository
+    )
+    seen: set[str] = set()
+    async for page in client.iter_tag_pages(
+        target.namespace,
+        target.repository,
+        page_size=settings.page_size,
+        tag=target.tag,
+        with_manifest=settings.with_manifest,
+        stats=result.stats,
+    ):
+        fresh = first_sightings(page.tags, seen)
+        result.warnings += len(page.tags) - len(fresh)
+        try:
+            batch, bad_times = tags_to_batch(fresh, context)
+        except ApiError as exc:
+            raise exc.at(
+                endpoint=target.endpoint, target=f"{target.namespace}/{target.repository}"
+            ) from None
+        result.warnings += bad_times
+        stage.write(batch)
+        result.tags += batch.num_rows
+        if settings.with_manifest:
+            writer.add_manifests(fresh, settings.known_manifests)
+
+
+def first_sightings(tags: list[dict[str, object]], seen: set[str]) -> list[dict[str, object]]:
+    """Return the tags whose name was not seen on an earlier page (markers may shift)."""
+    fresh = []
+    for tag in tags:
+        name = tag.get("tag")
+        if isinstance(name, str):
+            if name in seen:
+                continue
+            seen.add(name)
+        fresh.append(tag)
+    return fresh

@@ -1,0 +1,74 @@
+"""`swr-etl demo`: a local SWR API, two syncs a day apart, and what changed in between."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import click
+import yaml
+
+from etl import warehouse
+from etl.config import load_config
+from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
+from etl.fakeswr.registry import Registry
+from etl.report import print_sync_summary, print_totals, summarise_warehouse
+from etl.sync import run_sync
+
+TOKEN_VAR = "SWR_DEMO_TOKEN"
+
+
+def demo_config(url: str, registry: Registry) -> dict[str, object]:
+    """Return a config (as YAML data) that syncs every repository of `registry` from `url`."""
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, repository in registry.repositories:
+        by_namespace.setdefault(namespace, []).append(repository)
+    targets = [{"namespace": ns, "repositories": repos} for ns, repos in by_namespace.items()]
+    return {
+        "endpoints": [
+            {
+                "name": "local",
+                "url": url,
+                # The token comes from the environment, so the file holds no secret.
+                "auth": {"type": "token", "token": f"${{{TOKEN_VAR}:-demo-server-has-stopped}}"},
+                "targets": targets,
+            }
+        ],
+        "crawl": {"concurrency": 16, "requests_per_second": 500, "page_size": 100},
+        "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
+    }
+
+
+def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
+    """Run the demo in `directory`, leaving its config, lake and DuckDB file there."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for leftover in ("lake", "swr.duckdb", "swr.duckdb.wal"):
+        path = directory / leftover
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    registry = generate_registry(repos=repos, seed=seed, edge_sizes=False)
+    click.echo(
+        f"local SWR API: {len(registry.repositories)} repositories, {registry.tag_count()} tags"
+    )
+    # A few transient faults, so the summaries show retries doing their work.
+    faults = FaultPlan(
+        rate=0.03, seed=seed, kinds=("500", "429_retry_after", "reset"), retry_after_s=0.2
+    )
+    with ServerThread(registry, options=Options(faults=faults)) as fake:
+        config_path = directory / "config.yaml"
+        config_path.write_text(yaml.safe_dump(demo_config(fake.url, registry), sort_keys=False))
+        os.environ[TOKEN_VAR] = fake.credentials.token
+        try:
+            config = load_config(config_path)
+            click.echo("\nday 1: first sync")
+            print_sync_summary(run_sync(config))
+            fake.serve(next_day(registry))
+            click.echo("\nday 2: tags pushed, deleted, moved and re-pushed overnight; second sync")
+            print_sync_summary(run_sync(config))
+        finally:
+            os.environ.pop(TOKEN_VAR, None)
+    with warehouse.connect(config.output.duckdb) as con:
+        click.echo("")
+        print_totals(summarise_warehouse(con))
+    click.echo(f"\nleft in {directory}: config.yaml, lake/, swr.duckdb")
+    click.echo(f'try: duckdb {directory / "swr.duckdb"} "SELECT * FROM tags_current LIMIT 5"')

@@ -1,0 +1,65 @@
+"""`swr-etl plan`: what a sync would fetch and write, checked with one request per endpoint."""
+
+from __future__ import annotations
+
+import click
+
+from etl.auth import Auth
+from etl.client import RetryPolicy, SwrClient, tag_list_path, tag_list_query
+from etl.config import Config
+from etl.errors import ApiError, NotFoundError
+
+
+async def check_endpoint(config: Config, name: str, auth: Auth) -> ApiError | None:
+    """Return None if the endpoint accepts our credentials (one 1-tag request), else the error."""
+    endpoint = config.endpoint(name)
+    target = next(t for t in config.targets() if t.endpoint == name)
+    client = SwrClient(
+        endpoint.url,
+        auth,
+        name=name,
+        retry=RetryPolicy(max_attempts=2, base_delay_s=0.2),
+        timeout_s=config.crawl.timeout_s,
+        verify_tls=endpoint.verify_tls,
+        ca_bundle=str(endpoint.ca_bundle) if endpoint.ca_bundle else None,
+    )
+    path = tag_list_path(target.namespace, target.repository)
+    try:
+        async with client:
+            await client.get_json(
+                path,
+                tag_list_query(1, None, None, False, None),
+                target=f"{target.namespace}/{target.repository}",
+            )
+    except NotFoundError:
+        return None  # the credentials passed; the repository itself is missing
+    except ApiError as exc:
+        return exc
+    return None
+
+
+async def check_endpoints(config: Config, auths: dict[str, Auth]) -> dict[str, ApiError | None]:
+    """Return each endpoint's check result, by endpoint name."""
+    return {name: await check_endpoint(config, name, auth) for name, auth in auths.items()}
+
+
+def print_plan(config: Config, checks: dict[str, ApiError | None]) -> None:
+    """Print the endpoints with their check, the targets, the crawl settings and the outputs."""
+    crawl = config.crawl
+    click.echo(f"config {config.source}")
+    for endpoint in config.endpoints:
+        error = checks.get(endpoint.name)
+        verdict = "credentials accepted" if error is None else f"FAILED: {error}"
+        click.echo(
+            f"endpoint {endpoint.name} {endpoint.url} (auth {endpoint.auth.type}): {verdict}"
+        )
+        for target in (t for t in config.targets() if t.endpoint == endpoint.name):
+            suffix = f" (tags matching {target.tag!r})" if target.tag else ""
+            click.echo(f"  {target.namespace}/{target.repository}{suffix}")
+    click.echo(
+        f"crawl: {len(config.targets())} repositories, page size {crawl.page_size}, "
+        f"{crawl.concurrency} requests in flight, {crawl.requests_per_second:g} requests/s per "
+        f"endpoint, manifests {'on' if crawl.with_manifest else 'off'}"
+    )
+    click.echo(f"lake:   {config.output.lake}")
+    click.echo(f"duckdb: {config.output.duckdb}")

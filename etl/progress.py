@@ -1,0 +1,113 @@
+"""What the operator sees while a sync runs: a progress bar on a terminal, log lines elsewhere."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from etl.crawl import TargetResult
+
+log = logging.getLogger("etl.progress")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        return orjson.dumps(entry).decode()
+
+
+def setup_logging(log_format: str = "text", verbose: bool = False) -> None:
+    """Send the `etl` loggers to stderr as text lines or JSON objects."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+        )
+    root = logging.getLogger("etl")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+
+
+def result_fields(result: TargetResult) -> dict[str, object]:
+    """Return the loggable facts of a finished target (never a credential)."""
+    error = result.error
+    return {
+        "target": str(result.target),
+        "status": result.status,
+        "tags": result.tags,
+        "pages": result.stats.pages,
+        "requests": result.stats.requests,
+        "retries": result.stats.retries,
+        "http_status": error.status if error else None,
+        "error_code": error.error_code if error else None,
+        "request_id": error.request_id if error else None,
+    }
+
+
+def log_result(result: TargetResult) -> None:
+    """Log one finished target as a line (and as fields, for JSON logs)."""
+    facts = result_fields(result)
+    if result.status == "ok":
+        stats = result.stats
+        message = (
+            f"{result.target} ok: {result.tags} tags, "
+            f"{stats.requests} requests, {stats.retries} retries"
+        )
+    else:
+        message = f"{result.target} {result.status}: {result.error}"
+    level = logging.INFO if result.status == "ok" else logging.WARNING
+    log.log(level, message, extra={"fields": facts})
+
+
+@contextmanager
+def progress_reporter(total: int, show_bar: bool) -> Iterator[Callable[[TargetResult], None]]:
+    """Yield the callback for finished targets: a live bar on a terminal, else log lines."""
+    if not show_bar:
+        yield log_result
+        return
+    counters = {"tags": 0, "requests": 0, "retries": 0, "errors": 0}
+    columns = (
+        TextColumn("[bold]sync"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[summary]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("sync", total=total, summary="")
+
+        def advance(result: TargetResult) -> None:
+            counters["tags"] += result.tags
+            counters["requests"] += result.stats.requests
+            counters["retries"] += result.stats.retries
+            counters["errors"] += result.status == "failed"
+            summary = "tags {tags}  requests {requests}  retries {retries}  errors {errors}".format(
+                **counters
+            )
+            bar.update(task, advance=1, summary=summary)
+            if result.status != "ok":
+                bar.console.print(
+                    f"[yellow]{result.target} {result.status}:[/] {result.error}",
+                    markup=True,
+                    highlight=False,
+                )
+
+        yield advance

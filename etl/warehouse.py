@@ -1,0 +1,166 @@
+"""The DuckDB warehouse: schema and views from `sql/`, and loading committed lake runs.
+
+A run is loaded in one transaction and only once: `load_run` on a run already present changes
+nothing. Tags are kept as versions (`tag_history`), so the database grows with changes, not
+with tags × runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from etl import lake
+from etl.errors import EtlError
+
+# Views are created in this order: a view may read those before it.
+VIEWS = ("tags_current", "tag_snapshots")
+LOAD_STEPS = (
+    "load_staged_versions",
+    "load_target_runs",
+    "load_close_versions",
+    "load_open_versions",
+    "load_manifests",
+    "load_run",
+)
+
+
+def sql_dir() -> Path:
+    """Return the folder of SQL files: packaged in the wheel, or `sql/` in a checkout."""
+    packaged = resources.files("etl") / "sql"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "sql"
+
+
+def sql(name: str) -> str:
+    """Return the text of `sql/<name>.sql`."""
+    return (sql_dir() / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def view_files() -> list[str]:
+    """Return the names of the SQL files that define views, in creation order."""
+    extra = sorted(
+        p.stem
+        for p in sql_dir().glob("*.sql")
+        if p.stem not in VIEWS and p.stem != "schema" and not p.stem.startswith("load_")
+    )
+    return [*VIEWS, *extra]
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables and (re)create every view: an old database is brought forward."""
+    con.execute(sql("schema"))
+    for name in view_files():
+        con.execute(sql(name))
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection to the warehouse with the schema and views applied."""
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise EtlError(f"cannot open DuckDB file {path}: {exc}") from None
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            apply_schema(con)
+        yield con
+    finally:
+        con.close()
+
+
+def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Return the ids of every run already in the warehouse."""
+    return {row[0] for row in con.execute("SELECT run_id FROM runs").fetchall()}
+
+
+def manifest_digests(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Return the digests whose manifest is already stored."""
+    return {row[0] for row in con.execute("SELECT digest FROM manifests").fetchall()}
+
+
+def load_run(
+    con: duckdb.DuckDBPyConnection, lake_path: Path, snapshot_date: str, run_id: str
+) -> bool:
+    """Load one committed lake run in one transaction; return False if it was already loaded."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if con.execute("SELECT 1 FROM runs WHERE run_id = $r", {"r": run_id}).fetchall():
+            con.execute("ROLLBACK")
+            return False
+        run = _read_one(lake_path, "runs", snapshot_date, run_id).to_pylist()[0]
+        params = {"seq": next_seq(con), "run_id": run_id, "snapshot_at": run["started_at"]}
+        _register_staged(con, lake_path, snapshot_date, run_id)
+        for step in LOAD_STEPS:
+            con.execute(sql(step), params_for(step, params))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for name in ("staged_tags", "staged_target_runs", "staged_manifests", "staged_run"):
+            con.unregister(name)
+    return True
+
+
+def next_seq(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchall()[0][0])
+
+
+def params_for(step: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Return only the parameters a step's SQL names (DuckDB refuses unused ones)."""
+    text = sql(step)
+    return {k: v for k, v in params.items() if f"${k}" in text}
+
+
+def _read_one(lake_path: Path, table: str, snapshot_date: str, run_id: str) -> pa.Table:
+    files = lake.run_files(lake_path, table, snapshot_date, run_id)
+    if not files:
+        raise EtlError(f"run {run_id} has no {table} in the lake at {lake_path}")
+    return ds.dataset(files, format="parquet").to_table()
+
+
+def _register_staged(
+    con: duckdb.DuckDBPyConnection, lake_path: Path, snapshot_date: str, run_id: str
+) -> None:
+    tags = lake.run_files(lake_path, "tag_snapshots", snapshot_date, run_id)
+    con.register(
+        "staged_tags",
+        ds.dataset(tags, format="parquet", schema=lake.SNAPSHOT_SCHEMA)
+        if tags
+        else lake.SNAPSHOT_SCHEMA.empty_table(),
+    )
+    con.register("staged_target_runs", _read_one(lake_path, "target_runs", snapshot_date, run_id))
+    con.register("staged_manifests", _read_one(lake_path, "manifests", snapshot_date, run_id))
+    con.register("staged_run", _read_one(lake_path, "runs", snapshot_date, run_id))
+
+
+def catch_up(con: duckdb.DuckDBPyConnection, lake_path: Path) -> list[str]:
+    """Load every committed lake run the warehouse lacks, oldest first; return their ids."""
+    have = loaded_run_ids(con)
+    loaded = []
+    for snapshot_date, run_id in lake.committed_runs(lake_path):
+        if run_id not in have and load_run(con, lake_path, snapshot_date, run_id):
+            loaded.append(run_id)
+    return loaded
+
+
+def rebuild(db_path: Path, lake_path: Path) -> list[str]:
+    """Recreate the DuckDB file by replaying the lake's committed runs in order."""
+    fresh = db_path.with_name(db_path.name + ".rebuild")
+    fresh.unlink(missing_ok=True)
+    with connect(fresh) as con:
+        loaded = catch_up(con, lake_path)
+        con.execute("CHECKPOINT")
+    fresh.replace(db_path)
+    Path(str(db_path) + ".wal").unlink(missing_ok=True)
+    return loaded

@@ -1,0 +1,84 @@
+-- The warehouse tables: runs, target_runs, tag_history (one row per tag version) and manifests.
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      VARCHAR PRIMARY KEY,
+    seq         BIGINT NOT NULL,
+    started_at  TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    status      VARCHAR NOT NULL,          -- ok | partial | failed
+    targets     BIGINT,
+    ok          BIGINT,
+    not_found   BIGINT,
+    failed      BIGINT,
+    tags        BIGINT,
+    requests    BIGINT,
+    retries     BIGINT,
+    warnings    BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS target_runs (
+    run_id        VARCHAR NOT NULL,
+    seq           BIGINT NOT NULL,
+    snapshot_at   TIMESTAMPTZ NOT NULL,
+    endpoint      VARCHAR NOT NULL,
+    namespace     VARCHAR NOT NULL,
+    repository    VARCHAR NOT NULL,
+    tag_filter    VARCHAR,
+    status        VARCHAR NOT NULL,        -- ok | not_found | failed
+    tags          BIGINT,
+    total_size    HUGEINT,
+    unique_size   HUGEINT,
+    pages         BIGINT,
+    requests      BIGINT,
+    retries       BIGINT,
+    warnings      BIGINT,
+    duration_s    DOUBLE,
+    http_status   INTEGER,
+    error_code    VARCHAR,
+    error_message VARCHAR,
+    request_id    VARCHAR,
+    PRIMARY KEY (run_id, endpoint, namespace, repository)
+);
+
+CREATE TABLE IF NOT EXISTS tag_history (
+    endpoint       VARCHAR NOT NULL,
+    namespace      VARCHAR NOT NULL,
+    repository     VARCHAR NOT NULL,
+    tag            VARCHAR NOT NULL,
+    id             BIGINT,
+    repo_id        BIGINT,
+    image_id       VARCHAR,
+    digest         VARCHAR,
+    schema         SMALLINT,
+    path           VARCHAR,
+    internal_path  VARCHAR,
+    size           BIGINT,
+    is_trusted     BOOLEAN,
+    created        TIMESTAMPTZ,
+    updated        TIMESTAMPTZ,
+    domain_id      VARCHAR,
+    tag_type       SMALLINT,
+    version_hash   VARCHAR NOT NULL,       -- md5 of every field: a new version when any changes
+    valid_from_seq BIGINT NOT NULL,
+    valid_from_run VARCHAR NOT NULL,
+    valid_from     TIMESTAMPTZ NOT NULL,
+    valid_to_seq   BIGINT,                 -- NULL while the version is current
+    valid_to_run   VARCHAR,
+    valid_to       TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS manifests (
+    digest       VARCHAR PRIMARY KEY,
+    manifest     VARCHAR NOT NULL,
+    first_run_id VARCHAR NOT NULL
+);
+
+-- One stable fingerprint of a tag's fields; md5 so it never changes with the DuckDB version.
+CREATE OR REPLACE MACRO tag_version_hash(id, repo_id, image_id, digest, schema, path, internal_path,
+                                         size, is_trusted, created, updated, domain_id, tag_type) AS
+    md5(concat_ws(chr(31),
+        coalesce(id::VARCHAR, chr(0)), coalesce(repo_id::VARCHAR, chr(0)),
+        coalesce(image_id, chr(0)), coalesce(digest, chr(0)), coalesce(schema::VARCHAR, chr(0)),
+        coalesce(path, chr(0)), coalesce(internal_path, chr(0)), coalesce(size::VARCHAR, chr(0)),
+        coalesce(is_trusted::VARCHAR, chr(0)), coalesce(epoch_us(created)::VARCHAR, chr(0)),
+        coalesce(epoch_us(updated)::VARCHAR, chr(0)), coalesce(domain_id, chr(0)),
+        coalesce(tag_type::VARCHAR, chr(0))));

@@ -1,0 +1,63 @@
+"""The command line as a user meets it: help everywhere, plan, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from etl.cli import cli
+from etl.fakeswr import FakeSwr, Registry
+from tests.conftest import write_config
+
+COMMANDS = sorted(cli.commands)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_help(name: str) -> None:
+    command = cli.commands[name]
+    assert command.help and len(command.help) > 20
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name != "help":
+            assert param.help, f"{name} {param.opts} has no help text"
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and "swr-etl" in result.output
+
+
+def test_plan_checks_credentials_and_writes_nothing(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    keys = list(small_registry.repositories)[:2]
+    path = write_config(tmp_path, served, keys)
+    result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "credentials accepted" in result.output
+    assert f"{keys[1][0]}/{keys[1][1]}" in result.output
+    assert str(tmp_path / "swr.duckdb") in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+    assert served.state.stats.requests == 1
+
+
+def test_plan_reports_refused_credentials(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories)[:1])
+    served.credentials.token = "rotated"
+    result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    assert result.exit_code == 1
+    assert "FAILED" in result.output and "APIGW.0301" in result.output
+
+
+def test_demo_leaves_a_config_lake_and_database(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path), "--repos", "20"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("run ") >= 2 and "warehouse:" in result.output
+    assert (tmp_path / "swr.duckdb").is_file() and (tmp_path / "config.yaml").is_file()
+    assert list((tmp_path / "lake" / "runs").glob("*/run_id=*/runs.parquet"))

@@ -1,0 +1,341 @@
+"""A sync over loopback: exact snapshots, failures that keep history, atomic runs, rebuild."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from etl import lake, warehouse
+from etl.cli import cli
+from etl.config import load_config
+from etl.fakeswr import Credentials, FakeSwr, FaultPlan, Options, Registry, ServerThread, next_day
+from etl.fakeswr.registry import Tag
+from etl.lock import OutputLock
+from etl.sync import run_sync
+from tests.conftest import write_config
+
+TABLES = ("runs", "target_runs", "tag_history", "manifests")
+
+
+def parse_time(value: str) -> datetime:
+    """The test's own reading of the API's timestamps: truncated to microseconds, UTC."""
+    head, _, rest = value.rstrip("Z").partition(".")
+    micros = int((rest + "000000")[:6]) if rest else 0
+    moment = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return moment.replace(microsecond=micros)
+
+
+def expected_row(namespace: str, repository: str, t: Tag) -> tuple[Any, ...]:
+    return (
+        namespace,
+        repository,
+        t.tag,
+        t.id,
+        t.repo_id,
+        t.image_id,
+        t.digest,
+        t.schema,
+        t.path,
+        t.internal_path,
+        t.size,
+        t.is_trusted,
+        parse_time(t.created),
+        parse_time(t.updated),
+        t.domain_id,
+        t.tag_type,
+    )
+
+
+def expected_rows(
+    registry: Registry, repositories: list[tuple[str, str]] | None = None
+) -> list[tuple[Any, ...]]:
+    keys = repositories if repositories is not None else list(registry.repositories)
+    return sorted(expected_row(ns, repo, t) for ns, repo in keys for t in registry.tags(ns, repo))
+
+
+COLUMNS = (
+    "namespace, repository, tag, id, repo_id, image_id, digest, schema, path, internal_path, size, "
+    "is_trusted, created, updated, domain_id, tag_type"
+)
+
+
+def stored_rows(db: Path, where: str = "") -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        return sorted(con.execute(f"SELECT {COLUMNS} FROM tags_current {where}").fetchall())
+
+
+def table_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+
+
+@pytest.mark.parametrize("auth", ["token", "password", "aksk"])
+def test_a_sync_stores_exactly_the_registry(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, auth: str
+) -> None:
+    config = load_config(write_config(tmp_path, served, list(small_registry.repositories), auth))
+    outcome = run_sync(config)
+    assert outcome.exit_code == 0
+    assert stored_rows(config.output.duckdb) == expected_rows(small_registry)
+    assert outcome.run["tags"] == small_registry.tag_count()
+
+
+@pytest.mark.parametrize(
+    "fake_options", [Options(faults=FaultPlan(rate=0.2, seed=5, slow_s=0.8, retry_after_s=0.01))]
+)
+def test_a_faulty_crawl_still_stores_exactly_the_registry(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(
+        tmp_path, served, list(small_registry.repositories), "password", timeout_s=0.4, page_size=20
+    )
+    outcome = run_sync(load_config(path))
+    assert outcome.exit_code == 0
+    assert outcome.run["retries"] > 0
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
+
+
+def test_a_failed_target_keeps_its_previous_snapshot(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    keys = list(small_registry.repositories)
+    broken = max(keys, key=lambda k: len(small_registry.tags(*k)))
+    config = load_config(write_config(tmp_path, served, keys, max_attempts=2))
+    first = run_sync(config)
+    tomorrow = next_day(small_registry)
+    served.serve(tomorrow)
+    served.options.broken_repositories.add(broken)
+    second = run_sync(config)
+    assert second.exit_code == 1
+    failed = [r for r in second.results if r.status == "failed"]
+    assert [(r.target.namespace, r.target.repository) for r in failed] == [broken]
+    others = [k for k in keys if k != broken]
+    where = f"WHERE NOT (namespace = '{broken[0]}' AND repository = '{broken[1]}')"
+    assert stored_rows(config.output.duckdb, where) == expected_rows(tomorrow, others)
+    kept = f"WHERE namespace = '{broken[0]}' AND repository = '{broken[1]}'"
+    assert stored_rows(config.output.duckdb, kept) == expected_rows(small_registry, [broken])
+    with duckdb.connect(str(config.output.duckdb), read_only=True) as con:
+        as_of = con.execute(f"SELECT DISTINCT as_of_run FROM tags_current {kept}").fetchall()
+        error = con.execute(
+            "SELECT status, http_status, error_code, request_id FROM target_runs "
+            f"WHERE run_id = '{second.run_id}' AND namespace = '{broken[0]}' AND repository = '{broken[1]}'"
+        ).fetchall()
+    assert as_of == [(first.run_id,)]
+    assert error[0][:3] == ("failed", 500, "SVCSTG.SWR.5000001") and error[0][3]
+
+
+def test_a_missing_repository_is_not_found_and_the_rest_is_synced(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    keys = list(small_registry.repositories)[:3]
+    config = load_config(write_config(tmp_path, served, [*keys, ("platform", "gone")]))
+    outcome = run_sync(config)
+    assert {r.status for r in outcome.results} == {"ok", "not_found"}
+    assert outcome.exit_code == 0
+    assert stored_rows(config.output.duckdb) == expected_rows(small_registry, keys)
+
+
+def test_loading_a_run_twice_adds_nothing(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
+    outcome = run_sync(config)
+    before = table_rows(config.output.duckdb)
+    ((date, run_id),) = lake.committed_runs(config.output.lake)
+    assert run_id == outcome.run_id
+    with warehouse.connect(config.output.duckdb) as con:
+        assert warehouse.load_run(con, config.output.lake, date, run_id) is False
+        assert warehouse.catch_up(con, config.output.lake) == []
+    assert table_rows(config.output.duckdb) == before
+
+
+def test_rebuild_recreates_identical_tables(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    config_path = write_config(
+        tmp_path, served, list(small_registry.repositories), with_manifest=True
+    )
+    config = load_config(config_path)
+    registry = small_registry
+    for _ in range(3):
+        run_sync(config)
+        registry = next_day(registry)
+        served.serve(registry)
+    before = table_rows(config.output.duckdb)
+    result = CliRunner().invoke(cli, ["rebuild", "-c", str(config_path)])
+    assert result.exit_code == 0, result.output
+    assert "from 3 committed run(s)" in result.output
+    assert table_rows(config.output.duckdb) == before
+    assert len(before["manifests"]) > 0
+
+
+def test_snapshots_of_every_run_are_reconstructed(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
+    first = run_sync(config)
+    tomorrow = next_day(small_registry)
+    served.serve(tomorrow)
+    second = run_sync(config)
+    with duckdb.connect(str(config.output.duckdb), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        for outcome, registry in ((first, small_registry), (second, tomorrow)):
+            rows = con.execute(
+                f"SELECT {COLUMNS} FROM tag_snapshots WHERE run_id = $r", {"r": outcome.run_id}
+            ).fetchall()
+            assert sorted(rows) == expected_rows(registry)
+        versions = con.execute("SELECT count(*) FROM tag_history").fetchall()[0][0]
+    assert versions < small_registry.tag_count() * 1.2  # history grows with changes only
+
+
+def test_an_overlapping_sync_exits_75_at_once(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories)[:2])
+    with OutputLock(tmp_path / "swr.duckdb.lock"):
+        began = time.monotonic()
+        result = CliRunner().invoke(cli, ["sync", "-c", str(path)])
+    assert result.exit_code == 75
+    assert "another sync holds" in result.output and f"pid {os.getpid()}" in result.output
+    assert time.monotonic() - began < 5
+    assert served.state.stats.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("broken", "code"),
+    [pytest.param(1, 1, id="some-failed-exit-1"), pytest.param(99, 3, id="all-failed-exit-3")],
+)
+def test_exit_codes(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, broken: int, code: int
+) -> None:
+    keys = list(small_registry.repositories)[:3]
+    served.options.broken_repositories.update(keys[:broken])
+    path = write_config(tmp_path, served, keys, max_attempts=1)
+    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    assert result.exit_code == code, result.output
+    assert "failed" in result.output
+
+
+def test_sync_logs_json_lines(tmp_path: Path, served: FakeSwr, small_registry: Registry) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories)[:2])
+    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--log-format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"status":"ok"' in result.output and '"target":"local:' in result.output
+
+
+def sync_process(config: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "etl", "sync", "-c", str(config), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def assert_whole(config_path: Path, registries: list[Registry]) -> None:
+    """Every target in tags_current matches one whole day of the registry; the lake has no half run."""
+    config = load_config(config_path)
+    committed = {run_id for _, run_id in lake.committed_runs(config.output.lake)}
+    for table in lake.TABLES:
+        partitions = {
+            p.name.split("=", 1)[1] for p in (config.output.lake / table).glob("*/run_id=*")
+        }
+        assert partitions <= committed, f"{table} shows an uncommitted run"
+    if not config.output.duckdb.exists():
+        return
+    with duckdb.connect(str(config.output.duckdb), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        stored = con.execute(f"SELECT {COLUMNS} FROM tags_current").fetchall()
+    by_target: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for row in stored:
+        by_target.setdefault((row[0], row[1]), []).append(row)
+    for key, rows in by_target.items():
+        assert any(sorted(rows) == expected_rows(r, [key]) for r in registries), key
+
+
+@pytest.mark.parametrize("fake_options", [Options(latency_ms=15)])
+def test_a_killed_sync_leaves_no_half_run_and_the_next_one_succeeds(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(
+        tmp_path, served, list(small_registry.repositories), page_size=10, concurrency=4
+    )
+    tomorrow = next_day(small_registry)
+    rng = random.Random(11)
+    for attempt in range(4):
+        served.serve(tomorrow if attempt % 2 else small_registry)
+        process = sync_process(path)
+        time.sleep(rng.uniform(0.3, 2.5))
+        process.kill()
+        process.communicate()
+        assert_whole(path, [small_registry, tomorrow])
+    served.serve(tomorrow)
+    served.options.latency_ms = 0
+    finished = sync_process(path)
+    out, err = finished.communicate(timeout=120)
+    assert finished.returncode == 0, err.decode()
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow)
+    before = table_rows(tmp_path / "swr.duckdb")
+    assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
+    assert table_rows(tmp_path / "swr.duckdb") == before
+
+
+@pytest.mark.parametrize("fake_options", [Options(latency_ms=20)])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_stop_cleanly_committing_nothing(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, signum: int
+) -> None:
+    path = write_config(
+        tmp_path, served, list(small_registry.repositories), page_size=10, concurrency=2
+    )
+    process = sync_process(path)
+    deadline = time.monotonic() + 60
+    while served.state.stats.requests < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)  # signal once the crawl is under way, not while Python starts
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode in (130, 143)
+    assert b"nothing of this run was committed" in err
+    assert lake.committed_runs(tmp_path / "lake") == []
+    assert not list((tmp_path / "lake" / lake.STAGING).glob("*"))
+
+
+SECRETS = Credentials(
+    token="tok-DISTINCTIVE-9f8e7d",
+    password="pw-DISTINCTIVE-1a2b3c",
+    ak="AK-DISTINCTIVE-4d5e",
+    sk="sk-DISTINCTIVE-6f7a8b",
+)
+
+
+@pytest.mark.parametrize("auth", ["token", "password", "aksk"])
+@pytest.mark.parametrize("failing", [False, True], ids=["working", "refused"])
+def test_secrets_never_reach_output_logs_lake_or_database(
+    tmp_path: Path, small_registry: Registry, auth: str, failing: bool
+) -> None:
+    with ServerThread(small_registry, credentials=Credentials(**vars(SECRETS))) as server:
+        path = write_config(
+            tmp_path, server, list(small_registry.repositories)[:3], auth, max_attempts=1
+        )
+        if failing:
+            server.credentials.token = server.credentials.password = server.credentials.sk = (
+                "changed"
+            )
+        result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--log-format", "json"])
+    assert result.exit_code == (3 if failing else 0), result.output
+    blobs = [result.output.encode()] + [
+        p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p != path
+    ]
+    for secret in ("DISTINCTIVE",):
+        assert not any(secret.encode() in blob for blob in blobs)
