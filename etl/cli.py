@@ -119,18 +119,120 @@ def plan(config_path: Path) -> None:
         sys.exit(1)
 
 
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table/markdown for people; json/csv (stable columns, exact integers) for scripts.",
+)
+
+
+@cli.command()
+@config_option
+@format_option
+@click.option("--top", default=10, show_default=True, help="How many namespaces/repositories.")
+@click.option(
+    "--stale-days", default=365, show_default=True, help="Not pushed for this long is stale."
+)
+@one_line_errors
+def report(config_path: Path, fmt: str, top: int, stale_days: int) -> None:
+    """One-screen overview: totals, biggest namespaces and repositories, ages, stale bytes, runs."""
+    from etl.formats import print_sections
+    from etl.report import summarise_report
+    from etl.warehouse import connect
+
+    config = load_config(config_path, secrets_needed=False)
+    with connect(config.output.duckdb, read_only=True) as con:
+        sections = summarise_report(con, top=top, stale_days=stale_days)
+    print_sections(sections, fmt)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--from",
+    "from_ref",
+    help="Run id or date (UTC) to compare from [default: the run before --to].",
+)
+@click.option(
+    "--to", "to_ref", help="Run id or date (UTC) to compare to [default: the latest run]."
+)
+@format_option
+@one_line_errors
+def diff(config_path: Path, from_ref: str | None, to_ref: str | None, fmt: str) -> None:
+    """What changed between two runs: + added, - removed, ~ moved to another digest, * re-pushed.
+
+    Each repository is compared as its latest successful sync at or before each run saw it, so a
+    repository that failed in between shows no false removals.
+    """
+    from etl.formats import print_sections
+    from etl.report import print_diff_plan, resolve_run, summarise_diff
+    from etl.warehouse import connect
+
+    config = load_config(config_path, secrets_needed=False)
+    with connect(config.output.duckdb, read_only=True) as con:
+        new = resolve_run(con, to_ref, 0)
+        old = (
+            resolve_run(con, from_ref, 1)
+            if from_ref or to_ref is None
+            else resolve_run(con, None, 1)
+        )
+        sections = summarise_diff(con, old, new)
+    if fmt == "table":
+        print_diff_plan(old, new, sections)
+    else:
+        extra = {
+            "from": {"run_id": old.run_id, "seq": old.seq},
+            "to": {"run_id": new.run_id, "seq": new.seq},
+        }
+        print_sections(sections if fmt != "csv" else sections[1:], fmt, extra)
+
+
+@cli.command()
+@config_option
+@click.argument("sql", required=False)
+@click.option("-f", "--file", "sql_file", type=click.File("r"), help="Read the SQL from a file.")
+@format_option
+@one_line_errors
+def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
+    """Run SQL against the DuckDB file, read-only, and print the result."""
+    import duckdb
+
+    from etl.errors import QueryError
+    from etl.formats import Section, print_sections
+    from etl.warehouse import connect
+
+    if (sql is None) == (sql_file is None):
+        raise QueryError("give the SQL as an argument or with -f FILE, not both")
+    text = sql if sql is not None else sql_file.read()
+    config = load_config(config_path, secrets_needed=False)
+    with connect(config.output.duckdb, read_only=True) as con:
+        try:
+            result = con.execute(text)
+            columns = [d[0] for d in result.description or []]
+            rows = result.fetchall() if columns else []
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).splitlines()[0]) from None
+    print_sections([Section("rows", "", columns, rows)], fmt)
+
+
 @cli.command()
 @config_option
 @one_line_errors
 def rebuild(config_path: Path) -> None:
     """Recreate the DuckDB file by replaying the lake's committed runs in order."""
     from etl.lock import OutputLock
+    from etl.warehouse import publish_copy
     from etl.warehouse import rebuild as rebuild_warehouse
 
-    config = load_config(config_path)
+    config = load_config(config_path, secrets_needed=False)
     out = config.output
     with OutputLock(out.duckdb.with_name(out.duckdb.name + ".lock")):
         loaded = rebuild_warehouse(out.duckdb, out.lake)
+        if out.readonly_copy is not None:
+            publish_copy(out.duckdb, out.readonly_copy)
     click.echo(f"rebuilt {out.duckdb} from {len(loaded)} committed run(s) in {out.lake}")
 
 

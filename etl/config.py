@@ -114,6 +114,7 @@ class CrawlConfig(Model):
 class OutputConfig(Model):
     lake: Path
     duckdb: Path
+    readonly_copy: Path | None = None  # refreshed after each run, for dashboards to open
 
 
 class Config(Model):
@@ -168,11 +169,18 @@ def _by_name_rules(check: Any, value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
-    """Return the validated config in `path`; raise ConfigError naming file and key."""
+def load_config(
+    path: str | Path, environ: dict[str, str] | None = None, secrets_needed: bool = True
+) -> Config:
+    """Return the validated config in `path`; raise ConfigError naming file and key.
+
+    `secrets_needed=False` is for commands that only read the outputs (report, diff, query):
+    they work without the credentials' environment variables.
+    """
     path = Path(path)
     raw = read_yaml(path)
-    expanded = expand_env(raw, dict(os.environ) if environ is None else environ, str(path))
+    env = dict(os.environ) if environ is None else environ
+    expanded = expand_env(raw, env, str(path), secrets_needed=secrets_needed)
     if "source" in expanded:
         raise ConfigError("unknown key", file=str(path), key="source")
     try:
@@ -200,12 +208,23 @@ def read_yaml(path: Path) -> Any:
     return data
 
 
-def expand_env(value: Any, environ: dict[str, str], file: str, key: str = "") -> Any:
-    """Return `value` with `${VAR}` / `${VAR:-default}` in every string replaced."""
+def expand_env(
+    value: Any, environ: dict[str, str], file: str, key: str = "", secrets_needed: bool = True
+) -> Any:
+    """Return `value` with `${VAR}` / `${VAR:-default}` in every string replaced.
+
+    Without `secrets_needed` (commands that only read the outputs), a variable missing under an
+    `auth` key becomes an empty string instead of an error.
+    """
     if isinstance(value, dict):
-        return {k: expand_env(v, environ, file, _join(key, str(k))) for k, v in value.items()}
+        return {
+            k: expand_env(v, environ, file, _join(key, str(k)), secrets_needed)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [expand_env(v, environ, file, f"{key}[{i}]") for i, v in enumerate(value)]
+        return [
+            expand_env(v, environ, file, f"{key}[{i}]", secrets_needed) for i, v in enumerate(value)
+        ]
     if not isinstance(value, str):
         return value
 
@@ -215,6 +234,8 @@ def expand_env(value: Any, environ: dict[str, str], file: str, key: str = "") ->
             return environ[name]
         if default is not None:
             return default
+        if not secrets_needed and ".auth." in f"{key}.":
+            return ""
         raise ConfigError(f"environment variable {name} is not set", file=file, key=key)
 
     return ENV_RE.sub(substitute, value)
@@ -257,7 +278,12 @@ def resolve_paths(config: Config, base: Path) -> Config:
     def absolute(p: Path) -> Path:
         return p if p.is_absolute() else (base / p).resolve()
 
-    output = OutputConfig(lake=absolute(config.output.lake), duckdb=absolute(config.output.duckdb))
+    copy = config.output.readonly_copy
+    output = OutputConfig(
+        lake=absolute(config.output.lake),
+        duckdb=absolute(config.output.duckdb),
+        readonly_copy=absolute(copy) if copy else None,
+    )
     endpoints = []
     for endpoint in config.endpoints:
         auth = endpoint.auth
@@ -286,10 +312,13 @@ def token_from(auth: TokenAuthConfig, file: str, index: int) -> str:
 def check_output(config: Config) -> None:
     """Raise ConfigError if the lake or the DuckDB file cannot be written; create nothing."""
     file = str(config.source)
-    for key, path, want_dir in (
+    outputs = [
         ("output.lake", config.output.lake, True),
         ("output.duckdb", config.output.duckdb, False),
-    ):
+    ]
+    if config.output.readonly_copy is not None:
+        outputs.append(("output.readonly_copy", config.output.readonly_copy, False))
+    for key, path, want_dir in outputs:
         if path.exists() and path.is_dir() != want_dir:
             kind = "a directory" if want_dir else "a file"
             raise ConfigError(f"{path} exists and is not {kind}", file=file, key=key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -13,7 +14,8 @@ from etl import warehouse
 from etl.config import load_config
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
 from etl.fakeswr.registry import Registry
-from etl.report import print_sync_summary, print_totals, summarise_warehouse
+from etl.formats import Section, print_sections
+from etl.report import print_sync_summary, resolve_run, summarise_diff, summarise_report
 from etl.sync import run_sync
 
 TOKEN_VAR = "SWR_DEMO_TOKEN"
@@ -35,9 +37,24 @@ def demo_config(url: str, registry: Registry) -> dict[str, object]:
                 "targets": targets,
             }
         ],
-        "crawl": {"concurrency": 16, "requests_per_second": 500, "page_size": 100},
+        "crawl": {
+            "concurrency": 16,
+            "requests_per_second": 500,
+            "page_size": 100,
+            "with_manifest": True,
+        },
         "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
     }
+
+
+def counts_by_change(changes: Section) -> Section:
+    """Return how many tags each kind of change touched."""
+    counts: dict[str, int] = {}
+    for record in changes.records():
+        counts[record["change"]] = counts.get(record["change"], 0) + 1
+    return Section(
+        "changes", "Changes between the two syncs", ["change", "tags"], sorted(counts.items())
+    )
 
 
 def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
@@ -46,7 +63,9 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     for leftover in ("lake", "swr.duckdb", "swr.duckdb.wal"):
         path = directory / leftover
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    registry = generate_registry(repos=repos, seed=seed, edge_sizes=False)
+    # Yesterday's registry, so that the second sync sees today's pushes at today's date.
+    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    registry = generate_registry(repos=repos, seed=seed, edge_sizes=False, now=yesterday)
     click.echo(
         f"local SWR API: {len(registry.repositories)} repositories, {registry.tag_count()} tags"
     )
@@ -67,8 +86,15 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
             print_sync_summary(run_sync(config))
         finally:
             os.environ.pop(TOKEN_VAR, None)
-    with warehouse.connect(config.output.duckdb) as con:
+    with warehouse.connect(config.output.duckdb, read_only=True) as con:
         click.echo("")
-        print_totals(summarise_warehouse(con))
-    click.echo(f"\nleft in {directory}: config.yaml, lake/, swr.duckdb")
-    click.echo(f'try: duckdb {directory / "swr.duckdb"} "SELECT * FROM tags_current LIMIT 5"')
+        print_sections(summarise_report(con, top=5), "table")
+        old, new = resolve_run(con, None, 1), resolve_run(con, None, 0)
+        changes = summarise_diff(con, old, new)[1]
+    print_sections([counts_by_change(changes)], "table")
+    click.echo(f"left in {directory}: config.yaml, lake/, swr.duckdb. Try:")
+    click.echo(f"  .venv/bin/swr-etl report -c {config_path}")
+    click.echo(f"  .venv/bin/swr-etl diff -c {config_path}")
+    click.echo(
+        f'  .venv/bin/swr-etl query -c {config_path} "SELECT * FROM stale_tags(365) LIMIT 5"'
+    )

@@ -4,6 +4,7 @@
     ├── ConfigError          bad config file, key or value (exit code 2)
     ├── NameError_           a namespace/repository breaks a rule of the API page
     ├── LockHeldError        another sync holds the lock (exit code 75)
+    ├── QueryError           SQL given to `swr-etl query` failed (exit code 2)
     └── ApiError             SWR or IAM answered with an error, or never answered well
         ├── AuthError        401: token, password or AK/SK refused; clock skew
         ├── NotFoundError    404: namespace or repository unknown (target is `not_found`)
@@ -58,6 +59,12 @@ class LockHeldError(EtlError):
     """Another sync holds the lock on the output."""
 
     exit_code = 75
+
+
+class QueryError(EtlError):
+    """SQL given by the user could not run."""
+
+    exit_code = 2
 
 
 class ApiError(EtlError):

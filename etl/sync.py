@@ -116,6 +116,9 @@ def run_sync(
             raise
         with warehouse.connect(out.duckdb) as con:
             warehouse.load_run(con, out.lake, writer.snapshot_date, run_id)
+            con.execute("CHECKPOINT")
+        if out.readonly_copy is not None:
+            warehouse.publish_copy(out.duckdb, out.readonly_copy)
     return SyncOutcome(run_id, results, run, caught_up)
 
 

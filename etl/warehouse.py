@@ -7,6 +7,9 @@ with tags × runs.
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -21,7 +24,9 @@ from etl import lake
 from etl.errors import EtlError
 
 # Views are created in this order: a view may read those before it.
-VIEWS = ("tags_current", "tag_snapshots")
+VIEWS = ("tags_current", "tag_snapshots", "tag_age", "tag_state", "tag_diff")
+# Files with these prefixes are statements run by name, not views applied on open.
+STATEMENT_PREFIXES = ("load_", "report_")
 LOAD_STEPS = (
     "load_staged_versions",
     "load_target_runs",
@@ -50,7 +55,7 @@ def view_files() -> list[str]:
     extra = sorted(
         p.stem
         for p in sql_dir().glob("*.sql")
-        if p.stem not in VIEWS and p.stem != "schema" and not p.stem.startswith("load_")
+        if p.stem not in VIEWS and p.stem != "schema" and not p.stem.startswith(STATEMENT_PREFIXES)
     )
     return [*VIEWS, *extra]
 
@@ -65,6 +70,8 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a connection to the warehouse with the schema and views applied."""
+    if read_only and not path.exists():
+        raise EtlError(f"no database at {path} yet: run `swr-etl sync` first")
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
@@ -118,8 +125,8 @@ def next_seq(con: duckdb.DuckDBPyConnection) -> int:
 
 def params_for(step: str, params: dict[str, Any]) -> dict[str, Any]:
     """Return only the parameters a step's SQL names (DuckDB refuses unused ones)."""
-    text = sql(step)
-    return {k: v for k, v in params.items() if f"${k}" in text}
+    named = set(re.findall(r"\$([A-Za-z_]\w*)", sql(step)))
+    return {k: v for k, v in params.items() if k in named}
 
 
 def _read_one(lake_path: Path, table: str, snapshot_date: str, run_id: str) -> pa.Table:
@@ -161,6 +168,19 @@ def rebuild(db_path: Path, lake_path: Path) -> list[str]:
     with connect(fresh) as con:
         loaded = catch_up(con, lake_path)
         con.execute("CHECKPOINT")
-    fresh.replace(db_path)
+    # The old file's write-ahead log belongs to the old file: drop it before the swap.
     Path(str(db_path) + ".wal").unlink(missing_ok=True)
+    fresh.replace(db_path)
     return loaded
+
+
+def publish_copy(db_path: Path, copy_path: Path) -> None:
+    """Replace `copy_path` atomically with a copy of the (checkpointed, closed) database.
+
+    Dashboards open the copy read-only: DuckDB lets one process write a file at a time, so
+    readers of the copy never block the next sync, and they see whole runs only.
+    """
+    copy_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = copy_path.with_name(f".{copy_path.name}.{os.getpid()}.partial")
+    shutil.copyfile(db_path, partial)
+    os.replace(partial, copy_path)

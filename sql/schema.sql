@@ -82,3 +82,6 @@ CREATE OR REPLACE MACRO tag_version_hash(id, repo_id, image_id, digest, schema, 
         coalesce(is_trusted::VARCHAR, chr(0)), coalesce(epoch_us(created)::VARCHAR, chr(0)),
         coalesce(epoch_us(updated)::VARCHAR, chr(0)), coalesce(domain_id, chr(0)),
         coalesce(tag_type::VARCHAR, chr(0))));
+
+-- Days from `a` to `b`, exact to the microsecond (date_diff would count whole seconds).
+CREATE OR REPLACE MACRO days_between(a, b) AS (epoch_us(b) - epoch_us(a)) / 86400000000.0;

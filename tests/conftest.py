@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,11 @@ def served(small_registry: Registry, fake_options: Options) -> Iterator[FakeSwr]
     """The local API in a background thread, for code that runs its own event loop (sync)."""
     with ServerThread(small_registry, options=fake_options) as server:
         yield server
+
+
+def parse_time(value: str) -> datetime:
+    """The test's own reading of the API's timestamps: truncated to microseconds, UTC."""
+    head, _, rest = value.rstrip("Z").partition(".")
+    micros = int((rest + "000000")[:6]) if rest else 0
+    moment = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return moment.replace(microsecond=micros)

@@ -58,6 +58,14 @@ def test_plan_reports_refused_credentials(
 def test_demo_leaves_a_config_lake_and_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path), "--repos", "20"])
     assert result.exit_code == 0, result.output
-    assert result.output.count("run ") >= 2 and "warehouse:" in result.output
+    assert result.output.count("\nrun ") == 2
+    for heading in (
+        "Totals",
+        "Top 5 repositories",
+        "Not pushed for 365 days",
+        "Changes between the two syncs",
+    ):
+        assert heading in result.output
+    assert "added" in result.output and "retagged" in result.output
     assert (tmp_path / "swr.duckdb").is_file() and (tmp_path / "config.yaml").is_file()
     assert list((tmp_path / "lake" / "runs").glob("*/run_id=*/runs.parquet"))

@@ -8,12 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from etl import lake, warehouse
@@ -23,17 +23,9 @@ from etl.fakeswr import Credentials, FakeSwr, FaultPlan, Options, Registry, Serv
 from etl.fakeswr.registry import Tag
 from etl.lock import OutputLock
 from etl.sync import run_sync
-from tests.conftest import write_config
+from tests.conftest import parse_time, write_config
 
 TABLES = ("runs", "target_runs", "tag_history", "manifests")
-
-
-def parse_time(value: str) -> datetime:
-    """The test's own reading of the API's timestamps: truncated to microseconds, UTC."""
-    head, _, rest = value.rstrip("Z").partition(".")
-    micros = int((rest + "000000")[:6]) if rest else 0
-    moment = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
-    return moment.replace(microsecond=micros)
 
 
 def expected_row(namespace: str, repository: str, t: Tag) -> tuple[Any, ...]:
@@ -339,3 +331,21 @@ def test_secrets_never_reach_output_logs_lake_or_database(
     ]
     for secret in ("DISTINCTIVE",):
         assert not any(secret.encode() in blob for blob in blobs)
+
+
+def test_a_readonly_copy_for_dashboards_is_refreshed_after_each_run(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    data = yaml.safe_load(path.read_text())
+    data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
+    path.write_text(yaml.safe_dump(data))
+    copy = tmp_path / "dashboard" / "swr.duckdb"
+    run_sync(load_config(path))
+    with duckdb.connect(str(copy), read_only=True) as reader:
+        # A dashboard holds the copy open while the next sync writes the main file.
+        served.serve(next_day(small_registry))
+        second = run_sync(load_config(path))
+        assert reader.execute("SELECT count(*) FROM runs").fetchall() == [(1,)]
+    with duckdb.connect(str(copy), read_only=True) as reader:
+        assert reader.execute("SELECT max(run_id) FROM runs").fetchall() == [(second.run_id,)]

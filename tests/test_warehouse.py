@@ -26,7 +26,15 @@ def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> N
         con.register("staged_manifests", lake.MANIFEST_SCHEMA.empty_table())
         con.register("staged_run", lake.RUN_SCHEMA.empty_table())
         con.execute(warehouse.sql("load_staged_versions"))
-        params = {"seq": 1, "run_id": "r", "snapshot_at": "2026-11-27 00:00:00+00"}
+        params = {
+            "seq": 1,
+            "run_id": "r",
+            "snapshot_at": "2026-11-27 00:00:00+00",
+            "top": 5,
+            "days": 30,
+            "f": 1,
+            "t": 2,
+        }
         con.execute(warehouse.sql(name), warehouse.params_for(name, params))
 
 

@@ -84,10 +84,11 @@ class Registry:
     repositories: dict[tuple[str, str], Repository]
     manifests: dict[str, str]
     next_id: int
+    base_time: datetime = BASE_TIME
 
     @property
     def now(self) -> datetime:
-        return BASE_TIME + timedelta(days=self.day)
+        return self.base_time + timedelta(days=self.day)
 
     @property
     def namespaces(self) -> set[str]:
@@ -259,14 +260,19 @@ class _Builder:
 
 
 def generate_registry(
-    repos: int = 200, tags: int | None = None, seed: int = 1, edge_sizes: bool = True
+    repos: int = 200,
+    tags: int | None = None,
+    seed: int = 1,
+    edge_sizes: bool = True,
+    now: datetime = BASE_TIME,
 ) -> Registry:
     """Return a registry of `repos` repositories holding `tags` tags (default ~40 per repo).
 
-    With `edge_sizes`, one image has size 0 and one the int64 maximum (the API page's range).
+    Pushes spread over the four years before `now`. With `edge_sizes`, one image has size 0
+    and one the int64 maximum (the API page's range).
     """
     rng = random.Random(seed)
-    registry = Registry(seed=seed, day=0, repositories={}, manifests={}, next_id=0)
+    registry = Registry(seed=seed, day=0, repositories={}, manifests={}, next_id=0, base_time=now)
     builder = _Builder(registry, rng)
     total = repos * 40 if tags is None else tags
     for repo_id, ((ns, name), count) in enumerate(
@@ -313,6 +319,7 @@ def next_day(registry: Registry, churn: float = 0.02, seed: int | None = None) -
         repositories={},
         manifests=dict(registry.manifests),
         next_id=registry.next_id,
+        base_time=registry.base_time,
     )
     builder = _Builder(day, rng)
     for key, repo in registry.repositories.items():

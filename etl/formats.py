@@ -1,0 +1,158 @@
+"""Rendering rows for people (table, markdown) and for scripts (json, csv).
+
+Machine formats are stable: raw integers (sizes are never rounded), ISO-8601 UTC times, and
+the column names of the views. Human formats show sizes as KiB/MiB/GiB.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+FORMATS = ("table", "markdown", "json", "csv")
+SIZE_SUFFIXES = ("size", "bytes")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One titled table of a report: column names and rows."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def human_bytes(size: int | None) -> str:
+    """Return a size like 1.5 GiB (binary units)."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024:
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} EiB"
+
+
+def human_value(column: str, value: Any) -> str:
+    """Return a cell as a person reads it."""
+    if value is None:
+        return ""
+    if column.endswith(SIZE_SUFFIXES) and isinstance(value, int):
+        return human_bytes(value)
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, list):
+        shown = ", ".join(str(v) for v in value[:3])
+        return shown + (f" (+{len(value) - 3})" if len(value) > 3 else "")
+    return str(value)
+
+
+def machine_value(value: Any) -> Any:
+    """Return a cell as JSON/CSV carry it: ISO times, exact integers."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [machine_value(v) for v in value]
+    return value
+
+
+def render_table(section: Section, console: Console) -> None:
+    """Print a section as a rich table."""
+    table = Table(title=section.title, title_justify="left", show_edge=False)
+    for index, column in enumerate(section.columns):
+        sample = next((row[index] for row in section.rows if row[index] is not None), None)
+        numeric = isinstance(sample, int | float | Decimal) and not isinstance(sample, bool)
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    for row in section.rows:
+        table.add_row(*(human_value(c, v) for c, v in zip(section.columns, row, strict=True)))
+    if not section.rows:
+        table.caption = "(none)"
+    console.print(table)
+
+
+def render_markdown(section: Section) -> str:
+    """Return a section as a GitHub-flavoured Markdown table under a heading."""
+    lines = [f"### {section.title}", ""] if section.title else []
+    lines.append("| " + " | ".join(section.columns) + " |")
+    lines.append("|" + "|".join(" --- " for _ in section.columns) + "|")
+    for row in section.rows:
+        cells = (
+            human_value(c, v).replace("|", "\\|") for c, v in zip(section.columns, row, strict=True)
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(sections: Sequence[Section], extra: dict[str, Any] | None = None) -> str:
+    """Return sections as one JSON object keyed by section name (big integers stay exact)."""
+    body: dict[str, Any] = dict(extra or {})
+    for section in sections:
+        body[section.name] = [
+            {k: machine_value(v) for k, v in record.items()} for record in section.records()
+        ]
+    return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def render_csv(section: Section) -> str:
+    """Return one section as CSV with a header row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(section.columns)
+    for row in section.rows:
+        writer.writerow([_csv_cell(machine_value(v)) for v in row])
+    return out.getvalue()
+
+
+def render_tidy_csv(sections: Sequence[Section]) -> str:
+    """Return several sections as one long CSV: section,row,field,value."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["section", "row", "field", "value"])
+    for section in sections:
+        for index, record in enumerate(section.records(), start=1):
+            for field, value in record.items():
+                writer.writerow([section.name, index, field, _csv_cell(machine_value(value))])
+    return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list) else value
+
+
+def print_sections(
+    sections: Sequence[Section], fmt: str, extra: dict[str, Any] | None = None
+) -> None:
+    """Print sections in `fmt`: one place owns how reports look on the console."""
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        # Piped or captured output is read later, often wider than 80 columns: don't fold it.
+        console = Console(soft_wrap=False, width=max(console.width, 200))
+    if fmt == "json":
+        console.file.write(render_json(sections, extra) + "\n")
+    elif fmt == "csv":
+        text = render_csv(sections[0]) if len(sections) == 1 else render_tidy_csv(sections)
+        console.file.write(text)
+    elif fmt == "markdown":
+        console.file.write("\n".join(render_markdown(s) for s in sections))
+    else:
+        for section in sections:
+            render_table(section, console)
+            console.print()
