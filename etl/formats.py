@@ -76,7 +76,10 @@ def machine_value(value: Any) -> Any:
 
 def render_table(section: Section, console: Console) -> None:
     """Print a section as a rich table."""
-    table = Table(title=section.title, title_justify="left", show_edge=False)
+    if section.title:
+        # Printed apart from the table: rich would wrap a title to a narrow table's width.
+        console.print(section.title, style="bold", markup=False, highlight=False)
+    table = Table(show_edge=False)
     for index, column in enumerate(section.columns):
         sample = next((row[index] for row in section.rows if row[index] is not None), None)
         numeric = isinstance(sample, int | float | Decimal) and not isinstance(sample, bool)
