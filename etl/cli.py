@@ -8,24 +8,15 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from etl import __version__
 from etl.config import load_config
-from etl.errors import EtlError
+from etl.errors import EtlError, Interrupted, raise_interrupted
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
-
-
-class Interrupted(Exception):
-    """SIGINT or SIGTERM arrived: stop, commit nothing partial."""
-
-    def __init__(self, signum: int):
-        self.signum = signum
-        super().__init__(signal.Signals(signum).name)
 
 
 def one_line_errors(command: F) -> F:
@@ -35,20 +26,15 @@ def one_line_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            exc = Interrupted(signal.SIGINT)
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
         except EtlError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except (Interrupted, KeyboardInterrupt) as exc:
-            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-            name = signal.Signals(signum).name
-            click.echo(f"interrupted by {name}: nothing of this run was committed", err=True)
-            sys.exit(EXIT_INTERRUPTED.get(signal.Signals(signum), 130))
 
     return wrapper  # type: ignore[return-value]
-
-
-def raise_interrupted(signum: int, frame: object) -> NoReturn:
-    raise Interrupted(signum)
 
 
 config_option = click.option(
@@ -92,7 +78,8 @@ def sync(config_path: Path, log_format: str, progress: bool | None) -> None:
 
     config = load_config(config_path)
     setup_logging(log_format)
-    signal.signal(signal.SIGTERM, raise_interrupted)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, raise_interrupted)
     show_bar = sys.stderr.isatty() if progress is None else progress
     with progress_reporter(len(config.targets()), show_bar and log_format == "text") as on_done:
         outcome = run_sync(config, on_done)

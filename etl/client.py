@@ -172,6 +172,7 @@ class SwrClient:
         timeout_s: float = 30.0,
         verify_tls: bool = True,
         ca_bundle: str | None = None,
+        connector: aiohttp.BaseConnector | None = None,
     ):
         self.base_url = URL(base_url.rstrip("/"))
         self.name = name or self.base_url.host or base_url
@@ -182,11 +183,15 @@ class SwrClient:
         self._max_connections = max_connections
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._ssl = ssl_context(verify_tls, ca_bundle)
+        self._connector = connector
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> SwrClient:
-        connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        # A shared connector caps connections across endpoints; else each client has its own.
+        connector = self._connector or aiohttp.TCPConnector(limit=self._max_connections)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=self._timeout, connector_owner=self._connector is None
+        )
         return self
 
     async def __aexit__(
@@ -288,7 +293,7 @@ class SwrClient:
                 str(self.base_url) + path + (f"?{raw_query}" if raw_query else ""), encoded=True
             )
             try:
-                async with session.get(url, headers=headers) as resp:
+                async with session.get(url, headers=headers, ssl=self._ssl) as resp:
                     body = await resp.read()
                     status, resp_headers = resp.status, resp.headers
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -344,9 +349,10 @@ def parse_tag_page(body: Any, request_id: str | None) -> list[dict[str, Any]]:
         raise ResponseError(
             f"expected a JSON object, got {type(body).__name__}", request_id=request_id
         )
-    tags = body.get("tags", [])
-    if tags is None:
-        tags = []
+    if "tags" not in body:
+        raise ResponseError("the page has no 'tags' key", request_id=request_id)
+    # A Go service writes an empty slice as null: that is an empty page, not an error.
+    tags = body["tags"] if body["tags"] is not None else []
     if not isinstance(tags, list) or not all(isinstance(t, dict) for t in tags):
         raise ResponseError("'tags' is not a list of objects", request_id=request_id)
     return tags

@@ -17,6 +17,7 @@ from datetime import datetime
 from etl.client import RequestStats, SwrClient
 from etl.config import Target
 from etl.errors import ApiError, AuthError, EndpointError, NotFoundError
+from etl.failpoints import failpoint
 from etl.lake import RunWriter, SnapshotContext, TargetStage, tags_to_batch
 
 log = logging.getLogger("etl.crawl")
@@ -139,11 +140,13 @@ async def _stream_pages(
         try:
             batch, bad_times = tags_to_batch(fresh, context)
         except ApiError as exc:
+            where = f"{target.namespace}/{target.repository}"
             raise exc.at(
-                endpoint=target.endpoint, target=f"{target.namespace}/{target.repository}"
+                endpoint=target.endpoint, target=where, request_id=page.request_id
             ) from None
         result.warnings += bad_times
         stage.write(batch)
+        failpoint("page-staged")
         result.tags += batch.num_rows
         if settings.with_manifest:
             writer.add_manifests(fresh, settings.known_manifests)

@@ -4,6 +4,7 @@
     ├── ConfigError          bad config file, key or value (exit code 2)
     ├── NameError_           a namespace/repository breaks a rule of the API page
     ├── LockHeldError        another sync holds the lock (exit code 75)
+    ├── Interrupted          SIGINT/SIGTERM stopped a run (exit code 130/143)
     ├── QueryError           SQL given to `swr-etl query` failed (exit code 2)
     └── ApiError             SWR or IAM answered with an error, or never answered well
         ├── AuthError        401: token, password or AK/SK refused; clock skew
@@ -17,10 +18,11 @@ target as attributes, so callers can store them without parsing the message.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -61,6 +63,21 @@ class LockHeldError(EtlError):
     exit_code = 75
 
 
+class Interrupted(EtlError):
+    """SIGINT or SIGTERM arrived: the run stops and commits nothing partial (exit 128 + signal)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        self.exit_code = 128 + signum
+        name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {name}: nothing of this run was committed")
+
+
+def raise_interrupted(signum: int, frame: object) -> NoReturn:
+    """A signal handler that turns SIGINT/SIGTERM into `Interrupted`."""
+    raise Interrupted(signum)
+
+
 class QueryError(EtlError):
     """SQL given by the user could not run."""
 
@@ -99,10 +116,17 @@ class ApiError(EtlError):
         body = f"{info}: {self.message}" if info else self.message
         return f"{head}: {body}{tail}" if head else f"{body}{tail}"
 
-    def at(self, *, endpoint: str | None = None, target: str | None = None) -> ApiError:
-        """Return this error with endpoint/target filled in where they were unknown."""
+    def at(
+        self,
+        *,
+        endpoint: str | None = None,
+        target: str | None = None,
+        request_id: str | None = None,
+    ) -> ApiError:
+        """Return this error with endpoint, target and request id filled in where unknown."""
         self.endpoint = self.endpoint or endpoint
         self.target = self.target or target
+        self.request_id = self.request_id or request_id
         return self
 
 

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.errors import ResponseError
+from etl.failpoints import failpoint
 
 TABLES = ("manifests", "tag_snapshots", "target_runs", "runs")  # publish order: runs last
 STAGING = "_staging"
@@ -333,6 +334,8 @@ class RunWriter:
     def publish(self) -> None:
         """Move every table's partition into the lake, `runs` last: the run is committed."""
         for table in TABLES:
+            if table == "runs":
+                failpoint("lake-half-published")
             source = self.staging / partition(table, self.snapshot_date, self.run_id)
             target = self.lake / partition(table, self.snapshot_date, self.run_id)
             target.parent.mkdir(parents=True, exist_ok=True)

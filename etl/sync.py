@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
-from contextlib import AsyncExitStack
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
+import aiohttp
 import pyarrow as pa
 
 from etl import lake, warehouse
@@ -29,6 +32,8 @@ from etl.config import (
     token_from,
 )
 from etl.crawl import CrawlSettings, TargetResult, crawl_targets
+from etl.errors import Interrupted
+from etl.failpoints import failpoint
 from etl.lock import OutputLock
 
 log = logging.getLogger("etl.sync")
@@ -50,6 +55,17 @@ class SyncOutcome:
         if failed == 0:
             return 0
         return 3 if failed == len(self.results) else 1
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block ends (they are delivered right after)."""
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
 
 
 def auth_for(endpoint: EndpointConfig, config: Config, index: int) -> Auth:
@@ -110,7 +126,11 @@ def run_sync(
                 target_runs_table(run_id, started, results),
                 pa.Table.from_pylist([run], schema=lake.RUN_SCHEMA),
             )
-            writer.publish()
+            failpoint("lake-written")
+            # A signal between the renames would leave a run half-visible: hold it until done.
+            with signals_deferred():
+                writer.publish()
+            failpoint("lake-published")
         except BaseException:
             writer.abandon()
             raise
@@ -135,6 +155,9 @@ async def _crawl(
     in_flight = asyncio.Semaphore(crawl.concurrency)
     retry = RetryPolicy(max_attempts=crawl.max_attempts)
     async with AsyncExitStack() as stack:
+        # One connection pool for all endpoints: `concurrency` caps connections, not only requests.
+        connector = aiohttp.TCPConnector(limit=crawl.concurrency)
+        stack.push_async_callback(connector.close)
         clients = {}
         for endpoint in config.endpoints:
             client = SwrClient(
@@ -148,12 +171,42 @@ async def _crawl(
                 timeout_s=crawl.timeout_s,
                 verify_tls=endpoint.verify_tls,
                 ca_bundle=str(endpoint.ca_bundle) if endpoint.ca_bundle else None,
+                connector=connector,
             )
             clients[endpoint.name] = await stack.enter_async_context(client)
         settings = CrawlSettings(
             run_id, started, crawl.page_size, crawl.with_manifest, crawl.concurrency, known
         )
-        return await crawl_targets(config.targets(), clients, writer, settings, on_done)
+        with signals_cancel(asyncio.current_task()) as received:
+            try:
+                return await crawl_targets(config.targets(), clients, writer, settings, on_done)
+            except asyncio.CancelledError:
+                if received:
+                    raise Interrupted(received[0]) from None
+                raise
+
+
+@contextmanager
+def signals_cancel(task: asyncio.Task[Any] | None) -> Iterator[list[int]]:
+    """While in the block, SIGINT/SIGTERM cancel `task` (raised inside a loop callback, the
+    usual exception would be lost); yields the signals received. Handlers are restored after."""
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        if task is not None:
+            task.cancel()
+
+    for signum in previous:
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            loop.remove_signal_handler(signum)  # this resets it to the default: put ours back
+            signal.signal(signum, handler)
 
 
 def run_row(run_id: str, started: datetime, results: list[TargetResult]) -> dict[str, object]:

@@ -22,6 +22,7 @@ import pyarrow.dataset as ds
 
 from etl import lake
 from etl.errors import EtlError
+from etl.failpoints import failpoint
 
 # Views are created in this order: a view may read those before it.
 VIEWS = ("tags_current", "tag_snapshots", "tag_age", "tag_state", "tag_diff")
@@ -109,6 +110,7 @@ def load_run(
         _register_staged(con, lake_path, snapshot_date, run_id)
         for step in LOAD_STEPS:
             con.execute(sql(step), params_for(step, params))
+        failpoint("warehouse-loading")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 import pytest
 import yaml
 from aiohttp import web
 
+from etl import lake
 from etl.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.client import RetryPolicy, SwrClient
+from etl.config import load_config
 from etl.fakeswr import (
     FakeSwr,
     Options,
@@ -23,8 +28,11 @@ from etl.fakeswr import (
     ServerThread,
     generate_registry,
     start,
+    start_app,
     stop,
+    stop_app,
 )
+from etl.fakeswr.registry import Tag
 
 ENV_PREFIXES = ("SWR_", "HW_", "IAM_", "HUAWEICLOUD_")
 
@@ -94,13 +102,11 @@ def expected_tags(registry: Registry, namespace: str, repository: str) -> list[d
 @asynccontextmanager
 async def serve(app: web.Application) -> AsyncIterator[str]:
     """Serve a hand-made aiohttp app (a hostile server, say) on 127.0.0.1; yield its URL."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    running = await start_app(app)
     try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+        yield running.url
     finally:
-        await runner.cleanup()
+        await stop_app(running)
 
 
 def write_config(
@@ -173,3 +179,80 @@ def parse_time(value: str) -> datetime:
     micros = int((rest + "000000")[:6]) if rest else 0
     moment = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
     return moment.replace(microsecond=micros)
+
+
+TABLES = ("runs", "target_runs", "tag_history", "manifests")
+
+
+def expected_row(namespace: str, repository: str, t: Tag) -> tuple[Any, ...]:
+    return (
+        namespace,
+        repository,
+        t.tag,
+        t.id,
+        t.repo_id,
+        t.image_id,
+        t.digest,
+        t.schema,
+        t.path,
+        t.internal_path,
+        t.size,
+        t.is_trusted,
+        parse_time(t.created),
+        parse_time(t.updated),
+        t.domain_id,
+        t.tag_type,
+    )
+
+
+def expected_rows(
+    registry: Registry, repositories: list[tuple[str, str]] | None = None
+) -> list[tuple[Any, ...]]:
+    keys = repositories if repositories is not None else list(registry.repositories)
+    return sorted(expected_row(ns, repo, t) for ns, repo in keys for t in registry.tags(ns, repo))
+
+
+COLUMNS = (
+    "namespace, repository, tag, id, repo_id, image_id, digest, schema, path, internal_path, size, "
+    "is_trusted, created, updated, domain_id, tag_type"
+)
+
+
+def stored_rows(db: Path, where: str = "") -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        return sorted(con.execute(f"SELECT {COLUMNS} FROM tags_current {where}").fetchall())
+
+
+def table_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+
+
+def sync_process(config: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "etl", "sync", "-c", str(config), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def assert_whole(config_path: Path, registries: list[Registry]) -> None:
+    """Every target in tags_current matches one whole day of the registry; the lake has no half run."""
+    config = load_config(config_path)
+    committed = {run_id for _, run_id in lake.committed_runs(config.output.lake)}
+    for table in lake.TABLES:
+        partitions = {
+            p.name.split("=", 1)[1] for p in (config.output.lake / table).glob("*/run_id=*")
+        }
+        assert partitions <= committed, f"{table} shows an uncommitted run"
+    if not config.output.duckdb.exists():
+        return
+    with duckdb.connect(str(config.output.duckdb), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        stored = con.execute(f"SELECT {COLUMNS} FROM tags_current").fetchall()
+    by_target: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for row in stored:
+        by_target.setdefault((row[0], row[1]), []).append(row)
+    for key, rows in by_target.items():
+        assert any(sorted(rows) == expected_rows(r, [key]) for r in registries), key

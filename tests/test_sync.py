@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import os
-import random
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
@@ -19,58 +14,16 @@ from click.testing import CliRunner
 from etl import lake, warehouse
 from etl.cli import cli
 from etl.config import load_config
-from etl.fakeswr import Credentials, FakeSwr, FaultPlan, Options, Registry, ServerThread, next_day
-from etl.fakeswr.registry import Tag
+from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
 from etl.lock import OutputLock
 from etl.sync import run_sync
-from tests.conftest import parse_time, write_config
-
-TABLES = ("runs", "target_runs", "tag_history", "manifests")
-
-
-def expected_row(namespace: str, repository: str, t: Tag) -> tuple[Any, ...]:
-    return (
-        namespace,
-        repository,
-        t.tag,
-        t.id,
-        t.repo_id,
-        t.image_id,
-        t.digest,
-        t.schema,
-        t.path,
-        t.internal_path,
-        t.size,
-        t.is_trusted,
-        parse_time(t.created),
-        parse_time(t.updated),
-        t.domain_id,
-        t.tag_type,
-    )
-
-
-def expected_rows(
-    registry: Registry, repositories: list[tuple[str, str]] | None = None
-) -> list[tuple[Any, ...]]:
-    keys = repositories if repositories is not None else list(registry.repositories)
-    return sorted(expected_row(ns, repo, t) for ns, repo in keys for t in registry.tags(ns, repo))
-
-
-COLUMNS = (
-    "namespace, repository, tag, id, repo_id, image_id, digest, schema, path, internal_path, size, "
-    "is_trusted, created, updated, domain_id, tag_type"
+from tests.conftest import (
+    COLUMNS,
+    expected_rows,
+    stored_rows,
+    table_rows,
+    write_config,
 )
-
-
-def stored_rows(db: Path, where: str = "") -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        return sorted(con.execute(f"SELECT {COLUMNS} FROM tags_current {where}").fetchall())
-
-
-def table_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
 
 
 @pytest.mark.parametrize("auth", ["token", "password", "aksk"])
@@ -225,112 +178,6 @@ def test_sync_logs_json_lines(tmp_path: Path, served: FakeSwr, small_registry: R
     result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--log-format", "json"])
     assert result.exit_code == 0, result.output
     assert '"status":"ok"' in result.output and '"target":"local:' in result.output
-
-
-def sync_process(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "etl", "sync", "-c", str(config), "--no-progress"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def assert_whole(config_path: Path, registries: list[Registry]) -> None:
-    """Every target in tags_current matches one whole day of the registry; the lake has no half run."""
-    config = load_config(config_path)
-    committed = {run_id for _, run_id in lake.committed_runs(config.output.lake)}
-    for table in lake.TABLES:
-        partitions = {
-            p.name.split("=", 1)[1] for p in (config.output.lake / table).glob("*/run_id=*")
-        }
-        assert partitions <= committed, f"{table} shows an uncommitted run"
-    if not config.output.duckdb.exists():
-        return
-    with duckdb.connect(str(config.output.duckdb), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        stored = con.execute(f"SELECT {COLUMNS} FROM tags_current").fetchall()
-    by_target: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-    for row in stored:
-        by_target.setdefault((row[0], row[1]), []).append(row)
-    for key, rows in by_target.items():
-        assert any(sorted(rows) == expected_rows(r, [key]) for r in registries), key
-
-
-@pytest.mark.parametrize("fake_options", [Options(latency_ms=15)])
-def test_a_killed_sync_leaves_no_half_run_and_the_next_one_succeeds(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
-) -> None:
-    path = write_config(
-        tmp_path, served, list(small_registry.repositories), page_size=10, concurrency=4
-    )
-    tomorrow = next_day(small_registry)
-    rng = random.Random(11)
-    for attempt in range(4):
-        served.serve(tomorrow if attempt % 2 else small_registry)
-        process = sync_process(path)
-        time.sleep(rng.uniform(0.3, 2.5))
-        process.kill()
-        process.communicate()
-        assert_whole(path, [small_registry, tomorrow])
-    served.serve(tomorrow)
-    served.options.latency_ms = 0
-    finished = sync_process(path)
-    out, err = finished.communicate(timeout=120)
-    assert finished.returncode == 0, err.decode()
-    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow)
-    before = table_rows(tmp_path / "swr.duckdb")
-    assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
-    assert table_rows(tmp_path / "swr.duckdb") == before
-
-
-@pytest.mark.parametrize("fake_options", [Options(latency_ms=20)])
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_sigterm_and_sigint_stop_cleanly_committing_nothing(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, signum: int
-) -> None:
-    path = write_config(
-        tmp_path, served, list(small_registry.repositories), page_size=10, concurrency=2
-    )
-    process = sync_process(path)
-    deadline = time.monotonic() + 60
-    while served.state.stats.requests < 5 and time.monotonic() < deadline:
-        time.sleep(0.05)  # signal once the crawl is under way, not while Python starts
-    process.send_signal(signum)
-    _, err = process.communicate(timeout=30)
-    assert process.returncode in (130, 143)
-    assert b"nothing of this run was committed" in err
-    assert lake.committed_runs(tmp_path / "lake") == []
-    assert not list((tmp_path / "lake" / lake.STAGING).glob("*"))
-
-
-SECRETS = Credentials(
-    token="tok-DISTINCTIVE-9f8e7d",
-    password="pw-DISTINCTIVE-1a2b3c",
-    ak="AK-DISTINCTIVE-4d5e",
-    sk="sk-DISTINCTIVE-6f7a8b",
-)
-
-
-@pytest.mark.parametrize("auth", ["token", "password", "aksk"])
-@pytest.mark.parametrize("failing", [False, True], ids=["working", "refused"])
-def test_secrets_never_reach_output_logs_lake_or_database(
-    tmp_path: Path, small_registry: Registry, auth: str, failing: bool
-) -> None:
-    with ServerThread(small_registry, credentials=Credentials(**vars(SECRETS))) as server:
-        path = write_config(
-            tmp_path, server, list(small_registry.repositories)[:3], auth, max_attempts=1
-        )
-        if failing:
-            server.credentials.token = server.credentials.password = server.credentials.sk = (
-                "changed"
-            )
-        result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--log-format", "json"])
-    assert result.exit_code == (3 if failing else 0), result.output
-    blobs = [result.output.encode()] + [
-        p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p != path
-    ]
-    for secret in ("DISTINCTIVE",):
-        assert not any(secret.encode() in blob for blob in blobs)
 
 
 def test_a_readonly_copy_for_dashboards_is_refreshed_after_each_run(

@@ -3,9 +3,22 @@
 from etl.fakeswr.app import Credentials, Options, make_app
 from etl.fakeswr.faults import FAULT_KINDS, FaultPlan
 from etl.fakeswr.registry import Registry, Tag, generate_registry, next_day
-from etl.fakeswr.server import FakeSwr, ServerThread, start, stop
+from etl.fakeswr.server import (
+    AppThread,
+    FakeSwr,
+    RunningApp,
+    ServerThread,
+    start,
+    start_app,
+    stop,
+    stop_app,
+)
 
 __all__ = [
+    "AppThread",
+    "RunningApp",
+    "start_app",
+    "stop_app",
     "FAULT_KINDS",
     "Credentials",
     "FakeSwr",

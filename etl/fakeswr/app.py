@@ -76,6 +76,7 @@ class Stats:
     in_flight: int = 0
     max_in_flight: int = 0
     throttled: int = 0
+    max_connections: int = 0  # open TCP connections, the most ever seen while serving
     iam_tokens_issued: int = 0
     request_times: list[float] = field(default_factory=list)
 
@@ -92,6 +93,7 @@ class SwrState:
         self.marker_key = secrets.token_bytes(16)
         self._shape_cycle = itertools.cycle(["full", "array", "errors"])
         self._window: list[float] = []
+        self.server: web.Server | None = None  # set once running: its open connections
 
     def swr_error(self, status: int, code: str, message: str) -> web.Response:
         """Return an SWR error response in one of SWR's three body shapes (FACTS.md)."""
@@ -169,6 +171,9 @@ async def stats_middleware(request: web.Request, handler: Handler) -> web.Stream
     stats.request_times.append(time.monotonic())
     stats.in_flight += 1
     stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+    server = request.app[STATE].server
+    if server is not None:
+        stats.max_connections = max(stats.max_connections, len(server.connections))
     try:
         latency = request.app[STATE].options.latency_ms
         if latency:

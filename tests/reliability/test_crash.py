@@ -1,0 +1,130 @@
+"""Crash safety: a sync killed with SIGKILL at any moment leaves no half run; the next one
+succeeds and `rebuild` equals the database. SIGTERM/SIGINT stop cleanly."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from etl import lake
+from etl.cli import cli
+from etl.config import load_config
+from etl.failpoints import ENV, FAILPOINTS
+from etl.fakeswr import FakeSwr, Options, Registry, next_day
+from tests.conftest import assert_whole, expected_rows, stored_rows, table_rows, write_config
+
+# Ten moments: each named failpoint (fetching, writing Parquet, between the lake's renames,
+# after the lake commit, inside the DuckDB transaction) and five random instants.
+MOMENTS = [
+    *FAILPOINTS,
+    *(f"after-{t:.2f}s" for t in random.Random(3).sample([0.4, 0.7, 1.0, 1.3, 1.6, 1.9, 2.2], 5)),
+]
+
+
+def sync_process(config: Path, failpoint: str | None = None) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    if failpoint:
+        env[ENV] = failpoint
+    return subprocess.Popen(
+        [sys.executable, "-m", "etl", "sync", "-c", str(config), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def committed_partitions_only(lake_path: Path) -> bool:
+    committed = {run_id for _, run_id in lake.committed_runs(lake_path)}
+    shown = {
+        p.name.split("=", 1)[1] for t in lake.TABLES for p in (lake_path / t).glob("*/run_id=*")
+    }
+    return shown <= committed
+
+
+@pytest.mark.parametrize("fake_options", [Options(latency_ms=10)])
+def test_sigkill_at_ten_moments(tmp_path: Path, served: FakeSwr, small_registry: Registry) -> None:
+    path = write_config(
+        tmp_path, served, list(small_registry.repositories), page_size=20, concurrency=4
+    )
+    tomorrow = next_day(small_registry)
+    days = [small_registry, tomorrow]
+    for index, moment in enumerate(MOMENTS):
+        served.serve(days[index % 2])
+        if moment.startswith("after-"):
+            process = sync_process(path)
+            time.sleep(float(moment.removeprefix("after-").removesuffix("s")))
+            process.kill()
+        else:
+            process = sync_process(path, failpoint=moment)
+        process.communicate(timeout=120)
+        assert process.returncode in (-signal.SIGKILL, 0), moment
+        if moment == "lake-half-published":
+            # Renamed partitions without their `runs` record: not a committed run, and the
+            # next sync removes them before anything else (see the README).
+            assert not committed_partitions_only(tmp_path / "lake")
+            lake.clean_uncommitted(tmp_path / "lake")
+        assert_whole(path, days)  # the database opens; every repository shows one whole day
+        assert committed_partitions_only(tmp_path / "lake"), moment
+    served.serve(tomorrow)
+    finished = sync_process(path)
+    _, err = finished.communicate(timeout=120)
+    assert finished.returncode == 0, err.decode()
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow)
+    before = table_rows(tmp_path / "swr.duckdb")
+    assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
+    assert table_rows(tmp_path / "swr.duckdb") == before
+
+
+def test_a_run_committed_to_the_lake_but_not_to_duckdb_is_loaded_by_the_next_sync(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    crashed = sync_process(path, failpoint="lake-published")
+    crashed.communicate(timeout=120)
+    assert crashed.returncode == -signal.SIGKILL
+    assert len(lake.committed_runs(tmp_path / "lake")) == 1
+    served.serve(next_day(small_registry))
+    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "loaded 1 earlier run(s) the warehouse had missed" in result.output
+    assert [r[0] for r in load_runs(tmp_path)] == [
+        r for _, r in lake.committed_runs(tmp_path / "lake")
+    ]
+
+
+def load_runs(directory: Path) -> list[tuple[str]]:
+    import duckdb
+
+    with duckdb.connect(str(directory / "swr.duckdb"), read_only=True) as con:
+        return con.execute("SELECT run_id FROM runs ORDER BY seq").fetchall()
+
+
+@pytest.mark.parametrize("fake_options", [Options(latency_ms=20)])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm-exit-143", "sigint-exit-130"]
+)
+def test_sigterm_and_sigint_stop_with_a_message_and_commit_nothing(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, signum: int
+) -> None:
+    path = write_config(
+        tmp_path, served, list(small_registry.repositories), page_size=10, concurrency=2
+    )
+    process = sync_process(path)
+    deadline = time.monotonic() + 60
+    while served.state.stats.requests < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)  # signal once the crawl is under way, not while Python starts
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum
+    assert b"nothing of this run was committed" in err
+    assert lake.committed_runs(tmp_path / "lake") == []
+    assert not list((tmp_path / "lake" / lake.STAGING).glob("*"))
+    assert load_config(path)  # and the config is untouched

@@ -1,0 +1,53 @@
+"""Secrets never reach stdout, stderr, JSON logs, the lake or the database, in any auth mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from etl.cli import cli
+from etl.fakeswr import Credentials, FaultPlan, Options, Registry, ServerThread
+from tests.conftest import write_config
+
+MARK = "DISTINCTIVE"
+SECRETS = dict(token=f"tok-{MARK}-9f8e7d", password=f"pw-{MARK}-1a2b3c", sk=f"sk-{MARK}-6f7a8b")
+
+
+@pytest.mark.parametrize("auth", ["token", "password", "aksk"])
+@pytest.mark.parametrize("refused", [False, True], ids=["accepted", "refused"])
+def test_no_secret_in_any_output_or_stored_byte(
+    tmp_path: Path, small_registry: Registry, auth: str, refused: bool
+) -> None:
+    # Many faults, so that retries, refreshes and error paths all run and log.
+    options = Options(faults=FaultPlan(rate=0.5, seed=2, retry_after_s=0.01, slow_s=0.5))
+    with ServerThread(
+        small_registry, credentials=Credentials(**SECRETS), options=options
+    ) as server:
+        path = write_config(
+            tmp_path,
+            server,
+            list(small_registry.repositories)[:8],
+            auth,
+            max_attempts=8,
+            timeout_s=0.3,
+        )
+        if refused:
+            creds = server.credentials
+            creds.token = creds.password = creds.sk = "rotated"
+        runner = CliRunner()
+        outputs = [
+            runner.invoke(cli, ["plan", "-c", str(path)]),
+            runner.invoke(cli, ["sync", "-c", str(path), "--log-format", "json"]),
+            runner.invoke(cli, ["sync", "-c", str(path), "--no-progress"]),
+            runner.invoke(cli, ["report", "-c", str(path), "--format", "json"]),
+        ]
+        # IAM tokens the fake issued are secrets too.
+        secrets = [MARK.encode(), *(t.encode() for t in server.state.issued_tokens)]
+    assert outputs[1].exit_code == (3 if refused else 0), outputs[1].output
+    texts = [r.output.encode() for r in outputs]
+    stored = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p != path]
+    assert len(stored) > 5
+    leaks = [blob[:80] for blob in texts + stored for secret in secrets if secret in blob]
+    assert leaks == []
