@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install lint test demo clean
+.PHONY: help install lint test demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,10 @@ lint: $(STAMP) ## ruff format --check, ruff check, mypy --strict etl
 
 test: lint ## lint, then run the whole test suite
 	$(VENV)/bin/pytest -q
+
+bench: $(STAMP) ## the benchmark (about 12 minutes): prints one table of figures
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m tests.bench.bench
 
 demo: $(STAMP) ## start the local SWR API, sync twice (a day apart), print the report
 	$(VENV)/bin/swr-etl demo --dir ./swr-demo

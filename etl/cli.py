@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 from collections.abc import Callable
@@ -251,6 +252,10 @@ def demo(directory: Path, repos: int, seed: int) -> None:
 @click.option("--latency-ms", default=0.0, show_default=True, help="Added latency per request.")
 @click.option("--fault-rate", default=0.0, show_default=True, help="Share of requests that fail.")
 @click.option("--token-ttl", default=86400.0, show_default=True, help="IAM token lifetime, s.")
+@click.option("--manifests/--no-manifests", default=True, help="Generate manifest documents.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the URL and credentials as one JSON line."
+)
 @one_line_errors
 def fake_server(
     host: str,
@@ -261,11 +266,16 @@ def fake_server(
     latency_ms: float,
     fault_rate: float,
     token_ttl: float,
+    manifests: bool,
+    as_json: bool,
 ) -> None:
-    """Serve a generated registry through the local SWR API until interrupted."""
+    """Serve a generated registry through the local SWR API until interrupted.
+
+    POST /_fake/next-day?churn=0.01 advances the registry by a day (for benchmarks).
+    """
     from etl.fakeswr import FaultPlan, Options, generate_registry, start, stop
 
-    registry = generate_registry(repos=repos, tags=tags, seed=seed)
+    registry = generate_registry(repos=repos, tags=tags, seed=seed, manifests=manifests)
     options = Options(
         token_ttl_s=token_ttl, latency_ms=latency_ms, faults=FaultPlan(rate=fault_rate, seed=seed)
     )
@@ -273,6 +283,10 @@ def fake_server(
     async def serve_forever() -> None:
         server = await start(registry, options=options, host=host, port=port)
         creds = server.credentials
+        if as_json:
+            click.echo(json.dumps({"url": server.url, "tags": registry.tag_count(), **vars(creds)}))
+            sys.stdout.flush()
+            await asyncio.Event().wait()
         click.echo(f"local SWR API on {server.url} ({registry.tag_count()} tags)")
         click.echo(f"  token:    {creds.token}")
         click.echo(f"  password: domain={creds.domain} user={creds.user} password={creds.password}")

@@ -117,6 +117,14 @@ class TagPage:
     request_id: str | None
 
 
+@dataclass(frozen=True)
+class JsonAnswer:
+    """A successful JSON answer: the parsed body and its request id."""
+
+    body: Any
+    request_id: str | None
+
+
 @dataclass
 class MarkerPaginator:
     """Follows `nextMarker` (or `next_marker`) until it is absent/empty or `has_more` is false."""
@@ -224,7 +232,8 @@ class SwrClient:
         paginator = MarkerPaginator()
         while paginator.has_next:
             query = tag_list_query(page_size, paginator.marker, tag, with_manifest, order)
-            body, request_id = await self.get_json(path, query, target=target, stats=stats)
+            answer = await self.get_json(path, query, target=target, stats=stats)
+            body, request_id = answer.body, answer.request_id
             try:
                 page = parse_tag_page(body, request_id)
                 paginator.update(body, request_id)
@@ -240,8 +249,8 @@ class SwrClient:
         *,
         target: str | None = None,
         stats: RequestStats | None = None,
-    ) -> tuple[Any, str | None]:
-        """Return (parsed JSON body, request id) of a GET, retrying transient failures."""
+    ) -> JsonAnswer:
+        """Return the parsed JSON answer of a GET, retrying transient failures."""
         stats = stats if stats is not None else RequestStats()
         refreshed = False
         attempt = 0
@@ -278,7 +287,7 @@ class SwrClient:
 
     async def _get_once(
         self, path: str, query: list[tuple[str, str]], used_headers: dict[str, str]
-    ) -> tuple[Any, str | None]:
+    ) -> JsonAnswer:
         session = self._require_session()
         host = self.base_url.raw_authority
         base = {"Content-Type": "application/json", "Host": host}
@@ -303,7 +312,7 @@ class SwrClient:
             raise api_error_from_response(status, body, resp_headers)
         self.limiter.speed_up()
         try:
-            return orjson.loads(body), request_id
+            return JsonAnswer(orjson.loads(body), request_id)
         except orjson.JSONDecodeError:
             # A cut-off 200 body is a transport fault in disguise: retry it (status None).
             raise ApiError(

@@ -154,6 +154,10 @@ async def _stream_pages(
 
 def first_sightings(tags: list[dict[str, object]], seen: set[str]) -> list[dict[str, object]]:
     """Return the tags whose name was not seen on an earlier page (markers may shift)."""
+    names = [tag.get("tag") for tag in tags]
+    if seen.isdisjoint(names) and len(set(names)) == len(names):
+        seen.update(n for n in names if isinstance(n, str))  # the usual page: all new
+        return tags
     fresh = []
     for tag in tags:
         name = tag.get("tag")

@@ -33,6 +33,10 @@ from etl.failpoints import failpoint
 TABLES = ("manifests", "tag_snapshots", "target_runs", "runs")  # publish order: runs last
 STAGING = "_staging"
 ROWS_PER_PART = 1_000_000
+ROWS_PER_GROUP = 32_000  # large row groups: compact files, fast scans; ~10 MB in memory
+# Dictionary-encode only columns with few distinct values; a dictionary of unique strings
+# (paths, digests) costs memory and time and then falls back to plain encoding anyway.
+DICTIONARY_COLUMNS = ["run_id", "endpoint", "namespace", "repository", "domain_id", "image_id"]
 
 TAG_FIELDS: dict[str, pa.DataType] = {
     "tag": pa.string(),
@@ -58,6 +62,10 @@ CONTEXT_FIELDS: dict[str, pa.DataType] = {
     "repository": pa.string(),
 }
 SNAPSHOT_SCHEMA = pa.schema([*CONTEXT_FIELDS.items(), *TAG_FIELDS.items()])
+FAST_SCHEMA = pa.schema(
+    [(n, pa.string() if pa.types.is_timestamp(k) else k) for n, k in TAG_FIELDS.items()]
+)
+INTEGER_FIELDS = [n for n, k in TAG_FIELDS.items() if pa.types.is_integer(k)]
 MANIFEST_SCHEMA = pa.schema(
     [("digest", pa.string()), ("manifest", pa.string()), ("run_id", pa.string())]
 )
@@ -98,6 +106,8 @@ RUN_SCHEMA = pa.schema(
         ("warnings", pa.int64()),
     ]
 )
+ZULU = pa.scalar("Z", type=pa.string())
+EMPTY = pa.scalar("", type=pa.string())
 _KIND = {pa.int64(): "an integer", pa.int16(): "an integer", pa.bool_(): "a boolean"}
 
 
@@ -125,8 +135,16 @@ def tags_to_batch(
         pa.repeat(pa.scalar(getattr(context, name), type=kind), n)
         for name, kind in CONTEXT_FIELDS.items()
     ]
+    fields = fast_fields(tags)
     warnings = 0
     for name, kind in TAG_FIELDS.items():
+        if fields is not None:
+            column = fields.column(name)
+            if pa.types.is_timestamp(kind):
+                column, bad = parse_timestamps(column, kind)
+                warnings += bad
+            columns.append(column)
+            continue
         values = [t.get(name) for t in tags]
         if pa.types.is_timestamp(kind):
             array, bad = timestamps(values, name, tags)
@@ -139,74 +157,85 @@ def tags_to_batch(
     return pa.RecordBatch.from_arrays(columns, schema=SNAPSHOT_SCHEMA), warnings
 
 
+def fast_fields(tags: list[dict[str, Any]]) -> pa.RecordBatch | None:
+    """Return the fields converted by Arrow in one pass (times as text), or None to go field
+    by field (slower, and precise about what is wrong).
+
+    Arrow refuses strings, bools and out-of-range numbers where numbers belong, but it would
+    truncate a float (1.5 → 1): a page with a float in an integer field takes the strict path.
+    """
+    if any(t.get(name).__class__ is float for name in INTEGER_FIELDS for t in tags):
+        return None
+    try:
+        return pa.RecordBatch.from_pylist(tags, schema=FAST_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
+
+
 def typed_column(
     values: list[Any], name: str, kind: pa.DataType, tags: list[dict[str, Any]]
 ) -> pa.Array:
     """Return `values` as an Arrow array of `kind`, accepting only values of the right JSON type."""
-    try:
-        array = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        raise _wrong_value(values, name, kind, tags) from None
-    if array.type == pa.null():
-        return pa.nulls(len(values), kind)
-    same_family = (
-        pa.types.is_integer(kind) and pa.types.is_integer(array.type)
-    ) or array.type == kind
-    if not same_family:
+    # Arrow converts with the type given (never inferring: that is slow, and lenient), and
+    # refuses strings, bools and out-of-range numbers; only whole floats would slip through.
+    if pa.types.is_integer(kind) and any(v.__class__ is float for v in values):
         raise _wrong_value(values, name, kind, tags)
     try:
-        return array.cast(kind)
-    except pa.ArrowInvalid:
-        raise _wrong_value(values, name, kind, tags, out_of_range=True) from None
+        return pa.array(values, type=kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        raise _wrong_value(values, name, kind, tags) from None
 
 
 def _wrong_value(
-    values: list[Any],
-    name: str,
-    kind: pa.DataType,
-    tags: list[dict[str, Any]],
-    out_of_range: bool = False,
+    values: list[Any], name: str, kind: pa.DataType, tags: list[dict[str, Any]]
 ) -> ResponseError:
+    """Return the error naming the first value of a column that does not fit `kind`."""
     expected = _KIND.get(kind, "a string")
     for value, tag in zip(values, tags, strict=True):
-        if value is None:
-            continue
-        fits = (
-            isinstance(value, str)
-            if kind == pa.string()
-            else isinstance(value, bool)
-            if kind == pa.bool_()
-            else isinstance(value, int) and not isinstance(value, bool)
-        )
-        too_big = fits and isinstance(value, int) and not -(2**63) <= value < 2**63
-        if not fits or too_big or out_of_range:
-            shown = repr(value)[:40]
-            problem = (
-                "is out of range" if (too_big or out_of_range) else f"is {type(value).__name__}"
-            )
+        problem = _misfit(value, kind)
+        if problem is not None:
             label = repr(str(tag.get("tag"))[:60])
             return ResponseError(
-                f"tag {label}: field {name!r} {problem} ({shown}), expected {expected}"
+                f"tag {label}: field {name!r} {problem} ({repr(value)[:40]}), expected {expected}"
             )
     return ResponseError(f"field {name!r} has values of mixed types, expected {expected}")
 
 
+def _misfit(value: Any, kind: pa.DataType) -> str | None:
+    """Return why `value` cannot be stored as `kind`, or None if it can."""
+    if value is None:
+        return None
+    if kind == pa.string():
+        return None if isinstance(value, str) else f"is {type(value).__name__}"
+    if kind == pa.bool_():
+        return None if isinstance(value, bool) else f"is {type(value).__name__}"
+    if not isinstance(value, int) or isinstance(value, bool):
+        return f"is {type(value).__name__}"
+    bits = kind.bit_width - 1
+    return None if -(2**bits) <= value < 2**bits else "is out of range"
+
+
 def timestamps(values: list[Any], name: str, tags: list[dict[str, Any]]) -> tuple[pa.Array, int]:
-    """Return UTC timestamps parsed from the API's strings, and how many could not be parsed.
+    """Return UTC timestamps parsed from the API's values, and how many could not be parsed
+    (including values that are not strings at all)."""
+    strings = [v if isinstance(v, str) else None for v in values]
+    not_strings = sum(1 for v in values if v is not None and not isinstance(v, str))
+    parsed, unparsed = parse_timestamps(pa.array(strings, type=pa.string()), TAG_FIELDS[name])
+    return parsed, unparsed + not_strings
+
+
+def parse_timestamps(array: pa.Array, kind: pa.DataType) -> tuple[pa.Array, int]:
+    """Return UTC timestamps parsed from strings, and how many could not be parsed.
 
     FACTS.md: 0-9 fraction digits, 'Z' or no zone (taken as UTC); bad values become NULL.
     """
-    strings = [v if isinstance(v, str) else None for v in values]
-    not_strings = sum(1 for v in values if v is not None and not isinstance(v, str))
-    array = pa.array(strings, type=pa.string())
     has_zone = pc.match_substring_regex(array, r"(Z|[+-]\d\d:?\d\d)$")
-    zoned = pc.if_else(has_zone, array, pc.binary_join_element_wise(array, pa.scalar("Z"), ""))
+    zoned = pc.if_else(has_zone, array, pc.binary_join_element_wise(array, ZULU, EMPTY))
     try:
-        parsed = pc.cast(pc.cast(zoned, pa.timestamp("ns", tz="UTC")), TAG_FIELDS[name], safe=False)
+        parsed = pc.cast(pc.cast(zoned, pa.timestamp("ns", tz="UTC")), kind, safe=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        parsed = pa.array([_one_timestamp(s) for s in zoned.to_pylist()], type=TAG_FIELDS[name])
-    unparsed = parsed.null_count - array.null_count
-    return parsed, unparsed + not_strings
+        parsed = pa.array([_one_timestamp(s) for s in zoned.to_pylist()], type=kind)
+    return parsed, parsed.null_count - array.null_count
 
 
 def _one_timestamp(value: str | None) -> Any:
@@ -255,7 +284,9 @@ class TargetStage:
     def batches(self) -> Iterator[pa.RecordBatch]:
         if not self.path.exists():
             return
-        with pa.memory_map(str(self.path)) as source:
+        # Read, not memory-mapped: mapped pages would count in the process's memory and grow
+        # with the run.
+        with pa.OSFile(str(self.path)) as source:
             reader = pa.ipc.open_file(source)
             for i in range(reader.num_record_batches):
                 yield reader.get_batch(i)
@@ -308,23 +339,13 @@ class RunWriter:
         self._write_table("runs", run)
 
     def _write_snapshots(self, stages: Sequence[TargetStage]) -> None:
+        """Write the staged pages of completed targets as a few large zstd Parquet files."""
         folder = self.staging / partition("tag_snapshots", self.snapshot_date, self.run_id)
         folder.mkdir(parents=True, exist_ok=True)
-        part, writer, rows = 0, None, 0
-        for stage in stages:
-            for batch in stage.batches():
-                if writer is None or rows >= ROWS_PER_PART:
-                    if writer is not None:
-                        writer.close()
-                        part += 1
-                    writer = pq.ParquetWriter(
-                        folder / f"part-{part:05d}.parquet", SNAPSHOT_SCHEMA, compression="zstd"
-                    )
-                    rows = 0
-                writer.write_batch(batch)
-                rows += batch.num_rows
-        if writer is not None:
-            writer.close()
+        parts = PartWriter(folder)
+        for chunk in _chunks((b for stage in stages for b in stage.batches()), ROWS_PER_GROUP):
+            parts.write(chunk)
+        parts.close()
 
     def _write_table(self, table: str, data: pa.Table) -> None:
         folder = self.staging / partition(table, self.snapshot_date, self.run_id)
@@ -346,6 +367,47 @@ class RunWriter:
     def abandon(self) -> None:
         """Remove everything this run staged."""
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _chunks(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Regroup small page batches into tables of about `rows` rows (one row group each)."""
+    buffer: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        buffer.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(buffer, SNAPSHOT_SCHEMA)
+            buffer, count = [], 0
+    if buffer:
+        yield pa.Table.from_batches(buffer, SNAPSHOT_SCHEMA)
+
+
+class PartWriter:
+    """Parquet part files of at most ROWS_PER_PART rows, opened as data arrives."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.part = -1
+        self.rows = 0
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self.writer is None or self.rows >= ROWS_PER_PART:
+            self.close()
+            self.part += 1
+            path = self.folder / f"part-{self.part:05d}.parquet"
+            self.writer = pq.ParquetWriter(
+                path, SNAPSHOT_SCHEMA, compression="zstd", use_dictionary=DICTIONARY_COLUMNS
+            )
+            self.rows = 0
+        self.writer.write_table(table, row_group_size=ROWS_PER_GROUP)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
 
 
 def _fsync_dir(path: Path) -> None:

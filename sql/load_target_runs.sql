@@ -13,7 +13,7 @@ LEFT JOIN (
         SELECT endpoint, namespace, repository, size,
                row_number() OVER (PARTITION BY endpoint, namespace, repository, digest) = 1
                    AS first_of_digest
-        FROM staged_tags
+        FROM staged_versions
     )
     GROUP BY ALL
 ) AS s USING (endpoint, namespace, repository);

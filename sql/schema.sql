@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS tag_history (
     updated        TIMESTAMPTZ,
     domain_id      VARCHAR,
     tag_type       SMALLINT,
-    version_hash   VARCHAR NOT NULL,       -- md5 of every field: a new version when any changes
+    -- A new version starts when any field above changes (compared field by field).
     valid_from_seq BIGINT NOT NULL,
     valid_from_run VARCHAR NOT NULL,
     valid_from     TIMESTAMPTZ NOT NULL,
@@ -71,17 +71,6 @@ CREATE TABLE IF NOT EXISTS manifests (
     manifest     VARCHAR NOT NULL,
     first_run_id VARCHAR NOT NULL
 );
-
--- One stable fingerprint of a tag's fields; md5 so it never changes with the DuckDB version.
-CREATE OR REPLACE MACRO tag_version_hash(id, repo_id, image_id, digest, schema, path, internal_path,
-                                         size, is_trusted, created, updated, domain_id, tag_type) AS
-    md5(concat_ws(chr(31),
-        coalesce(id::VARCHAR, chr(0)), coalesce(repo_id::VARCHAR, chr(0)),
-        coalesce(image_id, chr(0)), coalesce(digest, chr(0)), coalesce(schema::VARCHAR, chr(0)),
-        coalesce(path, chr(0)), coalesce(internal_path, chr(0)), coalesce(size::VARCHAR, chr(0)),
-        coalesce(is_trusted::VARCHAR, chr(0)), coalesce(epoch_us(created)::VARCHAR, chr(0)),
-        coalesce(epoch_us(updated)::VARCHAR, chr(0)), coalesce(domain_id, chr(0)),
-        coalesce(tag_type::VARCHAR, chr(0))));
 
 -- Days from `a` to `b`, exact to the microsecond (date_diff would count whole seconds).
 CREATE OR REPLACE MACRO days_between(a, b) AS (epoch_us(b) - epoch_us(a)) / 86400000000.0;

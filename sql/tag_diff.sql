@@ -19,4 +19,17 @@ FROM tag_state(from_seq) AS o
 FULL JOIN tag_state(to_seq) AS n
   ON o.endpoint = n.endpoint AND o.namespace = n.namespace AND o.repository = n.repository
  AND o.tag = n.tag
-WHERE o.version_hash IS DISTINCT FROM n.version_hash;
+WHERE o.tag IS NULL OR n.tag IS NULL
+   OR NOT (o.id IS NOT DISTINCT FROM n.id
+        AND o.repo_id IS NOT DISTINCT FROM n.repo_id
+        AND o.image_id IS NOT DISTINCT FROM n.image_id
+        AND o.digest IS NOT DISTINCT FROM n.digest
+        AND o.schema IS NOT DISTINCT FROM n.schema
+        AND o.path IS NOT DISTINCT FROM n.path
+        AND o.internal_path IS NOT DISTINCT FROM n.internal_path
+        AND o.size IS NOT DISTINCT FROM n.size
+        AND o.is_trusted IS NOT DISTINCT FROM n.is_trusted
+        AND o.created IS NOT DISTINCT FROM n.created
+        AND o.updated IS NOT DISTINCT FROM n.updated
+        AND o.domain_id IS NOT DISTINCT FROM n.domain_id
+        AND o.tag_type IS NOT DISTINCT FROM n.tag_type);

@@ -109,7 +109,10 @@ def test_the_int64_maximum_size_is_kept_exactly() -> None:
     ("overrides", "message"),
     [
         pytest.param({"size": "123"}, "field 'size' is str", id="size-as-string-fails-target"),
-        pytest.param({"id": 1.0}, "field 'id' is float", id="id-as-float-fails-target"),
+        pytest.param({"id": 1.5}, "field 'id' is float", id="id-as-fractional-float-fails-target"),
+        pytest.param(
+            {"size": 2.0**60}, "field 'size' is float", id="float-beyond-2-53-fails-target"
+        ),
         pytest.param({"size": 2**63}, "out of range", id="size-beyond-int64-fails-target"),
         pytest.param({"schema": 70000}, "out of range", id="schema-beyond-smallint-fails-target"),
         pytest.param(

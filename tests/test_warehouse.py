@@ -26,6 +26,7 @@ def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> N
         con.register("staged_manifests", lake.MANIFEST_SCHEMA.empty_table())
         con.register("staged_run", lake.RUN_SCHEMA.empty_table())
         con.execute(warehouse.sql("load_staged_versions"))
+        con.execute(warehouse.sql("load_diff"), {"seq": 1})
         params = {
             "seq": 1,
             "run_id": "r",

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from etl.auth import SignableRequest, sign
 from etl.fakeswr.faults import FaultPlan
-from etl.fakeswr.registry import Registry, Tag
+from etl.fakeswr.registry import Registry, Tag, next_day
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -442,6 +442,14 @@ async def send_page(
     return response
 
 
+async def advance_day(request: web.Request) -> web.Response:
+    """POST /_fake/next-day?churn=0.01: serve the registry a day later (for benchmarks)."""
+    state: SwrState = request.app[STATE]
+    churn = float(request.query.get("churn", "0.02"))
+    state.registry = next_day(state.registry, churn=churn)
+    return json_response({"day": state.registry.day, "tags": state.registry.tag_count()})
+
+
 def make_app(
     registry: Registry, credentials: Credentials | None = None, options: Options | None = None
 ) -> web.Application:
@@ -450,4 +458,5 @@ def make_app(
     app[STATE] = SwrState(registry, credentials or Credentials(), options or Options())
     app.router.add_get("/v3/manage/namespaces/{namespace}/repos/{repository}/tags", list_tags)
     app.router.add_post("/v3/auth/tokens", issue_token)
+    app.router.add_post("/_fake/next-day", advance_day)
     return app
