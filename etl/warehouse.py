@@ -82,11 +82,12 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         raise EtlError(f"cannot open DuckDB file {path}: {exc}") from None
     try:
         con.execute("SET TimeZone = 'UTC'")
-        # A sync must run in little memory whatever the registry's size: DuckDB spills to disk
-        # beyond this, and keeps no insertion order it does not need.
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        con.execute("SET preserve_insertion_order = false")
         if not read_only:
+            # A sync must run in little memory whatever the registry's size: DuckDB spills to
+            # disk beyond this, and keeps no insertion order it does not need. Readers
+            # (report, query) keep DuckDB's defaults.
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            con.execute("SET preserve_insertion_order = false")
             apply_schema(con)
         yield con
     finally:
