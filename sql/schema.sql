@@ -74,3 +74,14 @@ CREATE TABLE IF NOT EXISTS manifests (
 
 -- Days from `a` to `b`, exact to the microsecond (date_diff would count whole seconds).
 CREATE OR REPLACE MACRO days_between(a, b) AS (epoch_us(b) - epoch_us(a)) / 86400000000.0;
+
+-- How a tag changed between two versions (NULL old = added, NULL new = removed): one rule for
+-- tag_changes and tag_diff.
+CREATE OR REPLACE MACRO change_kind(old_tag, new_tag, old_digest, new_digest, old_updated,
+                                   new_updated) AS CASE
+    WHEN old_tag IS NULL THEN 'added'
+    WHEN new_tag IS NULL THEN 'removed'
+    WHEN old_digest IS DISTINCT FROM new_digest THEN 'retagged'
+    WHEN new_updated > old_updated THEN 'repushed'
+    ELSE 'modified'
+END;

@@ -5,13 +5,7 @@ SELECT
     coalesce(n.namespace, o.namespace) AS namespace,
     coalesce(n.repository, o.repository) AS repository,
     coalesce(n.tag, o.tag) AS tag,
-    CASE
-        WHEN o.tag IS NULL THEN 'added'
-        WHEN n.tag IS NULL THEN 'removed'
-        WHEN o.digest IS DISTINCT FROM n.digest THEN 'retagged'
-        WHEN n.updated > o.updated THEN 'repushed'
-        ELSE 'modified'
-    END AS change,
+    change_kind(o.tag, n.tag, o.digest, n.digest, o.updated, n.updated) AS change,
     o.digest AS old_digest, n.digest AS new_digest,
     o.size AS old_size, n.size AS new_size,
     o.updated AS old_updated, n.updated AS new_updated
