@@ -18,7 +18,8 @@ from etl.client import RequestStats, SwrClient
 from etl.config import Target
 from etl.errors import ApiError, AuthError, EndpointError, NotFoundError
 from etl.failpoints import failpoint
-from etl.lake import RunWriter, SnapshotContext, TargetStage, tags_to_batch
+from etl.lake import RunWriter, TargetStage
+from etl.pages import SnapshotContext, tags_to_batch
 
 log = logging.getLogger("etl.crawl")
 

@@ -13,25 +13,6 @@ from etl.sync import SyncOutcome
 from etl.warehouse import sql
 
 
-@dataclass(frozen=True)
-class Totals:
-    """What the warehouse holds now."""
-
-    runs: int
-    targets: int
-    tags: int
-    total_size: int
-    unique_size: int
-
-
-def summarise_warehouse(con: duckdb.DuckDBPyConnection) -> Totals:
-    """Return the warehouse's totals (the `warehouse_totals` view)."""
-    runs, repositories, tags, total, unique = con.execute(
-        "SELECT * FROM warehouse_totals"
-    ).fetchall()[0]
-    return Totals(int(runs), int(repositories), int(tags), int(total), int(unique))
-
-
 def section(
     con: duckdb.DuckDBPyConnection, name: str, title: str, query: str, **params: object
 ) -> Section:
@@ -151,11 +132,3 @@ def print_sync_summary(outcome: SyncOutcome) -> None:
     for result in outcome.results:
         if result.status != "ok":
             click.echo(f"  {result.status:<9} {result.target}: {result.error}")
-
-
-def print_totals(totals: Totals) -> None:
-    """Print the warehouse totals in a line."""
-    click.echo(
-        f"warehouse: {totals.runs} runs; now {totals.tags} tags in {totals.targets} repositories, "
-        f"{human_bytes(totals.total_size)} referenced, {human_bytes(totals.unique_size)} unique"
-    )

@@ -23,6 +23,7 @@ import pyarrow.dataset as ds
 from etl import lake
 from etl.errors import EtlError
 from etl.failpoints import failpoint
+from etl.pages import SNAPSHOT_SCHEMA
 
 MEMORY_LIMIT = "128MB"
 
@@ -157,7 +158,7 @@ def _register_staged(
     if tags:
         con.read_parquet(tags).create_view("staged_tags")
     else:
-        con.register("staged_tags", lake.SNAPSHOT_SCHEMA.empty_table())
+        con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
     con.register("staged_target_runs", _read_one(lake_path, "target_runs", snapshot_date, run_id))
     con.register("staged_manifests", _read_one(lake_path, "manifests", snapshot_date, run_id))
     con.register("staged_run", _read_one(lake_path, "runs", snapshot_date, run_id))

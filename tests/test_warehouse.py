@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from etl import lake, warehouse
+from etl.pages import SNAPSHOT_SCHEMA
 
 SQL_FILES = sorted(p.stem for p in warehouse.sql_dir().glob("*.sql"))
 
@@ -21,7 +22,7 @@ def test_every_sql_file_opens_with_a_one_line_comment() -> None:
 @pytest.mark.parametrize("name", SQL_FILES)
 def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> None:
     with warehouse.connect(tmp_path / "fresh.duckdb") as con:
-        con.register("staged_tags", lake.SNAPSHOT_SCHEMA.empty_table())
+        con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
         con.register("staged_target_runs", lake.TARGET_RUN_SCHEMA.empty_table())
         con.register("staged_manifests", lake.MANIFEST_SCHEMA.empty_table())
         con.register("staged_run", lake.RUN_SCHEMA.empty_table())

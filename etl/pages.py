@@ -1,0 +1,185 @@
+"""Tag pages → typed Arrow record batches: the one place the API's JSON meets a schema.
+
+A field of the wrong type fails the page (and so its target) with a message naming the field,
+the tag and the value; a timestamp that cannot be parsed becomes NULL and counts as a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.errors import ResponseError
+
+TAG_FIELDS: dict[str, pa.DataType] = {
+    "tag": pa.string(),
+    "id": pa.int64(),
+    "repo_id": pa.int64(),
+    "image_id": pa.string(),
+    "digest": pa.string(),
+    "schema": pa.int16(),
+    "path": pa.string(),
+    "internal_path": pa.string(),
+    "size": pa.int64(),
+    "is_trusted": pa.bool_(),
+    "created": pa.timestamp("us", tz="UTC"),
+    "updated": pa.timestamp("us", tz="UTC"),
+    "domain_id": pa.string(),
+    "tag_type": pa.int16(),
+}
+CONTEXT_FIELDS: dict[str, pa.DataType] = {
+    "run_id": pa.string(),
+    "snapshot_at": pa.timestamp("us", tz="UTC"),
+    "endpoint": pa.string(),
+    "namespace": pa.string(),
+    "repository": pa.string(),
+}
+SNAPSHOT_SCHEMA = pa.schema([*CONTEXT_FIELDS.items(), *TAG_FIELDS.items()])
+FAST_SCHEMA = pa.schema(
+    [(n, pa.string() if pa.types.is_timestamp(k) else k) for n, k in TAG_FIELDS.items()]
+)
+INTEGER_FIELDS = [n for n, k in TAG_FIELDS.items() if pa.types.is_integer(k)]
+ZULU = pa.scalar("Z", type=pa.string())
+EMPTY = pa.scalar("", type=pa.string())
+_KIND = {pa.int64(): "an integer", pa.int16(): "an integer", pa.bool_(): "a boolean"}
+
+
+@dataclass(frozen=True)
+class SnapshotContext:
+    """The columns every row of one target's snapshot shares."""
+
+    run_id: str
+    snapshot_at: datetime
+    endpoint: str
+    namespace: str
+    repository: str
+
+
+def tags_to_batch(
+    tags: list[dict[str, Any]], context: SnapshotContext
+) -> tuple[pa.RecordBatch, int]:
+    """Return (typed record batch, count of unparseable timestamps) for one page of tags.
+
+    Raises ResponseError naming the field, the tag and the value when a field has a wrong type:
+    a row is stored right or its target fails, never silently wrong.
+    """
+    n = len(tags)
+    columns: list[pa.Array] = [
+        pa.repeat(pa.scalar(getattr(context, name), type=kind), n)
+        for name, kind in CONTEXT_FIELDS.items()
+    ]
+    fields = fast_fields(tags)
+    warnings = 0
+    for name, kind in TAG_FIELDS.items():
+        if fields is not None:
+            column = fields.column(name)
+            if pa.types.is_timestamp(kind):
+                column, bad = parse_timestamps(column, kind)
+                warnings += bad
+            columns.append(column)
+            continue
+        values = [t.get(name) for t in tags]
+        if pa.types.is_timestamp(kind):
+            array, bad = timestamps(values, name, tags)
+            warnings += bad
+        else:
+            array = typed_column(values, name, kind, tags)
+        columns.append(array)
+    if columns[len(CONTEXT_FIELDS)].null_count:
+        raise ResponseError("a tag object has no 'tag' name")
+    return pa.RecordBatch.from_arrays(columns, schema=SNAPSHOT_SCHEMA), warnings
+
+
+def fast_fields(tags: list[dict[str, Any]]) -> pa.RecordBatch | None:
+    """Return the fields converted by Arrow in one pass (times as text), or None to go field
+    by field (slower, and precise about what is wrong).
+
+    Arrow refuses strings, bools and out-of-range numbers where numbers belong, but it would
+    truncate a float (1.5 → 1): a page with a float in an integer field takes the strict path.
+    """
+    if any(t.get(name).__class__ is float for name in INTEGER_FIELDS for t in tags):
+        return None
+    try:
+        return pa.RecordBatch.from_pylist(tags, schema=FAST_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
+
+
+def typed_column(
+    values: list[Any], name: str, kind: pa.DataType, tags: list[dict[str, Any]]
+) -> pa.Array:
+    """Return `values` as an Arrow array of `kind`, accepting only values of the right JSON type."""
+    # Arrow converts with the type given (never inferring: that is slow, and lenient), and
+    # refuses strings, bools and out-of-range numbers; only whole floats would slip through.
+    if pa.types.is_integer(kind) and any(v.__class__ is float for v in values):
+        raise _wrong_value(values, name, kind, tags)
+    try:
+        return pa.array(values, type=kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        raise _wrong_value(values, name, kind, tags) from None
+
+
+def _wrong_value(
+    values: list[Any], name: str, kind: pa.DataType, tags: list[dict[str, Any]]
+) -> ResponseError:
+    """Return the error naming the first value of a column that does not fit `kind`."""
+    expected = _KIND.get(kind, "a string")
+    for value, tag in zip(values, tags, strict=True):
+        problem = _misfit(value, kind)
+        if problem is not None:
+            label = repr(str(tag.get("tag"))[:60])
+            return ResponseError(
+                f"tag {label}: field {name!r} {problem} ({repr(value)[:40]}), expected {expected}"
+            )
+    return ResponseError(f"field {name!r} has values of mixed types, expected {expected}")
+
+
+def _misfit(value: Any, kind: pa.DataType) -> str | None:
+    """Return why `value` cannot be stored as `kind`, or None if it can."""
+    if value is None:
+        return None
+    if kind == pa.string():
+        return None if isinstance(value, str) else f"is {type(value).__name__}"
+    if kind == pa.bool_():
+        return None if isinstance(value, bool) else f"is {type(value).__name__}"
+    if not isinstance(value, int) or isinstance(value, bool):
+        return f"is {type(value).__name__}"
+    bits = kind.bit_width - 1
+    return None if -(2**bits) <= value < 2**bits else "is out of range"
+
+
+def timestamps(values: list[Any], name: str, tags: list[dict[str, Any]]) -> tuple[pa.Array, int]:
+    """Return UTC timestamps parsed from the API's values, and how many could not be parsed
+    (including values that are not strings at all)."""
+    strings = [v if isinstance(v, str) else None for v in values]
+    not_strings = sum(1 for v in values if v is not None and not isinstance(v, str))
+    parsed, unparsed = parse_timestamps(pa.array(strings, type=pa.string()), TAG_FIELDS[name])
+    return parsed, unparsed + not_strings
+
+
+def parse_timestamps(array: pa.Array, kind: pa.DataType) -> tuple[pa.Array, int]:
+    """Return UTC timestamps parsed from strings, and how many could not be parsed.
+
+    FACTS.md: 0-9 fraction digits, 'Z' or no zone (taken as UTC); bad values become NULL.
+    """
+    has_zone = pc.match_substring_regex(array, r"(Z|[+-]\d\d:?\d\d)$")
+    zoned = pc.if_else(has_zone, array, pc.binary_join_element_wise(array, ZULU, EMPTY))
+    try:
+        parsed = pc.cast(pc.cast(zoned, pa.timestamp("ns", tz="UTC")), kind, safe=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        parsed = pa.array([_one_timestamp(s) for s in zoned.to_pylist()], type=kind)
+    return parsed, parsed.null_count - array.null_count
+
+
+def _one_timestamp(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        one = pc.cast(pa.array([value]), pa.timestamp("ns", tz="UTC"))
+        return pc.cast(one, pa.timestamp("us", tz="UTC"), safe=False)[0].as_py()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None

@@ -1,0 +1,153 @@
+"""Tag pages become typed Arrow rows: right or a clear per-target error, never silently wrong."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from etl import pages
+from etl.errors import ResponseError
+
+CONTEXT = pages.SnapshotContext(
+    "run-1", datetime(2026, 11, 27, tzinfo=timezone.utc), "ep", "ns", "repo"
+)
+
+
+def tag(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": 1,
+        "repo_id": 2,
+        "tag": "latest",
+        "image_id": "abc",
+        "manifest": "",
+        "digest": "sha256:00",
+        "schema": 2,
+        "path": "p",
+        "internal_path": "i",
+        "size": 10,
+        "is_trusted": False,
+        "created": "2018-07-06T06:18:55Z",
+        "updated": "2018-07-06T06:18:55Z",
+        "domain_id": "d",
+        "tag_type": 0,
+    }
+    return {**base, **overrides}
+
+
+def one_row(**overrides: Any) -> tuple[dict[str, Any], int]:
+    batch, warnings = pages.tags_to_batch([tag(**overrides)], CONTEXT)
+    return batch.to_pylist()[0], warnings
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(
+            "2018-07-06T06:18:55Z",
+            datetime(2018, 7, 6, 6, 18, 55, tzinfo=timezone.utc),
+            id="no-fraction",
+        ),
+        pytest.param(
+            "2018-07-06T06:18:55.123Z",
+            datetime(2018, 7, 6, 6, 18, 55, 123000, tzinfo=timezone.utc),
+            id="3-digits",
+        ),
+        pytest.param(
+            "2018-07-06T06:18:55.12345Z",
+            datetime(2018, 7, 6, 6, 18, 55, 123450, tzinfo=timezone.utc),
+            id="5-digits",
+        ),
+        pytest.param(
+            "2018-07-06T06:18:55.123456Z",
+            datetime(2018, 7, 6, 6, 18, 55, 123456, tzinfo=timezone.utc),
+            id="6-digits",
+        ),
+        pytest.param(
+            "2018-07-06T06:18:55.123456789Z",
+            datetime(2018, 7, 6, 6, 18, 55, 123456, tzinfo=timezone.utc),
+            id="9-digits-truncated",
+        ),
+        pytest.param(
+            "2018-07-06T06:18:55",
+            datetime(2018, 7, 6, 6, 18, 55, tzinfo=timezone.utc),
+            id="no-zone-is-utc",
+        ),
+        pytest.param(
+            "2018-07-06T14:18:55+08:00",
+            datetime(2018, 7, 6, 6, 18, 55, tzinfo=timezone.utc),
+            id="offset",
+        ),
+    ],
+)
+def test_timestamps_of_every_documented_form_parse_to_utc(value: str, expected: datetime) -> None:
+    row, warnings = one_row(created=value)
+    assert row["created"] == expected and warnings == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["yesterday", "2018-13-45T99:00:00Z", 12345, ""],
+    ids=["word", "impossible", "number", "empty"],
+)
+def test_unparseable_timestamps_become_null_and_count_as_warnings(value: Any) -> None:
+    row, warnings = one_row(updated=value)
+    assert row["updated"] is None and warnings == 1
+    assert row["tag"] == "latest"  # the row itself is kept
+
+
+def test_the_int64_maximum_size_is_kept_exactly() -> None:
+    row, _ = one_row(size=9_223_372_036_854_775_807)
+    assert row["size"] == 9_223_372_036_854_775_807
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param({"size": "123"}, "field 'size' is str", id="size-as-string-fails-target"),
+        pytest.param({"id": 1.5}, "field 'id' is float", id="id-as-fractional-float-fails-target"),
+        pytest.param(
+            {"size": 2.0**60}, "field 'size' is float", id="float-beyond-2-53-fails-target"
+        ),
+        pytest.param({"size": 2**63}, "out of range", id="size-beyond-int64-fails-target"),
+        pytest.param({"schema": 70000}, "out of range", id="schema-beyond-smallint-fails-target"),
+        pytest.param(
+            {"is_trusted": "no"}, "field 'is_trusted' is str", id="bool-as-string-fails-target"
+        ),
+        pytest.param({"tag": None}, "no 'tag' name", id="tag-name-null-fails-target"),
+        pytest.param({"digest": 42}, "field 'digest' is int", id="digest-as-number-fails-target"),
+    ],
+)
+def test_wrong_types_are_a_clear_error_naming_field_and_tag(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ResponseError, match=message):
+        pages.tags_to_batch([tag(tag="v1"), tag(**overrides)], CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "expected"),
+    [
+        pytest.param({"size": None}, "size", None, id="null-size-kept-as-null"),
+        pytest.param({"tag": "ü" * 10_000}, "tag", "ü" * 10_000, id="10000-character-unicode-tag"),
+        pytest.param({"extra_field": 1}, "tag", "latest", id="extra-fields-ignored"),
+    ],
+)
+def test_tolerated_oddities_are_stored_faithfully(
+    overrides: dict[str, Any], field: str, expected: Any
+) -> None:
+    row, _ = one_row(**overrides)
+    assert row[field] == expected
+
+
+def test_a_missing_field_is_null() -> None:
+    page = tag()
+    del page["image_id"]
+    batch, _ = pages.tags_to_batch([page], CONTEXT)
+    assert batch.to_pylist()[0]["image_id"] is None
+
+
+def test_an_empty_page_is_an_empty_batch() -> None:
+    batch, warnings = pages.tags_to_batch([], CONTEXT)
+    assert batch.num_rows == 0 and batch.schema == pages.SNAPSHOT_SCHEMA and warnings == 0
