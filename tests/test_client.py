@@ -382,7 +382,7 @@ async def test_the_rate_limit_holds_at_the_server(fake: FakeSwr, small_registry:
     times = fake.state.stats.request_times
     assert len(times) > 60
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert busiest <= 41  # 40/s plus the one-request burst
+    assert busiest <= 42  # 40/s, the one-request burst, one late arrival; unlimited: hundreds
 
 
 async def test_429s_slow_the_shared_rate_and_the_crawl_still_finishes(
