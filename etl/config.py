@@ -158,8 +158,13 @@ class Target:
     repository: str
     tag: str | None = None
 
+    @property
+    def path(self) -> str:
+        """`namespace/repository`, as errors name a target within its endpoint."""
+        return f"{self.namespace}/{self.repository}"
+
     def __str__(self) -> str:
-        return f"{self.endpoint}:{self.namespace}/{self.repository}"
+        return f"{self.endpoint}:{self.path}"
 
 
 def _by_name_rules(check: Any, value: str) -> str:

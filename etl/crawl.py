@@ -101,10 +101,7 @@ async def crawl_target(
         result.status, result.error = "not_found", exc
     except ApiError as exc:
         stage.discard()
-        result.status, result.error = (
-            "failed",
-            exc.at(endpoint=target.endpoint, target=f"{target.namespace}/{target.repository}"),
-        )
+        result.status, result.error = "failed", exc.at(endpoint=target.endpoint, target=target.path)
         if isinstance(exc, (AuthError, EndpointError)):
             # FACTS.md: refused credentials or a missing API fail the whole endpoint at once.
             dead_endpoints.setdefault(target.endpoint, exc)
@@ -141,10 +138,8 @@ async def _stream_pages(
         try:
             batch, bad_times = tags_to_batch(fresh, context)
         except ApiError as exc:
-            where = f"{target.namespace}/{target.repository}"
-            raise exc.at(
-                endpoint=target.endpoint, target=where, request_id=page.request_id
-            ) from None
+            # crawl_target adds the endpoint and target; only the page knows its request id.
+            raise exc.at(request_id=page.request_id) from None
         result.warnings += bad_times
         stage.write(batch)
         failpoint("page-staged")

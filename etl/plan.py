@@ -29,7 +29,7 @@ async def check_endpoint(config: Config, name: str, auth: Auth) -> ApiError | No
             await client.get_json(
                 path,
                 tag_list_query(1, None, None, False, None),
-                target=f"{target.namespace}/{target.repository}",
+                target=target.path,
             )
     except NotFoundError:
         return None  # the credentials passed; the repository itself is missing

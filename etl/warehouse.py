@@ -114,9 +114,10 @@ def load_run(
         if con.execute("SELECT 1 FROM runs WHERE run_id = $r", {"r": run_id}).fetchall():
             con.execute("ROLLBACK")
             return False
-        run = _read_one(lake_path, "runs", snapshot_date, run_id).to_pylist()[0]
-        params = {"seq": next_seq(con), "run_id": run_id, "snapshot_at": run["started_at"]}
-        _register_staged(con, lake_path, snapshot_date, run_id)
+        run = _read_one(lake_path, "runs", snapshot_date, run_id)
+        started_at = run.column("started_at")[0].as_py()
+        params = {"seq": next_seq(con), "run_id": run_id, "snapshot_at": started_at}
+        _register_staged(con, lake_path, snapshot_date, run_id, run)
         for step in LOAD_STEPS:
             con.execute(sql(step), params_for(step, params))
         failpoint("warehouse-loading")
@@ -151,7 +152,7 @@ def _read_one(lake_path: Path, table: str, snapshot_date: str, run_id: str) -> p
 
 
 def _register_staged(
-    con: duckdb.DuckDBPyConnection, lake_path: Path, snapshot_date: str, run_id: str
+    con: duckdb.DuckDBPyConnection, lake_path: Path, snapshot_date: str, run_id: str, run: pa.Table
 ) -> None:
     tags = lake.run_files(lake_path, "tag_snapshots", snapshot_date, run_id)
     # DuckDB's own Parquet reader: faster than scanning through an Arrow dataset.
@@ -161,7 +162,7 @@ def _register_staged(
         con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
     con.register("staged_target_runs", _read_one(lake_path, "target_runs", snapshot_date, run_id))
     con.register("staged_manifests", _read_one(lake_path, "manifests", snapshot_date, run_id))
-    con.register("staged_run", _read_one(lake_path, "runs", snapshot_date, run_id))
+    con.register("staged_run", run)
 
 
 def catch_up(con: duckdb.DuckDBPyConnection, lake_path: Path) -> list[str]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -17,10 +15,8 @@ import pytest
 import yaml
 from aiohttp import web
 
-from etl import lake
 from etl.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.client import RetryPolicy, SwrClient
-from etl.config import load_config
 from etl.fakeswr import (
     FakeSwr,
     Options,
@@ -227,32 +223,3 @@ def stored_rows(db: Path, where: str = "") -> list[tuple[Any, ...]]:
 def table_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     with duckdb.connect(str(db), read_only=True) as con:
         return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
-
-
-def sync_process(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "etl", "sync", "-c", str(config), "--no-progress"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def assert_whole(config_path: Path, registries: list[Registry]) -> None:
-    """Every target in tags_current matches one whole day of the registry; the lake has no half run."""
-    config = load_config(config_path)
-    committed = {run_id for _, run_id in lake.committed_runs(config.output.lake)}
-    for table in lake.TABLES:
-        partitions = {
-            p.name.split("=", 1)[1] for p in (config.output.lake / table).glob("*/run_id=*")
-        }
-        assert partitions <= committed, f"{table} shows an uncommitted run"
-    if not config.output.duckdb.exists():
-        return
-    with duckdb.connect(str(config.output.duckdb), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        stored = con.execute(f"SELECT {COLUMNS} FROM tags_current").fetchall()
-    by_target: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-    for row in stored:
-        by_target.setdefault((row[0], row[1]), []).append(row)
-    for key, rows in by_target.items():
-        assert any(sorted(rows) == expected_rows(r, [key]) for r in registries), key
