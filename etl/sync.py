@@ -146,7 +146,6 @@ def run_sync(
             release_memory()
             run = run_row(run_id, started, results)
             writer.write_run(
-                [r.stage for r in results if r.stage is not None],
                 target_runs_table(run_id, started, results),
                 pa.Table.from_pylist([run], schema=lake.RUN_SCHEMA),
             )

@@ -32,8 +32,8 @@ VIEWS = ("tags_current", "tag_snapshots", "tag_age", "tag_state", "tag_diff")
 # Files with these prefixes are statements run by name, not views applied on open.
 STATEMENT_PREFIXES = ("load_", "report_")
 LOAD_STEPS = (
-    "load_staged_versions",
     "load_target_runs",
+    "load_current_versions",
     "load_diff",
     "load_close_versions",
     "load_open_versions",
@@ -108,8 +108,13 @@ def manifest_digests(con: duckdb.DuckDBPyConnection) -> set[str]:
 def load_run(
     con: duckdb.DuckDBPyConnection, lake_path: Path, snapshot_date: str, run_id: str
 ) -> bool:
-    """Load one committed lake run in one transaction; return False if it was already loaded."""
+    """Load one committed lake run in one transaction; return False if it was already loaded.
+
+    Raises EtlError (one line) if DuckDB refuses a step: nothing of the run is kept in the
+    database, and the lake still holds it for the next sync's catch-up.
+    """
     con.execute("BEGIN TRANSACTION")
+    step = "reading the run"
     try:
         if con.execute("SELECT 1 FROM runs WHERE run_id = $r", {"r": run_id}).fetchall():
             con.execute("ROLLBACK")
@@ -121,7 +126,15 @@ def load_run(
         for step in LOAD_STEPS:
             con.execute(sql(step), params_for(step, params))
         failpoint("warehouse-loading")
+        step = "commit"
         con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        reason = str(exc).splitlines()[0]
+        raise EtlError(
+            f"DuckDB could not load run {run_id} ({step}): {reason}; "
+            "the run stays in the lake and the next sync loads it"
+        ) from None
     except BaseException:
         con.execute("ROLLBACK")
         raise
@@ -129,8 +142,8 @@ def load_run(
         for name in ("staged_target_runs", "staged_manifests", "staged_run", "staged_tags"):
             con.unregister(name)  # a no-op for names that were not registered
         con.execute("DROP VIEW IF EXISTS staged_tags")
-        con.execute("DROP TABLE IF EXISTS staged_versions")
         con.execute("DROP TABLE IF EXISTS staged_diff")
+        con.execute("DROP TABLE IF EXISTS staged_current")
     return True
 
 

@@ -1,23 +1,11 @@
--- The tags of this run's synced targets that differ from their current version: new, changed or gone (one join, both ways).
+-- The current versions of this run's synced targets that the run shows changed or gone (rowids only).
 CREATE OR REPLACE TEMP TABLE staged_diff AS
-WITH synced AS (
-    SELECT endpoint, namespace, repository
-    FROM target_runs
-    WHERE seq = $seq AND status IN ('ok', 'not_found')
-),
-current_versions AS (
-    SELECT h.rowid AS history_row, h.*
-    FROM tag_history AS h
-    SEMI JOIN synced AS t
-      ON t.endpoint = h.endpoint AND t.namespace = h.namespace AND t.repository = h.repository
-    WHERE h.valid_to_seq IS NULL
-)
-SELECT h.history_row, s.*
-FROM current_versions AS h
-FULL JOIN staged_versions AS s
+SELECT h.history_row
+FROM staged_current AS h
+LEFT JOIN (SELECT * EXCLUDE (run_id, snapshot_at) FROM staged_tags) AS s
   ON s.endpoint = h.endpoint AND s.namespace = h.namespace AND s.repository = h.repository
  AND s.tag = h.tag
-WHERE h.history_row IS NULL OR s.tag IS NULL
+WHERE s.tag IS NULL
    OR NOT (h.id IS NOT DISTINCT FROM s.id
         AND h.repo_id IS NOT DISTINCT FROM s.repo_id
         AND h.image_id IS NOT DISTINCT FROM s.image_id

@@ -1,8 +1,10 @@
--- Starts a version for each tag this run shows new or changed.
+-- Starts a version for each staged tag without a current one: new, or changed (closed just before).
 INSERT INTO tag_history
 SELECT
-    endpoint, namespace, repository, tag, id, repo_id, image_id, digest, schema, path,
-    internal_path, size, is_trusted, created, updated, domain_id, tag_type,
+    s.endpoint, s.namespace, s.repository, s.tag, s.id, s.repo_id, s.image_id, s.digest, s.schema,
+    s.path, s.internal_path, s.size, s.is_trusted, s.created, s.updated, s.domain_id, s.tag_type,
     $seq, $run_id, $snapshot_at, NULL, NULL, NULL
-FROM staged_diff
-WHERE tag IS NOT NULL;
+FROM staged_tags AS s
+ANTI JOIN (
+    SELECT endpoint, namespace, repository, tag FROM tag_history WHERE valid_to_seq IS NULL
+) AS h USING (endpoint, namespace, repository, tag);

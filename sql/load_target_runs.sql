@@ -6,14 +6,14 @@ SELECT
     r.duration_s, r.http_status, r.error_code, r.error_message, r.request_id
 FROM staged_target_runs AS r
 LEFT JOIN (
+    -- A digest's bytes count once per repository in unique_size, however many tags share it.
     SELECT endpoint, namespace, repository,
-           sum(size::HUGEINT) AS total_size,
-           sum(size::HUGEINT) FILTER (WHERE first_of_digest) AS unique_size
+           sum(digest_size) AS total_size, sum(one_size) AS unique_size
     FROM (
-        SELECT endpoint, namespace, repository, size,
-               row_number() OVER (PARTITION BY endpoint, namespace, repository, digest) = 1
-                   AS first_of_digest
-        FROM staged_versions
+        SELECT endpoint, namespace, repository, digest,
+               sum(size::HUGEINT) AS digest_size, any_value(size)::HUGEINT AS one_size
+        FROM staged_tags
+        GROUP BY ALL
     )
     GROUP BY ALL
 ) AS s USING (endpoint, namespace, repository);

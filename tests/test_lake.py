@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from etl import lake
 from etl.pages import SnapshotContext, tags_to_batch
@@ -22,12 +23,13 @@ def tag(**overrides: Any) -> dict[str, Any]:
 
 def write_run(root: Path, run_id: str, rows: int) -> lake.RunWriter:
     writer = lake.RunWriter(root, run_id, "2026-11-27")
-    stage = writer.stage_target()
+    lane = writer.new_lane()
+    lane.start_target()
     batch, _ = tags_to_batch([tag(tag=f"t{i}") for i in range(rows)], CONTEXT)
-    stage.write(batch)
-    stage.close()
+    lane.write(batch)
+    lane.target_completed()
     run = pa.Table.from_pylist([{"run_id": run_id, "status": "ok"}], schema=lake.RUN_SCHEMA)
-    writer.write_run([stage], lake.TARGET_RUN_SCHEMA.empty_table(), run)
+    writer.write_run(lake.TARGET_RUN_SCHEMA.empty_table(), run)
     return writer
 
 
@@ -51,3 +53,27 @@ def test_an_interrupted_publish_is_cleaned_up(tmp_path: Path) -> None:
     assert lake.clean_uncommitted(tmp_path) == ["r2"]
     assert [p.name for p in tmp_path.glob("tag_snapshots/*/*")] == ["run_id=r1"]
     assert not (tmp_path / lake.STAGING / "r2").exists()
+
+
+@pytest.mark.parametrize(
+    "page_rows", [pytest.param(1, id="gathered-pages"), pytest.param(3000, id="written-pages")]
+)
+def test_only_completed_targets_of_a_lane_reach_the_lake(tmp_path: Path, page_rows: int) -> None:
+    writer = lake.RunWriter(tmp_path, "r1", "2026-11-27")
+    lane = writer.new_lane()
+    for name, pages, completes in [("a", 2, True), ("b", 3, False), ("c", 1, True)]:
+        lane.start_target()
+        for page in range(pages):
+            rows = [tag(tag=f"{name}{page}-{i}") for i in range(page_rows)]
+            lane.write(tags_to_batch(rows, CONTEXT)[0])
+        if completes:
+            lane.target_completed()
+    lane.start_target()  # a last target that fails on its first page
+    lane.write(tags_to_batch([tag(tag="d0-0")], CONTEXT)[0])
+    run = pa.Table.from_pylist([{"run_id": "r1", "status": "ok"}], schema=lake.RUN_SCHEMA)
+    writer.write_run(lake.TARGET_RUN_SCHEMA.empty_table(), run)
+    writer.publish()
+    files = lake.run_files(tmp_path, "tag_snapshots", "2026-11-27", "r1")
+    stored = pq.read_table(files[0]).column("tag").to_pylist()
+    assert sorted({t.split("-")[0] for t in stored}) == ["a0", "a1", "c0"]
+    assert len(stored) == 3 * page_rows

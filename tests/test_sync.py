@@ -106,6 +106,35 @@ def test_loading_a_run_twice_adds_nothing(
     assert table_rows(config.output.duckdb) == before
 
 
+def test_a_load_duckdb_refuses_fails_in_one_line_and_the_next_sync_catches_up(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    read_sql = warehouse.sql
+    with monkeypatch.context() as patched:
+        broken = "INSERT INTO tag_history SELECT * FROM no_such_table"
+        patched.setattr(
+            warehouse,
+            "sql",
+            lambda name: broken if name == "load_open_versions" else read_sql(name),
+        )
+        result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    assert result.exit_code == 1, result.output
+    error = result.output.strip().splitlines()[-1]
+    assert error.startswith("error: DuckDB could not load run ")
+    assert "(load_open_versions)" in error and "no_such_table" in error
+    assert "Traceback" not in result.output
+    assert table_rows(tmp_path / "swr.duckdb")["runs"] == []  # nothing half-loaded
+    assert len(lake.committed_runs(tmp_path / "lake")) == 1
+
+    second = run_sync(load_config(path))
+    assert len(second.caught_up) == 1
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
+
+
 def test_rebuild_recreates_identical_tables(
     tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
