@@ -12,7 +12,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -20,11 +20,13 @@ from urllib.parse import quote
 
 import aiohttp
 import orjson
+import pyarrow as pa
 from yarl import URL
 
 from etl.auth import Auth, SignableRequest, canonical_query
 from etl.errors import ApiError, ResponseError, api_error_from_response
 from etl.names import encode_repository
+from etl.pages import ArrowPage, read_page
 
 log = logging.getLogger("etl.client")
 
@@ -32,6 +34,11 @@ MAX_PAGE_SIZE = 1000  # the API page: "A maximum of 1,000 records can be returne
 
 # FACTS.md: SWR's own throttling and busy codes arrive as 403 and 409; retry them like a 429.
 THROTTLE_CODES = frozenset({"SVCSTG.SWR.4031032", "SVCSTG.SWR.4031042", "SVCSTG.SWR.4090023"})
+# Pages at least this large are read in a worker thread (Arrow's reader releases the GIL), so
+# the event loop keeps other requests moving meanwhile; smaller ones cost less than the hop.
+THREAD_MIN_BYTES = 32_768
+
+Decoder = Callable[[bytes], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -110,11 +117,24 @@ class RequestStats:
 
 @dataclass(frozen=True)
 class TagPage:
-    """One page of the v3 tag list: the raw tag objects and where the next page starts."""
+    """One page of the v3 tag list and where the next page starts.
 
-    tags: list[dict[str, Any]]
+    The tags are `columns` (FAST_SCHEMA + manifest, timestamps as text) when Arrow's JSON
+    reader could read the page, else `rows`, the tag objects as parsed JSON.
+    """
+
+    rows: list[dict[str, Any]] | None
+    columns: pa.RecordBatch | None
     next_marker: str | None
     request_id: str | None
+
+    def __len__(self) -> int:
+        return self.columns.num_rows if self.columns is not None else len(self.rows or [])
+
+    @property
+    def tags(self) -> list[dict[str, Any]]:
+        """The tag objects as dicts (for callers that want them; the crawl reads columns)."""
+        return self.columns.to_pylist() if self.columns is not None else list(self.rows or [])
 
 
 @dataclass(frozen=True)
@@ -232,15 +252,21 @@ class SwrClient:
         paginator = MarkerPaginator()
         while paginator.has_next:
             query = tag_list_query(page_size, paginator.marker, tag, with_manifest, order)
-            answer = await self.get_json(path, query, target=target, stats=stats)
+            answer = await self.get_json(
+                path, query, target=target, stats=stats, decode=decode_tag_page
+            )
             body, request_id = answer.body, answer.request_id
             try:
-                page = parse_tag_page(body, request_id)
-                paginator.update(body, request_id)
+                if isinstance(body, ArrowPage):
+                    rows, columns = None, body.columns
+                    paginator.update(body.markers, request_id)
+                else:
+                    rows, columns = parse_tag_page(body, request_id), None
+                    paginator.update(body, request_id)
             except ApiError as exc:
                 raise exc.at(endpoint=self.name, target=target) from None
             stats.pages += 1
-            yield TagPage(page, paginator.marker, request_id)
+            yield TagPage(rows, columns, paginator.marker, request_id)
 
     async def get_json(
         self,
@@ -249,8 +275,10 @@ class SwrClient:
         *,
         target: str | None = None,
         stats: RequestStats | None = None,
+        decode: Decoder | None = None,
     ) -> JsonAnswer:
-        """Return the parsed JSON answer of a GET, retrying transient failures."""
+        """Return the parsed JSON answer of a GET (parsed by `decode`, JSON by default),
+        retrying transient failures."""
         stats = stats if stats is not None else RequestStats()
         refreshed = False
         attempt = 0
@@ -259,7 +287,7 @@ class SwrClient:
             stats.requests += 1
             headers: dict[str, str] = {}
             try:
-                return await self._get_once(path, query, headers)
+                return await self._get_once(path, query, headers, decode or decode_json)
             except ApiError as exc:
                 error = exc.at(endpoint=self.name, target=target)
             if error.status == 401:
@@ -286,7 +314,11 @@ class SwrClient:
             await asyncio.sleep(delay)
 
     async def _get_once(
-        self, path: str, query: list[tuple[str, str]], used_headers: dict[str, str]
+        self,
+        path: str,
+        query: list[tuple[str, str]],
+        used_headers: dict[str, str],
+        decode: Decoder,
     ) -> JsonAnswer:
         session = self._require_session()
         host = self.base_url.raw_authority
@@ -312,7 +344,7 @@ class SwrClient:
             raise api_error_from_response(status, body, resp_headers)
         self.limiter.speed_up()
         try:
-            return JsonAnswer(orjson.loads(body), request_id)
+            return JsonAnswer(await decode(body), request_id)
         except orjson.JSONDecodeError:
             # A cut-off 200 body is a transport fault in disguise: retry it (status None).
             raise ApiError(
@@ -324,6 +356,21 @@ class SwrClient:
         if self._session is None:
             raise RuntimeError("use `async with SwrClient(...)` before sending requests")
         return self._session
+
+
+async def decode_json(body: bytes) -> Any:
+    """Return the body parsed as JSON (raises orjson.JSONDecodeError)."""
+    return orjson.loads(body)
+
+
+async def decode_tag_page(body: bytes) -> ArrowPage | Any:
+    """Return a tag-list body read by Arrow (large ones in a worker thread), or parsed as JSON
+    when Arrow cannot read it exactly."""
+    if len(body) >= THREAD_MIN_BYTES:
+        page = await asyncio.to_thread(read_page, body)
+    else:
+        page = read_page(body)
+    return page if page is not None else orjson.loads(body)
 
 
 def tag_list_path(namespace: str, repository: str) -> str:

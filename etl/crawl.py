@@ -13,13 +13,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from etl.client import RequestStats, SwrClient
+import pyarrow as pa
+
+from etl.client import RequestStats, SwrClient, TagPage
 from etl.config import Target
 from etl.errors import ApiError, AuthError, EndpointError, NotFoundError
 from etl.failpoints import failpoint
 from etl.lake import Lane, RunWriter
-from etl.pages import SnapshotContext, tags_to_batch
+from etl.pages import SnapshotContext, columns_to_batch, tags_to_batch
 
 log = logging.getLogger("etl.crawl")
 
@@ -128,10 +131,13 @@ async def _stream_pages(
         with_manifest=settings.with_manifest,
         stats=result.stats,
     ):
-        fresh = first_sightings(page.tags, seen)
-        result.warnings += len(page.tags) - len(fresh)
+        fresh = fresh_tags(page, seen)
+        result.warnings += len(page) - len(fresh)
         try:
-            batch, bad_times = tags_to_batch(fresh, context)
+            if isinstance(fresh, pa.RecordBatch):
+                batch, bad_times = columns_to_batch(fresh, context)
+            else:
+                batch, bad_times = tags_to_batch(fresh, context)
         except ApiError as exc:
             # crawl_target adds the endpoint and target; only the page knows its request id.
             raise exc.at(request_id=page.request_id) from None
@@ -140,21 +146,38 @@ async def _stream_pages(
         failpoint("page-staged")
         result.tags += batch.num_rows
         if settings.with_manifest:
-            writer.add_manifests(fresh, settings.known_manifests)
+            writer.add_manifests(digests_and_manifests(fresh), settings.known_manifests)
 
 
-def first_sightings(tags: list[dict[str, object]], seen: set[str]) -> list[dict[str, object]]:
-    """Return the tags whose name was not seen on an earlier page (markers may shift)."""
-    names = [tag.get("tag") for tag in tags]
+def fresh_tags(page: TagPage, seen: set[str]) -> pa.RecordBatch | list[dict[str, Any]]:
+    """Return the page's tags whose name was not seen on an earlier page (markers may shift),
+    as columns or as tag objects, whichever the page holds."""
+    if page.columns is not None:
+        keep = first_sightings(page.columns.column("tag").to_pylist(), seen)
+        return page.columns if keep is None else page.columns.take(keep)
+    rows = page.rows or []
+    keep = first_sightings([tag.get("tag") for tag in rows], seen)
+    return rows if keep is None else [rows[i] for i in keep]
+
+
+def first_sightings(names: list[Any], seen: set[str]) -> list[int] | None:
+    """Return the positions of the names not seen before (None: all of them), noting them."""
     if seen.isdisjoint(names) and len(set(names)) == len(names):
         seen.update(n for n in names if isinstance(n, str))  # the usual page: all new
-        return tags
-    fresh = []
-    for tag in tags:
-        name = tag.get("tag")
+        return None
+    keep = []
+    for position, name in enumerate(names):
         if isinstance(name, str):
             if name in seen:
                 continue
             seen.add(name)
-        fresh.append(tag)
-    return fresh
+        keep.append(position)
+    return keep
+
+
+def digests_and_manifests(tags: pa.RecordBatch | list[dict[str, Any]]) -> list[tuple[Any, Any]]:
+    """Return the (digest, manifest) of each tag, whichever form the tags are in."""
+    if isinstance(tags, pa.RecordBatch):
+        columns = tags.column("digest").to_pylist(), tags.column("manifest").to_pylist()
+        return list(zip(*columns, strict=True))
+    return [(tag.get("digest"), tag.get("manifest")) for tag in tags]

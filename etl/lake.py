@@ -180,10 +180,10 @@ class RunWriter:
         self.lanes.append(Lane(folder / f"{len(self.lanes):04d}.arrow"))
         return self.lanes[-1]
 
-    def add_manifests(self, tags: list[dict[str, Any]], known: set[str]) -> None:
-        """Keep each manifest not seen before once per digest (not once per tag)."""
-        for tag in tags:
-            digest, manifest = tag.get("digest"), tag.get("manifest")
+    def add_manifests(self, pairs: list[tuple[Any, Any]], known: set[str]) -> None:
+        """Keep each manifest not seen before once per digest (not once per tag), from the
+        (digest, manifest) of a page's tags."""
+        for digest, manifest in pairs:
             if isinstance(digest, str) and isinstance(manifest, str) and manifest:
                 if digest not in known and digest not in self.manifests:
                     self.manifests[digest] = manifest

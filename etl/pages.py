@@ -1,7 +1,10 @@
 """Tag pages → typed Arrow record batches: the one place the API's JSON meets a schema.
 
-A field of the wrong type fails the page (and so its target) with a message naming the field,
-the tag and the value; a timestamp that cannot be parsed becomes NULL and counts as a warning.
+Two readers of a page body agree on every page: Arrow's JSON reader (C++, without the GIL, so
+it runs beside the event loop) reads the usual page straight into typed columns, and refuses
+anything unusual; such a page is then parsed as JSON and converted field by field. A field of
+the wrong type fails the page (and so its target) with a message naming the field, the tag and
+the value; a timestamp that cannot be parsed becomes NULL and counts as a warning.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pa_json
 
 from etl.errors import ResponseError
 
@@ -43,6 +47,14 @@ FAST_SCHEMA = pa.schema(
     [(n, pa.string() if pa.types.is_timestamp(k) else k) for n, k in TAG_FIELDS.items()]
 )
 FAST_STRUCT = pa.struct(list(FAST_SCHEMA))
+# What Arrow's JSON reader is told a page holds: anything else it meets is ignored, and a value
+# of another JSON type than declared (a float where an integer belongs, say) stops it.
+PAGE_TAG = pa.struct([*FAST_SCHEMA, ("manifest", pa.string())])
+MARKER_FIELDS = {"nextMarker": pa.string(), "next_marker": pa.string(), "has_more": pa.bool_()}
+PAGE_SCHEMA = pa.schema([("tags", pa.list_(PAGE_TAG)), *MARKER_FIELDS.items()])
+PAGE_PARSING = pa_json.ParseOptions(
+    explicit_schema=PAGE_SCHEMA, unexpected_field_behavior="ignore", newlines_in_values=True
+)
 INTEGER_FIELDS = [n for n, k in TAG_FIELDS.items() if pa.types.is_integer(k)]
 NS_UTC = pa.timestamp("ns", tz="UTC")
 ZULU = pa.scalar("Z", type=pa.string())
@@ -61,6 +73,44 @@ class SnapshotContext:
     repository: str
 
 
+@dataclass(frozen=True)
+class ArrowPage:
+    """A page body as Arrow's JSON reader read it: the tags as columns (FAST_SCHEMA and the
+    manifest; timestamps still text) and the marker fields present."""
+
+    columns: pa.RecordBatch
+    markers: dict[str, Any]
+
+
+def read_page(body: bytes) -> ArrowPage | None:
+    """Return the page read by Arrow's JSON reader, or None when Arrow cannot read it exactly
+    (not one object, `tags` missing or null or not a list of objects, a value of the wrong JSON
+    type, invalid UTF-8...): the caller then parses the JSON and checks it field by field."""
+    # Arrow's reader must only see a document that opens as an object: it crashed on `null`.
+    if body.lstrip()[:1] != b"{":
+        return None
+    try:
+        table = pa_json.read_json(
+            pa.BufferReader(body),
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=len(body) + 1),
+            parse_options=PAGE_PARSING,
+        ).combine_chunks()
+        lists = table.column("tags").chunk(0)
+        if table.num_rows != 1 or lists.null_count:
+            return None
+        tags = lists.flatten()
+        if tags.null_count:
+            return None
+        columns = pa.RecordBatch.from_struct_array(tags)
+        columns.validate(full=True)  # the reader does not check UTF-8; orjson refuses it
+        markers = {n: table.column(n)[0].as_py() for n in MARKER_FIELDS}
+    except (pa.ArrowException, ValueError):
+        return None
+    if markers["nextMarker"] is None and markers["next_marker"] is not None:
+        return None  # absent or null? Only the parsed JSON can tell which marker counts
+    return ArrowPage(columns, {n: v for n, v in markers.items() if v is not None})
+
+
 def tags_to_batch(
     tags: list[dict[str, Any]], context: SnapshotContext
 ) -> tuple[pa.RecordBatch, int]:
@@ -69,21 +119,12 @@ def tags_to_batch(
     Raises ResponseError naming the field, the tag and the value when a field has a wrong type:
     a row is stored right or its target fails, never silently wrong.
     """
-    n = len(tags)
-    columns: list[pa.Array] = [
-        pa.repeat(pa.scalar(getattr(context, name), type=kind), n)
-        for name, kind in CONTEXT_FIELDS.items()
-    ]
     fields = fast_fields(tags)
+    if fields is not None:
+        return columns_to_batch(fields, context)
+    columns = context_columns(context, len(tags))
     warnings = 0
     for name, kind in TAG_FIELDS.items():
-        if fields is not None:
-            column = fields.column(name)
-            if pa.types.is_timestamp(kind):
-                column, bad = parse_timestamps(column, kind)
-                warnings += bad
-            columns.append(column)
-            continue
         values = [t.get(name) for t in tags]
         if pa.types.is_timestamp(kind):
             array, bad = timestamps(values, name, tags)
@@ -91,9 +132,38 @@ def tags_to_batch(
         else:
             array = typed_column(values, name, kind, tags)
         columns.append(array)
+    return snapshot_batch(columns), warnings
+
+
+def columns_to_batch(
+    fields: pa.RecordBatch, context: SnapshotContext
+) -> tuple[pa.RecordBatch, int]:
+    """Return (typed record batch, count of unparseable timestamps) for tag columns already
+    typed but for their timestamps (text), as Arrow read or converted them."""
+    columns = context_columns(context, fields.num_rows)
+    warnings = 0
+    for name, kind in TAG_FIELDS.items():
+        column = fields.column(name)
+        if pa.types.is_timestamp(kind):
+            column, bad = parse_timestamps(column, kind)
+            warnings += bad
+        columns.append(column)
+    return snapshot_batch(columns), warnings
+
+
+def context_columns(context: SnapshotContext, rows: int) -> list[pa.Array]:
+    """Return the columns every row of a target's page shares."""
+    return [
+        pa.repeat(pa.scalar(getattr(context, name), type=kind), rows)
+        for name, kind in CONTEXT_FIELDS.items()
+    ]
+
+
+def snapshot_batch(columns: list[pa.Array]) -> pa.RecordBatch:
+    """Return the snapshot batch of these columns; raise ResponseError if a tag has no name."""
     if columns[len(CONTEXT_FIELDS)].null_count:
         raise ResponseError("a tag object has no 'tag' name")
-    return pa.RecordBatch.from_arrays(columns, schema=SNAPSHOT_SCHEMA), warnings
+    return pa.RecordBatch.from_arrays(columns, schema=SNAPSHOT_SCHEMA)
 
 
 def fast_fields(tags: list[dict[str, Any]]) -> pa.RecordBatch | None:

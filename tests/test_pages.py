@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etl import pages
 from etl.errors import ResponseError
@@ -151,3 +155,87 @@ def test_a_missing_field_is_null() -> None:
 def test_an_empty_page_is_an_empty_batch() -> None:
     batch, warnings = pages.tags_to_batch([], CONTEXT)
     assert batch.num_rows == 0 and batch.schema == pages.SNAPSHOT_SCHEMA and warnings == 0
+
+
+# --- the two readers of a page body agree ----------------------------------------------------
+
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),  # what JSON encoders write
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.just("2018-07-06T06:18:55.5+08:00"),
+    st.lists(st.integers(min_value=0, max_value=9), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(min_value=0, max_value=9), max_size=2),
+)
+TAG_VALUES = {
+    "tag": st.text(min_size=1, max_size=12),
+    "id": st.integers(min_value=0, max_value=2**63 - 1),
+    "size": st.integers(min_value=0, max_value=2**63 - 1),
+    "schema": st.sampled_from([1, 2]),
+    "is_trusted": st.booleans(),
+    "created": st.sampled_from(["2018-07-06T06:18:55Z", "2018-07-06T06:18:55.123456789Z", "x"]),
+    "digest": st.text(max_size=10),
+}
+
+
+@st.composite
+def tag_objects(draw: st.DrawFn) -> dict[str, Any]:
+    base = tag(tag=draw(TAG_VALUES["tag"]))
+    for name in draw(st.sets(st.sampled_from(sorted(base)), max_size=3)):
+        values = TAG_VALUES.get(name, ODD_VALUES)
+        base[name] = draw(st.one_of(values, ODD_VALUES) if draw(st.booleans()) else values)
+    for name in draw(st.sets(st.sampled_from(sorted(base)), max_size=2)):
+        del base[name]
+    if draw(st.booleans()):
+        base["extra"] = draw(ODD_VALUES)
+    return base
+
+
+def outcome(convert: Callable[[], tuple[Any, int]]) -> tuple[Any, ...]:
+    """Return a conversion's batch and warnings, or the error it raised."""
+    try:
+        return convert()
+    except ResponseError as exc:
+        return ("error", str(exc))
+
+
+@given(tags=st.lists(tag_objects(), max_size=6), marker=st.one_of(st.none(), st.text(max_size=5)))
+@settings(max_examples=300, deadline=None)
+def test_arrow_reads_a_page_exactly_as_the_json_path_or_leaves_it_to_it(
+    tags: list[dict[str, Any]], marker: str | None
+) -> None:
+    body = orjson.dumps({"tags": tags, "nextMarker": marker}, option=orjson.OPT_INDENT_2)
+    read = pages.read_page(body)
+    if read is None:
+        return  # the client parses the JSON and converts field by field
+    expected = outcome(lambda: pages.tags_to_batch(orjson.loads(body)["tags"], CONTEXT))
+    assert outcome(lambda: pages.columns_to_batch(read.columns, CONTEXT)) == expected
+    assert read.markers == ({} if marker is None else {"nextMarker": marker})
+
+
+def test_the_usual_page_is_read_by_arrow() -> None:
+    body = orjson.dumps({"tags": [tag(tag=f"v{i}") for i in range(3)], "has_more": False})
+    read = pages.read_page(body)
+    assert read is not None and read.columns.num_rows == 3 and read.markers == {"has_more": False}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"null", id="not-an-object"),
+        pytest.param(b"[]", id="an-array"),
+        pytest.param(b'{"tags": null}', id="tags-null"),
+        pytest.param(b'{"items": []}', id="tags-missing"),
+        pytest.param(b'{"tags": [null]}', id="a-tag-that-is-not-an-object"),
+        pytest.param(b'{"tags": [{"tag": "a", "id": 1.0}]}', id="a-whole-float-for-an-integer"),
+        pytest.param(b'{"tags": [{"tag": "a\xff"}]}', id="invalid-utf-8"),
+        pytest.param(b'{"tags": [], "tags": []}', id="a-key-twice"),
+        pytest.param(b'{"tags": []} {"tags": []}', id="two-documents"),
+        pytest.param(b'{"tags": [], "nextMarker": 5}', id="a-numeric-marker"),
+        pytest.param(b'{"tags": [], "nextMarker": null, "next_marker": "m"}', id="null-marker"),
+    ],
+)
+def test_arrow_leaves_every_unusual_page_to_the_json_path(body: bytes) -> None:
+    assert pages.read_page(body) is None

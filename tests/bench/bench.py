@@ -190,7 +190,7 @@ async def fetch_all(srv: Server, concurrency: int = 16, page_size: int = 1000) -
         while queue:
             namespace, repository = queue.pop()
             async for page in client.iter_tag_pages(namespace, repository, page_size=page_size):
-                count += len(page.tags)
+                count += len(page)
 
     async with client:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
