@@ -31,15 +31,16 @@ MEMORY_LIMIT = "128MB"
 VIEWS = ("tags_current", "tag_snapshots", "tag_age", "tag_state", "tag_diff")
 # Files with these prefixes are statements run by name, not views applied on open.
 STATEMENT_PREFIXES = ("load_", "report_")
-LOAD_STEPS = (
-    "load_target_runs",
+# A run is loaded in these steps; the versioning steps run once per part of the targets, so
+# their hash joins hold at most about VERSIONS_PER_PART current versions whatever the registry size.
+LOAD_STEPS = ("load_target_runs", "versioning", "load_manifests", "load_run")
+VERSIONING_STEPS = (
     "load_current_versions",
     "load_diff",
     "load_close_versions",
     "load_open_versions",
-    "load_manifests",
-    "load_run",
 )
+VERSIONS_PER_PART = 750_000  # measured: 1M versions fit in MEMORY_LIMIT, 96 MB was too little
 
 
 def sql_dir() -> Path:
@@ -124,7 +125,15 @@ def load_run(
         params = {"seq": next_seq(con), "run_id": run_id, "snapshot_at": started_at}
         _register_staged(con, lake_path, snapshot_date, run_id, run)
         for step in LOAD_STEPS:
-            con.execute(sql(step), params_for(step, params))
+            if step != "versioning":
+                con.execute(sql(step), params_for(step, params))
+                continue
+            parts = version_parts(con)
+            for part in range(parts):
+                for step in VERSIONING_STEPS:
+                    con.execute(
+                        sql(step), params_for(step, {**params, "part": part, "parts": parts})
+                    )
         failpoint("warehouse-loading")
         step = "commit"
         con.execute("COMMIT")
@@ -145,6 +154,14 @@ def load_run(
         con.execute("DROP TABLE IF EXISTS staged_diff")
         con.execute("DROP TABLE IF EXISTS staged_current")
     return True
+
+
+def version_parts(con: duckdb.DuckDBPyConnection) -> int:
+    """Return in how many parts to compare a run with the current versions."""
+    (current,) = con.execute(
+        "SELECT count(*) FROM tag_history WHERE valid_to_seq IS NULL"
+    ).fetchall()
+    return max(1, -(-int(current[0]) // VERSIONS_PER_PART))
 
 
 def next_seq(con: duckdb.DuckDBPyConnection) -> int:

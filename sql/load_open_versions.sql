@@ -1,4 +1,4 @@
--- Starts a version for each staged tag without a current one: new, or changed (closed just before).
+-- Starts a version for each staged tag of one part without a current one: new, or just closed.
 INSERT INTO tag_history
 SELECT
     s.endpoint, s.namespace, s.repository, s.tag, s.id, s.repo_id, s.image_id, s.digest, s.schema,
@@ -6,5 +6,8 @@ SELECT
     $seq, $run_id, $snapshot_at, NULL, NULL, NULL
 FROM staged_tags AS s
 ANTI JOIN (
-    SELECT endpoint, namespace, repository, tag FROM tag_history WHERE valid_to_seq IS NULL
-) AS h USING (endpoint, namespace, repository, tag);
+    SELECT endpoint, namespace, repository, tag
+    FROM tag_history
+    WHERE valid_to_seq IS NULL AND hash(endpoint, namespace, repository) % $parts = $part
+) AS h USING (endpoint, namespace, repository, tag)
+WHERE hash(s.endpoint, s.namespace, s.repository) % $parts = $part;

@@ -155,9 +155,21 @@ def test_rebuild_recreates_identical_tables(
     assert len(before["manifests"]) > 0
 
 
+@pytest.mark.parametrize(
+    "versions_per_part",
+    [
+        pytest.param(warehouse.VERSIONS_PER_PART, id="one-part"),
+        pytest.param(7, id="compared-in-many-parts"),
+    ],
+)
 def test_snapshots_of_every_run_are_reconstructed(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+    versions_per_part: int,
 ) -> None:
+    monkeypatch.setattr(warehouse, "VERSIONS_PER_PART", versions_per_part)
     config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
     first = run_sync(config)
     tomorrow = next_day(small_registry)
