@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from etl import lake, warehouse
+from etl import client, lake, warehouse
 from etl.cli import cli
 from etl.config import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
@@ -35,6 +35,24 @@ def test_a_sync_stores_exactly_the_registry(
     assert outcome.exit_code == 0
     assert stored_rows(config.output.duckdb) == expected_rows(small_registry)
     assert outcome.run["tags"] == small_registry.tag_count()
+
+
+@pytest.mark.parametrize(
+    "arrow_min_bytes",
+    [pytest.param(0, id="every-page-read-by-arrow"), pytest.param(2**40, id="every-page-as-json")],
+)
+def test_either_page_reader_stores_exactly_the_registry(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+    arrow_min_bytes: int,
+) -> None:
+    monkeypatch.setattr(client, "ARROW_MIN_BYTES", arrow_min_bytes)
+    config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
+    outcome = run_sync(config)
+    assert outcome.exit_code == 0
+    assert stored_rows(config.output.duckdb) == expected_rows(small_registry)
 
 
 @pytest.mark.parametrize(
