@@ -12,18 +12,21 @@ judged AS (
            OR coalesce(staleness_days < keep_days, FALSE) AS kept
     FROM ranked
 ),
-kept_digests AS (
-    SELECT DISTINCT endpoint, namespace, repository, digest FROM judged WHERE kept
+digests AS (
+    -- One aggregate, not a second window: a deleted digest's first tag, and whether a kept tag
+    -- still uses it (never for an unknown digest).
+    SELECT endpoint, namespace, repository, digest,
+           min(tag) FILTER (WHERE NOT kept) AS first_deleted_tag,
+           coalesce(bool_or(kept) FILTER (WHERE digest IS NOT NULL), FALSE) AS digest_still_used
+    FROM judged
+    GROUP BY ALL
 ),
 deleted AS (
-    SELECT j.*,
-           k.digest IS NOT NULL AS digest_still_used,
-           row_number() OVER (PARTITION BY j.endpoint, j.namespace, j.repository, j.digest
-                              ORDER BY j.tag) = 1 AS first_of_digest
+    SELECT j.*, d.digest_still_used, j.tag = d.first_deleted_tag AS first_of_digest
     FROM judged AS j
-    LEFT JOIN kept_digests AS k
-      ON k.endpoint = j.endpoint AND k.namespace = j.namespace
-     AND k.repository = j.repository AND k.digest = j.digest
+    JOIN digests AS d
+      ON d.endpoint = j.endpoint AND d.namespace = j.namespace
+     AND d.repository = j.repository AND d.digest IS NOT DISTINCT FROM j.digest
     WHERE NOT j.kept
 )
 SELECT endpoint, namespace, repository, tag, digest, size, updated, recency_rank,
