@@ -23,7 +23,7 @@ lint: $(STAMP) ## ruff format --check, ruff check, mypy --strict etl
 test: lint ## lint, then run the whole test suite
 	$(VENV)/bin/pytest -q
 
-bench: $(STAMP) ## the benchmark (about 14 minutes here): prints one table of figures
+bench: $(STAMP) ## the benchmark (about 12 minutes here): prints one table of figures
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m tests.bench.bench
 
