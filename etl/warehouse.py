@@ -31,9 +31,8 @@ MEMORY_LIMIT = "128MB"
 VIEWS = ("tags_current", "tag_snapshots", "tag_age", "tag_state", "tag_diff")
 # Files with these prefixes are statements run by name, not views applied on open.
 STATEMENT_PREFIXES = ("load_", "report_")
-# A run is loaded in these steps; the versioning steps run once per part of the targets, so
-# their hash joins hold at most about VERSIONS_PER_PART current versions whatever the registry size.
-LOAD_STEPS = ("load_target_runs", "versioning", "load_manifests", "load_run")
+# The versioning steps of a load run once per part of the targets, so their hash joins hold at
+# most about VERSIONS_PER_PART current versions whatever the registry size.
 VERSIONING_STEPS = (
     "load_current_versions",
     "load_diff",
@@ -124,16 +123,9 @@ def load_run(
         started_at = run.column("started_at")[0].as_py()
         params = {"seq": next_seq(con), "run_id": run_id, "snapshot_at": started_at}
         _register_staged(con, lake_path, snapshot_date, run_id, run)
-        for step in LOAD_STEPS:
-            if step != "versioning":
-                con.execute(sql(step), params_for(step, params))
-                continue
-            parts = version_parts(con)
-            for part in range(parts):
-                for step in VERSIONING_STEPS:
-                    con.execute(
-                        sql(step), params_for(step, {**params, "part": part, "parts": parts})
-                    )
+        for step, values in load_steps(con, params):
+            text = sql(step)
+            con.execute(text, named_params(text, values))
         failpoint("warehouse-loading")
         step = "commit"
         con.execute("COMMIT")
@@ -156,6 +148,19 @@ def load_run(
     return True
 
 
+def load_steps(
+    con: duckdb.DuckDBPyConnection, params: dict[str, Any]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield the SQL steps that load a run, in order, each with its parameters."""
+    yield "load_target_runs", params
+    parts = version_parts(con)
+    for part in range(parts):
+        for step in VERSIONING_STEPS:
+            yield step, {**params, "part": part, "parts": parts}
+    yield "load_manifests", params
+    yield "load_run", params
+
+
 def version_parts(con: duckdb.DuckDBPyConnection) -> int:
     """Return in how many parts to compare a run with the current versions."""
     (current,) = con.execute(
@@ -170,7 +175,12 @@ def next_seq(con: duckdb.DuckDBPyConnection) -> int:
 
 def params_for(step: str, params: dict[str, Any]) -> dict[str, Any]:
     """Return only the parameters a step's SQL names (DuckDB refuses unused ones)."""
-    named = set(re.findall(r"\$([A-Za-z_]\w*)", sql(step)))
+    return named_params(sql(step), params)
+
+
+def named_params(text: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Return only the parameters the SQL `text` names."""
+    named = set(re.findall(r"\$([A-Za-z_]\w*)", text))
     return {k: v for k, v in params.items() if k in named}
 
 
