@@ -21,6 +21,7 @@ import aiohttp
 import orjson
 
 from etl.errors import AuthError, ResponseError, api_error_from_response
+from etl.wire import read_capped
 
 ALGORITHM = "SDK-HMAC-SHA256"
 SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -214,11 +215,13 @@ class IamPasswordAuth:
         refresh_margin_s: float = 300.0,
         timeout_s: float = 30.0,
         ssl: bool | object = True,
+        max_answer_bytes: int = 2**20,
     ):
         self._credentials = credentials
         self._margin = refresh_margin_s
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._ssl = ssl
+        self._max_answer_bytes = max_answer_bytes
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
@@ -261,10 +264,18 @@ class IamPasswordAuth:
         headers = {"Content-Type": "application/json;charset=utf8"}
         body = self._credentials.request_body()
         try:
+            # IAM never redirects: following one would post the password to another host.
             async with session.post(
-                url, data=body, headers=headers, timeout=self._timeout, ssl=self._ssl
+                url,
+                data=body,
+                headers=headers,
+                timeout=self._timeout,
+                ssl=self._ssl,
+                allow_redirects=False,
             ) as resp:
-                payload = await resp.read()
+                payload = await read_capped(
+                    resp, self._max_answer_bytes, "the bound for IAM token answers"
+                )
                 if resp.status not in (200, 201):
                     raise api_error_from_response(resp.status, payload, resp.headers, AuthError)
                 token = resp.headers.get("X-Subject-Token")

@@ -7,16 +7,20 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from etl import __version__
-from etl.config import load_config
+from etl.config import Config, load_config
 from etl.errors import EtlError, Interrupted, raise_interrupted
+
+if TYPE_CHECKING:
+    import duckdb
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,12 +71,19 @@ def cli() -> None:
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
 )
+@click.option(
+    "--accept-removals",
+    is_flag=True,
+    help="Commit this run even if it removes more than crawl.max_removed_share of an "
+    "endpoint's tags.",
+)
 @one_line_errors
-def sync(config_path: Path, log_format: str, progress: bool | None) -> None:
+def sync(config_path: Path, log_format: str, progress: bool | None, accept_removals: bool) -> None:
     """Crawl every configured repository and commit one snapshot to the lake and DuckDB.
 
     Exit codes: 0 all targets synced, 1 some failed (the rest committed), 2 usage or config
-    error, 3 nothing could be synced, 75 another sync holds the lock.
+    error, 3 nothing could be synced, 4 the lake or DuckDB could not be written (the message
+    says what is committed where), 75 another sync holds the lock.
     """
     from etl.progress import progress_reporter, setup_logging
     from etl.report import print_sync_summary
@@ -84,7 +95,7 @@ def sync(config_path: Path, log_format: str, progress: bool | None) -> None:
         signal.signal(signum, raise_interrupted)
     show_bar = sys.stderr.isatty() if progress is None else progress
     with progress_reporter(len(config.targets()), show_bar and log_format == "text") as on_done:
-        outcome = run_sync(config, on_done)
+        outcome = run_sync(config, on_done, accept_removals=accept_removals)
     print_sync_summary(outcome)
     sys.exit(outcome.exit_code)
 
@@ -106,6 +117,31 @@ def plan(config_path: Path) -> None:
     print_plan(config, checks)
     if any(error is not None for error in checks.values()):
         sys.exit(1)
+
+
+@contextmanager
+def reader(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a read-only connection to the warehouse, or to its read-only copy (saying so on
+    stderr) while another process holds the main file open."""
+    from etl.errors import DatabaseBusy
+    from etl.warehouse import connect
+
+    out = config.output
+    with ExitStack() as stack:
+        try:
+            con = stack.enter_context(connect(out.duckdb, read_only=True))
+        except DatabaseBusy as exc:
+            if out.readonly_copy is None or not out.readonly_copy.exists():
+                raise DatabaseBusy(
+                    f"{exc}; set output.readonly_copy so that readers have a copy to open"
+                ) from None
+            click.echo(
+                f"note: {exc}; reading the read-only copy {out.readonly_copy} instead "
+                "(as of the last run loaded before it was refreshed)",
+                err=True,
+            )
+            con = stack.enter_context(connect(out.readonly_copy, read_only=True))
+        yield con
 
 
 format_option = click.option(
@@ -130,10 +166,9 @@ def report(config_path: Path, fmt: str, top: int, stale_days: int) -> None:
     """One-screen overview: totals, biggest namespaces and repositories, ages, stale bytes, runs."""
     from etl.formats import print_sections
     from etl.report import summarise_report
-    from etl.warehouse import connect
 
     config = load_config(config_path, secrets_needed=False)
-    with connect(config.output.duckdb, read_only=True) as con:
+    with reader(config) as con:
         sections = summarise_report(con, top=top, stale_days=stale_days)
     print_sections(sections, fmt)
 
@@ -158,10 +193,9 @@ def diff(config_path: Path, from_ref: str | None, to_ref: str | None, fmt: str) 
     """
     from etl.formats import print_sections
     from etl.report import print_diff_plan, resolve_run, summarise_diff
-    from etl.warehouse import connect
 
     config = load_config(config_path, secrets_needed=False)
-    with connect(config.output.duckdb, read_only=True) as con:
+    with reader(config) as con:
         new = resolve_run(con, to_ref, 0)
         old = (
             resolve_run(con, from_ref, 1)
@@ -191,35 +225,46 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
 
     from etl.errors import QueryError
     from etl.formats import Section, print_sections
-    from etl.warehouse import connect
 
     if (sql is None) == (sql_file is None):
         raise QueryError("give the SQL as an argument or with -f FILE, not both")
     text = sql if sql is not None else sql_file.read()
     config = load_config(config_path, secrets_needed=False)
-    with connect(config.output.duckdb, read_only=True) as con:
+    with reader(config) as con:
         try:
             result = con.execute(text)
             columns = [d[0] for d in result.description or []]
             rows = result.fetchall() if columns else []
         except duckdb.Error as exc:
-            raise QueryError(str(exc).splitlines()[0]) from None
+            reason = str(exc).splitlines()[0]
+            if isinstance(exc, duckdb.PermissionException) or "read-only mode" in reason:
+                reason = f"refused: query only reads the database ({reason})"
+            raise QueryError(reason) from None
     print_sections([Section("rows", "", columns, rows)], fmt)
 
 
 @cli.command()
 @config_option
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Rebuild even if the lake holds fewer committed runs than the database.",
+)
 @one_line_errors
-def rebuild(config_path: Path) -> None:
-    """Recreate the DuckDB file by replaying the lake's committed runs in order."""
-    from etl.lock import OutputLock
+def rebuild(config_path: Path, force: bool) -> None:
+    """Recreate the DuckDB file by replaying the lake's committed runs in order.
+
+    Refuses (exit 2) when the lake holds fewer committed runs than the database (an unmounted
+    or emptied lake), unless --force.
+    """
+    from etl.sync import output_lock
     from etl.warehouse import publish_copy
     from etl.warehouse import rebuild as rebuild_warehouse
 
     config = load_config(config_path, secrets_needed=False)
     out = config.output
-    with OutputLock(out.duckdb.with_name(out.duckdb.name + ".lock")):
-        loaded = rebuild_warehouse(out.duckdb, out.lake)
+    with output_lock(config):
+        loaded = rebuild_warehouse(out.duckdb, out.lake, force=force)
         if out.readonly_copy is not None:
             publish_copy(out.duckdb, out.readonly_copy)
     click.echo(f"rebuilt {out.duckdb} from {len(loaded)} committed run(s) in {out.lake}")

@@ -24,9 +24,11 @@ import pyarrow as pa
 from yarl import URL
 
 from etl.auth import Auth, SignableRequest, canonical_query
-from etl.errors import ApiError, ResponseError, api_error_from_response
+from etl.config import MAX_PAGE_BYTES, MAX_PAGES
+from etl.errors import ApiError, LimitError, ResponseError, api_error_from_response
 from etl.names import encode_repository
 from etl.pages import ArrowPage, read_page
+from etl.wire import read_capped
 
 log = logging.getLogger("etl.client")
 
@@ -54,6 +56,8 @@ class RetryPolicy:
 
     def should_retry(self, error: ApiError) -> bool:
         """Return True if `error` is transient: throttling, 5xx, busy, or no usable answer."""
+        if isinstance(error, LimitError):
+            return False  # the same answer would come again
         if error.status is None:
             return True  # connection error, timeout or an unreadable 200
         if error.error_code in self.retry_codes:
@@ -202,8 +206,12 @@ class SwrClient:
         verify_tls: bool = True,
         ca_bundle: str | None = None,
         connector: aiohttp.BaseConnector | None = None,
+        max_page_bytes: int = MAX_PAGE_BYTES,
+        max_pages: int = MAX_PAGES,
     ):
         self.base_url = URL(base_url.rstrip("/"))
+        self.max_page_bytes = max_page_bytes
+        self.max_pages = max_pages
         self.name = name or self.base_url.host or base_url
         self.retry = retry or RetryPolicy()
         self.limiter = TokenBucket(requests_per_second)
@@ -252,6 +260,14 @@ class SwrClient:
         path = tag_list_path(namespace, repository)
         paginator = MarkerPaginator()
         while paginator.has_next:
+            if stats.pages >= self.max_pages:
+                raise LimitError(
+                    f"still not done after {self.max_pages} pages: the server keeps sending "
+                    "markers (raise crawl.max_pages_per_target if the repository is that large)",
+                    error_code="ETL.MAX_PAGES",
+                    endpoint=self.name,
+                    target=target,
+                )
             query = tag_list_query(page_size, paginator.marker, tag, with_manifest, order)
             answer = await self.get_json(
                 path, query, target=target, stats=stats, decode=decode_tag_page
@@ -335,8 +351,11 @@ class SwrClient:
                 str(self.base_url) + path + (f"?{raw_query}" if raw_query else ""), encoded=True
             )
             try:
-                async with session.get(url, headers=headers, ssl=self._ssl) as resp:
-                    body = await resp.read()
+                # SWR never redirects; following one would send the credentials elsewhere.
+                async with session.get(
+                    url, headers=headers, ssl=self._ssl, allow_redirects=False
+                ) as resp:
+                    body = await read_capped(resp, self.max_page_bytes)
                     status, resp_headers = resp.status, resp.headers
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 raise ApiError(f"no usable answer: {describe_transport_error(exc)}") from None

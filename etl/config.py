@@ -22,10 +22,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from yarl import URL
 
 from etl.errors import ConfigError, NameError_
 from etl.names import validate_namespace, validate_repository
 
+# A page of 1,000 tags is ~0.6 MB, ~4 MB with typical manifests: 64 MiB leaves room for large
+# manifest lists while an endless body or a gzip bomb stops long before it hurts.
+MAX_PAGE_BYTES = 64 * 2**20
+MAX_PAGES = 10_000  # 10 million tags at 1,000 a page: far beyond any real repository
 ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -33,10 +38,42 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def header_safe(value: SecretStr | None) -> SecretStr | None:
+    """Return a secret that can travel in an HTTP header; raise (without showing it) if not."""
+    if value is not None and unsafe_in_header(value.get_secret_value()):
+        raise ValueError(HEADER_UNSAFE)
+    return value
+
+
+def unsafe_in_header(text: str) -> bool:
+    """Return True if `text` holds a line break, a space or another control character."""
+    return any(c.isspace() or not c.isprintable() for c in text)
+
+
+HEADER_UNSAFE = "contains a line break, space or control character (value not shown)"
+
+
+def checked_url(value: str) -> str:
+    """Return an http(s) URL of a host (and port) only; raise without echoing it, since it
+    may have been built from an environment variable that holds a secret."""
+    try:
+        url = URL(value)
+        port = url.port
+    except (ValueError, TypeError):
+        raise ValueError("not a valid URL (value not shown)") from None
+    if url.scheme not in ("http", "https") or not url.host or port is None:
+        raise ValueError("must be http(s)://HOST[:PORT] (value not shown)")
+    if url.user or url.password or url.path not in ("", "/") or url.query_string or url.fragment:
+        raise ValueError("must be http(s)://HOST[:PORT], with no path, query or user")
+    return value
+
+
 class TokenAuthConfig(Model):
     type: Literal["token"]
     token: SecretStr | None = None
     token_file: Path | None = None
+
+    _header_safe = field_validator("token")(header_safe)
 
     @model_validator(mode="after")
     def one_source(self) -> TokenAuthConfig:
@@ -47,12 +84,14 @@ class TokenAuthConfig(Model):
 
 class PasswordAuthConfig(Model):
     type: Literal["password"]
-    iam_url: str
+    iam_url: str = Field(pattern=r"^https?://[^/\s]+/?$")
     domain: str
     user: str
     password: SecretStr
     project: str | None = None
     project_id: str | None = None
+
+    _checked_url = field_validator("iam_url")(checked_url)
 
     @model_validator(mode="after")
     def one_project(self) -> PasswordAuthConfig:
@@ -66,6 +105,15 @@ class AkSkAuthConfig(Model):
     ak: SecretStr
     sk: SecretStr
     project_id: str | None = None
+
+    _header_safe = field_validator("ak", "sk")(header_safe)
+
+    @field_validator("project_id")
+    @classmethod
+    def project_id_header_safe(cls, value: str | None) -> str | None:
+        if value is not None and unsafe_in_header(value):
+            raise ValueError(HEADER_UNSAFE)
+        return value
 
 
 AuthConfig = Annotated[
@@ -101,6 +149,8 @@ class EndpointConfig(Model):
     ca_bundle: Path | None = None
     targets: list[TargetConfig] = Field(min_length=1)
 
+    _checked_url = field_validator("url")(checked_url)
+
 
 class CrawlConfig(Model):
     concurrency: int = Field(default=16, ge=1, le=1024)
@@ -109,6 +159,12 @@ class CrawlConfig(Model):
     timeout_s: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=50)
     with_manifest: bool = False
+    # Bounds that keep a hostile or broken server from running a sync forever or out of memory.
+    max_pages_per_target: int = Field(default=MAX_PAGES, ge=1)
+    max_page_bytes: int = Field(default=MAX_PAGE_BYTES, ge=65_536)
+    deadline_s: float = Field(default=10_800.0, gt=0)
+    # An endpoint whose run would close more than this share of its current tags is refused.
+    max_removed_share: float = Field(default=0.5, ge=0, le=1)
 
 
 class OutputConfig(Model):
@@ -311,6 +367,8 @@ def token_from(auth: TokenAuthConfig, file: str, index: int) -> str:
         raise ConfigError(f"cannot read token file: {exc.strerror}", file=file, key=key) from None
     if not token:
         raise ConfigError("token file is empty", file=file, key=key)
+    if unsafe_in_header(token):
+        raise ConfigError(f"the token in the file {HEADER_UNSAFE}", file=file, key=key)
     return token
 
 

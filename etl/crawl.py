@@ -19,10 +19,18 @@ import pyarrow as pa
 
 from etl.client import RequestStats, SwrClient, TagPage
 from etl.config import Target
-from etl.errors import ApiError, AuthError, EndpointError, NotFoundError
+from etl.errors import (
+    ApiError,
+    AuthError,
+    EndpointError,
+    EtlError,
+    LimitError,
+    NotFoundError,
+    StorageError,
+)
 from etl.failpoints import failpoint
 from etl.lake import Lane, RunWriter
-from etl.pages import SnapshotContext, columns_to_batch, tags_to_batch
+from etl.pages import MAX_MANIFEST_BYTES, SnapshotContext, columns_to_batch, tags_to_batch
 
 log = logging.getLogger("etl.crawl")
 
@@ -50,6 +58,8 @@ class CrawlSettings:
     with_manifest: bool
     workers: int
     known_manifests: set[str] = field(default_factory=set)
+    deadline: float = float("inf")  # time.monotonic() past which no target may run
+    deadline_s: float = float("inf")  # the configured budget, for messages
 
 
 async def crawl_targets(
@@ -97,7 +107,15 @@ async def crawl_target(
         return result
     lane.start_target()
     try:
-        await _stream_pages(target, client, writer, settings, lane, result)
+        if began >= settings.deadline:
+            raise deadline_passed(settings)
+        try:
+            await asyncio.wait_for(
+                _stream_pages(target, client, writer, settings, lane, result),
+                settings.deadline - began,
+            )
+        except asyncio.TimeoutError:
+            raise deadline_passed(settings) from None
         lane.target_completed()
     except NotFoundError as exc:
         result.status, result.error = "not_found", exc
@@ -107,8 +125,28 @@ async def crawl_target(
             # FACTS.md: refused credentials or a missing API fail the whole endpoint at once.
             dead_endpoints.setdefault(target.endpoint, exc)
         log.warning("%s failed: %s", target, exc)
+    except EtlError:
+        raise  # the lake could not be written: that stops the run, not one target
+    except Exception as exc:  # noqa: BLE001 - a surprise from one answer fails its target only
+        log.debug("%s: unexpected error", target, exc_info=True)
+        result.status = "failed"
+        result.error = ApiError(
+            f"unexpected {type(exc).__name__} while reading its pages: {str(exc)[:200]}",
+            endpoint=target.endpoint,
+            target=target.path,
+        )
+        log.warning("%s failed: %s", target, result.error)
     result.duration_s = time.monotonic() - began
     return result
+
+
+def deadline_passed(settings: CrawlSettings) -> LimitError:
+    """Return the error of a target stopped (or never started) because the run ran too long."""
+    return LimitError(
+        f"the run's deadline (crawl.deadline_s = {settings.deadline_s:g} s) passed before this "
+        "repository was done",
+        error_code="ETL.DEADLINE",
+    )
 
 
 async def _stream_pages(
@@ -142,11 +180,27 @@ async def _stream_pages(
             # crawl_target adds the endpoint and target; only the page knows its request id.
             raise exc.at(request_id=page.request_id) from None
         result.warnings += bad_times
-        lane.write(batch)
+        try:
+            lane.write(batch)
+        except (OSError, pa.ArrowException) as exc:
+            raise StorageError(f"cannot write staging in {writer.staging}: {exc}") from None
         failpoint("page-staged")
         result.tags += batch.num_rows
         if settings.with_manifest:
-            writer.add_manifests(digests_and_manifests(fresh), settings.known_manifests)
+            pairs = digests_and_manifests(fresh)
+            check_manifest_sizes(pairs)
+            writer.add_manifests(pairs, settings.known_manifests)
+
+
+def check_manifest_sizes(pairs: list[tuple[Any, Any]]) -> None:
+    """Raise LimitError if a manifest is larger than any a registry accepts."""
+    for digest, manifest in pairs:
+        if isinstance(manifest, str) and len(manifest) > MAX_MANIFEST_BYTES:
+            raise LimitError(
+                f"the manifest of {str(digest)[:80]} holds {len(manifest)} characters, more "
+                f"than the {MAX_MANIFEST_BYTES} bytes a registry accepts",
+                error_code="ETL.FIELD_TOO_LARGE",
+            )
 
 
 def fresh_tags(page: TagPage, seen: set[str]) -> pa.RecordBatch | list[dict[str, Any]]:

@@ -5,12 +5,16 @@
     ├── NameError_           a namespace/repository breaks a rule of the API page
     ├── LockHeldError        another sync holds the lock (exit code 75)
     ├── Interrupted          SIGINT/SIGTERM stopped a run (exit code 130/143)
-    ├── QueryError           SQL given to `swr-etl query` failed (exit code 2)
+    ├── QueryError           SQL given to `swr-etl query` failed or tried to write (exit code 2)
+    ├── Refused              a command would lose data; a flag allows it (exit code 2)
+    ├── StorageError         the lake or DuckDB could not be written or read (exit code 4)
+    │   └── DatabaseBusy     another process holds the DuckDB file open
     └── ApiError             SWR or IAM answered with an error, or never answered well
-        ├── AuthError        401: token, password or AK/SK refused; clock skew
-        ├── NotFoundError    404: namespace or repository unknown (target is `not_found`)
-        ├── EndpointError    404 APIGW.0101: the path is not offered by this endpoint
-        └── ResponseError    a 200 we cannot use: wrong JSON shape, repeating marker
+        ├── AuthError        401: token, password or AK/SK refused; clock skew; IAM redirected
+        ├── NotFoundError    404 SVCSTG.SWR.404…: namespace or repository unknown (`not_found`)
+        ├── EndpointError    any other 404: the path is not offered here, or the URL is wrong
+        ├── ResponseError    a 200 we cannot use: wrong JSON shape, repeating marker
+        └── LimitError       one of our own bounds stopped a target (pages, bytes, deadline…)
 
 `ApiError` carries the HTTP status, the error code, the request id, the endpoint and the
 target as attributes, so callers can store them without parsing the message.
@@ -25,6 +29,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
 
 import orjson
+from yarl import URL
 
 
 class EtlError(Exception):
@@ -64,13 +69,16 @@ class LockHeldError(EtlError):
 
 
 class Interrupted(EtlError):
-    """SIGINT or SIGTERM arrived: the run stops and commits nothing partial (exit 128 + signal)."""
+    """SIGINT or SIGTERM arrived: the run stops and commits nothing partial (exit 128 + signal).
 
-    def __init__(self, signum: int):
+    `state` says what of the run is committed where; by default, nothing.
+    """
+
+    def __init__(self, signum: int, state: str = "nothing of this run was committed"):
         self.signum = signum
         self.exit_code = 128 + signum
         name = signal.Signals(signum).name
-        super().__init__(f"interrupted by {name}: nothing of this run was committed")
+        super().__init__(f"interrupted by {name}: {state}")
 
 
 def raise_interrupted(signum: int, frame: object) -> NoReturn:
@@ -80,6 +88,22 @@ def raise_interrupted(signum: int, frame: object) -> NoReturn:
 
 class QueryError(EtlError):
     """SQL given by the user could not run."""
+
+    exit_code = 2
+
+
+class StorageError(EtlError):
+    """The lake or the DuckDB file could not be written or read (disk full, busy, damaged)."""
+
+    exit_code = 4
+
+
+class DatabaseBusy(StorageError):
+    """Another process (a dashboard, a notebook) holds the DuckDB file open."""
+
+
+class Refused(EtlError):
+    """A command would lose data as asked; the message names the flag that allows it."""
 
     exit_code = 2
 
@@ -146,11 +170,19 @@ class ResponseError(ApiError):
     """A successful status with a body we cannot use, or a pagination loop."""
 
 
+class LimitError(ApiError):
+    """One of our own bounds stopped a target; `error_code` names which (ETL.…), and the
+    message names the config key that raises it. Never retried: the same answer would come."""
+
+
 # --- error bodies → typed errors ------------------------------------------------------------
 
 # FACTS.md: 404 APIGW.0101 means the gateway does not know the path (v3 not offered here).
 UNKNOWN_PATH_CODE = "APIGW.0101"
 CLOCK_SKEW_CODE = "APIGW.0303"
+# FACTS.md: SWR's own "namespace / repository not found" codes are SVCSTG.SWR.404xxxx. Only
+# these make a target `not_found`: a proxy's or a wrong URL's 404 must never erase state.
+SWR_NOT_FOUND_PREFIX = "SVCSTG.SWR.404"
 
 
 def api_error_from_response(
@@ -168,6 +200,17 @@ def api_error_from_response(
         message = (
             f"clock skew: X-Sdk-Date is more than 15 minutes off the server's time ({message})"
         )
+    elif 300 <= status < 400:
+        # SWR and IAM never redirect: following one would send our credentials elsewhere.
+        where = _host_of(headers.get("Location", ""))
+        message = (
+            f"redirect to {where} refused: SWR and IAM never redirect, so no request was "
+            "sent there; check the endpoint URL"
+        )
+    elif cls is EndpointError and code != UNKNOWN_PATH_CODE:
+        message = (
+            f"HTTP 404 that is not SWR's 'not found' answer ({message}): is the endpoint URL right?"
+        )
     return cls(
         message,
         status=status,
@@ -177,12 +220,20 @@ def api_error_from_response(
     )
 
 
+def _host_of(location: str) -> str:
+    """Return the host a redirect points to (never the whole URL: it may carry a token)."""
+    try:
+        return URL(location).host or "a relative location"
+    except ValueError:
+        return "an unreadable location"
+
+
 def error_class(status: int, code: str | None, default: type[ApiError] | None) -> type[ApiError]:
     """Return the ApiError subclass for a status and error code."""
     if status == 401:
         return AuthError
     if status == 404:
-        return EndpointError if code == UNKNOWN_PATH_CODE else NotFoundError
+        return NotFoundError if (code or "").startswith(SWR_NOT_FOUND_PREFIX) else EndpointError
     return default or ApiError
 
 

@@ -1,8 +1,10 @@
 """Named crash points for the crash-safety tests: `SWR_ETL_FAILPOINT=name` kills the process there.
 
 A sync that dies at any of these moments must leave nothing half-visible; the tests prove it
-by killing a real process at each one. Unset (always, in production), a failpoint costs one
-dictionary lookup.
+by killing a real process at each one. `name:TERM` sends SIGTERM instead (the process goes on
+until Python delivers it, as with a real signal), and `name:STOP` stops the process there
+until a SIGCONT (so a test can act at that moment). Unset (always, in production), a failpoint
+costs one dictionary lookup.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ FAILPOINTS = (
     "lake-half-published",  # some of the run's partitions are renamed into place, not `runs`
     "lake-published",  # the run is committed to the lake, not yet in DuckDB
     "warehouse-loading",  # inside the DuckDB transaction, before COMMIT
+    "copy-written",  # the read-only copy is written beside its place, not yet renamed
 )
 ENV = "SWR_ETL_FAILPOINT"
+SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "STOP": signal.SIGSTOP}
 
 
 def failpoint(name: str) -> None:
-    """Kill this process with SIGKILL if the environment names this failpoint."""
-    if os.environ.get(ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+    """Send this process the signal the environment names for this failpoint (SIGKILL)."""
+    chosen = os.environ.get(ENV)
+    if chosen is None or not chosen.startswith(name):
+        return
+    point, _, kind = chosen.partition(":")
+    if point == name:
+        os.kill(os.getpid(), SIGNALS[kind or "KILL"])

@@ -1,4 +1,4 @@
-"""The Parquet lake: tag pages → typed Arrow batches → per-run Parquet, published atomically.
+"""The Parquet lake, written: staged pages → per-run Parquet, published atomically.
 
 Layout (hive-partitioned, zstd):
 
@@ -9,8 +9,9 @@ Layout (hive-partitioned, zstd):
     lake/_staging/R/...                                     ← a run in progress
 
 A run is written under `_staging/R` (ignored by hive readers: it is not `key=value`), then
-each table's partition is renamed into place, `runs` last. A run without its `runs` partition
-never happened: `clean_uncommitted` deletes what a crashed run left behind.
+each table's partition is renamed into place, `runs` last. The `runs` row is the commit record:
+it carries the run's sequence number and names every file of the run with its row count.
+`etl.commits` reads committed runs back and removes what a crashed run left behind.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.failpoints import failpoint
@@ -62,9 +64,15 @@ TARGET_RUN_SCHEMA = pa.schema(
         ("request_id", pa.string()),
     ]
 )
+# The commit record's list of the run's files: which table, the file's name in its partition,
+# and its row count (readers check it, so a pruned or damaged run is named, never half-read).
+RUN_FILES = pa.list_(
+    pa.struct([("table", pa.string()), ("file", pa.string()), ("rows", pa.int64())])
+)
 RUN_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
+        ("seq", pa.int64()),
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("finished_at", pa.timestamp("us", tz="UTC")),
         ("status", pa.string()),
@@ -76,8 +84,12 @@ RUN_SCHEMA = pa.schema(
         ("requests", pa.int64()),
         ("retries", pa.int64()),
         ("warnings", pa.int64()),
+        ("files", RUN_FILES),
     ]
 )
+LOCK = "_lock"  # the lake's lock file: one writer at a time (see etl.lock)
+
+
 # --- writing a run ---------------------------------------------------------------------------
 
 
@@ -126,6 +138,16 @@ class Lane:
             self._write(self._done, DONE)
             self._done = []
 
+    def discard(self) -> None:
+        """Close the file without writing what is gathered (the run is abandoned)."""
+        self._pending, self._done = [], []
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except (OSError, pa.ArrowException):
+                pass  # a full disk: the file is removed with the staging folder anyway
+            self._writer = None
+
     def close(self) -> None:
         """Write what is gathered of completed targets and close the file."""
         if self._done:
@@ -168,6 +190,8 @@ class RunWriter:
     snapshot_date: str
     manifests: dict[str, str] = field(default_factory=dict)
     lanes: list[Lane] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)  # for the commit record
+    dropped_endpoints: set[str] = field(default_factory=set)
 
     @property
     def staging(self) -> Path:
@@ -188,8 +212,13 @@ class RunWriter:
                 if digest not in known and digest not in self.manifests:
                     self.manifests[digest] = manifest
 
+    def drop_endpoint(self, endpoint: str) -> None:
+        """Leave an endpoint's tags out of the run (its targets were failed after crawling)."""
+        self.dropped_endpoints.add(endpoint)
+
     def write_run(self, target_runs: pa.Table, run: pa.Table) -> None:
-        """Write every table of the run into staging: Parquet, zstd, `runs` last."""
+        """Write every table of the run into staging: Parquet, zstd, and last the `runs` row,
+        which lists every file written with its row count."""
         self._write_snapshots()
         manifests = pa.table(
             {
@@ -201,21 +230,37 @@ class RunWriter:
         )
         self._write_table("manifests", manifests)
         self._write_table("target_runs", target_runs)
-        self._write_table("runs", run)
+        files = pa.array([self.files], type=RUN_FILES)
+        self._write_table(
+            "runs", run.set_column(run.schema.get_field_index("files"), "files", files)
+        )
 
     def _write_snapshots(self) -> None:
         """Write the staged pages of completed targets as a few large zstd Parquet files."""
         folder = self.staging / partition("tag_snapshots", self.snapshot_date, self.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         parts = PartWriter(folder)
-        for chunk in _chunks((b for lane in self.lanes for b in lane.batches()), ROWS_PER_GROUP):
+        for chunk in _chunks(self._kept_batches(), ROWS_PER_GROUP):
             parts.write(chunk)
         parts.close()
+        self.files += [
+            {"table": "tag_snapshots", "file": name, "rows": rows} for name, rows in parts.written
+        ]
+
+    def _kept_batches(self) -> Iterator[pa.RecordBatch]:
+        dropped = pa.array(sorted(self.dropped_endpoints), type=pa.string())
+        for lane in self.lanes:
+            for batch in lane.batches():
+                if len(dropped):
+                    batch = batch.filter(pc.invert(pc.is_in(batch.column("endpoint"), dropped)))
+                yield batch
 
     def _write_table(self, table: str, data: pa.Table) -> None:
         folder = self.staging / partition(table, self.snapshot_date, self.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(data, folder / f"{table}.parquet", compression="zstd")
+        if table != "runs":
+            self.files.append({"table": table, "file": f"{table}.parquet", "rows": data.num_rows})
 
     def publish(self) -> None:
         """Move every table's partition into the lake, `runs` last: the run is committed."""
@@ -230,9 +275,9 @@ class RunWriter:
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def abandon(self) -> None:
-        """Remove everything this run staged."""
+        """Remove everything this run staged (writing nothing more: the disk may be full)."""
         for lane in self.lanes:
-            lane.close()
+            lane.discard()
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
@@ -258,6 +303,7 @@ class PartWriter:
         self.part = -1
         self.rows = 0
         self.writer: pq.ParquetWriter | None = None
+        self.written: list[tuple[str, int]] = []  # (file name, rows) of every part
 
     def write(self, table: pa.Table) -> None:
         if self.writer is None or self.rows >= ROWS_PER_PART:
@@ -268,8 +314,10 @@ class PartWriter:
                 path, SNAPSHOT_SCHEMA, compression="zstd", use_dictionary=DICTIONARY_COLUMNS
             )
             self.rows = 0
+            self.written.append((path.name, 0))
         self.writer.write_table(table, row_group_size=ROWS_PER_GROUP)
         self.rows += table.num_rows
+        self.written[-1] = (self.written[-1][0], self.rows)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -283,39 +331,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-# --- reading the lake ------------------------------------------------------------------------
-
-
-def committed_runs(lake: Path) -> list[tuple[str, str]]:
-    """Return (snapshot_date, run_id) of every committed run, oldest first."""
-    found = []
-    for folder in (lake / "runs").glob("snapshot_date=*/run_id=*"):
-        if (folder / "runs.parquet").exists():
-            found.append((folder.parent.name.split("=", 1)[1], folder.name.split("=", 1)[1]))
-    return sorted(found, key=lambda pair: pair[1])
-
-
-def clean_uncommitted(lake: Path) -> list[str]:
-    """Delete staging and any partition of a run that never committed; return their run ids."""
-    committed = {run_id for _, run_id in committed_runs(lake)}
-    removed: set[str] = set()
-    staging = lake / STAGING
-    if staging.exists():
-        removed.update(p.name for p in staging.iterdir())
-        shutil.rmtree(staging, ignore_errors=True)
-    for table in TABLES:
-        for folder in (lake / table).glob("snapshot_date=*/run_id=*"):
-            run_id = folder.name.split("=", 1)[1]
-            if run_id not in committed:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed.add(run_id)
-    return sorted(removed)
-
-
-def run_files(lake: Path, table: str, snapshot_date: str, run_id: str) -> list[str]:
-    """Return the Parquet files of one run's partition of `table`."""
-    return sorted(
-        str(p) for p in (lake / partition(table, snapshot_date, run_id)).glob("*.parquet")
-    )

@@ -1,37 +1,40 @@
-"""One sync at a time per output: an flock that dies with its process (no stale locks)."""
+"""One writer at a time per output: flocks that die with their process (no stale locks).
+
+A sync (or `rebuild`) locks both the DuckDB file (`<duckdb>.lock`) and the lake (`<lake>/_lock`),
+so two configs that share a lake cannot write it at once either.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import socket
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
 from etl.errors import LockHeldError
 
+# The holder writes its line right after taking the lock; a contender that finds the lock
+# taken but the line not yet written (or already cleared) looks again for this long.
+HOLDER_WAIT_S = 2.0
+
 
 class OutputLock:
-    """An exclusive, non-blocking lock on `<duckdb>.lock`; says who holds it when taken."""
+    """Exclusive, non-blocking locks on some files; says who holds one when it is taken."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        self._fd: int | None = None
+    def __init__(self, *paths: Path):
+        self.paths = paths
+        self._fds: list[int] = []
 
     def __enter__(self) -> OutputLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown process"
-            os.close(fd)
-            raise LockHeldError(f"another sync holds {self.path} ({holder})") from None
-        os.ftruncate(fd, 0)
-        started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {started}".encode())
-        self._fd = fd
+            for path in self.paths:
+                self._fds.append(take(path))
+        except BaseException:
+            self._release()
+            raise
         return self
 
     def __exit__(
@@ -40,8 +43,42 @@ class OutputLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        self._release()
+
+    def _release(self) -> None:
+        while self._fds:
+            fd = self._fds.pop()
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def take(path: Path) -> int:
+    """Return an open descriptor of `path` holding its lock, with our line written in it.
+
+    Raises LockHeldError naming the holder's process when another one holds it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    give_up = time.monotonic() + HOLDER_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+            if holder or time.monotonic() >= give_up:
+                os.close(fd)
+                raise LockHeldError(
+                    f"another sync holds {path} ({holder or 'unknown process'})"
+                ) from None
+            time.sleep(0.005)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, holder_line().encode(), 0)
+    return fd
+
+
+def holder_line() -> str:
+    """Return what a lock file says about its holder: pid, host and since when."""
+    started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"pid {os.getpid()} on {socket.gethostname()} since {started}"

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from etl.errors import ResponseError
+from etl.errors import LimitError, ResponseError
 
 TAG_FIELDS: dict[str, pa.DataType] = {
     "tag": pa.string(),
@@ -56,6 +56,12 @@ PAGE_PARSING = pa_json.ParseOptions(
     explicit_schema=PAGE_SCHEMA, unexpected_field_behavior="ignore", newlines_in_values=True
 )
 INTEGER_FIELDS = [n for n, k in TAG_FIELDS.items() if pa.types.is_integer(k)]
+TEXT_FIELDS = [n for n, k in TAG_FIELDS.items() if k == pa.string()]
+# No field of a tag comes near this (names are at most 128 characters, paths a few hundred);
+# a field that does is an answer gone wrong, and DuckDB would choke on it at load time.
+MAX_FIELD_BYTES = 65_536
+# OCI registries may refuse manifests over 4 MiB; a larger "manifest" is not one.
+MAX_MANIFEST_BYTES = 4 * 2**20
 NS_UTC = pa.timestamp("ns", tz="UTC")
 ZULU = pa.scalar("Z", type=pa.string())
 EMPTY = pa.scalar("", type=pa.string())
@@ -160,10 +166,28 @@ def context_columns(context: SnapshotContext, rows: int) -> list[pa.Array]:
 
 
 def snapshot_batch(columns: list[pa.Array]) -> pa.RecordBatch:
-    """Return the snapshot batch of these columns; raise ResponseError if a tag has no name."""
+    """Return the snapshot batch of these columns; raise ResponseError if a tag has no name,
+    LimitError if a text field is larger than any real one (it would poison the load)."""
     if columns[len(CONTEXT_FIELDS)].null_count:
         raise ResponseError("a tag object has no 'tag' name")
-    return pa.RecordBatch.from_arrays(columns, schema=SNAPSHOT_SCHEMA)
+    batch = pa.RecordBatch.from_arrays(columns, schema=SNAPSHOT_SCHEMA)
+    for name in TEXT_FIELDS:
+        check_field_size(batch, name, MAX_FIELD_BYTES)
+    return batch
+
+
+def check_field_size(tags: pa.RecordBatch, name: str, limit: int) -> None:
+    """Raise LimitError naming the tag if a text field of `tags` holds more than `limit` bytes."""
+    sizes = pc.binary_length(tags.column(name))
+    largest = pc.max(sizes).as_py()
+    if largest is not None and largest > limit:
+        at = pc.index(sizes, largest).as_py()
+        tag = repr(str(tags.column("tag")[at].as_py())[:60])
+        raise LimitError(
+            f"tag {tag}: field {name!r} holds {largest} bytes, more than the {limit} a "
+            "field may hold",
+            error_code="ETL.FIELD_TOO_LARGE",
+        )
 
 
 def fast_fields(tags: list[dict[str, Any]]) -> pa.RecordBatch | None:

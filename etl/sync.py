@@ -14,16 +14,19 @@ import gc
 import logging
 import secrets
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import duckdb
 import pyarrow as pa
 
-from etl import lake, warehouse
+from etl import commits, lake, warehouse
 from etl.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.client import RetryPolicy, SwrClient
 from etl.config import (
@@ -35,9 +38,11 @@ from etl.config import (
     token_from,
 )
 from etl.crawl import CrawlSettings, TargetResult, crawl_targets
-from etl.errors import Interrupted
+from etl.errors import DatabaseBusy, Interrupted, StorageError
 from etl.failpoints import failpoint
+from etl.guard import refuse_mass_removals
 from etl.lock import OutputLock
+from etl.warehouse import LoadRefused
 
 log = logging.getLogger("etl.sync")
 
@@ -117,34 +122,109 @@ def prepare(config: Config) -> dict[str, Auth]:
 
 
 def new_run_id(started: datetime) -> str:
-    """Return a run id that sorts by start time: 20261127T080000.123456Z-1a2b3c."""
-    # Runs never overlap (the lock), so start times order them; microseconds keep two runs
-    # within one second apart.
+    """Return a unique run id that names its start: 20261127T080000.123456Z-1a2b3c.
+
+    Ids name runs; they do not order them. Runs are ordered by the sequence number their
+    commit record carries, since a wall clock can jump back.
+    """
     return f"{started:%Y%m%dT%H%M%S.%f}Z-{secrets.token_hex(3)}"
+
+
+def run_start(latest: datetime | None) -> datetime:
+    """Return this run's snapshot time: now, or just after the latest run's start when the
+    clock reads earlier (an NTP step, a restored VM), so that versions never end before they
+    begin. Says so when it corrects the clock."""
+    now = datetime.now(timezone.utc)
+    if latest is None or now > latest:
+        return now
+    corrected = latest + timedelta(microseconds=1)
+    log.warning(
+        "the clock reads %s, not after the latest run's start %s (did it jump back?): this run "
+        "is recorded at %s",
+        now.isoformat(),
+        latest.isoformat(),
+        corrected.isoformat(),
+    )
+    return corrected
+
+
+def output_lock(config: Config) -> OutputLock:
+    """Return the lock a writer of the outputs holds: the DuckDB file's and the lake's."""
+    out = config.output
+    return OutputLock(out.duckdb.with_name(out.duckdb.name + ".lock"), out.lake / lake.LOCK)
+
+
+@dataclass(frozen=True)
+class StartState:
+    """What the warehouse tells a run before it crawls."""
+
+    caught_up: list[str]
+    known_manifests: set[str]
+    current: dict[tuple[str, str, str], int]
+    seq: int
+    latest_start: datetime | None
+
+
+def prepare_outputs(config: Config) -> StartState:
+    """Remove what interrupted runs left, report set-aside runs, load the runs DuckDB missed,
+    and return what the new run needs to know. Call it holding the output lock."""
+    out = config.output
+    out.lake.mkdir(parents=True, exist_ok=True)
+    removed = commits.clean_uncommitted(out.lake)
+    if removed:
+        log.info("removed what interrupted runs left behind: %s", ", ".join(removed))
+    try:
+        with warehouse.connect(out.duckdb) as con:
+            caught_up = warehouse.catch_up(con, out.lake)
+            state = StartState(
+                caught_up,
+                warehouse.manifest_digests(con),
+                warehouse.current_tag_counts(con),
+                warehouse.next_seq(con),
+                warehouse.latest_start(con),
+            )
+    except DatabaseBusy as exc:
+        raise DatabaseBusy(
+            f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"
+        ) from None
+    except LoadRefused as exc:
+        raise LoadRefused(
+            f"{exc}; the next sync tries it once more, then sets it aside and goes on"
+        ) from None
+    for run_id, reason in commits.set_aside_runs(out.lake):
+        log.error(
+            "run %s is set aside in %s and missing from the database: %s (repair it and move it "
+            "back, or delete it)",
+            run_id,
+            out.lake / commits.SET_ASIDE / run_id,
+            reason,
+        )
+    return state
 
 
 def run_sync(
     config: Config,
     on_done: Callable[[TargetResult], None] = lambda result: None,
+    accept_removals: bool = False,
 ) -> SyncOutcome:
     """Run one sync and return its outcome; raises LockHeldError if another sync runs."""
     auths = prepare(config)
     out = config.output
-    with OutputLock(out.duckdb.with_name(out.duckdb.name + ".lock")):
-        out.lake.mkdir(parents=True, exist_ok=True)
-        removed = lake.clean_uncommitted(out.lake)
-        if removed:
-            log.info("removed what interrupted runs left behind: %s", ", ".join(removed))
-        with warehouse.connect(out.duckdb) as con:
-            caught_up = warehouse.catch_up(con, out.lake)
-            known = warehouse.manifest_digests(con)
-        started = datetime.now(timezone.utc)
+    with output_lock(config):
+        state = prepare_outputs(config)
+        started = run_start(state.latest_start)
         run_id = new_run_id(started)
         writer = lake.RunWriter(out.lake, run_id, started.strftime("%Y-%m-%d"))
         try:
-            results = asyncio.run(_crawl(config, auths, writer, run_id, started, known, on_done))
+            results = asyncio.run(
+                _crawl(config, auths, writer, run_id, started, state.known_manifests, on_done)
+            )
             release_memory()
-            run = run_row(run_id, started, results)
+            if not accept_removals:
+                share = config.crawl.max_removed_share
+                for endpoint in refuse_mass_removals(results, state.current, share):
+                    writer.drop_endpoint(endpoint)
+            run = run_row(run_id, state.seq, started, results)
             writer.write_run(
                 target_runs_table(run_id, started, results),
                 pa.Table.from_pylist([run], schema=lake.RUN_SCHEMA),
@@ -155,15 +235,71 @@ def run_sync(
                 writer.publish()
             failpoint("lake-published")
             release_memory()
+        except (OSError, pa.ArrowException) as exc:
+            writer.abandon()
+            raise StorageError(
+                f"cannot write the lake at {out.lake}: {exc}; nothing of this run was committed "
+                "and its staging was removed"
+            ) from None
         except BaseException:
             writer.abandon()
             raise
-        with warehouse.connect(out.duckdb) as con:
-            warehouse.load_run(con, out.lake, writer.snapshot_date, run_id)
-            con.execute("CHECKPOINT")
+        load_published(config, writer.snapshot_date, run_id)
         if out.readonly_copy is not None:
-            warehouse.publish_copy(out.duckdb, out.readonly_copy)
-    return SyncOutcome(run_id, results, run, caught_up)
+            refresh_copy(config, run_id)
+    return SyncOutcome(run_id, results, run, state.caught_up)
+
+
+def load_published(config: Config, snapshot_date: str, run_id: str) -> None:
+    """Load a run just committed to the lake into DuckDB; on any failure, raise one line that
+    says the run is safe in the lake and what the next sync will do."""
+    out = config.output
+    where = f"run {run_id} is committed to the lake at {out.lake}"
+    try:
+        with warehouse.connect(out.duckdb) as con:
+            warehouse.load_run(con, commits.read_commit(out.lake, snapshot_date, run_id))
+            checkpoint(con, out.duckdb, run_id)
+    except Interrupted as exc:
+        raise Interrupted(
+            exc.signum, f"{where} but not loaded into {out.duckdb}; the next sync loads it"
+        ) from None
+    except LoadRefused as exc:
+        commits.note_load_failure(out.lake, run_id, str(exc))
+        raise LoadRefused(
+            f"{exc}; {where}; the next sync tries once more, then sets it aside and goes on"
+        ) from None
+    except StorageError as exc:
+        raise type(exc)(f"{exc}; {where} and the next sync loads it") from None
+    except duckdb.Error as exc:
+        raise StorageError(
+            f"DuckDB could not open {out.duckdb}: {str(exc).splitlines()[0]}; {where} and the "
+            "next sync loads it"
+        ) from None
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> None:
+    """Fold DuckDB's write-ahead log into the file; raise StorageError (the run is loaded)."""
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.Error as exc:
+        raise StorageError(
+            f"DuckDB could not checkpoint {path}: {str(exc).splitlines()[0]}; run {run_id} "
+            "is loaded (in DuckDB's write-ahead log) and committed to the lake"
+        ) from None
+
+
+def refresh_copy(config: Config, run_id: str) -> None:
+    """Replace the read-only copy; on failure say that the run itself is safe."""
+    out = config.output
+    assert out.readonly_copy is not None
+    done = f"run {run_id} is committed to the lake and loaded into {out.duckdb}"
+    stale = f"the read-only copy {out.readonly_copy} was not refreshed (the next sync does it)"
+    try:
+        warehouse.publish_copy(out.duckdb, out.readonly_copy)
+    except Interrupted as exc:
+        raise Interrupted(exc.signum, f"{done}; {stale}") from None
+    except OSError as exc:
+        raise StorageError(f"{exc.strerror or exc}: {done}; {stale}") from None
 
 
 async def _crawl(
@@ -196,10 +332,19 @@ async def _crawl(
                 verify_tls=endpoint.verify_tls,
                 ca_bundle=str(endpoint.ca_bundle) if endpoint.ca_bundle else None,
                 connector=connector,
+                max_page_bytes=crawl.max_page_bytes,
+                max_pages=crawl.max_pages_per_target,
             )
             clients[endpoint.name] = await stack.enter_async_context(client)
         settings = CrawlSettings(
-            run_id, started, crawl.page_size, crawl.with_manifest, crawl.concurrency, known
+            run_id,
+            started,
+            crawl.page_size,
+            crawl.with_manifest,
+            crawl.concurrency,
+            known,
+            deadline=time.monotonic() + crawl.deadline_s,
+            deadline_s=crawl.deadline_s,
         )
         with signals_cancel(asyncio.current_task()) as received:
             try:
@@ -233,8 +378,10 @@ def signals_cancel(task: asyncio.Task[Any] | None) -> Iterator[list[int]]:
             signal.signal(signum, handler)
 
 
-def run_row(run_id: str, started: datetime, results: list[TargetResult]) -> dict[str, object]:
-    """Return the run's summary row (the lake's `runs` table)."""
+def run_row(
+    run_id: str, seq: int, started: datetime, results: list[TargetResult]
+) -> dict[str, object]:
+    """Return the run's summary row (the lake's `runs` table, less the files it lists)."""
     count = {s: sum(r.status == s for r in results) for s in ("ok", "not_found", "failed")}
     status = (
         "ok"
@@ -243,6 +390,7 @@ def run_row(run_id: str, started: datetime, results: list[TargetResult]) -> dict
     )
     return {
         "run_id": run_id,
+        "seq": seq,
         "started_at": started,
         "finished_at": datetime.now(timezone.utc),
         "status": status,

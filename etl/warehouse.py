@@ -7,11 +7,13 @@ with tags × runs.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,12 +22,28 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from etl import lake
-from etl.errors import EtlError
+from etl.commits import (
+    LOADS_BEFORE_SET_ASIDE,
+    Commit,
+    commits_in_order,
+    listed_runs,
+    note_load_failure,
+    set_aside,
+)
+from etl.errors import DatabaseBusy, EtlError, Refused, StorageError
 from etl.failpoints import failpoint
 from etl.pages import SNAPSHOT_SCHEMA
 
+log = logging.getLogger("etl.warehouse")
+
 MEMORY_LIMIT = "128MB"
+# What a reader (report, diff, query) may not do: touch files, fetch or load extensions, or
+# change these settings back. With read_only, DuckDB also refuses every write to the database.
+READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 # Views are created in this order: a view may read those before it.
 VIEWS = ("tags_current", "tag_snapshots", "tag_age", "tag_state", "tag_diff")
@@ -74,16 +92,29 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Yield a connection to the warehouse with the schema and views applied."""
+    """Yield a connection to the warehouse with the schema and views applied.
+
+    A read-only connection can read the database and nothing else: no file, no extension,
+    no setting. Raises DatabaseBusy when another process holds the file open.
+    """
     if read_only and not path.exists():
         raise EtlError(f"no database at {path} yet: run `swr-etl sync` first")
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(
+            str(path), read_only=read_only, config=READER_CONFIG if read_only else {}
+        )
     except duckdb.Error as exc:
-        raise EtlError(f"cannot open DuckDB file {path}: {exc}") from None
+        reason = str(exc).splitlines()[0]
+        if "Could not set lock" in reason:
+            raise DatabaseBusy(
+                f"DuckDB file {path} is in use by another process ({_holder(reason)})"
+            ) from None
+        raise StorageError(f"cannot open DuckDB file {path}: {reason}") from None
     try:
         con.execute("SET TimeZone = 'UTC'")
-        if not read_only:
+        if read_only:
+            con.execute("SET lock_configuration = true")
+        else:
             # A sync must run in little memory whatever the registry's size: DuckDB spills to
             # disk beyond this, and keeps no insertion order it does not need. Readers
             # (report, query) keep DuckDB's defaults.
@@ -100,42 +131,67 @@ def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in con.execute("SELECT run_id FROM runs").fetchall()}
 
 
+def current_tag_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], int]:
+    """Return how many current tags each (endpoint, namespace, repository) has."""
+    query = "SELECT endpoint, namespace, repository, count(*) FROM tags_current GROUP BY ALL"
+    return {(e, n, r): int(c) for e, n, r, c in con.execute(query).fetchall()}
+
+
+def latest_start(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """Return when the latest loaded run started (None before the first)."""
+    value = con.execute("SELECT max(started_at) FROM runs").fetchall()[0][0]
+    return value if isinstance(value, datetime) else None
+
+
 def manifest_digests(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Return the digests whose manifest is already stored."""
     return {row[0] for row in con.execute("SELECT digest FROM manifests").fetchall()}
 
 
-def load_run(
-    con: duckdb.DuckDBPyConnection, lake_path: Path, snapshot_date: str, run_id: str
-) -> bool:
+def _holder(reason: str) -> str:
+    """Return who holds a DuckDB file, from DuckDB's lock message."""
+    match = re.search(r"held in (.+?) \(PID (\d+)\)", reason)
+    return f"pid {match.group(2)}, {Path(match.group(1)).name}" if match else "unknown process"
+
+
+class LoadRefused(StorageError):
+    """DuckDB refused a run's data, or the run's files do not match its commit record: the
+    same run would fail again (a full disk or a busy file is not this)."""
+
+
+def load_run(con: duckdb.DuckDBPyConnection, commit: Commit) -> bool:
     """Load one committed lake run in one transaction; return False if it was already loaded.
 
-    Raises EtlError (one line) if DuckDB refuses a step: nothing of the run is kept in the
-    database, and the lake still holds it for the next sync's catch-up.
+    Raises LoadRefused (one line) if DuckDB refuses a step or the run's files do not match its
+    commit record, StorageError if the disk fails: either way nothing of the run is kept in
+    the database, and the lake still holds it.
     """
+    run_id = commit.run_id
     con.execute("BEGIN TRANSACTION")
     step = "reading the run"
     try:
         if con.execute("SELECT 1 FROM runs WHERE run_id = $r", {"r": run_id}).fetchall():
             con.execute("ROLLBACK")
             return False
-        run = _read_one(lake_path, "runs", snapshot_date, run_id)
-        started_at = run.column("started_at")[0].as_py()
-        params = {"seq": next_seq(con), "run_id": run_id, "snapshot_at": started_at}
-        _register_staged(con, lake_path, snapshot_date, run_id, run)
+        started_at = commit.row.column("started_at")[0].as_py()
+        params = {"seq": seq_for(con, commit), "run_id": run_id, "snapshot_at": started_at}
+        _register_staged(con, commit)
         for step, values in load_steps(con, params):
             text = sql(step)
             con.execute(text, named_params(text, values))
         failpoint("warehouse-loading")
         step = "commit"
         con.execute("COMMIT")
+    except StorageError as exc:
+        con.execute("ROLLBACK")
+        raise LoadRefused(str(exc)) from None
     except duckdb.Error as exc:
         con.execute("ROLLBACK")
         reason = str(exc).splitlines()[0]
-        raise EtlError(
-            f"DuckDB could not load run {run_id} ({step}): {reason}; "
-            "the run stays in the lake and the next sync loads it"
-        ) from None
+        # A full or failing disk is not the run's fault: it must not count towards setting
+        # the run aside.
+        kind = StorageError if isinstance(exc, duckdb.IOException) else LoadRefused
+        raise kind(f"DuckDB could not load run {run_id} ({step}): {reason}") from None
     except BaseException:
         con.execute("ROLLBACK")
         raise
@@ -170,7 +226,22 @@ def version_parts(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def next_seq(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the sequence number after the latest loaded run's."""
     return int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchall()[0][0])
+
+
+def seq_for(con: duckdb.DuckDBPyConnection, commit: Commit) -> int:
+    """Return the sequence number a run is loaded with: its commit record's (older runs carry
+    none and take the next); raise StorageError if it would not come after every loaded run."""
+    following = next_seq(con)
+    if commit.seq is None:
+        return following
+    if commit.seq < following:
+        raise StorageError(
+            f"run {commit.run_id} has sequence number {commit.seq}, but the database already "
+            f"holds runs up to {following - 1}: `swr-etl rebuild` replays the lake in order"
+        )
+    return commit.seq
 
 
 def params_for(step: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -184,57 +255,110 @@ def named_params(text: str, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in named}
 
 
-def _read_one(lake_path: Path, table: str, snapshot_date: str, run_id: str) -> pa.Table:
-    files = lake.run_files(lake_path, table, snapshot_date, run_id)
+def _read_one(commit: Commit, table: str) -> pa.Table:
+    files = commit.files_of(table)
     if not files:
-        raise EtlError(f"run {run_id} has no {table} in the lake at {lake_path}")
+        raise StorageError(f"run {commit.run_id} has no {table} in the lake at {commit.lake}")
     return ds.dataset(files, format="parquet").to_table()
 
 
-def _register_staged(
-    con: duckdb.DuckDBPyConnection, lake_path: Path, snapshot_date: str, run_id: str, run: pa.Table
-) -> None:
-    tags = lake.run_files(lake_path, "tag_snapshots", snapshot_date, run_id)
+def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
+    tags = commit.files_of("tag_snapshots")
     # DuckDB's own Parquet reader: faster than scanning through an Arrow dataset.
     if tags:
         con.read_parquet(tags).create_view("staged_tags")
     else:
         con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
-    con.register("staged_target_runs", _read_one(lake_path, "target_runs", snapshot_date, run_id))
-    con.register("staged_manifests", _read_one(lake_path, "manifests", snapshot_date, run_id))
-    con.register("staged_run", run)
+    con.register("staged_target_runs", _read_one(commit, "target_runs"))
+    con.register("staged_manifests", _read_one(commit, "manifests"))
+    con.register("staged_run", commit.row)
 
 
 def catch_up(con: duckdb.DuckDBPyConnection, lake_path: Path) -> list[str]:
-    """Load every committed lake run the warehouse lacks, oldest first; return their ids."""
+    """Load every committed lake run the warehouse lacks, in commit order; return their ids.
+
+    A run that fails to load a second time is set aside (moved out of the committed set, and
+    reported by every sync after) and the others are loaded; after a first failure the error
+    is raised, so that no later run is loaded before it.
+    """
     have = loaded_run_ids(con)
+    missing = [(date, run_id) for date, run_id in listed_runs(lake_path) if run_id not in have]
     loaded = []
-    for snapshot_date, run_id in lake.committed_runs(lake_path):
-        if run_id not in have and load_run(con, lake_path, snapshot_date, run_id):
-            loaded.append(run_id)
+    for commit in commits_in_order(lake_path, missing):
+        try:
+            if load_run(con, commit):
+                loaded.append(commit.run_id)
+        except LoadRefused as exc:
+            if record_load_failure(commit, str(exc)) < LOADS_BEFORE_SET_ASIDE:
+                raise
     return loaded
 
 
-def rebuild(db_path: Path, lake_path: Path) -> list[str]:
-    """Recreate the DuckDB file by replaying the lake's committed runs in order."""
+def record_load_failure(commit: Commit, reason: str) -> int:
+    """Count a failed load of a run; at the second, set the run aside. Return the count."""
+    failures = note_load_failure(commit.lake, commit.run_id, reason)
+    if failures >= LOADS_BEFORE_SET_ASIDE:
+        home = set_aside(commit.lake, commit.snapshot_date, commit.run_id, reason)
+        log.error(
+            "run %s failed to load twice and is set aside in %s: %s", commit.run_id, home, reason
+        )
+    return failures
+
+
+def rebuild(db_path: Path, lake_path: Path, force: bool = False) -> list[str]:
+    """Recreate the DuckDB file by replaying the lake's committed runs in order.
+
+    Refuses (unless `force`) when the lake holds fewer committed runs than the database: an
+    unmounted or emptied lake must not erase the database. Nothing changes if a run's files
+    do not match its commit record.
+    """
+    in_lake = len(listed_runs(lake_path))
+    in_db = count_runs(db_path)
+    if in_lake < in_db and not force:
+        raise Refused(
+            f"the lake {lake_path} has {in_lake} committed run(s) and the database {db_path} "
+            f"has {in_db}: rebuilding would lose runs (is the lake mounted?); "
+            "`swr-etl rebuild --force` rebuilds anyway"
+        )
     fresh = db_path.with_name(db_path.name + ".rebuild")
     fresh.unlink(missing_ok=True)
-    with connect(fresh) as con:
-        loaded = catch_up(con, lake_path)
-        con.execute("CHECKPOINT")
+    try:
+        with connect(fresh) as con:
+            loaded = []
+            for commit in commits_in_order(lake_path, listed_runs(lake_path)):
+                if load_run(con, commit):
+                    loaded.append(commit.run_id)
+            con.execute("CHECKPOINT")
+    except BaseException:
+        fresh.unlink(missing_ok=True)
+        Path(str(fresh) + ".wal").unlink(missing_ok=True)
+        raise
     # The old file's write-ahead log belongs to the old file: drop it before the swap.
     Path(str(db_path) + ".wal").unlink(missing_ok=True)
     fresh.replace(db_path)
     return loaded
 
 
+def count_runs(db_path: Path) -> int:
+    """Return how many runs the database at `db_path` holds (0 if there is none)."""
+    if not db_path.exists():
+        return 0
+    with connect(db_path, read_only=True) as con:
+        return int(con.execute("SELECT count(*) FROM runs").fetchall()[0][0])
+
+
 def publish_copy(db_path: Path, copy_path: Path) -> None:
     """Replace `copy_path` atomically with a copy of the (checkpointed, closed) database.
 
     Dashboards open the copy read-only: DuckDB lets one process write a file at a time, so
-    readers of the copy never block the next sync, and they see whole runs only.
+    readers of the copy never block the next sync, and they see whole runs only. The partial
+    copy is removed on every way out.
     """
     copy_path.parent.mkdir(parents=True, exist_ok=True)
     partial = copy_path.with_name(f".{copy_path.name}.{os.getpid()}.partial")
-    shutil.copyfile(db_path, partial)
-    os.replace(partial, copy_path)
+    try:
+        shutil.copyfile(db_path, partial)
+        failpoint("copy-written")
+        os.replace(partial, copy_path)
+    finally:
+        partial.unlink(missing_ok=True)

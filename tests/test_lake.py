@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl import lake
+from etl import commits, lake
 from etl.pages import SnapshotContext, tags_to_batch
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=timezone.utc), "ep", "ns", "repo")
@@ -35,11 +35,11 @@ def write_run(root: Path, run_id: str, rows: int) -> lake.RunWriter:
 
 def test_nothing_of_a_run_is_visible_until_it_is_published(tmp_path: Path) -> None:
     writer = write_run(tmp_path, "r1", 5)
-    assert lake.committed_runs(tmp_path) == []
+    assert commits.listed_runs(tmp_path) == []
     assert not list(tmp_path.glob("tag_snapshots/*/*"))
     writer.publish()
-    assert lake.committed_runs(tmp_path) == [("2026-11-27", "r1")]
-    files = lake.run_files(tmp_path, "tag_snapshots", "2026-11-27", "r1")
+    assert commits.listed_runs(tmp_path) == [("2026-11-27", "r1")]
+    files = commits.read_commit(tmp_path, "2026-11-27", "r1").files_of("tag_snapshots")
     assert pq.read_table(files[0]).num_rows == 5
     assert pq.ParquetFile(files[0]).metadata.row_group(0).column(0).compression == "ZSTD"
 
@@ -50,7 +50,7 @@ def test_an_interrupted_publish_is_cleaned_up(tmp_path: Path) -> None:
     # A crash after the snapshot moved but before `runs` (the commit record) did.
     source = crashed.staging / lake.partition("tag_snapshots", "2026-11-27", "r2")
     source.rename(tmp_path / lake.partition("tag_snapshots", "2026-11-27", "r2"))
-    assert lake.clean_uncommitted(tmp_path) == ["r2"]
+    assert commits.clean_uncommitted(tmp_path) == ["r2"]
     assert [p.name for p in tmp_path.glob("tag_snapshots/*/*")] == ["run_id=r1"]
     assert not (tmp_path / lake.STAGING / "r2").exists()
 
@@ -73,7 +73,7 @@ def test_only_completed_targets_of_a_lane_reach_the_lake(tmp_path: Path, page_ro
     run = pa.Table.from_pylist([{"run_id": "r1", "status": "ok"}], schema=lake.RUN_SCHEMA)
     writer.write_run(lake.TARGET_RUN_SCHEMA.empty_table(), run)
     writer.publish()
-    files = lake.run_files(tmp_path, "tag_snapshots", "2026-11-27", "r1")
+    files = commits.read_commit(tmp_path, "2026-11-27", "r1").files_of("tag_snapshots")
     stored = pq.read_table(files[0]).column("tag").to_pylist()
     assert sorted({t.split("-")[0] for t in stored}) == ["a0", "a1", "c0"]
     assert len(stored) == 3 * page_rows

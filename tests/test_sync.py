@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from etl import client, lake, warehouse
+from etl import client, commits, lake, warehouse
 from etl.cli import cli
 from etl.config import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
@@ -116,10 +116,12 @@ def test_loading_a_run_twice_adds_nothing(
     config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
     outcome = run_sync(config)
     before = table_rows(config.output.duckdb)
-    ((date, run_id),) = lake.committed_runs(config.output.lake)
+    ((date, run_id),) = commits.listed_runs(config.output.lake)
     assert run_id == outcome.run_id
     with warehouse.connect(config.output.duckdb) as con:
-        assert warehouse.load_run(con, config.output.lake, date, run_id) is False
+        assert (
+            warehouse.load_run(con, commits.read_commit(config.output.lake, date, run_id)) is False
+        )
         assert warehouse.catch_up(con, config.output.lake) == []
     assert table_rows(config.output.duckdb) == before
 
@@ -140,13 +142,13 @@ def test_a_load_duckdb_refuses_fails_in_one_line_and_the_next_sync_catches_up(
             lambda name: broken if name == "load_open_versions" else read_sql(name),
         )
         result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     error = result.output.strip().splitlines()[-1]
     assert error.startswith("error: DuckDB could not load run ")
     assert "(load_open_versions)" in error and "no_such_table" in error
     assert "Traceback" not in result.output
     assert table_rows(tmp_path / "swr.duckdb")["runs"] == []  # nothing half-loaded
-    assert len(lake.committed_runs(tmp_path / "lake")) == 1
+    assert len(commits.listed_runs(tmp_path / "lake")) == 1
 
     second = run_sync(load_config(path))
     assert len(second.caught_up) == 1

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from etl import lake
+from etl import commits, lake
 from etl.cli import cli
 from etl.config import load_config
 from etl.failpoints import ENV, FAILPOINTS
@@ -44,7 +44,7 @@ def sync_process(config: Path, failpoint: str | None = None) -> subprocess.Popen
 
 
 def committed_partitions_only(lake_path: Path) -> bool:
-    committed = {run_id for _, run_id in lake.committed_runs(lake_path)}
+    committed = {run_id for _, run_id in commits.listed_runs(lake_path)}
     shown = {
         p.name.split("=", 1)[1] for t in lake.TABLES for p in (lake_path / t).glob("*/run_id=*")
     }
@@ -89,7 +89,7 @@ def test_sigkill_at_ten_moments(tmp_path: Path, served: FakeSwr, small_registry:
             # Renamed partitions without their `runs` record: not a committed run, and the
             # next sync removes them before anything else (see the README).
             assert not committed_partitions_only(tmp_path / "lake")
-            lake.clean_uncommitted(tmp_path / "lake")
+            commits.clean_uncommitted(tmp_path / "lake")
         assert_whole(path, days)  # the database opens; every repository shows one whole day
     served.serve(tomorrow)
     finished = sync_process(path)
@@ -108,13 +108,13 @@ def test_a_run_committed_to_the_lake_but_not_to_duckdb_is_loaded_by_the_next_syn
     crashed = sync_process(path, failpoint="lake-published")
     crashed.communicate(timeout=120)
     assert crashed.returncode == -signal.SIGKILL
-    assert len(lake.committed_runs(tmp_path / "lake")) == 1
+    assert len(commits.listed_runs(tmp_path / "lake")) == 1
     served.serve(next_day(small_registry))
     result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "loaded 1 earlier run(s) the warehouse had missed" in result.output
     assert [r[0] for r in load_runs(tmp_path)] == [
-        r for _, r in lake.committed_runs(tmp_path / "lake")
+        r for _, r in commits.listed_runs(tmp_path / "lake")
     ]
 
 
@@ -141,6 +141,6 @@ def test_sigterm_and_sigint_stop_with_a_message_and_commit_nothing(
     _, err = process.communicate(timeout=60)
     assert process.returncode == 128 + signum
     assert b"nothing of this run was committed" in err
-    assert lake.committed_runs(tmp_path / "lake") == []
+    assert commits.listed_runs(tmp_path / "lake") == []
     assert not list((tmp_path / "lake" / lake.STAGING).glob("*"))
     assert load_config(path)  # and the config is untouched
