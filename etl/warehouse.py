@@ -183,17 +183,17 @@ def load_run(con: duckdb.DuckDBPyConnection, commit: Commit) -> bool:
         step = "commit"
         con.execute("COMMIT")
     except StorageError as exc:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise LoadRefused(str(exc)) from None
     except duckdb.Error as exc:
-        con.execute("ROLLBACK")
+        rollback(con)
         reason = str(exc).splitlines()[0]
         # A full or failing disk is not the run's fault: it must not count towards setting
         # the run aside.
-        kind = StorageError if isinstance(exc, duckdb.IOException) else LoadRefused
+        kind = StorageError if disk_trouble(exc) else LoadRefused
         raise kind(f"DuckDB could not load run {run_id} ({step}): {reason}") from None
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     finally:
         for name in ("staged_target_runs", "staged_manifests", "staged_run", "staged_tags"):
@@ -202,6 +202,24 @@ def load_run(con: duckdb.DuckDBPyConnection, commit: Commit) -> bool:
         con.execute("DROP TABLE IF EXISTS staged_diff")
         con.execute("DROP TABLE IF EXISTS staged_current")
     return True
+
+
+# DuckDB reports a failed write of its write-ahead log at COMMIT as a TransactionException,
+# so the disk's trouble is also recognised by what the message says.
+DISK_TROUBLE = ("No space left on device", "Disk quota exceeded", "Could not write file")
+
+
+def disk_trouble(exc: duckdb.Error) -> bool:
+    """Return True if DuckDB failed because of the disk, not because of the data."""
+    return isinstance(exc, duckdb.IOException) or any(s in str(exc) for s in DISK_TROUBLE)
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll the open transaction back, if a failed COMMIT has not already ended it."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass
 
 
 def load_steps(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from etl import client, commits, lake, warehouse
+from etl import client, commits, warehouse
 from etl.cli import cli
 from etl.config import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day

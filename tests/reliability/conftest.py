@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
+import yaml
 from aiohttp import web
 
+from etl.failpoints import ENV
 from etl.fakeswr import AppThread
 
 Answer = tuple[int, dict[str, str], bytes]  # status, headers, body
@@ -95,3 +102,56 @@ def hostile() -> Iterator[Callable[[dict[str, Script]], str]]:
             return stack.enter_context(AppThread(hostile_app(scripts))).url
 
         yield serve
+
+
+def write_hostile_config(directory: Path, url: str, **crawl: Any) -> Path:
+    """Write a config that syncs `ns/hostile` and `ns/normal` from `url`."""
+    config = {
+        "endpoints": [
+            {
+                "name": "hostile",
+                "url": url,
+                "auth": {"type": "token", "token": "t"},
+                "targets": [{"namespace": "ns", "repositories": ["hostile", "normal"]}],
+            }
+        ],
+        "crawl": {"max_attempts": 2, "timeout_s": 5, "requests_per_second": 1000, **crawl},
+        "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
+    }
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def stored(db: Path, repository: str) -> list[dict[str, Any]]:
+    """The current tags of one repository, as dicts of a few columns."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        result = con.execute(
+            "SELECT tag, id, digest, size, image_id, created FROM tags_current WHERE repository = $r ORDER BY tag",
+            {"r": repository},
+        )
+        columns = [d[0] for d in result.description or []]
+        return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+
+
+def status_of(db: Path, repository: str) -> tuple[Any, ...]:
+    """(status, error_message, warnings, request_id) of a repository's latest target run."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "SELECT status, error_message, warnings, request_id FROM target_runs WHERE repository = $r ORDER BY seq DESC LIMIT 1",
+            {"r": repository},
+        ).fetchall()[0]
+
+
+def sync_process(config: Path, failpoint: str | None = None, *args: str) -> subprocess.Popen[bytes]:
+    """Start `swr-etl sync` in its own process, stopped at `failpoint` if given (see
+    etl.failpoints: `name`, `name:TERM`, `name:STOP`)."""
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    if failpoint:
+        env[ENV] = failpoint
+    return subprocess.Popen(
+        [sys.executable, "-m", "etl", "sync", "-c", str(config), "--no-progress", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )

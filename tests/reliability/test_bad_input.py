@@ -136,3 +136,82 @@ def test_unusable_paths_are_one_line_exit_2_and_write_nothing(
     assert result.exit_code == 2, result.output
     assert f": {key}: " in result.output and result.output.count("\n") == 1
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+SECRET = "s3cr3t-DISTINCT-77"
+
+
+@pytest.mark.parametrize("command", ["sync", "plan"])
+@pytest.mark.parametrize(
+    ("auth", "url", "env", "token_file", "key"),
+    [
+        pytest.param(
+            'type: token, token: "${SWR_TOKEN}"',
+            "https://swr-api.example.com",
+            {"SWR_TOKEN": f"abc\n{SECRET}"},
+            None,
+            "endpoints[0].auth.token",
+            id="token-with-a-newline",
+        ),
+        pytest.param(
+            "type: token, token_file: ./token",
+            "https://swr-api.example.com",
+            {},
+            f"abc\n{SECRET}\n",
+            "endpoints[0].auth.token_file",
+            id="token-file-with-two-lines",
+        ),
+        pytest.param(
+            'type: aksk, ak: "AK\r", sk: "${HW_SK}"',
+            "https://swr-api.example.com",
+            {"HW_SK": SECRET},
+            None,
+            "endpoints[0].auth.ak",
+            id="ak-with-a-carriage-return",
+        ),
+        pytest.param(
+            'type: token, token: "t"',
+            "http://127.0.0.1:${SWR_PORT}",
+            {"SWR_PORT": SECRET},
+            None,
+            "endpoints[0].url",
+            id="url-built-from-a-secret",
+        ),
+        pytest.param(
+            "type: password, iam_url: 'https://iam:${IAM_PASSWORD}', domain: d, user: u, "
+            'password: "${IAM_PASSWORD}", project: p',
+            "https://swr-api.example.com",
+            {"IAM_PASSWORD": SECRET},
+            None,
+            "endpoints[0].auth.iam_url",
+            id="iam-url-built-from-a-secret",
+        ),
+    ],
+)
+def test_an_unusable_secret_is_one_line_exit_2_and_never_echoed(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    auth: str,
+    url: str,
+    env: dict[str, str],
+    token_file: str | None,
+    key: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if token_file is not None:
+        (tmp_path / "token").write_text(token_file)
+    path = tmp_path / "config.yaml"
+    text = GOOD.replace(TOKEN_AUTH, auth).replace(
+        "https://swr-api.cn-north-4.myhuaweicloud.com", url
+    )
+    path.write_text(text)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    args = [command, "-c", str(path)] + (["--no-progress"] if command == "sync" else [])
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {path}: {key}: ") and result.output.count("\n") == 1
+    assert "value not shown" in result.output
+    assert SECRET not in result.output
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before

@@ -3,11 +3,8 @@ succeeds and `rebuild` equals the database. SIGTERM/SIGINT stop cleanly."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,9 +16,10 @@ from click.testing import CliRunner
 from etl import commits, lake
 from etl.cli import cli
 from etl.config import load_config
-from etl.failpoints import ENV, FAILPOINTS
+from etl.failpoints import FAILPOINTS
 from etl.fakeswr import FakeSwr, Options, Registry, next_day
 from tests.conftest import COLUMNS, expected_rows, stored_rows, table_rows, write_config
+from tests.reliability.conftest import sync_process
 
 # Ten moments: each named failpoint (fetching, writing Parquet, between the lake's renames,
 # after the lake commit, inside the DuckDB transaction) and five random instants.
@@ -29,18 +27,6 @@ MOMENTS = [
     *FAILPOINTS,
     *(f"after-{t:.2f}s" for t in random.Random(3).sample([0.4, 0.7, 1.0, 1.3, 1.6, 1.9, 2.2], 5)),
 ]
-
-
-def sync_process(config: Path, failpoint: str | None = None) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k != ENV}
-    if failpoint:
-        env[ENV] = failpoint
-    return subprocess.Popen(
-        [sys.executable, "-m", "etl", "sync", "-c", str(config), "--no-progress"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
 
 
 def committed_partitions_only(lake_path: Path) -> bool:

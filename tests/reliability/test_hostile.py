@@ -10,13 +10,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from etl.cli import cli
-from tests.reliability.conftest import Script, page, raw, tag
+from tests.reliability.conftest import (
+    Script,
+    page,
+    raw,
+    status_of,
+    stored,
+    tag,
+    write_hostile_config,
+)
 
 NORMAL = [tag("n1"), tag("n2")]
 A, B, C = tag("a"), tag("b"), tag("c")
@@ -216,42 +222,6 @@ CASES: list[Any] = [
         id="unparseable-time-correct-data-null-and-warning",
     ),
 ]
-
-
-def write_hostile_config(directory: Path, url: str) -> Path:
-    config = {
-        "endpoints": [
-            {
-                "name": "hostile",
-                "url": url,
-                "auth": {"type": "token", "token": "t"},
-                "targets": [{"namespace": "ns", "repositories": ["hostile", "normal"]}],
-            }
-        ],
-        "crawl": {"max_attempts": 2, "timeout_s": 5, "requests_per_second": 1000},
-        "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
-    }
-    path = directory / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def stored(db: Path, repository: str) -> list[dict[str, Any]]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        result = con.execute(
-            "SELECT tag, id, digest, size, image_id, created FROM tags_current WHERE repository = $r ORDER BY tag",
-            {"r": repository},
-        )
-        columns = [d[0] for d in result.description or []]
-        return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
-
-
-def status_of(db: Path, repository: str) -> tuple[Any, ...]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(
-            "SELECT status, error_message, warnings, request_id FROM target_runs WHERE repository = $r",
-            {"r": repository},
-        ).fetchall()[0]
 
 
 @pytest.mark.parametrize(("script", "expected", "error", "warns"), CASES)

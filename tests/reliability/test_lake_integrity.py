@@ -1,0 +1,236 @@
+"""The lake and the warehouse against operator mistakes and a moving clock: a run DuckDB
+refuses is set aside instead of blocking every sync, `rebuild` never erases the database from
+an empty or damaged lake, runs keep their order when the clock jumps back, and two configs
+cannot write one lake at once."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+import etl.sync
+from etl import commits
+from etl.cli import cli
+from etl.fakeswr import FakeSwr, Options, Registry, next_day
+from tests.conftest import expected_rows, stored_rows, table_rows, write_config
+from tests.reliability.conftest import sync_process
+
+
+def sync(path: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress", *args])
+
+
+def rebuild(path: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["rebuild", "-c", str(path), *args])
+
+
+def only_committed_run(lake: Path) -> commits.Commit:
+    (commit,) = commits.commits_in_order(lake, commits.listed_runs(lake))
+    return commit
+
+
+def poison(lake: Path, run_id: str) -> None:
+    """Rewrite a committed run's tags so that DuckDB refuses them (a tag without a name),
+    keeping the row count its commit record lists."""
+    (date, _), *_ = [r for r in commits.listed_runs(lake) if r[1] == run_id]
+    (path,) = commits.read_commit(lake, date, run_id).files_of("tag_snapshots")
+    table = pq.read_table(path)
+    names = table.column("tag").to_pylist()
+    names[0] = None
+    table = table.set_column(table.schema.get_field_index("tag"), "tag", pa.array(names))
+    pq.write_table(table, path)
+
+
+def test_a_run_duckdb_refuses_twice_is_set_aside_and_syncs_go_on(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    assert sync(path).exit_code == 0
+    crashed = sync_process(path, "lake-published")  # committed to the lake, not to DuckDB
+    crashed.communicate(timeout=120)
+    assert crashed.returncode == -signal.SIGKILL
+    lake = tmp_path / "lake"
+    poisoned = max(r for _, r in commits.listed_runs(lake))
+    poison(lake, poisoned)
+
+    first = sync(path)
+    assert first.exit_code == 4, first.output
+    last = first.output.strip().splitlines()[-1]
+    assert f"DuckDB could not load run {poisoned}" in last
+    assert "the next sync tries it once more, then sets it aside" in last
+
+    second = sync(path)
+    assert second.exit_code == 0, second.output
+    assert f"run {poisoned} failed to load twice and is set aside" in second.output
+    assert (lake / commits.SET_ASIDE / poisoned / "reason.txt").exists()
+    assert poisoned not in {r for _, r in commits.listed_runs(lake)}
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
+
+    third = sync(path)  # reported again, every run, until someone acts
+    assert third.exit_code == 0
+    assert f"run {poisoned} is set aside in {lake / commits.SET_ASIDE / poisoned}" in third.output
+    before = table_rows(tmp_path / "swr.duckdb")
+    assert rebuild(path).exit_code == 0
+    assert table_rows(tmp_path / "swr.duckdb") == before
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param("lake-missing", id="lake-unmounted-refused"),
+        pytest.param("lake-empty", id="lake-emptied-refused"),
+        pytest.param("one-run-pruned", id="fewer-runs-than-the-database-refused"),
+    ],
+)
+def test_rebuild_refuses_a_lake_with_fewer_runs_than_the_database(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, damage: str
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    assert sync(path).exit_code == 0
+    served.serve(next_day(small_registry))
+    assert sync(path).exit_code == 0
+    before = table_rows(tmp_path / "swr.duckdb")
+    lake = tmp_path / "lake"
+    if damage == "lake-missing":
+        lake.rename(tmp_path / "elsewhere")
+    elif damage == "lake-empty":
+        for table in ("runs", "tag_snapshots", "target_runs", "manifests"):
+            for folder in (lake / table).glob("*/*"):
+                for file in folder.iterdir():
+                    file.unlink()
+                folder.rmdir()
+    else:
+        date, run_id = commits.listed_runs(lake)[0]
+        for file in (lake / "runs" / f"snapshot_date={date}" / f"run_id={run_id}").iterdir():
+            file.unlink()
+    result = rebuild(path)
+    assert result.exit_code == 2, result.output
+    assert "rebuilding would lose runs" in result.output and "--force" in result.output
+    assert result.output.count("\n") == 1
+    assert table_rows(tmp_path / "swr.duckdb") == before
+    forced = rebuild(path, "--force")
+    assert forced.exit_code == 0, forced.output
+
+
+class ClockBack(datetime):
+    """A wall clock set back by a day (an NTP step, a VM restored from a snapshot)."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> ClockBack:  # type: ignore[override]
+        return super().now(tz) - timedelta(days=1)
+
+
+def test_a_clock_that_jumps_back_keeps_runs_in_order(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    assert sync(path).exit_code == 0
+    tomorrow = next_day(small_registry)
+    served.serve(tomorrow)
+    monkeypatch.setattr(etl.sync, "datetime", ClockBack)
+    second = sync(path)
+    assert second.exit_code == 0, second.output
+    assert "did it jump back?" in second.output
+    db = tmp_path / "swr.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        starts = con.execute("SELECT started_at FROM runs ORDER BY seq").fetchall()
+        backwards = con.execute(
+            "SELECT count(*) FROM tag_history WHERE valid_to < valid_from"
+        ).fetchall()[0][0]
+    assert starts[1][0] > starts[0][0]
+    assert backwards == 0
+    assert stored_rows(db) == expected_rows(tomorrow)
+    before = table_rows(db)
+    assert rebuild(path).exit_code == 0
+    assert table_rows(db) == before
+    lake_seqs = [
+        c.seq
+        for c in commits.commits_in_order(tmp_path / "lake", commits.listed_runs(tmp_path / "lake"))
+    ]
+    assert lake_seqs == [1, 2]
+
+
+def test_rebuild_names_a_run_whose_files_are_gone(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    assert sync(path).exit_code == 0
+    before = table_rows(tmp_path / "swr.duckdb")
+    commit = only_committed_run(tmp_path / "lake")
+    (pruned,) = commit.files_of("tag_snapshots")
+    Path(pruned).unlink()
+    result = rebuild(path)
+    assert result.exit_code == 4, result.output
+    assert f"run {commit.run_id}: {pruned} is missing" in result.output
+    assert result.output.count("\n") == 1
+    assert table_rows(tmp_path / "swr.duckdb") == before
+    assert not list(tmp_path.glob("*.rebuild*"))
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        pytest.param("part-00000 (copy).parquet", id="a-copied-part-ignored"),
+        pytest.param("part-00001.parquet", id="a-part-nobody-committed-ignored"),
+    ],
+)
+def test_rebuild_reads_exactly_the_committed_files(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, stray: str
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    assert sync(path).exit_code == 0
+    before = table_rows(tmp_path / "swr.duckdb")
+    (part,) = only_committed_run(tmp_path / "lake").files_of("tag_snapshots")
+    Path(part).with_name(stray).write_bytes(Path(part).read_bytes())
+    assert rebuild(path).exit_code == 0
+    assert table_rows(tmp_path / "swr.duckdb") == before
+
+
+def test_rebuild_names_a_file_whose_row_count_changed(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    assert sync(path).exit_code == 0
+    commit = only_committed_run(tmp_path / "lake")
+    (part,) = commit.files_of("tag_snapshots")
+    table = pq.read_table(part)
+    pq.write_table(pa.concat_tables([table, table.slice(0, 3)]), part)
+    result = rebuild(path)
+    assert result.exit_code == 4, result.output
+    assert (
+        f"has {table.num_rows + 3} rows, its commit record says {table.num_rows}" in result.output
+    )
+
+
+@pytest.mark.parametrize("fake_options", [Options(latency_ms=20)])
+def test_two_configs_sharing_one_lake_cannot_write_it_at_once(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    first = write_config(tmp_path, served, list(small_registry.repositories), page_size=10)
+    other = tmp_path / "other"
+    other.mkdir()
+    data = yaml.safe_load(first.read_text())
+    data["output"] = {"lake": str(tmp_path / "lake"), "duckdb": str(other / "other.duckdb")}
+    second = other / "config.yaml"
+    second.write_text(yaml.safe_dump(data))
+    running = sync_process(first)
+    deadline = time.monotonic() + 60
+    while served.state.stats.requests < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)  # the first sync is crawling: its staging is in the lake
+    blocked = sync(second)
+    out, err = running.communicate(timeout=120)
+    assert running.returncode == 0, err.decode()
+    assert blocked.exit_code == 75, blocked.output
+    assert f"another sync holds {tmp_path / 'lake' / '_lock'}" in blocked.output
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
+    assert not (other / "other.duckdb").exists()

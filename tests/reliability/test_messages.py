@@ -1,0 +1,147 @@
+"""Honest endings: a signal or a full disk at any step ends in one line that says what was
+committed where and what the next sync does, and leaves no staging or partial file behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from etl import commits
+from etl.cli import cli
+from etl.fakeswr import FakeSwr, Registry, next_day
+from tests.conftest import expected_rows, stored_rows, write_config
+from tests.reliability.conftest import sync_process
+
+
+def sync(path: Path) -> Result:
+    return CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+
+
+def with_output(path: Path, **output: str) -> Path:
+    data = yaml.safe_load(path.read_text())
+    data["output"].update(output)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def last_line(text: bytes | str) -> str:
+    return (text.decode() if isinstance(text, bytes) else text).strip().splitlines()[-1]
+
+
+def test_sigterm_during_the_duckdb_load_says_the_run_is_in_the_lake(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    stopped = sync_process(path, "warehouse-loading:TERM")
+    _, err = stopped.communicate(timeout=120)
+    assert stopped.returncode == 143, err.decode()
+    (_, run_id), *_ = commits.listed_runs(tmp_path / "lake")
+    assert last_line(err) == (
+        f"error: interrupted by SIGTERM: run {run_id} is committed to the lake at "
+        f"{tmp_path / 'lake'} but not loaded into {tmp_path / 'swr.duckdb'}; "
+        "the next sync loads it"
+    )
+    assert "nothing of this run was committed" not in err.decode()
+    served.serve(next_day(small_registry))
+    after = sync(path)
+    assert after.exit_code == 0 and "loaded 1 earlier run(s)" in after.output
+
+
+def test_sigterm_while_replacing_the_readonly_copy_leaves_no_partial_file(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    with_output(path, readonly_copy="./dashboard/swr.duckdb")
+    stopped = sync_process(path, "copy-written:TERM")
+    _, err = stopped.communicate(timeout=120)
+    assert stopped.returncode == 143, err.decode()
+    message = last_line(err)
+    assert "is committed to the lake and loaded into" in message
+    assert "the read-only copy" in message and "was not refreshed" in message
+    assert sorted(p.name for p in (tmp_path / "dashboard").iterdir()) == []
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
+    assert sync(path).exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "dashboard").iterdir()) == ["swr.duckdb"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
+    """Mount a small tmpfs (a disk that fills up) at tmp_path/NAME; needs root."""
+    mounted: list[Path] = []
+
+    def mount(name: str, size: str) -> Path:
+        if os.geteuid() != 0:
+            pytest.skip("mounting a small disk needs root (CI runs as root)")
+        place = tmp_path / name
+        place.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(place)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        mounted.append(place)
+        return place
+
+    yield mount
+    for place in mounted:
+        subprocess.run(["umount", "-l", str(place)], check=False)
+
+
+def grow(place: Path, size: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,size={size}", str(place)], check=True)
+
+
+def test_a_full_lake_disk_is_one_line_and_leaves_no_staging(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    small_disk: Callable[[str, str], Path],
+) -> None:
+    disk = small_disk("disk", "64k")
+    path = with_output(
+        write_config(tmp_path, served, list(small_registry.repositories)), lake=str(disk / "lake")
+    )
+    result = sync(path)
+    assert result.exit_code == 4, result.output
+    assert "Traceback" not in result.output
+    message = last_line(result.output)
+    assert message.startswith(f"error: cannot write the lake at {disk / 'lake'}: ")
+    assert "No space left on device" in message
+    assert "nothing of this run was committed and its staging was removed" in message
+    assert list((disk / "lake" / "_staging").glob("*")) == []
+    assert commits.listed_runs(disk / "lake") == []
+    grow(disk, "64m")
+    assert sync(path).exit_code == 0
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
+
+
+def test_a_full_duckdb_disk_is_one_line_and_the_next_sync_loads_the_run(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    small_disk: Callable[[str, str], Path],
+) -> None:
+    disk = small_disk("disk", "600k")
+    path = with_output(
+        write_config(tmp_path, served, list(small_registry.repositories)),
+        duckdb=str(disk / "swr.duckdb"),
+    )
+    result = sync(path)
+    assert result.exit_code == 4, result.output
+    assert "Traceback" not in result.output
+    message = last_line(result.output)
+    (_, run_id), *_ = commits.listed_runs(tmp_path / "lake")
+    assert f"run {run_id} is committed to the lake at {tmp_path / 'lake'}" in message
+    assert "No space left on device" in message and "the next sync loads it" in message
+    grow(disk, "64m")
+    after = sync(path)
+    assert after.exit_code == 0, after.output
+    assert stored_rows(disk / "swr.duckdb") == expected_rows(small_registry)

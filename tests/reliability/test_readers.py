@@ -1,0 +1,166 @@
+"""Readers: `query` can only read the database, and a dashboard holding the DuckDB file open
+neither loses a sync's run nor stops `report` and `query` (they read the read-only copy)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from etl import commits
+from etl.cli import cli
+from etl.fakeswr import FakeSwr, Registry, next_day
+from tests.conftest import expected_rows, stored_rows, write_config
+from tests.reliability.conftest import sync_process
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture
+def synced(tmp_path: Path, served: FakeSwr, small_registry: Registry) -> Path:
+    """A config whose outputs hold one run, with a read-only copy for dashboards."""
+    path = write_config(tmp_path, served, list(small_registry.repositories)[:6])
+    data = yaml.safe_load(path.read_text())
+    data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
+    path.write_text(yaml.safe_dump(data))
+    assert run("sync", "-c", str(path), "--no-progress").exit_code == 0
+    return path
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("COPY (SELECT 1 AS x) TO '{runs}'", id="copy-over-a-committed-run-refused"),
+        pytest.param("COPY runs TO '{tmp}/out.csv'", id="copy-to-a-new-file-refused"),
+        pytest.param("SELECT * FROM read_csv('/etc/passwd')", id="reading-files-refused"),
+        pytest.param("SELECT * FROM glob('/etc/*')", id="listing-files-refused"),
+        pytest.param("INSTALL httpfs", id="installing-extensions-refused"),
+        pytest.param("LOAD httpfs", id="loading-extensions-refused"),
+        pytest.param("ATTACH '{tmp}/other.duckdb' AS other", id="attaching-refused"),
+        pytest.param("SET enable_external_access = true", id="changing-settings-refused"),
+        pytest.param("CREATE TABLE mine AS SELECT 1", id="creating-tables-refused"),
+        pytest.param("DELETE FROM runs", id="deleting-rows-refused"),
+    ],
+)
+def test_query_refuses_anything_but_reading(tmp_path: Path, synced: Path, sql: str) -> None:
+    (runs_file,) = (tmp_path / "lake" / "runs").glob("*/*/runs.parquet")
+    files_before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    result = run("query", "-c", str(synced), sql.format(runs=runs_file, tmp=tmp_path))
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and result.output.count("\n") == 1
+    files_after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert files_after == files_before
+    assert run("rebuild", "-c", str(synced)).exit_code == 0
+
+
+@pytest.fixture
+def holder() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
+    """Hold a DuckDB file open from another process, as a dashboard or a notebook does."""
+    held: list[subprocess.Popen[str]] = []
+
+    def hold(db: Path) -> subprocess.Popen[str]:
+        code = (
+            "import duckdb, sys, time\n"
+            f"con = duckdb.connect({str(db)!r})\n"
+            "print('holding', flush=True)\n"
+            "time.sleep(120)\n"
+        )
+        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert process.stdout is not None and process.stdout.readline() == "holding\n"
+        held.append(process)
+        return process
+
+    yield hold
+    for process in held:
+        process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_report_and_query_read_the_copy_while_the_database_is_held(
+    tmp_path: Path, synced: Path, holder: Callable[[Path], subprocess.Popen[str]]
+) -> None:
+    expected = run(
+        "query", "-c", str(synced), "SELECT count(*) FROM tags_current", "--format", "csv"
+    )
+    process = holder(tmp_path / "swr.duckdb")
+    query = run("query", "-c", str(synced), "SELECT count(*) FROM tags_current", "--format", "csv")
+    assert query.exit_code == 0, query.output
+    assert f"is in use by another process (pid {process.pid}" in query.output
+    assert f"reading the read-only copy {tmp_path / 'dashboard' / 'swr.duckdb'}" in query.output
+    assert query.output.splitlines()[-1] == expected.output.splitlines()[-1]
+    report = run("report", "-c", str(synced))
+    assert report.exit_code == 0, report.output
+
+
+def test_without_a_copy_a_held_database_is_one_line(
+    tmp_path: Path, synced: Path, holder: Callable[[Path], subprocess.Popen[str]]
+) -> None:
+    data = yaml.safe_load(synced.read_text())
+    del data["output"]["readonly_copy"]
+    synced.write_text(yaml.safe_dump(data))
+    holder(tmp_path / "swr.duckdb")
+    result = run("report", "-c", str(synced))
+    assert result.exit_code == 4, result.output
+    assert "is in use by another process" in result.output
+    assert "set output.readonly_copy" in result.output and result.output.count("\n") == 1
+
+
+def test_a_sync_finding_the_database_held_crawls_nothing(
+    tmp_path: Path,
+    synced: Path,
+    served: FakeSwr,
+    holder: Callable[[Path], subprocess.Popen[str]],
+) -> None:
+    holder(tmp_path / "swr.duckdb")
+    requests = served.state.stats.requests
+    result = run("sync", "-c", str(synced), "--no-progress")
+    assert result.exit_code == 4, result.output
+    assert "nothing was crawled" in result.output and result.output.count("\n") == 1
+    assert served.state.stats.requests == requests
+
+
+def test_a_database_held_during_the_load_keeps_the_run_in_the_lake(
+    tmp_path: Path,
+    synced: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    holder: Callable[[Path], subprocess.Popen[str]],
+) -> None:
+    tomorrow = next_day(small_registry)
+    served.serve(tomorrow)
+    paused = sync_process(synced, "lake-published:STOP")
+    deadline = time.monotonic() + 60
+    while not stopped(paused.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    held = holder(tmp_path / "swr.duckdb")  # a dashboard opens the file meanwhile
+    paused.send_signal(signal.SIGCONT)
+    _, err = paused.communicate(timeout=60)
+    message = err.decode().strip().splitlines()[-1]
+    assert paused.returncode == 4, err.decode()
+    assert "is in use by another process" in message
+    assert "is committed to the lake at" in message and "the next sync loads it" in message
+    held.kill()
+    held.wait()
+    after = run("sync", "-c", str(synced), "--no-progress")
+    assert after.exit_code == 0, after.output
+    assert "loaded 1 earlier run(s)" in after.output
+    keys = list(small_registry.repositories)[:6]
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow, keys)
+    assert len(commits.listed_runs(tmp_path / "lake")) == 3
+
+
+def stopped(pid: int) -> bool:
+    """Return True if process `pid` is stopped (SIGSTOP)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "T"
