@@ -237,7 +237,9 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
             rows = result.fetchall() if columns else []
         except duckdb.Error as exc:
             reason = str(exc).splitlines()[0]
-            if isinstance(exc, duckdb.PermissionException) or "read-only mode" in reason:
+            if isinstance(exc, duckdb.PermissionException) or any(
+                sign in reason for sign in ("read-only mode", "configuration has been locked")
+            ):
                 reason = f"refused: query only reads the database ({reason})"
             raise QueryError(reason) from None
     print_sections([Section("rows", "", columns, rows)], fmt)

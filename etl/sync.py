@@ -8,19 +8,14 @@ warehouse that missed a published run (a crash in between) catches up at the nex
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
-import gc
 import logging
 import secrets
-import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import duckdb
@@ -42,6 +37,7 @@ from etl.errors import DatabaseBusy, Interrupted, StorageError
 from etl.failpoints import failpoint
 from etl.guard import refuse_mass_removals
 from etl.lock import OutputLock
+from etl.runtime import release_memory, signals_cancel, signals_deferred
 from etl.warehouse import LoadRefused
 
 log = logging.getLogger("etl.sync")
@@ -63,37 +59,6 @@ class SyncOutcome:
         if failed == 0:
             return 0
         return 3 if failed == len(self.results) else 1
-
-
-@contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM until the block ends (they are delivered right after)."""
-    blocked = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
-
-
-def release_memory() -> None:
-    """Hand memory freed by the last phase back to the OS, so phases' peaks do not stack."""
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    if LIBC is not None:
-        LIBC.malloc_trim(0)
-
-
-def _libc() -> ctypes.CDLL | None:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim  # noqa: B018 - glibc only: probe that it is there
-        return libc
-    except (OSError, AttributeError):
-        return None
-
-
-LIBC = _libc()
 
 
 def auth_for(endpoint: EndpointConfig, config: Config, index: int) -> Auth:
@@ -353,29 +318,6 @@ async def _crawl(
                 if received:
                     raise Interrupted(received[0]) from None
                 raise
-
-
-@contextmanager
-def signals_cancel(task: asyncio.Task[Any] | None) -> Iterator[list[int]]:
-    """While in the block, SIGINT/SIGTERM cancel `task` (raised inside a loop callback, the
-    usual exception would be lost); yields the signals received. Handlers are restored after."""
-    loop = asyncio.get_running_loop()
-    received: list[int] = []
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-
-    def on_signal(signum: int) -> None:
-        received.append(signum)
-        if task is not None:
-            task.cancel()
-
-    for signum in previous:
-        loop.add_signal_handler(signum, on_signal, signum)
-    try:
-        yield received
-    finally:
-        for signum, handler in previous.items():
-            loop.remove_signal_handler(signum)  # this resets it to the default: put ours back
-            signal.signal(signum, handler)
 
 
 def run_row(

@@ -373,6 +373,8 @@ def publish_copy(db_path: Path, copy_path: Path) -> None:
     copy is removed on every way out.
     """
     copy_path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in copy_path.parent.glob(f".{copy_path.name}.*.partial"):
+        stale.unlink(missing_ok=True)  # a killed writer's (callers hold the output lock)
     partial = copy_path.with_name(f".{copy_path.name}.{os.getpid()}.partial")
     try:
         shutil.copyfile(db_path, partial)

@@ -147,7 +147,7 @@ SECRET = "s3cr3t-DISTINCT-77"
     [
         pytest.param(
             'type: token, token: "${SWR_TOKEN}"',
-            "https://swr-api.example.com",
+            "http://127.0.0.1:9",
             {"SWR_TOKEN": f"abc\n{SECRET}"},
             None,
             "endpoints[0].auth.token",
@@ -155,7 +155,7 @@ SECRET = "s3cr3t-DISTINCT-77"
         ),
         pytest.param(
             "type: token, token_file: ./token",
-            "https://swr-api.example.com",
+            "http://127.0.0.1:9",
             {},
             f"abc\n{SECRET}\n",
             "endpoints[0].auth.token_file",
@@ -163,7 +163,7 @@ SECRET = "s3cr3t-DISTINCT-77"
         ),
         pytest.param(
             'type: aksk, ak: "AK\r", sk: "${HW_SK}"',
-            "https://swr-api.example.com",
+            "http://127.0.0.1:9",
             {"HW_SK": SECRET},
             None,
             "endpoints[0].auth.ak",
@@ -180,7 +180,7 @@ SECRET = "s3cr3t-DISTINCT-77"
         pytest.param(
             "type: password, iam_url: 'https://iam:${IAM_PASSWORD}', domain: d, user: u, "
             'password: "${IAM_PASSWORD}", project: p',
-            "https://swr-api.example.com",
+            "http://127.0.0.1:9",
             {"IAM_PASSWORD": SECRET},
             None,
             "endpoints[0].auth.iam_url",

@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from etl import commits, lake
@@ -59,6 +60,9 @@ def test_sigkill_at_ten_moments(tmp_path: Path, served: FakeSwr, small_registry:
     path = write_config(
         tmp_path, served, list(small_registry.repositories), page_size=20, concurrency=4
     )
+    data = yaml.safe_load(path.read_text())
+    data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
+    path.write_text(yaml.safe_dump(data))
     tomorrow = next_day(small_registry)
     days = [small_registry, tomorrow]
     for index, moment in enumerate(MOMENTS):
@@ -85,6 +89,7 @@ def test_sigkill_at_ten_moments(tmp_path: Path, served: FakeSwr, small_registry:
     before = table_rows(tmp_path / "swr.duckdb")
     assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
     assert table_rows(tmp_path / "swr.duckdb") == before
+    assert sorted(p.name for p in (tmp_path / "dashboard").iterdir()) == ["swr.duckdb"]
 
 
 def test_a_run_committed_to_the_lake_but_not_to_duckdb_is_loaded_by_the_next_sync(

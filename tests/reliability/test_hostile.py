@@ -215,6 +215,20 @@ CASES: list[Any] = [
         id="has_more-without-marker-target-fails",
     ),
     pytest.param(
+        Script([page([tag("a"), tag("b", path="p" * 70_000)])]),
+        None,
+        "tag 'b': field 'path' holds 70000 bytes, more than the 65536",
+        0,
+        id="oversized-field-small-page-target-fails",
+    ),
+    pytest.param(
+        Script([page([tag(f"t{i}") for i in range(300)] + [tag("z", image_id="i" * 100_000)])]),
+        None,
+        "tag 'z': field 'image_id' holds 100000 bytes",
+        0,
+        id="oversized-field-large-page-target-fails",
+    ),
+    pytest.param(
         Script([page([tag("a", created="last tuesday")])]),
         [tag("a", created=None)],
         None,

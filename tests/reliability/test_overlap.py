@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from etl.errors import LockHeldError
 from etl.fakeswr import FakeSwr, Options, Registry
+from etl.lock import OutputLock
 from tests.conftest import expected_rows, stored_rows, write_config
 
 
@@ -41,3 +43,40 @@ def test_two_syncs_started_together(
     assert message.count("\n") == 1  # one line
     assert waited < outputs[0][0]  # it did not wait for the other
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
+
+
+CHURN = """
+import sys
+import time
+from pathlib import Path
+from etl.errors import LockHeldError
+from etl.lock import OutputLock
+print("ready", flush=True)
+for _ in range(int(sys.argv[2])):
+    try:
+        with OutputLock(Path(sys.argv[1])):
+            time.sleep(0.0001)
+    except LockHeldError:
+        pass
+"""
+
+
+def test_a_refused_lock_always_names_its_holder(tmp_path: Path) -> None:
+    # Another process takes and drops the lock as fast as it can, while this one tries to
+    # take it: every refusal must name a process, none may say "unknown process".
+    lock = tmp_path / "swr.duckdb.lock"
+    other = subprocess.Popen(
+        [sys.executable, "-c", CHURN, str(lock), "5000"], stdout=subprocess.PIPE, text=True
+    )
+    assert other.stdout is not None and other.stdout.readline() == "ready\n"
+    refusals: list[str] = []
+    while other.poll() is None:
+        try:
+            with OutputLock(lock):
+                pass
+        except LockHeldError as exc:
+            refusals.append(str(exc))
+    other.stdout.close()
+    assert len(refusals) > 100  # the race was run many times
+    assert [r for r in refusals if "unknown process" in r] == []
+    assert all(f"(pid {other.pid} on " in r for r in refusals)
