@@ -46,7 +46,7 @@ READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
 }
 
 # Views are created in this order: a view may read those before it.
-VIEWS = ("tags_current", "tag_snapshots", "tag_age", "tag_state", "tag_diff")
+VIEWS = ("tags_current", "tag_snapshots", "tag_age", "tag_retention", "tag_state", "tag_diff")
 # Files with these prefixes are statements run by name, not views applied on open.
 STATEMENT_PREFIXES = ("load_", "report_")
 # The versioning steps of a load run once per part of the targets, so their hash joins hold at

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.config import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
-from etl.fakeswr.registry import Tag
+from etl.fakeswr.registry import Repository, Tag
 from etl.sync import run_sync
 from tests.conftest import parse_time, write_config
 
@@ -459,3 +459,92 @@ def test_query_prints_csv_and_refuses_writes(synced: Synced, tmp_path: Path) -> 
     )
     refused = runner.invoke(cli, ["query", "-c", str(synced.config), "DELETE FROM runs"])
     assert refused.exit_code == 2 and "read-only" in refused.output
+
+
+def stamp(days_ago: float) -> str:
+    moment = datetime.now(timezone.utc) - timedelta(days=days_ago)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# (tag, digest, size, pushed days ago: None is a push time the API gave unreadably)
+RETENTION_CASES = [
+    ("fresh", "sha256:shared", 1000, 1),  # kept: it keeps the shared digest's bytes
+    ("old-shared", "sha256:shared", 1000, 800),  # deleted, frees nothing: "fresh" uses it
+    ("old-alone", "sha256:alone", 100, 800),  # deleted, frees 100
+    ("old-dup-a", "sha256:dup", 50, 800),  # two deleted tags of one digest: 50 freed once
+    ("old-dup-b", "sha256:dup", 50, 800),
+    ("unknown", "sha256:unknown", 70, None),  # unknown age: never stale, never freed
+    ("old-of-unknown", "sha256:unknown", 70, 800),  # deleted, but "unknown" may still use it
+    ("no-digest", None, 40, 800),  # deleted; an unknown digest frees nothing it cannot prove
+]
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
+    tags = [
+        Tag(
+            i,
+            1,
+            name,
+            "img",
+            digest,
+            2,
+            f"p/{name}",
+            f"i/{name}",
+            size,
+            False,
+            stamp(900),
+            stamp(ago) if ago is not None else "sometime last spring",
+            "d",
+            0,
+        )  # fmt: skip
+        for i, (name, digest, size, ago) in enumerate(RETENTION_CASES)
+    ]
+    registry = Registry(0, 0, {("ns", "repo"): Repository("ns", "repo", 1, tags)}, {}, 100)
+    directory = tmp_path_factory.mktemp("retention")
+    with ServerThread(registry) as server:
+        config = write_config(directory, server, [("ns", "repo")])
+        run_sync(load_config(config))
+    yield Synced(config, directory / "swr.duckdb", registry, registry, datetime.min, [])
+
+
+def test_stale_tags_never_counts_unknown_age_nor_bytes_a_kept_tag_uses(judged: Synced) -> None:
+    rows = judged.query("SELECT tag, reclaimable_size FROM stale_tags(365) ORDER BY tag")
+    assert rows == [
+        ("no-digest", 0),
+        ("old-alone", 100),
+        ("old-dup-a", 50),
+        ("old-dup-b", 0),
+        ("old-of-unknown", 0),
+        ("old-shared", 0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keep_last", "keep_days"),
+    [
+        pytest.param(None, 365, id="days-only"),
+        pytest.param(1, None, id="last-only-unknown-age-ranked-last-is-kept"),
+        pytest.param(1, 365, id="both"),
+    ],
+)
+def test_retention_preview_keeps_unknown_age_and_agrees_with_stale_tags(
+    judged: Synced, keep_last: int | None, keep_days: int | None
+) -> None:
+    rows = judged.query(
+        "SELECT tag, unknown_age, freed_size FROM retention_preview($k, $d) ORDER BY tag",
+        k=keep_last,
+        d=keep_days,
+    )
+    assert ("unknown", True, 0) in rows  # reported, kept, nothing promised
+    deleted = {tag: freed for tag, unknown, freed in rows if not unknown}
+    assert deleted == {
+        "no-digest": 0,
+        "old-alone": 100,
+        "old-dup-a": 50,
+        "old-dup-b": 0,
+        "old-of-unknown": 0,
+        "old-shared": 0,
+    }
+    stale = dict(judged.query("SELECT tag, reclaimable_size FROM stale_tags(365)"))
+    assert deleted == stale  # one rule: the same tags, the same bytes
