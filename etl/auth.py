@@ -20,8 +20,8 @@ from urllib.parse import quote, unquote
 import aiohttp
 import orjson
 
-from etl.errors import AuthError, ResponseError, api_error_from_response
-from etl.wire import read_capped
+from etl.errors import AuthError, ResponseError
+from etl.wire import api_error_from_response, read_capped
 
 ALGORITHM = "SDK-HMAC-SHA256"
 SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"

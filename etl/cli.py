@@ -85,8 +85,7 @@ def sync(config_path: Path, log_format: str, progress: bool | None, accept_remov
     error, 3 nothing could be synced, 4 the lake or DuckDB could not be written (the message
     says what is committed where), 75 another sync holds the lock.
     """
-    from etl.progress import progress_reporter, setup_logging
-    from etl.report import print_sync_summary
+    from etl.progress import print_sync_summary, progress_reporter, setup_logging
     from etl.sync import run_sync
 
     config = load_config(config_path)

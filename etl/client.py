@@ -24,11 +24,11 @@ import pyarrow as pa
 from yarl import URL
 
 from etl.auth import Auth, SignableRequest, canonical_query
-from etl.config import MAX_PAGE_BYTES, MAX_PAGES
-from etl.errors import ApiError, LimitError, ResponseError, api_error_from_response
+from etl.config import MAX_PAGE_BYTES, MAX_PAGES, CrawlConfig, EndpointConfig
+from etl.errors import ApiError, LimitError, ResponseError
 from etl.names import encode_repository
 from etl.pages import ArrowPage, read_page
-from etl.wire import read_capped
+from etl.wire import api_error_from_response, read_capped
 
 log = logging.getLogger("etl.client")
 
@@ -180,6 +180,26 @@ class MarkerPaginator:
         if marker is not None:
             self.seen.add(marker)
         self.marker = marker
+
+
+def client_for(
+    endpoint: EndpointConfig, crawl: CrawlConfig, auth: Auth, **shared: Any
+) -> SwrClient:
+    """Return the client of one configured endpoint, bounded as the crawl config says;
+    `shared` passes what several clients share (retry policy, in-flight cap, connector)."""
+    return SwrClient(
+        endpoint.url,
+        auth,
+        name=endpoint.name,
+        requests_per_second=crawl.requests_per_second,
+        max_connections=crawl.concurrency,
+        timeout_s=crawl.timeout_s,
+        verify_tls=endpoint.verify_tls,
+        ca_bundle=str(endpoint.ca_bundle) if endpoint.ca_bundle else None,
+        max_page_bytes=crawl.max_page_bytes,
+        max_pages=crawl.max_pages_per_target,
+        **shared,
+    )
 
 
 def ssl_context(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:

@@ -15,7 +15,8 @@ from etl.config import load_config
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
 from etl.fakeswr.registry import Registry
 from etl.formats import Section, print_sections
-from etl.report import print_sync_summary, resolve_run, summarise_diff, summarise_report
+from etl.progress import print_sync_summary
+from etl.report import resolve_run, summarise_diff, summarise_report
 from etl.sync import run_sync
 
 TOKEN_VAR = "SWR_DEMO_TOKEN"

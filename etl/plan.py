@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from etl.auth import Auth
-from etl.client import RetryPolicy, SwrClient, tag_list_path, tag_list_query
+from etl.client import RetryPolicy, client_for, tag_list_path, tag_list_query
 from etl.config import Config
 from etl.errors import ApiError, NotFoundError
 
@@ -14,14 +14,8 @@ async def check_endpoint(config: Config, name: str, auth: Auth) -> ApiError | No
     """Return None if the endpoint accepts our credentials (one 1-tag request), else the error."""
     endpoint = config.endpoint(name)
     target = next(t for t in config.targets() if t.endpoint == name)
-    client = SwrClient(
-        endpoint.url,
-        auth,
-        name=name,
-        retry=RetryPolicy(max_attempts=2, base_delay_s=0.2),
-        timeout_s=config.crawl.timeout_s,
-        verify_tls=endpoint.verify_tls,
-        ca_bundle=str(endpoint.ca_bundle) if endpoint.ca_bundle else None,
+    client = client_for(
+        endpoint, config.crawl, auth, retry=RetryPolicy(max_attempts=2, base_delay_s=0.2)
     )
     path = tag_list_path(target.namespace, target.repository)
     try:

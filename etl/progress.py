@@ -1,4 +1,5 @@
-"""What the operator sees while a sync runs: a progress bar on a terminal, log lines elsewhere."""
+"""What the operator sees of a sync: a progress bar on a terminal (log lines elsewhere) while it
+runs, and its summary when it ends."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
+import click
 import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from etl.crawl import TargetResult
+
+if TYPE_CHECKING:
+    from etl.sync import SyncOutcome
 
 log = logging.getLogger("etl.progress")
 
@@ -111,3 +117,18 @@ def progress_reporter(total: int, show_bar: bool) -> Iterator[Callable[[TargetRe
                 )
 
         yield advance
+
+
+def print_sync_summary(outcome: SyncOutcome) -> None:
+    """Print the one-screen summary of a finished sync."""
+    run = outcome.run
+    click.echo(
+        f"run {outcome.run_id}: {run['status']} - {run['ok']} ok, {run['not_found']} not found, "
+        f"{run['failed']} failed of {run['targets']} targets; {run['tags']} tags, "
+        f"{run['requests']} requests, {run['retries']} retries, {run['warnings']} warnings"
+    )
+    if outcome.caught_up:
+        click.echo(f"loaded {len(outcome.caught_up)} earlier run(s) the warehouse had missed")
+    for result in outcome.results:
+        if result.status != "ok":
+            click.echo(f"  {result.status:<9} {result.target}: {result.error}")

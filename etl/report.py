@@ -9,7 +9,6 @@ import duckdb
 
 from etl.errors import EtlError
 from etl.formats import Section, human_bytes
-from etl.sync import SyncOutcome
 from etl.warehouse import sql
 
 
@@ -117,18 +116,3 @@ def print_diff_plan(old: RunRef, new: RunRef, sections: list[Section]) -> None:
             detail = f"{row['change']} {row['new_digest']}"
         click.echo(f"{mark} {ref}  {detail}")
     click.echo(f"\n{len(changes.rows)} change(s) in {len(counts.rows)} repositories")
-
-
-def print_sync_summary(outcome: SyncOutcome) -> None:
-    """Print the one-screen summary of a finished sync."""
-    run = outcome.run
-    click.echo(
-        f"run {outcome.run_id}: {run['status']} - {run['ok']} ok, {run['not_found']} not found, "
-        f"{run['failed']} failed of {run['targets']} targets; {run['tags']} tags, "
-        f"{run['requests']} requests, {run['retries']} retries, {run['warnings']} warnings"
-    )
-    if outcome.caught_up:
-        click.echo(f"loaded {len(outcome.caught_up)} earlier run(s) the warehouse had missed")
-    for result in outcome.results:
-        if result.status != "ok":
-            click.echo(f"  {result.status:<9} {result.target}: {result.error}")

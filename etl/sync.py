@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from etl import commits, lake, warehouse
 from etl.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
-from etl.client import RetryPolicy, SwrClient
+from etl.client import RetryPolicy, client_for
 from etl.config import (
     AkSkAuthConfig,
     Config,
@@ -55,10 +55,18 @@ class SyncOutcome:
     @property
     def exit_code(self) -> int:
         """0 all targets synced; 1 some failed; 3 none could be synced."""
-        failed = sum(r.status == "failed" for r in self.results)
-        if failed == 0:
-            return 0
-        return 3 if failed == len(self.results) else 1
+        return EXIT_CODES[run_status(self.results)]
+
+
+EXIT_CODES = {"ok": 0, "partial": 1, "failed": 3}
+
+
+def run_status(results: list[TargetResult]) -> str:
+    """Return how a run went: ok (no target failed), failed (every one did), else partial."""
+    failed = sum(r.status == "failed" for r in results)
+    if failed == 0:
+        return "ok"
+    return "failed" if failed == len(results) else "partial"
 
 
 def auth_for(endpoint: EndpointConfig, config: Config, index: int) -> Auth:
@@ -285,20 +293,13 @@ async def _crawl(
         stack.push_async_callback(connector.close)
         clients = {}
         for endpoint in config.endpoints:
-            client = SwrClient(
-                endpoint.url,
+            client = client_for(
+                endpoint,
+                crawl,
                 auths[endpoint.name],
-                name=endpoint.name,
                 retry=retry,
-                requests_per_second=crawl.requests_per_second,
                 in_flight=in_flight,
-                max_connections=crawl.concurrency,
-                timeout_s=crawl.timeout_s,
-                verify_tls=endpoint.verify_tls,
-                ca_bundle=str(endpoint.ca_bundle) if endpoint.ca_bundle else None,
                 connector=connector,
-                max_page_bytes=crawl.max_page_bytes,
-                max_pages=crawl.max_pages_per_target,
             )
             clients[endpoint.name] = await stack.enter_async_context(client)
         settings = CrawlSettings(
@@ -325,11 +326,7 @@ def run_row(
 ) -> dict[str, object]:
     """Return the run's summary row (the lake's `runs` table, less the files it lists)."""
     count = {s: sum(r.status == s for r in results) for s in ("ok", "not_found", "failed")}
-    status = (
-        "ok"
-        if count["failed"] == 0
-        else ("failed" if count["failed"] == len(results) else "partial")
-    )
+    status = run_status(results)
     return {
         "run_id": run_id,
         "seq": seq,

@@ -33,13 +33,20 @@ from etl.fakeswr.registry import Tag
 ENV_PREFIXES = ("SWR_", "HW_", "IAM_", "HUAWEICLOUD_")
 
 
+# The running test's MonkeyPatch: `write_config` sets environment variables through it, so
+# they are undone when the test ends.
+RUNNING: list[pytest.MonkeyPatch] = []
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests never see credentials from the machine they run on."""
+    """Tests never see credentials from the machine they run on, nor another test's."""
     for name in list(os.environ):
         if name.startswith(ENV_PREFIXES):
             monkeypatch.delenv(name)
+    RUNNING.append(monkeypatch)
     yield
+    RUNNING.remove(monkeypatch)
 
 
 @pytest.fixture(scope="session")
@@ -110,9 +117,12 @@ def write_config(
     fake: FakeSwr,
     repositories: list[tuple[str, str]],
     auth: str = "token",
+    env: pytest.MonkeyPatch | None = None,
     **crawl: Any,
 ) -> Path:
-    """Write a config that syncs `repositories` from `fake`; secrets come from the environment."""
+    """Write a config that syncs `repositories` from `fake`; secrets come from the environment,
+    set through `env` (by default the running test's MonkeyPatch; a fixture of a wider scope
+    passes its own)."""
     creds = fake.credentials
     auths = {
         "token": {"type": "token", "token": "${SWR_TOKEN}"},
@@ -131,9 +141,12 @@ def write_config(
             "project_id": creds.project_id,
         },
     }
-    os.environ.update(
+    patch = env if env is not None else RUNNING[-1]
+    secrets = dict(
         SWR_TOKEN=creds.token, IAM_PASSWORD=creds.password, HW_AK=creds.ak, HW_SK=creds.sk
     )
+    for name, value in secrets.items():
+        patch.setenv(name, value)
     by_namespace: dict[str, list[str]] = {}
     for namespace, repository in repositories:
         by_namespace.setdefault(namespace, []).append(repository)

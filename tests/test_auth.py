@@ -98,14 +98,19 @@ def test_signature_equals_the_official_sdk(
     assert ours == sdk_signature(path, query, headers)
 
 
-async def test_aksk_headers_are_signed_afresh_each_time() -> None:
+async def test_aksk_headers_are_signed_afresh_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
     auth = AkSkAuth(AK, SK, project_id="p" * 32)
     request = SignableRequest("GET", HOST, "/v3/x", [("limit", "1")], {"Host": HOST})
+    dates = iter(["20240115T080000Z", "20240115T080000Z", "20240115T080007Z"])
+    monkeypatch.setattr("etl.auth.sdk_date", lambda: next(dates))
     async with aiohttp.ClientSession() as session:
-        first = await auth.headers_for(request, session)
+        first, again, later = [await auth.headers_for(request, session) for _ in range(3)]
     assert first["X-Project-Id"] == "p" * 32
     assert "project-id" in first["Authorization"]
     assert re.fullmatch(r"\d{8}T\d{6}Z", first["X-Sdk-Date"])
+    assert again == first  # the same request at the same second: the same signature
+    assert later["X-Sdk-Date"] != first["X-Sdk-Date"]  # each call takes the time anew...
+    assert later["Authorization"] != first["Authorization"]  # ...and signs it anew
 
 
 @pytest.mark.parametrize(

@@ -52,8 +52,10 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     day0 = generate_registry(repos=40, seed=21, now=datetime.now(timezone.utc) - timedelta(days=1))
     day1 = next_day(day0, churn=0.05)
     directory = tmp_path_factory.mktemp("views")
-    with ServerThread(day0) as server:
-        config = write_config(directory, server, list(day0.repositories), with_manifest=True)
+    with ServerThread(day0) as server, pytest.MonkeyPatch.context() as env:
+        config = write_config(
+            directory, server, list(day0.repositories), env=env, with_manifest=True
+        )
         first = run_sync(load_config(config))
         server.serve(day1)
         second = run_sync(load_config(config))
@@ -359,7 +361,7 @@ def test_a_failed_target_shows_no_false_removals_or_size_drop(tmp_path: Path) ->
     assert summary == [(len(tags), sum(t.size for t in tags))]
 
 
-def test_every_view_and_macro_answers(synced: Synced) -> None:
+def test_every_view_and_macro_returns_rows(synced: Synced) -> None:
     for name in (
         "repo_summary",
         "namespace_summary",
@@ -502,8 +504,8 @@ def judged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     ]
     registry = Registry(0, 0, {("ns", "repo"): Repository("ns", "repo", 1, tags)}, {}, 100)
     directory = tmp_path_factory.mktemp("retention")
-    with ServerThread(registry) as server:
-        config = write_config(directory, server, [("ns", "repo")])
+    with ServerThread(registry) as server, pytest.MonkeyPatch.context() as env:
+        config = write_config(directory, server, [("ns", "repo")], env=env)
         run_sync(load_config(config))
     yield Synced(config, directory / "swr.duckdb", registry, registry, datetime.min, [])
 

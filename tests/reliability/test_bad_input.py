@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import cli
-from tests.test_config import BAD, GOOD, TOKEN_AUTH
+from tests.configs import BAD, GOOD, TOKEN_AUTH
 
 MORE = [
     pytest.param("", None, "mapping", id="empty-file"),
