@@ -85,8 +85,8 @@ def sync(config_path: Path, log_format: str, progress: bool | None, accept_remov
     error, 3 nothing could be synced, 4 the lake or DuckDB could not be written (the message
     says what is committed where), 75 another sync holds the lock.
     """
-    from etl.progress import print_sync_summary, progress_reporter, setup_logging
-    from etl.sync import run_sync
+    from etl.present.progress import print_sync_summary, progress_reporter, setup_logging
+    from etl.run.sync import run_sync
 
     config = load_config(config_path)
     setup_logging(log_format)
@@ -107,8 +107,8 @@ def plan(config_path: Path) -> None:
 
     Sends one small request per endpoint and writes nothing.
     """
-    from etl.plan import check_endpoints, print_plan
-    from etl.sync import prepare
+    from etl.run.plan import check_endpoints, print_plan
+    from etl.run.sync import prepare
 
     config = load_config(config_path)
     auths = prepare(config)
@@ -123,7 +123,7 @@ def reader(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-only connection to the warehouse, or to its read-only copy (saying so on
     stderr) while another process holds the main file open."""
     from etl.errors import DatabaseBusy
-    from etl.warehouse import connect
+    from etl.store.warehouse import connect
 
     out = config.output
     with ExitStack() as stack:
@@ -163,8 +163,8 @@ format_option = click.option(
 @one_line_errors
 def report(config_path: Path, fmt: str, top: int, stale_days: int) -> None:
     """One-screen overview: totals, biggest namespaces and repositories, ages, stale bytes, runs."""
-    from etl.formats import print_sections
-    from etl.report import summarise_report
+    from etl.present.formats import print_sections
+    from etl.present.report import summarise_report
 
     config = load_config(config_path, secrets_needed=False)
     with reader(config) as con:
@@ -190,8 +190,8 @@ def diff(config_path: Path, from_ref: str | None, to_ref: str | None, fmt: str) 
     Each repository is compared as its latest successful sync at or before each run saw it, so a
     repository that failed in between shows no false removals.
     """
-    from etl.formats import print_sections
-    from etl.report import print_diff_plan, resolve_run, summarise_diff
+    from etl.present.formats import print_sections
+    from etl.present.report import print_diff_plan, resolve_run, summarise_diff
 
     config = load_config(config_path, secrets_needed=False)
     with reader(config) as con:
@@ -223,7 +223,7 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
     import duckdb
 
     from etl.errors import QueryError
-    from etl.formats import Section, print_sections
+    from etl.present.formats import Section, print_sections
 
     if (sql is None) == (sql_file is None):
         raise QueryError("give the SQL as an argument or with -f FILE, not both")
@@ -258,9 +258,9 @@ def rebuild(config_path: Path, force: bool) -> None:
     Refuses (exit 2) when the lake holds fewer committed runs than the database (an unmounted
     or emptied lake), unless --force.
     """
-    from etl.sync import output_lock
-    from etl.warehouse import publish_copy
-    from etl.warehouse import rebuild as rebuild_warehouse
+    from etl.run.sync import output_lock
+    from etl.store.warehouse import publish_copy
+    from etl.store.warehouse import rebuild as rebuild_warehouse
 
     config = load_config(config_path, secrets_needed=False)
     out = config.output

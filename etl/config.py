@@ -25,7 +25,7 @@ from pydantic import (
 from yarl import URL
 
 from etl.errors import ConfigError, NameError_
-from etl.names import validate_namespace, validate_repository
+from etl.swr.names import validate_namespace, validate_repository
 
 # A page of 1,000 tags is ~0.6 MB, ~4 MB with typical manifests: 64 MiB leaves room for large
 # manifest lists while an endless body or a gzip bomb stops long before it hurts.

@@ -10,14 +10,14 @@ from pathlib import Path
 import click
 import yaml
 
-from etl import warehouse
 from etl.config import load_config
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
 from etl.fakeswr.registry import Registry
-from etl.formats import Section, print_sections
-from etl.progress import print_sync_summary
-from etl.report import resolve_run, summarise_diff, summarise_report
-from etl.sync import run_sync
+from etl.present.formats import Section, print_sections
+from etl.present.progress import print_sync_summary
+from etl.present.report import resolve_run, summarise_diff, summarise_report
+from etl.run.sync import run_sync
+from etl.store import warehouse
 
 TOKEN_VAR = "SWR_DEMO_TOKEN"
 

@@ -18,7 +18,7 @@
 
 `ApiError` carries the HTTP status, the error code, the request id, the endpoint and the
 target as attributes, so callers can store them without parsing the message. Turning an
-error response into one of these is wire work: it lives in `etl.wire`.
+error response into one of these is wire work: it lives in `etl.swr.wire`.
 """
 
 from __future__ import annotations

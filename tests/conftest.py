@@ -15,8 +15,6 @@ import pytest
 import yaml
 from aiohttp import web
 
-from etl.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
-from etl.client import RetryPolicy, SwrClient
 from etl.fakeswr import (
     FakeSwr,
     Options,
@@ -29,6 +27,8 @@ from etl.fakeswr import (
     stop_app,
 )
 from etl.fakeswr.registry import Tag
+from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
+from etl.swr.client import RetryPolicy, SwrClient
 
 ENV_PREFIXES = ("SWR_", "HW_", "IAM_", "HUAWEICLOUD_")
 

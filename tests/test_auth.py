@@ -13,9 +13,9 @@ from huaweicloudsdkcore.signer.signer import Signer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.auth import AkSkAuth, IamCredentials, IamPasswordAuth, SignableRequest, TokenAuth, sign
 from etl.errors import AuthError
 from etl.fakeswr import FakeSwr, Options
+from etl.swr.auth import AkSkAuth, IamCredentials, IamPasswordAuth, SignableRequest, TokenAuth, sign
 
 AK = "EXAMPLEAK0000000000001"
 SK = "exampleSecretKey0000000000000000000000001"
@@ -102,7 +102,7 @@ async def test_aksk_headers_are_signed_afresh_each_time(monkeypatch: pytest.Monk
     auth = AkSkAuth(AK, SK, project_id="p" * 32)
     request = SignableRequest("GET", HOST, "/v3/x", [("limit", "1")], {"Host": HOST})
     dates = iter(["20240115T080000Z", "20240115T080000Z", "20240115T080007Z"])
-    monkeypatch.setattr("etl.auth.sdk_date", lambda: next(dates))
+    monkeypatch.setattr("etl.swr.auth.sdk_date", lambda: next(dates))
     async with aiohttp.ClientSession() as session:
         first, again, later = [await auth.headers_for(request, session) for _ in range(3)]
     assert first["X-Project-Id"] == "p" * 32

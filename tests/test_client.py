@@ -12,9 +12,9 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from etl.client import RequestStats, RetryPolicy, SwrClient, TokenBucket
 from etl.errors import ApiError, AuthError, EndpointError, NotFoundError, ResponseError
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, generate_registry, start, stop
+from etl.swr.client import RequestStats, RetryPolicy, SwrClient, TokenBucket
 from tests.conftest import all_tags, client_for, expected_tags, serve
 
 
@@ -156,7 +156,7 @@ async def test_expired_password_token_is_refreshed_mid_crawl(
 async def test_aksk_clock_skew_is_explained(
     fake: FakeSwr, small_registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("etl.auth.sdk_date", lambda now=None: "20200101T000000Z")
+    monkeypatch.setattr("etl.swr.auth.sdk_date", lambda now=None: "20200101T000000Z")
     async with client_for(fake, "aksk") as client:
         with pytest.raises(AuthError, match="clock skew") as info:
             await all_tags(client, *next(iter(small_registry.repositories)))

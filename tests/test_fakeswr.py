@@ -14,7 +14,7 @@ import pytest
 
 from etl.fakeswr import FakeSwr, FaultPlan, Registry, generate_registry, next_day
 from etl.fakeswr.registry import INT64_MAX
-from etl.names import validate_namespace, validate_repository
+from etl.swr.names import validate_namespace, validate_repository
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl import commits, lake
-from etl.pages import SnapshotContext, tags_to_batch
+from etl.store import commits, lake
+from etl.swr.pages import SnapshotContext, tags_to_batch
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=timezone.utc), "ep", "ns", "repo")
 

@@ -9,7 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from etl.errors import NameError_
-from etl.names import (
+from etl.swr.names import (
     decode_repository,
     encode_repository,
     validate_namespace,

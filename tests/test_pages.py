@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl import pages
 from etl.errors import ResponseError
+from etl.swr import pages
 
 CONTEXT = pages.SnapshotContext(
     "run-1", datetime(2026, 11, 27, tzinfo=timezone.utc), "ep", "ns", "repo"

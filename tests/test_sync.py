@@ -11,12 +11,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from etl import client, commits, warehouse
 from etl.cli import cli
 from etl.config import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
-from etl.lock import OutputLock
-from etl.sync import run_sync
+from etl.run.lock import OutputLock
+from etl.run.sync import run_sync
+from etl.store import commits, warehouse
+from etl.swr import client
 from tests.conftest import (
     COLUMNS,
     expected_rows,

@@ -23,7 +23,7 @@ from etl.cli import cli
 from etl.config import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.fakeswr.registry import Repository, Tag
-from etl.sync import run_sync
+from etl.run.sync import run_sync
 from tests.conftest import parse_time, write_config
 
 Key = tuple[str, str]  # namespace, repository

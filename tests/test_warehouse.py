@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from etl import lake, warehouse
-from etl.pages import SNAPSHOT_SCHEMA
+from etl.store import lake, warehouse
+from etl.swr.pages import SNAPSHOT_SCHEMA
 
 SQL_FILES = sorted(p.stem for p in warehouse.sql_dir().glob("*.sql"))
 

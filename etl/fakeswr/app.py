@@ -24,9 +24,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from etl.auth import SignableRequest, sign
 from etl.fakeswr.faults import FaultPlan
 from etl.fakeswr.registry import Registry, Tag, next_day
+from etl.swr.auth import SignableRequest, sign
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -30,9 +30,9 @@ from typing import Any
 import duckdb
 import yaml
 
-from etl.auth import TokenAuth
-from etl.client import RetryPolicy, SwrClient
 from etl.fakeswr.registry import repository_names
+from etl.swr.auth import TokenAuth
+from etl.swr.client import RetryPolicy, SwrClient
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEW_QUERIES = {

@@ -14,11 +14,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from etl import commits, lake
 from etl.cli import cli
 from etl.config import load_config
 from etl.failpoints import FAILPOINTS
 from etl.fakeswr import FakeSwr, Options, Registry, next_day
+from etl.store import commits, lake
 from tests.conftest import COLUMNS, expected_rows, stored_rows, table_rows, write_config
 from tests.reliability.conftest import sync_process
 

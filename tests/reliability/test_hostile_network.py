@@ -292,16 +292,16 @@ def test_a_gzip_bomb_fails_its_target_in_bounded_memory(tmp_path: Path, gzip_bom
 def test_a_surprise_while_reading_one_page_fails_that_target_only(
     tmp_path: Path, hostile: Callable[[dict[str, Script]], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import etl.crawl
+    import etl.run.crawl
 
-    convert = etl.crawl.tags_to_batch
+    convert = etl.run.crawl.tags_to_batch
 
     def explode_on_hostile(tags: list[dict[str, Any]], context: Any) -> Any:
         if context.repository == "hostile":
             raise OverflowError("cannot fit 'int' into an index-sized integer")
         return convert(tags, context)
 
-    monkeypatch.setattr(etl.crawl, "tags_to_batch", explode_on_hostile)
+    monkeypatch.setattr(etl.run.crawl, "tags_to_batch", explode_on_hostile)
     url = hostile({"ns/hostile": Script([page([tag("a")])]), "ns/normal": Script([page(NORMAL)])})
     result = sync(write_hostile_config(tmp_path, url))
     assert result.exit_code == 1, result.output

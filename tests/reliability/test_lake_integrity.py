@@ -18,10 +18,10 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-import etl.sync
-from etl import commits
+import etl.run.sync
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Options, Registry, next_day
+from etl.store import commits
 from tests.conftest import expected_rows, stored_rows, table_rows, write_config
 from tests.reliability.conftest import sync_process
 
@@ -137,7 +137,7 @@ def test_a_clock_that_jumps_back_keeps_runs_in_order(
     assert sync(path).exit_code == 0
     tomorrow = next_day(small_registry)
     served.serve(tomorrow)
-    monkeypatch.setattr(etl.sync, "datetime", ClockBack)
+    monkeypatch.setattr(etl.run.sync, "datetime", ClockBack)
     second = sync(path)
     assert second.exit_code == 0, second.output
     assert "did it jump back?" in second.output

@@ -11,7 +11,7 @@ import pytest
 
 from etl.errors import LockHeldError
 from etl.fakeswr import FakeSwr, Options, Registry
-from etl.lock import OutputLock
+from etl.run.lock import OutputLock
 from tests.conftest import expected_rows, stored_rows, write_config
 
 
@@ -50,7 +50,7 @@ import sys
 import time
 from pathlib import Path
 from etl.errors import LockHeldError
-from etl.lock import OutputLock
+from etl.run.lock import OutputLock
 print("ready", flush=True)
 for _ in range(int(sys.argv[2])):
     try:

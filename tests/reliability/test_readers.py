@@ -14,9 +14,9 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from etl import commits
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry, next_day
+from etl.store import commits
 from tests.conftest import expected_rows, stored_rows, write_config
 from tests.reliability.conftest import sync_process
 

@@ -9,7 +9,7 @@ import yaml
 
 from etl.config import load_config
 from etl.fakeswr import Options, ServerThread, generate_registry
-from etl.sync import run_sync
+from etl.run.sync import run_sync
 from tests.conftest import write_config
 
 REGISTRY = generate_registry(repos=16, seed=12)

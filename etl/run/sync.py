@@ -21,9 +21,6 @@ import aiohttp
 import duckdb
 import pyarrow as pa
 
-from etl import commits, lake, warehouse
-from etl.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
-from etl.client import RetryPolicy, client_for
 from etl.config import (
     AkSkAuthConfig,
     Config,
@@ -32,15 +29,18 @@ from etl.config import (
     check_output,
     token_from,
 )
-from etl.crawl import CrawlSettings, TargetResult, crawl_targets
 from etl.errors import DatabaseBusy, Interrupted, StorageError
 from etl.failpoints import failpoint
-from etl.guard import refuse_mass_removals
-from etl.lock import OutputLock
-from etl.runtime import release_memory, signals_cancel, signals_deferred
-from etl.warehouse import LoadRefused
+from etl.run.crawl import CrawlSettings, TargetResult, crawl_targets
+from etl.run.guard import refuse_mass_removals
+from etl.run.lock import OutputLock
+from etl.run.runtime import release_memory, signals_cancel, signals_deferred
+from etl.store import commits, lake, warehouse
+from etl.store.warehouse import LoadRefused
+from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
+from etl.swr.client import RetryPolicy, client_for
 
-log = logging.getLogger("etl.sync")
+log = logging.getLogger("etl.run.sync")
 
 
 @dataclass(frozen=True)

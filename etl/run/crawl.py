@@ -17,7 +17,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from etl.client import RequestStats, SwrClient, TagPage
 from etl.config import Target
 from etl.errors import (
     ApiError,
@@ -29,10 +28,11 @@ from etl.errors import (
     StorageError,
 )
 from etl.failpoints import failpoint
-from etl.lake import Lane, RunWriter
-from etl.pages import MAX_MANIFEST_BYTES, SnapshotContext, columns_to_batch, tags_to_batch
+from etl.store.lake import Lane, RunWriter
+from etl.swr.client import RequestStats, SwrClient, TagPage
+from etl.swr.pages import MAX_MANIFEST_BYTES, SnapshotContext, columns_to_batch, tags_to_batch
 
-log = logging.getLogger("etl.crawl")
+log = logging.getLogger("etl.run.crawl")
 
 
 @dataclass

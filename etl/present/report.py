@@ -8,8 +8,8 @@ import click
 import duckdb
 
 from etl.errors import EtlError
-from etl.formats import Section, human_bytes
-from etl.warehouse import sql
+from etl.present.formats import Section, human_bytes
+from etl.store.warehouse import sql
 
 
 def section(

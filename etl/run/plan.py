@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from etl.auth import Auth
-from etl.client import RetryPolicy, client_for, tag_list_path, tag_list_query
 from etl.config import Config
 from etl.errors import ApiError, NotFoundError
+from etl.swr.auth import Auth
+from etl.swr.client import RetryPolicy, client_for, tag_list_path, tag_list_query
 
 
 async def check_endpoint(config: Config, name: str, auth: Auth) -> ApiError | None:

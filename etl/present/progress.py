@@ -15,12 +15,12 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from etl.crawl import TargetResult
+from etl.run.crawl import TargetResult
 
 if TYPE_CHECKING:
-    from etl.sync import SyncOutcome
+    from etl.run.sync import SyncOutcome
 
-log = logging.getLogger("etl.progress")
+log = logging.getLogger("etl.present.progress")
 
 
 class JsonFormatter(logging.Formatter):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from etl.crawl import TargetResult
 from etl.errors import LimitError
+from etl.run.crawl import TargetResult
 
 TargetKey = tuple[str, str, str]  # endpoint, namespace, repository
 

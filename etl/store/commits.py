@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl.errors import StorageError
-from etl.lake import STAGING, TABLES, partition
+from etl.store.lake import STAGING, TABLES, partition
 
 SET_ASIDE = "_set_aside"
 LOAD_FAILURES = "_load_failures"

@@ -11,7 +11,7 @@ Layout (hive-partitioned, zstd):
 A run is written under `_staging/R` (ignored by hive readers: it is not `key=value`), then
 each table's partition is renamed into place, `runs` last. The `runs` row is the commit record:
 it carries the run's sequence number and names every file of the run with its row count.
-`etl.commits` reads committed runs back and removes what a crashed run left behind.
+`etl.store.commits` reads committed runs back and removes what a crashed run left behind.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.failpoints import failpoint
-from etl.pages import SNAPSHOT_SCHEMA
+from etl.swr.pages import SNAPSHOT_SCHEMA
 
 TABLES = ("manifests", "tag_snapshots", "target_runs", "runs")  # publish order: runs last
 STAGING = "_staging"
@@ -87,7 +87,7 @@ RUN_SCHEMA = pa.schema(
         ("files", RUN_FILES),
     ]
 )
-LOCK = "_lock"  # the lake's lock file: one writer at a time (see etl.lock)
+LOCK = "_lock"  # the lake's lock file: one writer at a time (see etl.run.lock)
 
 
 # --- writing a run ---------------------------------------------------------------------------

@@ -23,14 +23,14 @@ import orjson
 import pyarrow as pa
 from yarl import URL
 
-from etl.auth import Auth, SignableRequest, canonical_query
 from etl.config import MAX_PAGE_BYTES, MAX_PAGES, CrawlConfig, EndpointConfig
 from etl.errors import ApiError, LimitError, ResponseError
-from etl.names import encode_repository
-from etl.pages import ArrowPage, read_page
-from etl.wire import api_error_from_response, read_capped
+from etl.swr.auth import Auth, SignableRequest, canonical_query
+from etl.swr.names import encode_repository
+from etl.swr.pages import ArrowPage, read_page
+from etl.swr.wire import api_error_from_response, read_capped
 
-log = logging.getLogger("etl.client")
+log = logging.getLogger("etl.swr.client")
 
 MAX_PAGE_SIZE = 1000  # the API page: "A maximum of 1,000 records can be returned."
 

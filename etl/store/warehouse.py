@@ -22,7 +22,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from etl.commits import (
+from etl.errors import DatabaseBusy, EtlError, Refused, StorageError
+from etl.failpoints import failpoint
+from etl.store.commits import (
     LOADS_BEFORE_SET_ASIDE,
     Commit,
     commits_in_order,
@@ -30,11 +32,9 @@ from etl.commits import (
     note_load_failure,
     set_aside,
 )
-from etl.errors import DatabaseBusy, EtlError, Refused, StorageError
-from etl.failpoints import failpoint
-from etl.pages import SNAPSHOT_SCHEMA
+from etl.swr.pages import SNAPSHOT_SCHEMA
 
-log = logging.getLogger("etl.warehouse")
+log = logging.getLogger("etl.store.warehouse")
 
 MEMORY_LIMIT = "128MB"
 # What a reader (report, diff, query) may not do: touch files, fetch or load extensions, or
@@ -65,7 +65,7 @@ def sql_dir() -> Path:
     packaged = resources.files("etl") / "sql"
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "sql"
+    return Path(__file__).resolve().parents[2] / "sql"
 
 
 def sql(name: str) -> str:

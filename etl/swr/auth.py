@@ -21,7 +21,7 @@ import aiohttp
 import orjson
 
 from etl.errors import AuthError, ResponseError
-from etl.wire import api_error_from_response, read_capped
+from etl.swr.wire import api_error_from_response, read_capped
 
 ALGORITHM = "SDK-HMAC-SHA256"
 SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"

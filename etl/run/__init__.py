@@ -1,0 +1,1 @@
+"""One run, end to end: plan, crawl, guard, sync, and the locks and signals around them."""

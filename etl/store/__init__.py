@@ -1,0 +1,1 @@
+"""Where runs are kept: the Parquet lake (written, and its committed runs read back) and DuckDB."""

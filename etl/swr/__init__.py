@@ -1,0 +1,1 @@
+"""The SWR API side: name rules, authentication, the HTTP client and its lists, pages → Arrow."""
