@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import orjson
 import pytest
 import yaml
 from aiohttp import web
@@ -29,6 +29,7 @@ from etl.fakeswr import (
 from etl.fakeswr.registry import Tag
 from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.swr.client import RetryPolicy, SwrClient
+from etl.swr.lists import tag_list
 
 ENV_PREFIXES = ("SWR_", "HW_", "IAM_", "HUAWEICLOUD_")
 
@@ -90,16 +91,19 @@ def client_for(fake: FakeSwr, auth: str = "token", **kwargs: Any) -> SwrClient:
 async def all_tags(
     client: SwrClient, namespace: str, repository: str, **kwargs: Any
 ) -> list[dict[str, Any]]:
-    """Return every tag of one repository, page after page."""
+    """Return every tag of one repository, page after page, as typed dicts."""
     tags: list[dict[str, Any]] = []
-    async for page in client.iter_tag_pages(namespace, repository, **kwargs):
-        tags.extend(page.tags)
+    async for answer in client.iter_pages(tag_list(namespace, repository, **kwargs)):
+        tags.extend(answer.body.columns.to_pylist())
     return tags
 
 
 def expected_tags(registry: Registry, namespace: str, repository: str) -> list[dict[str, Any]]:
-    """Return a repository's tags as the API should serve them (without manifests)."""
-    return [orjson.loads(orjson.dumps(t)) for t in registry.tags(namespace, repository)]
+    """Return a repository's tags as the client should read them: typed, times in UTC."""
+    return [
+        {**asdict(t), "created": parse_time(t.created), "updated": parse_time(t.updated)}
+        for t in registry.tags(namespace, repository)
+    ]
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from etl.errors import ApiError, AuthError, EndpointError, NotFoundError, ResponseError
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, generate_registry, start, stop
 from etl.swr.client import RequestStats, RetryPolicy, SwrClient, TokenBucket
+from etl.swr.lists import tag_list
 from tests.conftest import all_tags, client_for, expected_tags, serve
 
 
@@ -58,12 +59,12 @@ async def test_pages_count_requests_and_follow_the_marker(
     )
     stats = RequestStats()
     async with client_for(fake) as client:
-        pages = [
-            p async for p in client.iter_tag_pages(namespace, repository, page_size=10, stats=stats)
-        ]
+        listing = tag_list(namespace, repository, page_size=10)
+        pages = [p async for p in client.iter_pages(listing, stats)]
     assert len(pages) == -(-len(repo.tags) // 10)
     assert stats.pages == stats.requests == len(pages)
-    assert pages[-1].next_marker is None
+    assert all(p.body.markers.get("nextMarker") for p in pages[:-1])
+    assert "nextMarker" not in pages[-1].body.markers
     assert all(p.request_id for p in pages)
 
 
@@ -343,7 +344,7 @@ async def test_unusable_pages_are_response_errors(pages: list[Any], expected: st
     app, _ = scripted_app([(200, {}, page) for page in pages])
     async with serve(app) as url, SwrClient(url, _NoAuth()) as client:
         with pytest.raises(ResponseError, match=expected) as info:
-            [p async for p in client.iter_tag_pages("ns", "repo")]
+            [p async for p in client.iter_pages(tag_list("ns", "repo"))]
     assert info.value.target == "ns/repo"
 
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.store import commits, lake
-from etl.swr.pages import SnapshotContext, tags_to_batch
+from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=timezone.utc), "ep", "ns", "repo")
 
@@ -21,11 +21,16 @@ def tag(**overrides: Any) -> dict[str, Any]:
     return {**base, **overrides}
 
 
+def rows_of(tags: list[dict[str, Any]]) -> pa.RecordBatch:
+    """Snapshot rows of these tag objects, as the crawl stages them."""
+    return snapshot_batch(tag_columns(tags)[0], CONTEXT)
+
+
 def write_run(root: Path, run_id: str, rows: int) -> lake.RunWriter:
     writer = lake.RunWriter(root, run_id, "2026-11-27")
     lane = writer.new_lane()
     lane.start_target()
-    batch, _ = tags_to_batch([tag(tag=f"t{i}") for i in range(rows)], CONTEXT)
+    batch = rows_of([tag(tag=f"t{i}") for i in range(rows)])
     lane.write(batch)
     lane.target_completed()
     run = pa.Table.from_pylist([{"run_id": run_id, "status": "ok"}], schema=lake.RUN_SCHEMA)
@@ -65,11 +70,11 @@ def test_only_completed_targets_of_a_lane_reach_the_lake(tmp_path: Path, page_ro
         lane.start_target()
         for page in range(pages):
             rows = [tag(tag=f"{name}{page}-{i}") for i in range(page_rows)]
-            lane.write(tags_to_batch(rows, CONTEXT)[0])
+            lane.write(rows_of(rows))
         if completes:
             lane.target_completed()
     lane.start_target()  # a last target that fails on its first page
-    lane.write(tags_to_batch([tag(tag="d0-0")], CONTEXT)[0])
+    lane.write(rows_of([tag(tag="d0-0")]))
     run = pa.Table.from_pylist([{"run_id": "r1", "status": "ok"}], schema=lake.RUN_SCHEMA)
     writer.write_run(lake.TARGET_RUN_SCHEMA.empty_table(), run)
     writer.publish()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -40,8 +42,14 @@ def tag(**overrides: Any) -> dict[str, Any]:
     return {**base, **overrides}
 
 
+def decoded(tags: list[dict[str, Any]]) -> tuple[pa.RecordBatch, int]:
+    """A page of these tags as the client decodes it, made snapshot rows as the crawl does."""
+    page = asyncio.run(pages.decode_tag_page(orjson.dumps({"tags": tags})))
+    return pages.snapshot_batch(page.columns, CONTEXT), page.bad_times
+
+
 def one_row(**overrides: Any) -> tuple[dict[str, Any], int]:
-    batch, warnings = pages.tags_to_batch([tag(**overrides)], CONTEXT)
+    batch, warnings = decoded([tag(**overrides)])
     return batch.to_pylist()[0], warnings
 
 
@@ -127,7 +135,7 @@ def test_wrong_types_are_a_clear_error_naming_field_and_tag(
     overrides: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ResponseError, match=message):
-        pages.tags_to_batch([tag(tag="v1"), tag(**overrides)], CONTEXT)
+        decoded([tag(tag="v1"), tag(**overrides)])
 
 
 @pytest.mark.parametrize(
@@ -148,12 +156,12 @@ def test_tolerated_oddities_are_stored_faithfully(
 def test_a_missing_field_is_null() -> None:
     page = tag()
     del page["image_id"]
-    batch, _ = pages.tags_to_batch([page], CONTEXT)
+    batch, _ = decoded([page])
     assert batch.to_pylist()[0]["image_id"] is None
 
 
 def test_an_empty_page_is_an_empty_batch() -> None:
-    batch, warnings = pages.tags_to_batch([], CONTEXT)
+    batch, warnings = decoded([])
     assert batch.num_rows == 0 and batch.schema == pages.SNAPSHOT_SCHEMA and warnings == 0
 
 
@@ -193,6 +201,10 @@ def tag_objects(draw: st.DrawFn) -> dict[str, Any]:
     return base
 
 
+def snapshot_of(columns: pa.RecordBatch, bad_times: int) -> tuple[pa.RecordBatch, int]:
+    return pages.snapshot_batch(columns, CONTEXT), bad_times
+
+
 def outcome(convert: Callable[[], tuple[Any, int]]) -> tuple[Any, ...]:
     """Return a conversion's batch and warnings, or the error it raised."""
     try:
@@ -210,8 +222,13 @@ def test_arrow_reads_a_page_exactly_as_the_json_path_or_leaves_it_to_it(
     read = pages.read_page(body)
     if read is None:
         return  # the client parses the JSON and converts field by field
-    expected = outcome(lambda: pages.tags_to_batch(orjson.loads(body)["tags"], CONTEXT))
-    assert outcome(lambda: pages.columns_to_batch(read.columns, CONTEXT)) == expected
+
+    def strict() -> tuple[pa.RecordBatch, int]:
+        page = pages.json_page(orjson.loads(body))
+        return snapshot_of(page.columns, page.bad_times)
+
+    expected = outcome(strict)
+    assert outcome(lambda: snapshot_of(*pages.typed_columns(read.columns))) == expected
     assert read.markers == ({} if marker is None else {"nextMarker": marker})
 
 

@@ -17,7 +17,7 @@ from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
 from etl.run.lock import OutputLock
 from etl.run.sync import run_sync
 from etl.store import commits, warehouse
-from etl.swr import client
+from etl.swr import pages
 from tests.conftest import (
     COLUMNS,
     expected_rows,
@@ -49,7 +49,7 @@ def test_either_page_reader_stores_exactly_the_registry(
     monkeypatch: pytest.MonkeyPatch,
     arrow_min_bytes: int,
 ) -> None:
-    monkeypatch.setattr(client, "ARROW_MIN_BYTES", arrow_min_bytes)
+    monkeypatch.setattr(pages, "ARROW_MIN_BYTES", arrow_min_bytes)
     config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
     outcome = run_sync(config)
     assert outcome.exit_code == 0
@@ -202,7 +202,7 @@ def test_snapshots_of_every_run_are_reconstructed(
             rows = con.execute(
                 f"SELECT {COLUMNS} FROM tag_snapshots WHERE run_id = $r", {"r": outcome.run_id}
             ).fetchall()
-            assert sorted(rows) == expected_rows(registry)
+            assert sorted(rows) == expected_rows(registry, list(small_registry.repositories))
         versions = con.execute("SELECT count(*) FROM tag_history").fetchall()[0][0]
     assert versions < small_registry.tag_count() * 1.2  # history grows with changes only
 

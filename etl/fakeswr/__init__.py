@@ -1,6 +1,6 @@
 """The local SWR API: a faithful stand-in for SWR's v3 tag list, IAM tokens and AK/SK."""
 
-from etl.fakeswr.app import Credentials, Options, make_app
+from etl.fakeswr.app import make_app
 from etl.fakeswr.faults import FAULT_KINDS, FaultPlan
 from etl.fakeswr.registry import Registry, Tag, generate_registry, next_day
 from etl.fakeswr.server import (
@@ -13,6 +13,7 @@ from etl.fakeswr.server import (
     stop,
     stop_app,
 )
+from etl.fakeswr.state import Credentials, Options
 
 __all__ = [
     "AppThread",

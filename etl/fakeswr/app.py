@@ -1,4 +1,5 @@
-"""The local SWR API: an aiohttp.web app serving the v3 tag list and an IAM token endpoint.
+"""The local SWR API: an aiohttp.web app serving the v3 tag list, the organization and
+repository lists, and an IAM token endpoint.
 
 This is a second, independent reading of the API page and FACTS.md, not a mirror of the
 client: it validates names, limits, markers and credentials with its own code. Only the AK/SK
@@ -11,22 +12,28 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import itertools
 import re
-import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import replace
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from etl.fakeswr.faults import FaultPlan
-from etl.fakeswr.registry import Registry, Tag, next_day
-from etl.swr.auth import SignableRequest, sign
+from etl.fakeswr.access import authentication_error, issue_token
+from etl.fakeswr.registry import Registry, Repository, Tag, next_day
+from etl.fakeswr.state import (
+    REQUEST_ID,
+    STATE,
+    Credentials,
+    Options,
+    Stats,
+    SwrState,
+    gateway_error,
+    json_response,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -34,109 +41,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # letter or digit, so separators never touch and a name never ends in one.
 NAMESPACE_RE = re.compile(r"[a-z](?:[a-z0-9]|(?:__|[._-])(?=[a-z0-9]))*")
 REPOSITORY_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|(?:__|[./_-])(?=[a-z0-9]))*")
-AUTH_RE = re.compile(r"SDK-HMAC-SHA256 Access=([^,]+), SignedHeaders=([^,]+), Signature=(\w+)")
 ORDER_COLUMNS = {"updated_at": "updated", "tag": "tag"}
 ORDER_KEYS = ("order_column", "order_type")
-MAX_SKEW_S = 15 * 60  # FACTS.md: APIGW.0303 when X-Sdk-Date is more than 15 minutes off
-
-
-@dataclass
-class Credentials:
-    """Who the local API lets in."""
-
-    token: str = field(default_factory=lambda: "fake-token-" + secrets.token_hex(12))
-    domain: str = "acme"
-    user: str = "etl"
-    password: str = field(default_factory=lambda: "pw-" + secrets.token_hex(8))
-    ak: str = field(default_factory=lambda: "FAKEAK" + secrets.token_hex(7).upper())
-    sk: str = field(default_factory=lambda: secrets.token_hex(20))
-    project_id: str = field(default_factory=lambda: secrets.token_hex(16))
-    project_name: str = "cn-north-4"
-
-
-@dataclass
-class Options:
-    """Behaviours of the local API that tests and the demo switch."""
-
-    token_ttl_s: float = 24 * 3600
-    latency_ms: float = 0.0
-    marker_key: str = "nextMarker"  # FACTS.md: Terraform reads "next_marker"
-    has_more: bool = True
-    error_shape: str = "rotate"  # "full", "array", "errors" or "rotate"
-    rate_limit_rps: float | None = None
-    broken_repositories: set[tuple[str, str]] = field(default_factory=set)  # always answer 500
-    faults: FaultPlan = field(default_factory=FaultPlan)
-
-
-@dataclass
-class Stats:
-    """What the local API saw: for tests that measure the client at the server."""
-
-    requests: int = 0
-    in_flight: int = 0
-    max_in_flight: int = 0
-    throttled: int = 0
-    max_connections: int = 0  # open TCP connections, the most ever seen while serving
-    iam_tokens_issued: int = 0
-    request_times: list[float] = field(default_factory=list)
-
-
-class SwrState:
-    """The registry being served, credentials, options and counters."""
-
-    def __init__(self, registry: Registry, credentials: Credentials, options: Options):
-        self.registry = registry
-        self.credentials = credentials
-        self.options = options
-        self.stats = Stats()
-        self.issued_tokens: dict[str, float] = {}
-        self.marker_key = secrets.token_bytes(16)
-        self._shape_cycle = itertools.cycle(["full", "array", "errors"])
-        self._window: list[float] = []
-        self.server: web.Server | None = None  # set once running: its open connections
-
-    def swr_error(self, status: int, code: str, message: str) -> web.Response:
-        """Return an SWR error response in one of SWR's three body shapes (FACTS.md)."""
-        shape = self.options.error_shape
-        shape = next(self._shape_cycle) if shape == "rotate" else shape
-        item = {"errorCode": code, "errorMessage": message, "detail": message}
-        body: Any = {
-            "full": {"errors": [item], "error_code": code, "error_msg": message},
-            "array": [item],
-            "errors": {"errors": [item]},
-        }[shape]
-        return json_response(body, status)
-
-    def over_rate_limit(self) -> bool:
-        """Return True if this request exceeds the configured requests/second."""
-        limit = self.options.rate_limit_rps
-        if limit is None:
-            return False
-        now = time.monotonic()
-        self._window = [t for t in self._window if now - t < 1.0]
-        if len(self._window) >= limit:
-            return True
-        self._window.append(now)
-        return False
-
-
-STATE = web.AppKey("state", SwrState)
-REQUEST_ID = web.RequestKey("request_id", str)
-
-
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
-    )
-
-
-def gateway_error(status: int, code: str, message: str, request_id: str) -> web.Response:
-    """Return an API gateway error: {"error_code", "error_msg", "request_id"}."""
-    return json_response(
-        {"error_code": code, "error_msg": message, "request_id": request_id}, status
-    )
+DOMAIN_NAME = "acme"
 
 
 # --- middlewares --------------------------------------------------------------------------
@@ -181,96 +88,6 @@ async def stats_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     finally:
         stats.in_flight -= 1
-
-
-# --- IAM -----------------------------------------------------------------------------------
-
-
-async def issue_token(request: web.Request) -> web.Response:
-    """POST /v3/auth/tokens: a password token, in X-Subject-Token, expiring after the TTL."""
-    state: SwrState = request.app[STATE]
-    creds = state.credentials
-    try:
-        body = orjson.loads(await request.read())
-        user = body["auth"]["identity"]["password"]["user"]
-        project = body["auth"]["scope"]["project"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return iam_error(400, "The request body is malformed.", "Bad Request")
-    wanted = (creds.domain, creds.user, creds.password)
-    given = (user.get("domain", {}).get("name"), user.get("name"), user.get("password"))
-    if given != wanted:
-        return iam_error(401, "The username or password is wrong.", "Unauthorized")
-    if project not in ({"name": creds.project_name}, {"id": creds.project_id}):
-        return iam_error(400, "The project does not exist.", "Bad Request")
-    token = "MIIfake" + secrets.token_urlsafe(24)
-    expires = time.time() + state.options.token_ttl_s
-    state.issued_tokens[token] = expires
-    state.stats.iam_tokens_issued += 1
-    stamp = datetime.fromtimestamp(expires, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    answer = {"token": {"expires_at": stamp, "methods": ["password"], "user": {"name": creds.user}}}
-    return json_response(answer, 201, {"X-Subject-Token": token})
-
-
-def iam_error(status: int, message: str, title: str) -> web.Response:
-    """Return an IAM error: {"error": {"code", "message", "title"}}."""
-    return json_response({"error": {"code": status, "message": message, "title": title}}, status)
-
-
-# --- authentication of SWR calls -------------------------------------------------------------
-
-
-def authentication_error(request: web.Request, state: SwrState) -> web.Response | None:
-    """Return the 401 for a request whose credentials are missing, wrong or expired, else None."""
-    request_id = request[REQUEST_ID]
-    authorization = request.headers.get("Authorization", "")
-    if authorization.startswith("SDK-HMAC-SHA256"):
-        return signature_error(request, state, authorization)
-    token = request.headers.get("X-Auth-Token")
-    if token is not None and token == state.credentials.token:
-        return None
-    if token is not None and token in state.issued_tokens:
-        if time.time() < state.issued_tokens[token]:
-            return None
-        return state.swr_error(401, "SVCSTG.SWR.4010000", "Authentication failed: token expired")
-    return gateway_error(401, "APIGW.0301", "Incorrect IAM authentication information", request_id)
-
-
-def signature_error(
-    request: web.Request, state: SwrState, authorization: str
-) -> web.Response | None:
-    """Check an SDK-HMAC-SHA256 signature; return the 401 if it is wrong, else None."""
-    request_id = request[REQUEST_ID]
-    match = AUTH_RE.fullmatch(authorization)
-    bad = gateway_error(
-        401,
-        "APIGW.0301",
-        "Incorrect IAM authentication information: verify aksk signature fail",
-        request_id,
-    )
-    if match is None or match.group(1) != state.credentials.ak:
-        return bad
-    try:
-        when = datetime.strptime(request.headers["X-Sdk-Date"], "%Y%m%dT%H%M%SZ")
-    except (KeyError, ValueError):
-        return bad
-    if abs(when.replace(tzinfo=timezone.utc).timestamp() - time.time()) > MAX_SKEW_S:
-        return gateway_error(
-            401,
-            "APIGW.0303",
-            "Incorrect app authentication information: request expired",
-            request_id,
-        )
-    names = match.group(2).split(";")
-    headers = {name: request.headers.get(name, "") for name in names}
-    signable = SignableRequest(
-        request.method, request.host, request.path, list(request.query.items()), headers
-    )
-    expected = sign(signable, state.credentials.ak, state.credentials.sk)
-    if not hmac.compare_digest(expected, authorization):
-        return bad
-    if request.headers.get("X-Project-Id") not in (None, state.credentials.project_id):
-        return bad
-    return None
 
 
 # --- the v3 tag list ------------------------------------------------------------------------
@@ -334,22 +151,27 @@ def selected_tags(tags: list[Tag], request: web.Request) -> list[Tag]:
     return chosen
 
 
-async def list_tags(request: web.Request) -> web.StreamResponse:
-    """GET /v3/manage/namespaces/{namespace}/repos/{repository}/tags."""
-    state: SwrState = request.app[STATE]
-    request_id = request[REQUEST_ID]
+async def refusal(request: web.Request, state: SwrState) -> tuple[web.Response | None, str | None]:
+    """Return (the answer that replaces this request's, or None; the fault drawn for it):
+    throttling, authentication and injected faults, the same for every SWR list."""
     if state.over_rate_limit():
         state.stats.throttled += 1
         return gateway_error(
-            429, "APIGW.0308", "The throttling threshold has been reached", request_id
-        )
+            429, "APIGW.0308", "The throttling threshold has been reached", request[REQUEST_ID]
+        ), None
     denied = authentication_error(request, state)
     if denied is not None:
-        return denied
+        return denied, None
     fault = state.options.faults.draw(request.path_qs)
-    early = await early_fault(request, state, fault)
-    if early is not None:
-        return early
+    return await early_fault(request, state, fault), fault
+
+
+async def list_tags(request: web.Request) -> web.StreamResponse:
+    """GET /v3/manage/namespaces/{namespace}/repos/{repository}/tags."""
+    state: SwrState = request.app[STATE]
+    refused, fault = await refusal(request, state)
+    if refused is not None:
+        return refused
     invalid = query_error(request, state)
     if invalid is not None:
         return invalid
@@ -443,6 +265,76 @@ async def send_page(
     return response
 
 
+# --- organizations and repositories ----------------------------------------------------------
+
+
+async def list_namespaces(request: web.Request) -> web.StreamResponse:
+    """GET /v2/manage/namespaces: every organization, or the one named by `namespace`."""
+    state: SwrState = request.app[STATE]
+    refused, fault = await refusal(request, state)
+    if refused is not None:
+        return refused
+    wanted = request.query.get("namespace")
+    names = sorted(state.registry.namespaces)
+    items = [
+        {"id": index, "name": name, "creator_name": state.credentials.user, "auth": 7}
+        for index, name in enumerate(names, start=1)
+        if wanted is None or name == wanted
+    ]
+    return await send_page(request, state, orjson.dumps({"namespaces": items}), fault)
+
+
+async def list_repositories(request: web.Request) -> web.StreamResponse:
+    """GET /v3/manage/repos: repositories by id, `limit` a page; `nextMarker` is the integer
+    id the next page starts at (FACTS.md), absent on the last page."""
+    state: SwrState = request.app[STATE]
+    refused, fault = await refusal(request, state)
+    if refused is not None:
+        return refused
+    query = request.query
+    limit, marker = query.get("limit", "100"), query.get("marker", "0")
+    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        return state.swr_error(400, "SVCSTG.SWR.4000056", f"Invalid limit: {limit}")
+    if not marker.isdigit():
+        return state.swr_error(400, "SVCSTG.SWR.4001025", f"Invalid marker: {marker}")
+    namespace = query.get("namespace")
+    if namespace is not None and namespace not in state.registry.namespaces:
+        return state.swr_error(404, "SVCSTG.SWR.4040001", f"Namespace {namespace} not found")
+    repos = sorted(
+        (
+            r
+            for r in state.registry.repositories.values()
+            if (namespace is None or r.namespace == namespace)
+            and query.get("name", "") in r.name
+            and r.repo_id >= int(marker)
+        ),
+        key=lambda r: r.repo_id,
+    )
+    body: dict[str, Any] = {"repos": [repository_item(r) for r in repos[: int(limit)]]}
+    if len(repos) > int(limit):
+        body["nextMarker"] = repos[int(limit)].repo_id
+    return await send_page(request, state, orjson.dumps(body), fault)
+
+
+def repository_item(repo: Repository) -> dict[str, Any]:
+    """Return one repository as the v3 repository list shows it (FACTS.md's fields)."""
+    return {
+        "id": repo.repo_id,
+        "name": repo.name,
+        "category": repo.category,
+        "description": repo.description,
+        "size": repo.size(),
+        "is_public": repo.is_public,
+        "num_images": len(repo.tags),
+        "num_download": repo.num_download,
+        "created_at": repo.created_at,
+        "updated_at": repo.updated_at(),
+        "domain_name": DOMAIN_NAME,
+        "namespace_name": repo.namespace,
+        "status": True,
+    }
+
+
 async def advance_day(request: web.Request) -> web.Response:
     """POST /_fake/next-day?churn=0.01: serve the registry a day later (for benchmarks)."""
     state: SwrState = request.app[STATE]
@@ -458,6 +350,8 @@ def make_app(
     app = web.Application(middlewares=[request_id_middleware, stats_middleware])
     app[STATE] = SwrState(registry, credentials or Credentials(), options or Options())
     app.router.add_get("/v3/manage/namespaces/{namespace}/repos/{repository}/tags", list_tags)
+    app.router.add_get("/v2/manage/namespaces", list_namespaces)
+    app.router.add_get("/v3/manage/repos", list_repositories)
     app.router.add_post("/v3/auth/tokens", issue_token)
     app.router.add_post("/_fake/next-day", advance_day)
     return app

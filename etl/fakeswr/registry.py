@@ -68,14 +68,42 @@ class Tag:
     manifest: str = ""
 
 
+CATEGORIES = ["app_server", "linux", "framework_app", "database", "lang", "other", "arm"]
+
+
 @dataclass
 class Repository:
-    """A repository and its tags, in creation order."""
+    """A repository, its tags in creation order, and what the repository list says of it."""
 
     namespace: str
     name: str
     repo_id: int
     tags: list[Tag] = field(default_factory=list)
+    category: str = "other"
+    description: str = ""
+    is_public: bool = False
+    created_at: str = "2023-01-01T00:00:00Z"
+    num_download: int = 0
+    pulls_frozen: bool = False  # nobody pulls it: its counter never moves
+
+    def size(self) -> int:
+        """Return the repository's size as the list reports it: each image once, int64-capped."""
+        return min(INT64_MAX, sum({t.digest: t.size for t in self.tags}.values()))
+
+    def updated_at(self) -> str:
+        """Return when the repository last changed: its latest push, else its creation."""
+        return max((t.updated for t in self.tags), default=self.created_at)
+
+
+def describe(repo: Repository, rng: random.Random, now: datetime) -> Repository:
+    """Give a repository the metadata the repository list shows, from `rng`."""
+    repo.category = rng.choice(CATEGORIES)
+    repo.description = rng.choice(["", f"{repo.name} images", "maintained by the platform team"])
+    repo.is_public = rng.random() < 0.2
+    repo.created_at = format_time(now - timedelta(days=rng.uniform(30, 5 * 365)), 0)
+    repo.pulls_frozen = rng.random() < 0.15
+    repo.num_download = 0 if repo.pulls_frozen and rng.random() < 0.5 else rng.randint(0, 50_000)
+    return repo
 
 
 @dataclass
@@ -335,7 +363,7 @@ def _generate(
     for repo_id, ((ns, name), count) in enumerate(
         zip(repository_names(repos), tag_counts(repos, total, rng), strict=True), start=1
     ):
-        repo = Repository(ns, name, repo_id)
+        repo = describe(Repository(ns, name, repo_id), rng, registry.now)
         registry.repositories[(ns, name)] = repo
         _fill_repository(builder, repo, count, registry.now)
     if edge_sizes:
@@ -368,7 +396,8 @@ def _add_edge_sizes(registry: Registry) -> None:
 
 
 def next_day(registry: Registry, churn: float = 0.02, seed: int | None = None) -> Registry:
-    """Return the registry a day later: tags added, deleted, moved to another digest, re-pushed."""
+    """Return the registry a day later: tags added, deleted, moved to another digest, re-pushed;
+    whole repositories deleted and created at the same rate; pull counters moved."""
     rng = random.Random(seed if seed is not None else registry.seed * 1000 + registry.day + 1)
     day = Registry(
         seed=registry.seed,
@@ -381,15 +410,34 @@ def next_day(registry: Registry, churn: float = 0.02, seed: int | None = None) -
     )
     builder = _Builder(day, rng, registry.with_manifests)
     for key, repo in registry.repositories.items():
+        if rng.random() < churn:
+            continue  # the whole repository deleted
         day.repositories[key] = _mutate_repository(builder, repo, churn, day.now)
+    _create_repositories(builder, registry, day, churn)
     return day
+
+
+def _create_repositories(builder: _Builder, before: Registry, day: Registry, churn: float) -> None:
+    """Add new repositories to `day` (names never used in `before`), a few tags each."""
+    rng = builder.rng
+    count = sum(rng.random() < churn for _ in before.repositories) + int(rng.random() < 0.3)
+    namespaces = sorted(before.namespaces) or [NAMESPACE_WORDS[0]]
+    next_repo_id = max((r.repo_id for r in before.repositories.values()), default=0) + 1
+    for k in range(count):
+        namespace = rng.choice(namespaces)
+        name = f"new-{day.day}-{k}"
+        repo = describe(Repository(namespace, name, next_repo_id + k), rng, day.now)
+        repo.created_at = format_time(builder.moment_before(day.now, 1), 0)
+        day.repositories[(namespace, name)] = repo
+        _fill_repository(builder, repo, rng.randint(1, 12), day.now)
 
 
 def _mutate_repository(
     builder: _Builder, repo: Repository, churn: float, now: datetime
 ) -> Repository:
     rng = builder.rng
-    out = Repository(repo.namespace, repo.name, repo.repo_id)
+    pulls = 0 if repo.pulls_frozen else int(rng.expovariate(1 / 40))
+    out = replace(repo, tags=[], num_download=repo.num_download + pulls)
     taken = {t.tag for t in repo.tags}
     for tag in repo.tags:
         roll = rng.random()

@@ -10,8 +10,9 @@ from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
-from etl.fakeswr.app import STATE, Credentials, Options, SwrState, make_app
+from etl.fakeswr.app import make_app
 from etl.fakeswr.registry import Registry
+from etl.fakeswr.state import STATE, Credentials, Options, SwrState
 
 T = TypeVar("T")
 

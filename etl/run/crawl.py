@@ -29,8 +29,9 @@ from etl.errors import (
 )
 from etl.failpoints import failpoint
 from etl.store.lake import Lane, RunWriter
-from etl.swr.client import RequestStats, SwrClient, TagPage
-from etl.swr.pages import MAX_MANIFEST_BYTES, SnapshotContext, columns_to_batch, tags_to_batch
+from etl.swr.client import RequestStats, SwrClient
+from etl.swr.lists import tag_list
+from etl.swr.pages import MAX_MANIFEST_BYTES, SnapshotContext, snapshot_batch
 
 log = logging.getLogger("etl.run.crawl")
 
@@ -160,36 +161,33 @@ async def _stream_pages(
     context = SnapshotContext(
         settings.run_id, settings.snapshot_at, target.endpoint, target.namespace, target.repository
     )
-    seen: set[str] = set()
-    async for page in client.iter_tag_pages(
+    listing = tag_list(
         target.namespace,
         target.repository,
         page_size=settings.page_size,
         tag=target.tag,
         with_manifest=settings.with_manifest,
-        stats=result.stats,
-    ):
-        fresh = fresh_tags(page, seen)
-        result.warnings += len(page) - len(fresh)
+    )
+    seen: set[str] = set()
+    async for answer in client.iter_pages(listing, result.stats):
+        page = answer.body
+        fresh = fresh_tags(page.columns, seen)
+        result.warnings += len(page) - fresh.num_rows + page.bad_times
         try:
-            if isinstance(fresh, pa.RecordBatch):
-                batch, bad_times = columns_to_batch(fresh, context)
-            else:
-                batch, bad_times = tags_to_batch(fresh, context)
+            batch = snapshot_batch(fresh, context)
+            if settings.with_manifest:
+                pairs = digests_and_manifests(fresh)
+                check_manifest_sizes(pairs)
+                writer.add_manifests(pairs, settings.known_manifests)
         except ApiError as exc:
             # crawl_target adds the endpoint and target; only the page knows its request id.
-            raise exc.at(request_id=page.request_id) from None
-        result.warnings += bad_times
+            raise exc.at(request_id=answer.request_id) from None
         try:
             lane.write(batch)
         except (OSError, pa.ArrowException) as exc:
             raise StorageError(f"cannot write staging in {writer.staging}: {exc}") from None
         failpoint("page-staged")
         result.tags += batch.num_rows
-        if settings.with_manifest:
-            pairs = digests_and_manifests(fresh)
-            check_manifest_sizes(pairs)
-            writer.add_manifests(pairs, settings.known_manifests)
 
 
 def check_manifest_sizes(pairs: list[tuple[Any, Any]]) -> None:
@@ -203,15 +201,10 @@ def check_manifest_sizes(pairs: list[tuple[Any, Any]]) -> None:
             )
 
 
-def fresh_tags(page: TagPage, seen: set[str]) -> pa.RecordBatch | list[dict[str, Any]]:
-    """Return the page's tags whose name was not seen on an earlier page (markers may shift),
-    as columns or as tag objects, whichever the page holds."""
-    if page.columns is not None:
-        keep = first_sightings(page.columns.column("tag").to_pylist(), seen)
-        return page.columns if keep is None else page.columns.take(keep)
-    rows = page.rows or []
-    keep = first_sightings([tag.get("tag") for tag in rows], seen)
-    return rows if keep is None else [rows[i] for i in keep]
+def fresh_tags(columns: pa.RecordBatch, seen: set[str]) -> pa.RecordBatch:
+    """Return the page's tags whose name was not seen on an earlier page (markers may shift)."""
+    keep = first_sightings(columns.column("tag").to_pylist(), seen)
+    return columns if keep is None else columns.take(keep)
 
 
 def first_sightings(names: list[Any], seen: set[str]) -> list[int] | None:
@@ -229,9 +222,12 @@ def first_sightings(names: list[Any], seen: set[str]) -> list[int] | None:
     return keep
 
 
-def digests_and_manifests(tags: pa.RecordBatch | list[dict[str, Any]]) -> list[tuple[Any, Any]]:
-    """Return the (digest, manifest) of each tag, whichever form the tags are in."""
-    if isinstance(tags, pa.RecordBatch):
-        columns = tags.column("digest").to_pylist(), tags.column("manifest").to_pylist()
-        return list(zip(*columns, strict=True))
-    return [(tag.get("digest"), tag.get("manifest")) for tag in tags]
+def digests_and_manifests(columns: pa.RecordBatch) -> list[tuple[Any, Any]]:
+    """Return the (digest, manifest) of each tag of a page."""
+    return list(
+        zip(
+            columns.column("digest").to_pylist(),
+            columns.column("manifest").to_pylist(),
+            strict=True,
+        )
+    )

@@ -7,7 +7,8 @@ import click
 from etl.config import Config
 from etl.errors import ApiError, NotFoundError
 from etl.swr.auth import Auth
-from etl.swr.client import RetryPolicy, client_for, tag_list_path, tag_list_query
+from etl.swr.client import RetryPolicy, client_for
+from etl.swr.lists import tag_list
 
 
 async def check_endpoint(config: Config, name: str, auth: Auth) -> ApiError | None:
@@ -17,13 +18,11 @@ async def check_endpoint(config: Config, name: str, auth: Auth) -> ApiError | No
     client = client_for(
         endpoint, config.crawl, auth, retry=RetryPolicy(max_attempts=2, base_delay_s=0.2)
     )
-    path = tag_list_path(target.namespace, target.repository)
+    listing = tag_list(target.namespace, target.repository, page_size=1)
     try:
         async with client:
             await client.get_json(
-                path,
-                tag_list_query(1, None, None, False, None),
-                target=target.path,
+                listing.path, list(listing.query), target=target.path, decode=listing.decode
             )
     except NotFoundError:
         return None  # the credentials passed; the repository itself is missing

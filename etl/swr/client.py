@@ -1,8 +1,11 @@
-"""The SWR v3 tag-list client: one aiohttp session per endpoint, retries, rate limit, pages.
+"""The SWR client: one aiohttp session per endpoint, retries, rate limit, and one paging core.
 
-`SwrClient.iter_tag_pages` yields one `TagPage` per HTTP response and follows the marker until
-the API says it is done. Everything that can go wrong on the wire ends as an `ApiError`
-subclass carrying status, error code, request id, endpoint and target.
+`SwrClient.iter_pages` runs any SWR list — a `SwrList` says where it is, what its first page is
+asked and how a page body is read — and follows its marker (string or integer) until the API
+says it is done. The lists themselves are small definitions (`etl.swr.lists`). Everything that
+can go wrong on the wire ends as an `ApiError` subclass carrying status, error code, request
+id, endpoint and target. A new SWR list goes in `etl.swr.lists`, its page reader in
+`etl.swr.pages` (or beside the list when it is small).
 """
 
 from __future__ import annotations
@@ -15,19 +18,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
-from urllib.parse import quote
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 import orjson
-import pyarrow as pa
 from yarl import URL
 
 from etl.config import MAX_PAGE_BYTES, MAX_PAGES, CrawlConfig, EndpointConfig
 from etl.errors import ApiError, LimitError, ResponseError
 from etl.swr.auth import Auth, SignableRequest, canonical_query
-from etl.swr.names import encode_repository
-from etl.swr.pages import ArrowPage, read_page
 from etl.swr.wire import api_error_from_response, read_capped
 
 log = logging.getLogger("etl.swr.client")
@@ -36,12 +35,27 @@ MAX_PAGE_SIZE = 1000  # the API page: "A maximum of 1,000 records can be returne
 
 # FACTS.md: SWR's own throttling and busy codes arrive as 403 and 409; retry them like a 429.
 THROTTLE_CODES = frozenset({"SVCSTG.SWR.4031032", "SVCSTG.SWR.4031042", "SVCSTG.SWR.4090023"})
-# Pages at least this large are read by Arrow in a worker thread (its reader releases the GIL,
-# so the event loop keeps other requests moving). On one thread Arrow is no faster than orjson
-# and has a fixed cost (~0.5 ms): smaller pages are parsed as JSON on the loop.
-ARROW_MIN_BYTES = 131_072
-
 Decoder = Callable[[bytes], Awaitable[Any]]
+T = TypeVar("T")
+P = TypeVar("P", bound="Paged")
+
+
+class Paged(Protocol):
+    """What a page of any SWR list offers the paging core: the marker fields it carried."""
+
+    @property
+    def markers(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class SwrList(Generic[P]):
+    """One SWR list: its path, the query of its first page, how a page body is read, and the
+    name its errors carry (the target, or the organization listed)."""
+
+    path: str
+    query: tuple[tuple[str, str], ...]
+    decode: Callable[[bytes], Awaitable[P]]
+    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,7 @@ class RetryPolicy:
 
     def should_retry(self, error: ApiError) -> bool:
         """Return True if `error` is transient: throttling, 5xx, busy, or no usable answer."""
-        if isinstance(error, LimitError):
+        if isinstance(error, (LimitError, ResponseError)):
             return False  # the same answer would come again
         if error.status is None:
             return True  # connection error, timeout or an unreadable 200
@@ -121,32 +135,10 @@ class RequestStats:
 
 
 @dataclass(frozen=True)
-class TagPage:
-    """One page of the v3 tag list and where the next page starts.
+class Answer(Generic[T]):
+    """A successful answer: the body as its decoder read it, and its request id."""
 
-    The tags are `columns` (FAST_SCHEMA + manifest, timestamps as text) when Arrow's JSON
-    reader could read the page, else `rows`, the tag objects as parsed JSON.
-    """
-
-    rows: list[dict[str, Any]] | None
-    columns: pa.RecordBatch | None
-    next_marker: str | None
-    request_id: str | None
-
-    def __len__(self) -> int:
-        return self.columns.num_rows if self.columns is not None else len(self.rows or [])
-
-    @property
-    def tags(self) -> list[dict[str, Any]]:
-        """The tag objects as dicts (for callers that want them; the crawl reads columns)."""
-        return self.columns.to_pylist() if self.columns is not None else list(self.rows or [])
-
-
-@dataclass(frozen=True)
-class JsonAnswer:
-    """A successful JSON answer: the parsed body and its request id."""
-
-    body: Any
+    body: T
     request_id: str | None
 
 
@@ -161,6 +153,10 @@ class MarkerPaginator:
     @property
     def has_next(self) -> bool:
         return not self.started or self.marker is not None
+
+    def query(self) -> list[tuple[str, str]]:
+        """Return the query pair that asks for the next page (none for the first)."""
+        return [] if self.marker is None else [("marker", self.marker)]
 
     def update(self, body: Mapping[str, Any], request_id: str | None) -> None:
         """Take the next marker from a page body; raise ResponseError on a marker loop."""
@@ -261,23 +257,12 @@ class SwrClient:
             await self._session.close()
             self._session = None
 
-    async def iter_tag_pages(
-        self,
-        namespace: str,
-        repository: str,
-        *,
-        page_size: int = MAX_PAGE_SIZE,
-        tag: str | None = None,
-        with_manifest: bool = False,
-        order: tuple[str, str] | None = None,
-        stats: RequestStats | None = None,
-    ) -> AsyncIterator[TagPage]:
-        """Yield every page of a repository's tags, in the server's order, following markers."""
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
+    async def iter_pages(
+        self, listing: SwrList[P], stats: RequestStats | None = None
+    ) -> AsyncIterator[Answer[P]]:
+        """Yield every page of a list, in the server's order, following its marker; raise
+        LimitError past `max_pages`, ResponseError on a marker loop."""
         stats = stats if stats is not None else RequestStats()
-        target = f"{namespace}/{repository}"
-        path = tag_list_path(namespace, repository)
         paginator = MarkerPaginator()
         while paginator.has_next:
             if stats.pages >= self.max_pages:
@@ -286,24 +271,18 @@ class SwrClient:
                     "markers (raise crawl.max_pages_per_target if the repository is that large)",
                     error_code="ETL.MAX_PAGES",
                     endpoint=self.name,
-                    target=target,
+                    target=listing.target,
                 )
-            query = tag_list_query(page_size, paginator.marker, tag, with_manifest, order)
+            query = [*listing.query, *paginator.query()]
             answer = await self.get_json(
-                path, query, target=target, stats=stats, decode=decode_tag_page
+                listing.path, query, target=listing.target, stats=stats, decode=listing.decode
             )
-            body, request_id = answer.body, answer.request_id
             try:
-                if isinstance(body, ArrowPage):
-                    rows, columns = None, body.columns
-                    paginator.update(body.markers, request_id)
-                else:
-                    rows, columns = parse_tag_page(body, request_id), None
-                    paginator.update(body, request_id)
+                paginator.update(answer.body.markers, answer.request_id)
             except ApiError as exc:
-                raise exc.at(endpoint=self.name, target=target) from None
+                raise exc.at(endpoint=self.name, target=listing.target) from None
             stats.pages += 1
-            yield TagPage(rows, columns, paginator.marker, request_id)
+            yield answer
 
     async def get_json(
         self,
@@ -313,9 +292,9 @@ class SwrClient:
         target: str | None = None,
         stats: RequestStats | None = None,
         decode: Decoder | None = None,
-    ) -> JsonAnswer:
-        """Return the parsed JSON answer of a GET (parsed by `decode`, JSON by default),
-        retrying transient failures."""
+    ) -> Answer[Any]:
+        """Return the answer of a GET, its body read by `decode` (JSON by default), retrying
+        transient failures."""
         stats = stats if stats is not None else RequestStats()
         refreshed = False
         attempt = 0
@@ -356,7 +335,7 @@ class SwrClient:
         query: list[tuple[str, str]],
         used_headers: dict[str, str],
         decode: Decoder,
-    ) -> JsonAnswer:
+    ) -> Answer[Any]:
         session = self._require_session()
         host = self.base_url.raw_authority
         base = {"Content-Type": "application/json", "Host": host}
@@ -384,7 +363,9 @@ class SwrClient:
             raise api_error_from_response(status, body, resp_headers)
         self.limiter.speed_up()
         try:
-            return JsonAnswer(await decode(body), request_id)
+            return Answer(await decode(body), request_id)
+        except ApiError as exc:
+            raise exc.at(request_id=request_id) from None
         except orjson.JSONDecodeError:
             # A cut-off 200 body is a transport fault in disguise: retry it (status None).
             raise ApiError(
@@ -401,57 +382,6 @@ class SwrClient:
 async def decode_json(body: bytes) -> Any:
     """Return the body parsed as JSON (raises orjson.JSONDecodeError)."""
     return orjson.loads(body)
-
-
-async def decode_tag_page(body: bytes) -> ArrowPage | Any:
-    """Return a large tag-list body read by Arrow in a worker thread, or the body parsed as
-    JSON when it is small or Arrow cannot read it exactly."""
-    if len(body) >= ARROW_MIN_BYTES:
-        page = await asyncio.to_thread(read_page, body)
-        if page is not None:
-            return page
-    return orjson.loads(body)
-
-
-def tag_list_path(namespace: str, repository: str) -> str:
-    """Return the URL path of the v3 tag list, the repository's '/' sent as '$' (as %24)."""
-    encoded = quote(encode_repository(repository), safe="")
-    return f"/v3/manage/namespaces/{quote(namespace, safe='')}/repos/{encoded}/tags"
-
-
-def tag_list_query(
-    page_size: int,
-    marker: str | None,
-    tag: str | None,
-    with_manifest: bool,
-    order: tuple[str, str] | None,
-) -> list[tuple[str, str]]:
-    """Return the query pairs of one tag-list request (booleans as lowercase, FACTS.md)."""
-    query = [("limit", str(page_size))]
-    if marker is not None:
-        query.append(("marker", marker))
-    if tag:
-        query.append(("tag", tag))
-    if with_manifest:
-        query.append(("with_manifest", "true"))
-    if order is not None:
-        query += [("order_column", order[0]), ("order_type", order[1])]
-    return query
-
-
-def parse_tag_page(body: Any, request_id: str | None) -> list[dict[str, Any]]:
-    """Return the tag objects of a page body; raise ResponseError if its shape is wrong."""
-    if not isinstance(body, dict):
-        raise ResponseError(
-            f"expected a JSON object, got {type(body).__name__}", request_id=request_id
-        )
-    if "tags" not in body:
-        raise ResponseError("the page has no 'tags' key", request_id=request_id)
-    # A Go service writes an empty slice as null: that is an empty page, not an error.
-    tags = body["tags"] if body["tags"] is not None else []
-    if not isinstance(tags, list) or not all(isinstance(t, dict) for t in tags):
-        raise ResponseError("'tags' is not a list of objects", request_id=request_id)
-    return tags
 
 
 def describe_transport_error(exc: BaseException) -> str:

@@ -33,6 +33,7 @@ import yaml
 from etl.fakeswr.registry import repository_names
 from etl.swr.auth import TokenAuth
 from etl.swr.client import RetryPolicy, SwrClient
+from etl.swr.lists import tag_list
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEW_QUERIES = {
@@ -189,8 +190,9 @@ async def fetch_all(srv: Server, concurrency: int = 16, page_size: int = 1000) -
         nonlocal count
         while queue:
             namespace, repository = queue.pop()
-            async for page in client.iter_tag_pages(namespace, repository, page_size=page_size):
-                count += len(page)
+            listing = tag_list(namespace, repository, page_size=page_size)
+            async for answer in client.iter_pages(listing):
+                count += len(answer.body)
 
     async with client:
         await asyncio.gather(*(worker() for _ in range(concurrency)))

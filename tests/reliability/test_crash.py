@@ -85,7 +85,9 @@ def test_sigkill_at_ten_moments(tmp_path: Path, served: FakeSwr, small_registry:
     finished = sync_process(path)
     _, err = finished.communicate(timeout=120)
     assert finished.returncode == 0, err.decode()
-    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow)
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(
+        tomorrow, list(small_registry.repositories)
+    )
     before = table_rows(tmp_path / "swr.duckdb")
     assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
     assert table_rows(tmp_path / "swr.duckdb") == before

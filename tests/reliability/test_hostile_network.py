@@ -294,14 +294,14 @@ def test_a_surprise_while_reading_one_page_fails_that_target_only(
 ) -> None:
     import etl.run.crawl
 
-    convert = etl.run.crawl.tags_to_batch
+    convert = etl.run.crawl.snapshot_batch
 
-    def explode_on_hostile(tags: list[dict[str, Any]], context: Any) -> Any:
+    def explode_on_hostile(columns: Any, context: Any) -> Any:
         if context.repository == "hostile":
             raise OverflowError("cannot fit 'int' into an index-sized integer")
-        return convert(tags, context)
+        return convert(columns, context)
 
-    monkeypatch.setattr(etl.run.crawl, "tags_to_batch", explode_on_hostile)
+    monkeypatch.setattr(etl.run.crawl, "snapshot_batch", explode_on_hostile)
     url = hostile({"ns/hostile": Script([page([tag("a")])]), "ns/normal": Script([page(NORMAL)])})
     result = sync(write_hostile_config(tmp_path, url))
     assert result.exit_code == 1, result.output

@@ -149,7 +149,7 @@ def test_a_clock_that_jumps_back_keeps_runs_in_order(
         ).fetchall()[0][0]
     assert starts[1][0] > starts[0][0]
     assert backwards == 0
-    assert stored_rows(db) == expected_rows(tomorrow)
+    assert stored_rows(db) == expected_rows(tomorrow, list(small_registry.repositories))
     before = table_rows(db)
     assert rebuild(path).exit_code == 0
     assert table_rows(db) == before
