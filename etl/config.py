@@ -121,24 +121,56 @@ AuthConfig = Annotated[
 ]
 
 
+def is_glob(name: str) -> bool:
+    """Return True if a configured name is a pattern (fnmatch: `*`, `?` or `[`)."""
+    return any(c in name for c in "*?[")
+
+
 class TargetConfig(Model):
     namespace: str
     repositories: list[str] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)  # globs on "namespace/repository"
     tag: str | None = None
+    discover_metadata: bool = False  # list the organization for literal names too
 
     @field_validator("namespace")
     @classmethod
     def valid_namespace(cls, value: str) -> str:
-        return _by_name_rules(validate_namespace, value)
+        return _pattern(value) if is_glob(value) else _by_name_rules(validate_namespace, value)
 
     @field_validator("repositories")
     @classmethod
     def valid_repositories(cls, values: list[str]) -> list[str]:
         for value in values:
-            _by_name_rules(validate_repository, value)
+            if is_glob(value):
+                _pattern(value)
+            else:
+                _by_name_rules(validate_repository, value)
         if len(set(values)) != len(values):
             raise ValueError("a repository is listed twice")
         return values
+
+    @field_validator("exclude")
+    @classmethod
+    def valid_excludes(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _pattern(value)
+        return values
+
+    @property
+    def discovers(self) -> bool:
+        """True if this target needs a repository list (a pattern, or metadata asked for)."""
+        return (
+            self.discover_metadata
+            or is_glob(self.namespace)
+            or any(map(is_glob, self.repositories))
+        )
+
+
+def _pattern(value: str) -> str:
+    if not value.strip() or value != value.strip():
+        raise ValueError(f"pattern {value!r} is empty or has surrounding spaces")
+    return value
 
 
 class EndpointConfig(Model):
@@ -193,26 +225,34 @@ class Config(Model):
         return self
 
     def targets(self) -> list[Target]:
-        """Return every (endpoint, namespace, repository) to crawl, in config order."""
+        """Return the targets named literally (namespace and repository), in config order:
+        what a sync crawls without asking SWR's lists (see etl.run.discovery for the rest)."""
         return [
             Target(endpoint.name, target.namespace, repository, target.tag)
             for endpoint in self.endpoints
             for target in endpoint.targets
+            if not is_glob(target.namespace)
             for repository in target.repositories
+            if not is_glob(repository)
         ]
 
     def endpoint(self, name: str) -> EndpointConfig:
         return next(e for e in self.endpoints if e.name == name)
 
 
+LITERAL = "literal"  # how a target named in the config was selected
+
+
 @dataclass(frozen=True, order=True)
 class Target:
-    """One repository on one endpoint, and its optional server-side tag filter."""
+    """One repository on one endpoint, its optional server-side tag filter, and how it was
+    selected: `literal`, or the pattern (`namespace/repository`) that found it."""
 
     endpoint: str
     namespace: str
     repository: str
     tag: str | None = None
+    selected_by: str = LITERAL
 
     @property
     def path(self) -> str:

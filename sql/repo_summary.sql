@@ -1,4 +1,4 @@
--- Which repositories hold what: tags, bytes (each digest once in unique_size), ages, last push.
+-- Which repositories hold what: tags, bytes (each digest once in unique_size), ages, last push; and, where discovery lists them, the API's size, the pull counter and the pulls of the last 7 and 30 days (NULL when not observed that long).
 CREATE OR REPLACE VIEW repo_summary AS
 WITH per_digest AS (
     SELECT endpoint, namespace, repository, digest, any_value(size) AS size
@@ -9,6 +9,31 @@ unique_sizes AS (
     SELECT endpoint, namespace, repository, sum(size::HUGEINT) AS unique_size
     FROM per_digest
     GROUP BY ALL
+),
+seen AS (
+    SELECT endpoint, namespace, repository, snapshot_at,
+           max(snapshot_at) OVER (PARTITION BY endpoint, namespace, repository) AS latest_at
+    FROM repository_sightings
+),
+bases AS (
+    -- The last sighting at least 7 (30) days before the latest: pulls are counted since then.
+    SELECT endpoint, namespace, repository,
+           max(snapshot_at) FILTER (WHERE snapshot_at <= latest_at - INTERVAL 7 DAY) AS base_7d,
+           max(snapshot_at) FILTER (WHERE snapshot_at <= latest_at - INTERVAL 30 DAY) AS base_30d
+    FROM seen
+    GROUP BY ALL
+),
+pulls AS (
+    SELECT b.endpoint, b.namespace, b.repository,
+           CASE WHEN b.base_7d IS NOT NULL
+                THEN coalesce(sum(p.pulls) FILTER (WHERE p.from_at >= b.base_7d), 0) END
+               AS pulls_last_7d,
+           CASE WHEN b.base_30d IS NOT NULL
+                THEN coalesce(sum(p.pulls) FILTER (WHERE p.from_at >= b.base_30d), 0) END
+               AS pulls_last_30d
+    FROM bases AS b
+    LEFT JOIN repo_pulls AS p USING (endpoint, namespace, repository)
+    GROUP BY b.endpoint, b.namespace, b.repository, b.base_7d, b.base_30d
 )
 SELECT
     t.endpoint, t.namespace, t.repository,
@@ -21,7 +46,13 @@ SELECT
     max(t.created) AS newest_created,
     max(t.updated) AS last_push,
     median(days_between(t.created, t.as_of)) AS median_age_days,
-    max(t.as_of) AS as_of
+    max(t.as_of) AS as_of,
+    any_value(c.size) AS api_size,
+    any_value(c.num_download) AS num_download,
+    any_value(p.pulls_last_7d) AS pulls_last_7d,
+    any_value(p.pulls_last_30d) AS pulls_last_30d
 FROM tags_current AS t
 JOIN unique_sizes AS u USING (endpoint, namespace, repository)
+LEFT JOIN repositories_current AS c USING (endpoint, namespace, repository)
+LEFT JOIN pulls AS p USING (endpoint, namespace, repository)
 GROUP BY t.endpoint, t.namespace, t.repository;

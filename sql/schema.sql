@@ -85,3 +85,48 @@ CREATE OR REPLACE MACRO change_kind(old_tag, new_tag, old_digest, new_digest, ol
     WHEN new_updated > old_updated THEN 'repushed'
     ELSE 'modified'
 END;
+
+-- How each target was chosen: `literal`, or the pattern that found it (older runs: NULL).
+ALTER TABLE target_runs ADD COLUMN IF NOT EXISTS selected_by VARCHAR;
+
+-- How each list of a run's discovery went: one row per organization listed, and one with a
+-- NULL namespace for the organization list itself. Only a complete (`ok`) list closes anything.
+CREATE TABLE IF NOT EXISTS discoveries (
+    run_id        VARCHAR NOT NULL,
+    seq           BIGINT NOT NULL,
+    snapshot_at   TIMESTAMPTZ NOT NULL,
+    endpoint      VARCHAR NOT NULL,
+    namespace     VARCHAR,
+    status        VARCHAR NOT NULL,        -- ok | failed
+    repositories  BIGINT,
+    warnings      BIGINT,
+    http_status   INTEGER,
+    error_code    VARCHAR,
+    error_message VARCHAR,
+    request_id    VARCHAR
+);
+
+-- One row per version of a repository's metadata, as the repository list shows it. A version
+-- ends when a complete list of its organization shows it changed, or no longer shows it.
+CREATE TABLE IF NOT EXISTS repository_history (
+    endpoint       VARCHAR NOT NULL,
+    namespace      VARCHAR NOT NULL,
+    repository     VARCHAR NOT NULL,
+    id             BIGINT,
+    category       VARCHAR,
+    description    VARCHAR,
+    size           BIGINT,
+    is_public      BOOLEAN,
+    num_images     BIGINT,
+    num_download   BIGINT,
+    created_at     TIMESTAMPTZ,
+    updated_at     TIMESTAMPTZ,
+    domain_name    VARCHAR,
+    status         BOOLEAN,
+    valid_from_seq BIGINT NOT NULL,
+    valid_from_run VARCHAR NOT NULL,
+    valid_from     TIMESTAMPTZ NOT NULL,
+    valid_to_seq   BIGINT,
+    valid_to_run   VARCHAR,
+    valid_to       TIMESTAMPTZ
+);

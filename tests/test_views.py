@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import orjson
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from etl.cli import cli
@@ -50,12 +51,18 @@ class Synced:
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     # Pushed up to yesterday, so every age bucket down to "<7d" is filled.
     day0 = generate_registry(repos=40, seed=21, now=datetime.now(timezone.utc) - timedelta(days=1))
-    day1 = next_day(day0, churn=0.05)
+    day1 = next_day(day0, churn=0.05, seed=1)
+    assert set(day0.repositories) - set(day1.repositories)  # a repository is deleted
+    assert set(day1.repositories) - set(day0.repositories)  # and one created
     directory = tmp_path_factory.mktemp("views")
     with ServerThread(day0) as server, pytest.MonkeyPatch.context() as env:
         config = write_config(
             directory, server, list(day0.repositories), env=env, with_manifest=True
         )
+        # Every repository, found by discovery: day 1 deletes some and creates others.
+        data = yaml.safe_load(config.read_text())
+        data["endpoints"][0]["targets"] = [{"namespace": "*", "repositories": ["*"]}]
+        config.write_text(yaml.safe_dump(data))
         first = run_sync(load_config(config))
         server.serve(day1)
         second = run_sync(load_config(config))

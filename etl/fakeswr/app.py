@@ -274,6 +274,8 @@ async def list_namespaces(request: web.Request) -> web.StreamResponse:
     refused, fault = await refusal(request, state)
     if refused is not None:
         return refused
+    if "" in state.options.broken_lists:
+        return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
     wanted = request.query.get("namespace")
     names = sorted(state.registry.namespaces)
     items = [
@@ -298,6 +300,8 @@ async def list_repositories(request: web.Request) -> web.StreamResponse:
     if not marker.isdigit():
         return state.swr_error(400, "SVCSTG.SWR.4001025", f"Invalid marker: {marker}")
     namespace = query.get("namespace")
+    if namespace in state.options.broken_lists:
+        return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
     if namespace is not None and namespace not in state.registry.namespaces:
         return state.swr_error(404, "SVCSTG.SWR.4040001", f"Namespace {namespace} not found")
     repos = sorted(

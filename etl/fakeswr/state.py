@@ -40,6 +40,8 @@ class Options:
     error_shape: str = "rotate"  # "full", "array", "errors" or "rotate"
     rate_limit_rps: float | None = None
     broken_repositories: set[tuple[str, str]] = field(default_factory=set)  # always answer 500
+    # Organizations whose repository list always answers 500 ("" for the organization list).
+    broken_lists: set[str] = field(default_factory=set)
     faults: FaultPlan = field(default_factory=FaultPlan)
 
 

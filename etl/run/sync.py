@@ -32,8 +32,17 @@ from etl.config import (
 from etl.errors import DatabaseBusy, Interrupted, StorageError
 from etl.failpoints import failpoint
 from etl.run.crawl import CrawlSettings, TargetResult, crawl_targets
+from etl.run.discovery import Discovery, Members, discover
 from etl.run.guard import refuse_mass_removals
 from etl.run.lock import OutputLock
+from etl.run.records import (
+    EXIT_CODES,
+    discoveries_table,
+    repositories_table,
+    run_row,
+    run_status,
+    target_runs_table,
+)
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
 from etl.store import commits, lake, warehouse
 from etl.store.warehouse import LoadRefused
@@ -56,17 +65,6 @@ class SyncOutcome:
     def exit_code(self) -> int:
         """0 all targets synced; 1 some failed; 3 none could be synced."""
         return EXIT_CODES[run_status(self.results)]
-
-
-EXIT_CODES = {"ok": 0, "partial": 1, "failed": 3}
-
-
-def run_status(results: list[TargetResult]) -> str:
-    """Return how a run went: ok (no target failed), failed (every one did), else partial."""
-    failed = sum(r.status == "failed" for r in results)
-    if failed == 0:
-        return "ok"
-    return "failed" if failed == len(results) else "partial"
 
 
 def auth_for(endpoint: EndpointConfig, config: Config, index: int) -> Auth:
@@ -136,6 +134,7 @@ class StartState:
     current: dict[tuple[str, str, str], int]
     seq: int
     latest_start: datetime | None
+    members: Members
 
 
 def prepare_outputs(config: Config) -> StartState:
@@ -155,6 +154,7 @@ def prepare_outputs(config: Config) -> StartState:
                 warehouse.current_tag_counts(con),
                 warehouse.next_seq(con),
                 warehouse.latest_start(con),
+                warehouse.scope_members(con),
             )
     except DatabaseBusy as exc:
         raise DatabaseBusy(
@@ -179,8 +179,12 @@ def run_sync(
     config: Config,
     on_done: Callable[[TargetResult], None] = lambda result: None,
     accept_removals: bool = False,
+    on_targets: Callable[[int], None] = lambda count: None,
 ) -> SyncOutcome:
-    """Run one sync and return its outcome; raises LockHeldError if another sync runs."""
+    """Run one sync and return its outcome; raises LockHeldError if another sync runs.
+
+    `on_targets` hears how many targets the run has once discovery has found them, `on_done`
+    each target's result as it finishes."""
     auths = prepare(config)
     out = config.output
     with output_lock(config):
@@ -189,18 +193,23 @@ def run_sync(
         run_id = new_run_id(started)
         writer = lake.RunWriter(out.lake, run_id, started.strftime("%Y-%m-%d"))
         try:
-            results = asyncio.run(
-                _crawl(config, auths, writer, run_id, started, state.known_manifests, on_done)
+            crawled = asyncio.run(
+                _crawl(
+                    config, auths, writer, RunContext(run_id, started, state), on_done, on_targets
+                )
             )
+            results, discovery = crawled
             release_memory()
             if not accept_removals:
                 share = config.crawl.max_removed_share
                 for endpoint in refuse_mass_removals(results, state.current, share):
                     writer.drop_endpoint(endpoint)
-            run = run_row(run_id, state.seq, started, results)
+            run = run_row(run_id, state.seq, started, results, discovery.stats)
             writer.write_run(
                 target_runs_table(run_id, started, results),
                 pa.Table.from_pylist([run], schema=lake.RUN_SCHEMA),
+                repositories_table(run_id, started, discovery.listings),
+                discoveries_table(run_id, started, discovery),
             )
             failpoint("lake-written")
             # A signal between the renames would leave a run half-visible: hold it until done.
@@ -275,15 +284,23 @@ def refresh_copy(config: Config, run_id: str) -> None:
         raise StorageError(f"{exc.strerror or exc}: {done}; {stale}") from None
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What the crawl of one run needs to know about it."""
+
+    run_id: str
+    started: datetime
+    state: StartState
+
+
 async def _crawl(
     config: Config,
     auths: dict[str, Auth],
     writer: lake.RunWriter,
-    run_id: str,
-    started: datetime,
-    known: set[str],
+    run: RunContext,
     on_done: Callable[[TargetResult], None],
-) -> list[TargetResult]:
+    on_targets: Callable[[int], None],
+) -> tuple[list[TargetResult], Discovery]:
     crawl = config.crawl
     in_flight = asyncio.Semaphore(crawl.concurrency)
     retry = RetryPolicy(max_attempts=crawl.max_attempts)
@@ -303,69 +320,24 @@ async def _crawl(
             )
             clients[endpoint.name] = await stack.enter_async_context(client)
         settings = CrawlSettings(
-            run_id,
-            started,
+            run.run_id,
+            run.started,
             crawl.page_size,
             crawl.with_manifest,
             crawl.concurrency,
-            known,
+            run.state.known_manifests,
             deadline=time.monotonic() + crawl.deadline_s,
             deadline_s=crawl.deadline_s,
         )
         with signals_cancel(asyncio.current_task()) as received:
             try:
-                return await crawl_targets(config.targets(), clients, writer, settings, on_done)
+                found = await discover(config, clients, run.state.members)
+                on_targets(len(found.targets) + len(found.decided))
+                for result in found.decided:
+                    on_done(result)
+                crawled = await crawl_targets(found.targets, clients, writer, settings, on_done)
+                return crawled + found.decided, found
             except asyncio.CancelledError:
                 if received:
                     raise Interrupted(received[0]) from None
                 raise
-
-
-def run_row(
-    run_id: str, seq: int, started: datetime, results: list[TargetResult]
-) -> dict[str, object]:
-    """Return the run's summary row (the lake's `runs` table, less the files it lists)."""
-    count = {s: sum(r.status == s for r in results) for s in ("ok", "not_found", "failed")}
-    status = run_status(results)
-    return {
-        "run_id": run_id,
-        "seq": seq,
-        "started_at": started,
-        "finished_at": datetime.now(timezone.utc),
-        "status": status,
-        "targets": len(results),
-        **count,
-        "tags": sum(r.tags for r in results if r.status == "ok"),
-        "requests": sum(r.stats.requests for r in results),
-        "retries": sum(r.stats.retries for r in results),
-        "warnings": sum(r.warnings for r in results),
-    }
-
-
-def target_runs_table(run_id: str, started: datetime, results: list[TargetResult]) -> pa.Table:
-    """Return the lake's `target_runs` rows for a run: one per target, failures with details."""
-    rows = []
-    for r in results:
-        error = r.error
-        rows.append(
-            {
-                "run_id": run_id,
-                "snapshot_at": started,
-                "endpoint": r.target.endpoint,
-                "namespace": r.target.namespace,
-                "repository": r.target.repository,
-                "tag_filter": r.target.tag,
-                "status": r.status,
-                "tags": r.tags if r.status == "ok" else 0,
-                "pages": r.stats.pages,
-                "requests": r.stats.requests,
-                "retries": r.stats.retries,
-                "warnings": r.warnings,
-                "duration_s": round(r.duration_s, 3),
-                "http_status": error.status if error else None,
-                "error_code": error.error_code if error else None,
-                "error_message": error.message if error else None,
-                "request_id": error.request_id if error else None,
-            }
-        )
-    return pa.Table.from_pylist(rows, schema=lake.TARGET_RUN_SCHEMA)

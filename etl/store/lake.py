@@ -28,9 +28,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.failpoints import failpoint
-from etl.swr.pages import SNAPSHOT_SCHEMA
+from etl.swr.pages import REPOSITORY_SCHEMA, SNAPSHOT_SCHEMA
 
-TABLES = ("manifests", "tag_snapshots", "target_runs", "runs")  # publish order: runs last
+# Publish order: `runs` last (the commit record).
+TABLES = ("manifests", "tag_snapshots", "repositories", "discoveries", "target_runs", "runs")
 STAGING = "_staging"
 ROWS_PER_PART = 1_000_000
 ROWS_PER_GROUP = 32_000  # large row groups: compact files, fast scans; ~10 MB in memory
@@ -58,6 +59,36 @@ TARGET_RUN_SCHEMA = pa.schema(
         ("retries", pa.int64()),
         ("warnings", pa.int64()),
         ("duration_s", pa.float64()),
+        ("http_status", pa.int32()),
+        ("error_code", pa.string()),
+        ("error_message", pa.string()),
+        ("request_id", pa.string()),
+        ("selected_by", pa.string()),
+    ]
+)
+RUN_CONTEXT = [
+    ("run_id", pa.string()),
+    ("snapshot_at", pa.timestamp("us", tz="UTC")),
+    ("endpoint", pa.string()),
+    ("namespace", pa.string()),
+]
+# Every repository an organization's repository list showed in a run (REPOSITORY_SCHEMA's
+# fields; `name` stored as `repository`, the organization as `namespace`).
+REPOSITORY_ROW_SCHEMA = pa.schema(
+    [
+        *RUN_CONTEXT,
+        ("repository", pa.string()),
+        *((f.name, f.type) for f in REPOSITORY_SCHEMA if f.name not in ("name", "namespace_name")),
+    ]
+)
+# How each list of a discovery went: one row per organization listed, and one (namespace NULL)
+# for the organization list itself. Only a complete (`ok`) list may close anything.
+DISCOVERY_SCHEMA = pa.schema(
+    [
+        *RUN_CONTEXT,
+        ("status", pa.string()),
+        ("repositories", pa.int64()),
+        ("warnings", pa.int64()),
         ("http_status", pa.int32()),
         ("error_code", pa.string()),
         ("error_message", pa.string()),
@@ -216,10 +247,22 @@ class RunWriter:
         """Leave an endpoint's tags out of the run (its targets were failed after crawling)."""
         self.dropped_endpoints.add(endpoint)
 
-    def write_run(self, target_runs: pa.Table, run: pa.Table) -> None:
+    def write_run(
+        self,
+        target_runs: pa.Table,
+        run: pa.Table,
+        repositories: pa.Table | None = None,
+        discoveries: pa.Table | None = None,
+    ) -> None:
         """Write every table of the run into staging: Parquet, zstd, and last the `runs` row,
         which lists every file written with its row count."""
         self._write_snapshots()
+        empty_repositories = REPOSITORY_ROW_SCHEMA.empty_table()
+        self._write_table(
+            "repositories", empty_repositories if repositories is None else repositories
+        )
+        empty_discoveries = DISCOVERY_SCHEMA.empty_table()
+        self._write_table("discoveries", empty_discoveries if discoveries is None else discoveries)
         manifests = pa.table(
             {
                 "digest": list(self.manifests),

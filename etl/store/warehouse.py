@@ -24,6 +24,7 @@ import pyarrow.dataset as ds
 
 from etl.errors import DatabaseBusy, EtlError, Refused, StorageError
 from etl.failpoints import failpoint
+from etl.store import lake
 from etl.store.commits import (
     LOADS_BEFORE_SET_ASIDE,
     Commit,
@@ -46,9 +47,20 @@ READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
 }
 
 # Views are created in this order: a view may read those before it.
-VIEWS = ("tags_current", "tag_snapshots", "tag_age", "tag_retention", "tag_state", "tag_diff")
+VIEWS = (
+    "tags_current",
+    "tag_snapshots",
+    "tag_age",
+    "tag_retention",
+    "tag_state",
+    "tag_diff",
+    "repository_sightings",
+    "repositories_current",
+    "repo_pulls",
+    "repo_summary",
+)
 # Files with these prefixes are statements run by name, not views applied on open.
-STATEMENT_PREFIXES = ("load_", "report_")
+STATEMENT_PREFIXES = ("load_", "report_", "start_")
 # The versioning steps of a load run once per part of the targets, so their hash joins hold at
 # most about VERSIONS_PER_PART current versions whatever the registry size.
 VERSIONING_STEPS = (
@@ -137,6 +149,17 @@ def current_tag_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, s
     return {(e, n, r): int(c) for e, n, r, c in con.execute(query).fetchall()}
 
 
+def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[tuple[str, str]]]:
+    """Return, per (endpoint, pattern), the repositories the pattern selected in earlier runs
+    that still count as existing."""
+    members: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for endpoint, pattern, namespace, repository in con.execute(
+        sql("start_scope_members")
+    ).fetchall():
+        members.setdefault((endpoint, pattern), set()).add((namespace, repository))
+    return members
+
+
 def latest_start(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """Return when the latest loaded run started (None before the first)."""
     value = con.execute("SELECT max(started_at) FROM runs").fetchall()[0][0]
@@ -196,7 +219,14 @@ def load_run(con: duckdb.DuckDBPyConnection, commit: Commit) -> bool:
         rollback(con)
         raise
     finally:
-        for name in ("staged_target_runs", "staged_manifests", "staged_run", "staged_tags"):
+        for name in (
+            "staged_target_runs",
+            "staged_manifests",
+            "staged_run",
+            "staged_tags",
+            "staged_repositories",
+            "staged_discoveries",
+        ):
             con.unregister(name)  # a no-op for names that were not registered
         con.execute("DROP VIEW IF EXISTS staged_tags")
         con.execute("DROP TABLE IF EXISTS staged_diff")
@@ -232,6 +262,9 @@ def load_steps(
         for step in VERSIONING_STEPS:
             yield step, {**params, "part": part, "parts": parts}
     yield "load_manifests", params
+    yield "load_discoveries", params
+    yield "load_close_repositories", params
+    yield "load_open_repositories", params
     yield "load_run", params
 
 
@@ -273,11 +306,12 @@ def named_params(text: str, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in named}
 
 
-def _read_one(commit: Commit, table: str) -> pa.Table:
+def _read_one(commit: Commit, table: str, schema: pa.Schema | None = None) -> pa.Table:
     files = commit.files_of(table)
     if not files:
         raise StorageError(f"run {commit.run_id} has no {table} in the lake at {commit.lake}")
-    return ds.dataset(files, format="parquet").to_table()
+    data = ds.dataset(files, format="parquet").to_table()
+    return data if schema is None else conform(data, schema)
 
 
 def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
@@ -287,9 +321,26 @@ def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
         con.read_parquet(tags).create_view("staged_tags")
     else:
         con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
-    con.register("staged_target_runs", _read_one(commit, "target_runs"))
+    con.register("staged_target_runs", _read_one(commit, "target_runs", lake.TARGET_RUN_SCHEMA))
     con.register("staged_manifests", _read_one(commit, "manifests"))
+    for table, schema in OPTIONAL_TABLES.items():
+        files = commit.files_of(table)
+        data = ds.dataset(files, format="parquet").to_table() if files else schema.empty_table()
+        con.register(f"staged_{table}", conform(data, schema))
     con.register("staged_run", commit.row)
+
+
+# Tables a run written before discovery existed does not have.
+OPTIONAL_TABLES = {"repositories": lake.REPOSITORY_ROW_SCHEMA, "discoveries": lake.DISCOVERY_SCHEMA}
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Return `table` with every column of `schema`: one an older run lacks is all NULL."""
+    columns = [
+        table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def catch_up(con: duckdb.DuckDBPyConnection, lake_path: Path) -> list[str]:

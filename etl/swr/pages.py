@@ -67,6 +67,7 @@ MAX_FIELD_BYTES = 65_536
 # OCI registries may refuse manifests over 4 MiB; a larger "manifest" is not one.
 MAX_MANIFEST_BYTES = 4 * 2**20
 NS_UTC = pa.timestamp("ns", tz="UTC")
+UTC_MICROS = pa.timestamp("us", tz="UTC")
 ZULU = pa.scalar("Z", type=pa.string())
 EMPTY = pa.scalar("", type=pa.string())
 # Pages at least this large are read by Arrow in a worker thread. On one thread Arrow is no
@@ -391,7 +392,7 @@ def timestamps(values: list[Any], name: str, tags: list[dict[str, Any]]) -> tupl
     (including values that are not strings at all)."""
     strings = [v if isinstance(v, str) else None for v in values]
     not_strings = sum(1 for v in values if v is not None and not isinstance(v, str))
-    parsed, unparsed = parse_timestamps(pa.array(strings, type=pa.string()), TAG_FIELDS[name])
+    parsed, unparsed = parse_timestamps(pa.array(strings, type=pa.string()), UTC_MICROS)
     return parsed, unparsed + not_strings
 
 

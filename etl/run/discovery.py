@@ -1,0 +1,240 @@
+"""Discovery: which repositories a run crawls, found through SWR's own lists.
+
+Literal names need no request. A pattern (`*`, `?` or `[`, fnmatch: `*` also matches `/`) on the
+organization is matched against the organization list; on the repository, against each
+organization's repository list; `exclude` then drops `namespace/repository` globs. A repository
+matched by two targets is crawled once, as the first target says.
+
+Discovery is complete or it counts for nothing, per organization. When an organization's list
+fails (after retries), every repository the same pattern selected in earlier runs in that
+organization is `failed` for this run — nothing closes; when the organization list fails, so is
+every repository the pattern selected anywhere. A repository that a complete discovery no
+longer lists (or whose organization is gone) is `not_found`: its tags close, as for SWR's own
+"repository not found".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+import pyarrow as pa
+
+from etl.config import LITERAL, Config, EndpointConfig, Target, TargetConfig, is_glob
+from etl.errors import ApiError, NotFoundError
+from etl.run.crawl import TargetResult
+from etl.swr.client import RequestStats, SwrClient
+from etl.swr.lists import namespace_list, repository_list
+from etl.swr.pages import REPOSITORY_SCHEMA
+
+Members = dict[tuple[str, str], set[tuple[str, str]]]  # (endpoint, pattern) -> {(ns, repo)}
+
+
+@dataclass
+class Listing:
+    """What one organization's repository list said this run: its repositories, or the error."""
+
+    endpoint: str
+    namespace: str
+    columns: pa.Table | None = None
+    error: ApiError | None = None
+    warnings: int = 0
+
+    @property
+    def names(self) -> set[str]:
+        return set() if self.columns is None else set(self.columns.column("name").to_pylist())
+
+
+@dataclass
+class Selection:
+    """What one configured target resolved to, for `plan` and the logs."""
+
+    endpoint: str
+    spec: str  # "namespace: repositories" as configured
+    organizations: list[str] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    taken_earlier: list[str] = field(default_factory=list)  # matched, but by an earlier target
+    error: ApiError | None = None
+
+
+@dataclass
+class Discovery:
+    """A run's resolved targets, and what discovery alone decided."""
+
+    targets: list[Target] = field(default_factory=list)
+    decided: list[TargetResult] = field(default_factory=list)  # not_found or failed, no crawl
+    listings: list[Listing] = field(default_factory=list)
+    organization_lists: dict[str, ApiError | None] = field(default_factory=dict)
+    selections: list[Selection] = field(default_factory=list)
+    stats: RequestStats = field(default_factory=RequestStats)
+
+
+async def discover(config: Config, clients: dict[str, SwrClient], members: Members) -> Discovery:
+    """Return the targets of a run: literal names as configured, patterns resolved through the
+    organization and repository lists (each fetched at most once per endpoint)."""
+    found = Discovery()
+    for endpoint in config.endpoints:
+        client = clients[endpoint.name]
+        await EndpointDiscovery(endpoint, client, members, found, config.crawl.page_size).run()
+    return found
+
+
+class EndpointDiscovery:
+    """Discovery on one endpoint: its targets in config order, lists fetched once each."""
+
+    def __init__(
+        self,
+        endpoint: EndpointConfig,
+        client: SwrClient,
+        members: Members,
+        into: Discovery,
+        page_size: int,
+    ):
+        self.endpoint = endpoint
+        self.page_size = page_size
+        self.client = client
+        self.members = members
+        self.found = into
+        self.organizations: list[str] | ApiError | None = None
+        self.listings: dict[str, Listing] = {}
+        self.chosen: dict[tuple[str, str], Target] = {}
+        self.pending: list[TargetResult] = []  # decided results, kept if not chosen elsewhere
+
+    async def run(self) -> None:
+        for spec in self.endpoint.targets:
+            self.found.selections.append(await self.resolve(spec))
+        self.found.targets += self.chosen.values()
+        decided: set[tuple[str, str]] = set()
+        for result in self.pending:
+            key = (result.target.namespace, result.target.repository)
+            if key not in self.chosen and key not in decided:
+                decided.add(key)
+                self.found.decided.append(result)
+        self.found.listings += self.listings.values()
+        if self.organizations is not None:
+            error = self.organizations if isinstance(self.organizations, ApiError) else None
+            self.found.organization_lists[self.endpoint.name] = error
+
+    async def resolve(self, spec: TargetConfig) -> Selection:
+        name = self.endpoint.name
+        selection = Selection(name, f"{spec.namespace}: {', '.join(spec.repositories)}")
+        namespaces = [spec.namespace]
+        if is_glob(spec.namespace):
+            organizations = await self.organization_names()
+            if isinstance(organizations, ApiError):
+                selection.error = organizations
+                for pattern in spec.repositories:
+                    self.fail_members(spec, pattern, None, organizations)
+                return selection
+            namespaces = [o for o in organizations if fnmatchcase(o, spec.namespace)]
+        selection.organizations = namespaces
+        if spec.discover_metadata:
+            await self.list_all(namespaces)
+        for pattern in spec.repositories:
+            scope = pattern_of(spec, pattern)
+            if is_glob(pattern):
+                await self.list_all(namespaces)
+            for namespace in namespaces:
+                listing = self.listings.get(namespace)
+                if is_glob(pattern) and listing is not None and listing.error is not None:
+                    selection.error = listing.error
+                    self.fail_members(spec, pattern, namespace, listing.error)
+                    continue
+                names = (
+                    sorted(n for n in listing.names if fnmatchcase(n, pattern))
+                    if (is_glob(pattern) and listing is not None)
+                    else [pattern]
+                )
+                for repository in names:
+                    self.choose(
+                        spec, Target(name, namespace, repository, spec.tag, scope), selection
+                    )
+            if scope != LITERAL:
+                self.close_vanished(spec, pattern, namespaces)
+        return selection
+
+    def choose(self, spec: TargetConfig, target: Target, selection: Selection) -> None:
+        path = target.path
+        if any(fnmatchcase(path, glob) for glob in spec.exclude):
+            selection.excluded.append(path)
+        elif (target.namespace, target.repository) in self.chosen:
+            selection.taken_earlier.append(path)
+        else:
+            self.chosen[(target.namespace, target.repository)] = target
+            selection.targets.append(target)
+
+    async def organization_names(self) -> list[str] | ApiError:
+        if self.organizations is None:
+            try:
+                self.organizations = [
+                    name
+                    async for answer in self.client.iter_pages(namespace_list(), self.found.stats)
+                    for name in answer.body.names
+                ]
+            except ApiError as exc:
+                self.organizations = exc.at(endpoint=self.endpoint.name)
+        return self.organizations
+
+    async def list_all(self, namespaces: Iterable[str]) -> None:
+        wanted = [ns for ns in namespaces if ns not in self.listings]
+        for listing in await asyncio.gather(*(self.list_one(ns) for ns in wanted)):
+            self.listings[listing.namespace] = listing
+
+    async def list_one(self, namespace: str) -> Listing:
+        listing = Listing(self.endpoint.name, namespace)
+        parts = []
+        try:
+            async for answer in self.client.iter_pages(
+                repository_list(namespace), self.found.stats
+            ):
+                parts.append(answer.body.columns)
+                listing.warnings += answer.body.bad_times
+        except NotFoundError:
+            parts = []  # the organization is gone: a complete answer, with no repositories
+        except ApiError as exc:
+            listing.error = exc.at(endpoint=self.endpoint.name, target=namespace)
+            return listing
+        listing.columns = pa.Table.from_batches(parts, REPOSITORY_SCHEMA)
+        return listing
+
+    def fail_members(
+        self, spec: TargetConfig, pattern: str, namespace: str | None, error: ApiError
+    ) -> None:
+        """Record every earlier member of a pattern (in one organization, or all) as failed."""
+        scope = pattern_of(spec, pattern)
+        for ns, repository in sorted(self.members.get((self.endpoint.name, scope), set())):
+            if namespace is None or ns == namespace:
+                target = Target(self.endpoint.name, ns, repository, spec.tag, scope)
+                self.pending.append(TargetResult(target, status="failed", error=error))
+
+    def close_vanished(self, spec: TargetConfig, pattern: str, namespaces: list[str]) -> None:
+        """Record as not_found every earlier member of a pattern that a complete discovery no
+        longer shows: its organization is gone, or its organization's list lacks it."""
+        scope = pattern_of(spec, pattern)
+        for ns, repository in sorted(self.members.get((self.endpoint.name, scope), set())):
+            listing = self.listings.get(ns)
+            if ns in namespaces:
+                if not is_glob(pattern) or listing is None or listing.error is not None:
+                    continue
+                if repository in listing.names:
+                    continue
+                why = f"no longer in the repository list of {ns}"
+            else:
+                why = f"organization {ns} is no longer listed"
+                # Its metadata closes too: a complete answer, with no repositories.
+                self.listings.setdefault(
+                    ns, Listing(self.endpoint.name, ns, REPOSITORY_SCHEMA.empty_table())
+                )
+            target = Target(self.endpoint.name, ns, repository, spec.tag, scope)
+            error = NotFoundError(why, endpoint=self.endpoint.name, target=target.path)
+            self.pending.append(TargetResult(target, status="not_found", error=error))
+
+
+def pattern_of(spec: TargetConfig, repository: str) -> str:
+    """Return how a target of `spec` is selected: `literal`, or `namespace/repository` pattern."""
+    if is_glob(spec.namespace) or is_glob(repository):
+        return f"{spec.namespace}/{repository}"
+    return LITERAL

@@ -1,0 +1,147 @@
+"""What a run records in the lake besides its tags: its `runs` row, one `target_runs` row per
+target, and what discovery saw (`repositories`, `discoveries`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pyarrow as pa
+
+from etl.errors import ApiError
+from etl.run.crawl import TargetResult
+from etl.run.discovery import Discovery, Listing
+from etl.store import lake
+from etl.swr.client import RequestStats
+
+EXIT_CODES = {"ok": 0, "partial": 1, "failed": 3}
+
+
+def run_status(results: list[TargetResult]) -> str:
+    """Return how a run went: ok (no target failed), failed (every one did), else partial."""
+    failed = sum(r.status == "failed" for r in results)
+    if failed == 0:
+        return "ok"
+    return "failed" if failed == len(results) else "partial"
+
+
+def run_row(
+    run_id: str,
+    seq: int,
+    started: datetime,
+    results: list[TargetResult],
+    discovery: RequestStats | None = None,
+) -> dict[str, object]:
+    """Return the run's summary row (the lake's `runs` table, less the files it lists);
+    requests and retries include discovery's."""
+    lists = discovery or RequestStats()
+    count = {s: sum(r.status == s for r in results) for s in ("ok", "not_found", "failed")}
+    status = run_status(results)
+    return {
+        "run_id": run_id,
+        "seq": seq,
+        "started_at": started,
+        "finished_at": datetime.now(timezone.utc),
+        "status": status,
+        "targets": len(results),
+        **count,
+        "tags": sum(r.tags for r in results if r.status == "ok"),
+        "requests": lists.requests + sum(r.stats.requests for r in results),
+        "retries": lists.retries + sum(r.stats.retries for r in results),
+        "warnings": sum(r.warnings for r in results),
+    }
+
+
+def target_runs_table(run_id: str, started: datetime, results: list[TargetResult]) -> pa.Table:
+    """Return the lake's `target_runs` rows for a run: one per target, failures with details."""
+    rows = []
+    for r in results:
+        error = r.error
+        rows.append(
+            {
+                "run_id": run_id,
+                "snapshot_at": started,
+                "endpoint": r.target.endpoint,
+                "namespace": r.target.namespace,
+                "repository": r.target.repository,
+                "tag_filter": r.target.tag,
+                "status": r.status,
+                "tags": r.tags if r.status == "ok" else 0,
+                "pages": r.stats.pages,
+                "requests": r.stats.requests,
+                "retries": r.stats.retries,
+                "warnings": r.warnings,
+                "duration_s": round(r.duration_s, 3),
+                "http_status": error.status if error else None,
+                "error_code": error.error_code if error else None,
+                "error_message": error.message if error else None,
+                "request_id": error.request_id if error else None,
+                "selected_by": r.target.selected_by,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=lake.TARGET_RUN_SCHEMA)
+
+
+def repositories_table(run_id: str, started: datetime, listings: list[Listing]) -> pa.Table:
+    """Return the lake's `repositories` rows: every repository a complete list showed."""
+    parts = []
+    for listing in listings:
+        if listing.columns is None:
+            continue
+        table = listing.columns
+        rows = table.num_rows
+        context = {
+            "run_id": pa.repeat(pa.scalar(run_id), rows),
+            "snapshot_at": pa.repeat(pa.scalar(started, type=pa.timestamp("us", tz="UTC")), rows),
+            "endpoint": pa.repeat(pa.scalar(listing.endpoint), rows),
+            "namespace": pa.repeat(pa.scalar(listing.namespace), rows),
+            "repository": table.column("name"),
+        }
+        columns = [
+            context[f.name] if f.name in context else table.column(f.name)
+            for f in lake.REPOSITORY_ROW_SCHEMA
+        ]
+        parts.append(pa.Table.from_arrays(columns, schema=lake.REPOSITORY_ROW_SCHEMA))
+    if not parts:
+        return lake.REPOSITORY_ROW_SCHEMA.empty_table()
+    return pa.concat_tables(parts)
+
+
+def discoveries_table(run_id: str, started: datetime, discovery: Discovery) -> pa.Table:
+    """Return the lake's `discoveries` rows: how each list of the run's discovery went."""
+    rows = [
+        discovery_row(run_id, started, endpoint, None, None, error)
+        for endpoint, error in discovery.organization_lists.items()
+    ]
+    for listing in discovery.listings:
+        count = None if listing.columns is None else listing.columns.num_rows
+        rows.append(
+            discovery_row(
+                run_id, started, listing.endpoint, listing.namespace, count, listing.error
+            )
+        )
+        rows[-1]["warnings"] = listing.warnings
+    return pa.Table.from_pylist(rows, schema=lake.DISCOVERY_SCHEMA)
+
+
+def discovery_row(
+    run_id: str,
+    started: datetime,
+    endpoint: str,
+    namespace: str | None,
+    repositories: int | None,
+    error: ApiError | None,
+) -> dict[str, object]:
+    """Return one `discoveries` row: a list complete (`ok`) or `failed` with its error."""
+    return {
+        "run_id": run_id,
+        "snapshot_at": started,
+        "endpoint": endpoint,
+        "namespace": namespace,
+        "status": "failed" if error else "ok",
+        "repositories": repositories,
+        "warnings": 0,
+        "http_status": error.status if error else None,
+        "error_code": error.error_code if error else None,
+        "error_message": error.message if error else None,
+        "request_id": error.request_id if error else None,
+    }
