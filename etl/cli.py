@@ -93,8 +93,8 @@ def sync(config_path: Path, log_format: str, progress: bool | None, accept_remov
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, raise_interrupted)
     show_bar = sys.stderr.isatty() if progress is None else progress
-    with progress_reporter(len(config.targets()), show_bar and log_format == "text") as on_done:
-        outcome = run_sync(config, on_done, accept_removals=accept_removals)
+    with progress_reporter(show_bar and log_format == "text") as report:
+        outcome = run_sync(config, report.done, accept_removals, report.total)
     print_sync_summary(outcome)
     sys.exit(outcome.exit_code)
 
@@ -105,16 +105,17 @@ def sync(config_path: Path, log_format: str, progress: bool | None, accept_remov
 def plan(config_path: Path) -> None:
     """Validate the config, check each endpoint's credentials, show what a sync would do.
 
-    Sends one small request per endpoint and writes nothing.
+    Sends one small request per endpoint, and the organization and repository lists that
+    patterns need (what each target resolves to is listed); writes nothing.
     """
-    from etl.run.plan import check_endpoints, print_plan
+    from etl.run.plan import plan_endpoints, print_plan
     from etl.run.sync import prepare
 
     config = load_config(config_path)
     auths = prepare(config)
-    checks = asyncio.run(check_endpoints(config, auths))
-    print_plan(config, checks)
-    if any(error is not None for error in checks.values()):
+    plans = asyncio.run(plan_endpoints(config, auths))
+    print_plan(config, plans)
+    if any(plan.error is not None for plan in plans):
         sys.exit(1)
 
 
@@ -160,15 +161,21 @@ format_option = click.option(
 @click.option(
     "--stale-days", default=365, show_default=True, help="Not pushed for this long is stale."
 )
+@click.option(
+    "--unpulled-days",
+    default=30,
+    show_default=True,
+    help="Neither pulled nor pushed for this long is a cleanup candidate.",
+)
 @one_line_errors
-def report(config_path: Path, fmt: str, top: int, stale_days: int) -> None:
+def report(config_path: Path, fmt: str, top: int, stale_days: int, unpulled_days: int) -> None:
     """One-screen overview: totals, biggest namespaces and repositories, ages, stale bytes, runs."""
     from etl.present.formats import print_sections
     from etl.present.report import summarise_report
 
     config = load_config(config_path, secrets_needed=False)
     with reader(config) as con:
-        sections = summarise_report(con, top=top, stale_days=stale_days)
+        sections = summarise_report(con, top, stale_days, unpulled_days)
     print_sections(sections, fmt)
 
 

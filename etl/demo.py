@@ -12,22 +12,19 @@ import yaml
 
 from etl.config import load_config
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
-from etl.fakeswr.registry import Registry
 from etl.present.formats import Section, print_sections
 from etl.present.progress import print_sync_summary
-from etl.present.report import resolve_run, summarise_diff, summarise_report
+from etl.present.report import resolve_run, section, summarise_diff, summarise_report
 from etl.run.sync import run_sync
 from etl.store import warehouse
 
 TOKEN_VAR = "SWR_DEMO_TOKEN"
+DEMO_PULLS = "SELECT namespace, repository, pulls FROM repo_pulls ORDER BY pulls DESC LIMIT 5"
 
 
-def demo_config(url: str, registry: Registry) -> dict[str, object]:
-    """Return a config (as YAML data) that syncs every repository of `registry` from `url`."""
-    by_namespace: dict[str, list[str]] = {}
-    for namespace, repository in registry.repositories:
-        by_namespace.setdefault(namespace, []).append(repository)
-    targets = [{"namespace": ns, "repositories": repos} for ns, repos in by_namespace.items()]
+def demo_config(url: str) -> dict[str, object]:
+    """Return a config (as YAML data) that syncs every repository the local API lists, but the
+    mirrors: discovery finds them, each run."""
     return {
         "endpoints": [
             {
@@ -35,7 +32,7 @@ def demo_config(url: str, registry: Registry) -> dict[str, object]:
                 "url": url,
                 # The token comes from the environment, so the file holds no secret.
                 "auth": {"type": "token", "token": f"${{{TOKEN_VAR}:-demo-server-has-stopped}}"},
-                "targets": targets,
+                "targets": [{"namespace": "*", "repositories": ["*"], "exclude": ["*/mirror/*"]}],
             }
         ],
         "crawl": {
@@ -76,14 +73,17 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     )
     with ServerThread(registry, options=Options(faults=faults)) as fake:
         config_path = directory / "config.yaml"
-        config_path.write_text(yaml.safe_dump(demo_config(fake.url, registry), sort_keys=False))
+        config_path.write_text(yaml.safe_dump(demo_config(fake.url), sort_keys=False))
         os.environ[TOKEN_VAR] = fake.credentials.token
         try:
             config = load_config(config_path)
             click.echo("\nday 1: first sync")
             print_sync_summary(run_sync(config))
             fake.serve(next_day(registry))
-            click.echo("\nday 2: tags pushed, deleted, moved and re-pushed overnight; second sync")
+            click.echo(
+                "\nday 2: tags pushed, deleted, moved and re-pushed, repositories deleted and "
+                "created overnight; second sync"
+            )
             print_sync_summary(run_sync(config))
         finally:
             os.environ.pop(TOKEN_VAR, None)
@@ -91,8 +91,13 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
         click.echo("")
         print_sections(summarise_report(con, top=5), "table")
         old, new = resolve_run(con, None, 1), resolve_run(con, None, 0)
-        changes = summarise_diff(con, old, new)[1]
-    print_sections([counts_by_change(changes)], "table")
+        _, changes, repositories = summarise_diff(con, old, new)
+        pulls = section(con, "pulls", "Most pulled between the two syncs", DEMO_PULLS)
+    print_sections([counts_by_change(changes), repositories, pulls], "table")
+    click.echo(
+        "(two syncs a minute apart are too short for 'Never pulled, never pushed': after 30 "
+        "days of syncs, the report lists the repositories whose pull counter stood still)"
+    )
     click.echo(f"left in {directory}: config.yaml, lake/, swr.duckdb. Try:")
     click.echo(f"  .venv/bin/swr-etl report -c {config_path}")
     click.echo(f"  .venv/bin/swr-etl diff -c {config_path}")

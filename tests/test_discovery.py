@@ -14,8 +14,10 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
+from click.testing import CliRunner
 
 import etl.run.sync
+from etl.cli import cli
 from etl.config import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry, next_day
 from etl.run.sync import run_sync
@@ -338,3 +340,40 @@ def test_a_repository_recreated_with_a_lower_counter_starts_a_new_series(
         "SELECT pulls FROM repo_pulls WHERE namespace = 'platform' AND repository = 'api'",
     )
     assert pulls == [(15,)]  # 500 -> 10 is no row (never negative), 10 -> 25 is 15
+
+
+def test_plan_lists_what_discovery_resolved_and_writes_nothing(
+    tmp_path: Path, server: FakeSwr
+) -> None:
+    targets = [
+        {"namespace": "data-*", "repositories": ["*"], "exclude": ["*/web*"]},
+        {"namespace": "data-eng", "repositories": ["api", "gateway"], "tag": "v"},
+    ]
+    path = discovering(tmp_path, server, targets)
+    result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    assert result.exit_code == 0, result.output
+    chosen = selected(targets)
+    assert (
+        f"target 1 (data-*: *): organizations data-eng; {len(chosen)} repositories" in result.output
+    )
+    for ns, repo in chosen:
+        assert f"    {ns}/{repo}\n" in result.output
+    excluded = [
+        f"{ns}/{r}" for ns, r in REGISTRY.repositories if ns == "data-eng" and r.startswith("web")
+    ]
+    assert f"excluded: {', '.join(sorted(excluded))}" in result.output
+    assert "crawled for an earlier target: data-eng/api, data-eng/gateway" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+def test_repositories_that_discovery_no_longer_finds_count_toward_the_removal_guard(
+    tmp_path: Path, server: FakeSwr
+) -> None:
+    path = discovering(tmp_path, server, EVERYTHING)
+    assert run_sync(load_config(path)).exit_code == 0
+    kept = dict(list(REGISTRY.repositories.items())[:10])
+    server.serve(dataclasses.replace(REGISTRY, repositories=kept))
+    outcome = run_sync(load_config(path))
+    assert outcome.exit_code == 3
+    assert all("crawl.max_removed_share" in str(r.error) for r in outcome.results)
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(REGISTRY)

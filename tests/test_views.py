@@ -400,6 +400,7 @@ def test_report_in_every_format(synced: Synced, fmt: str) -> None:
             "repositories",
             "staleness",
             "stale",
+            "unpulled",
             "last_run",
             "failures",
         }
@@ -423,6 +424,12 @@ def test_diff_reads_like_a_plan(synced: Synced) -> None:
     assert f"{len(expected)} change(s)" in result.output
     moved = next(line for line in lines if line.startswith("~ "))
     assert " -> sha256:" in moved
+    gone = set(synced.day0.repositories) - set(synced.day1.repositories)
+    new = set(synced.day1.repositories) - set(synced.day0.repositories)
+    shown = {line for line in lines if " repository " in line}
+    assert shown == {f"- repository local:{ns}/{r}" for ns, r in gone} | {
+        f"+ repository local:{ns}/{r}" for ns, r in new
+    }
 
 
 def test_diff_by_date_and_in_json(synced: Synced) -> None:

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -83,11 +84,20 @@ def log_result(result: TargetResult) -> None:
     log.log(level, message, extra={"fields": facts})
 
 
+@dataclass
+class Reporter:
+    """What a sync tells the operator as it goes: how many targets discovery found, and each
+    finished target."""
+
+    done: Callable[[TargetResult], None]
+    total: Callable[[int], None] = lambda count: None
+
+
 @contextmanager
-def progress_reporter(total: int, show_bar: bool) -> Iterator[Callable[[TargetResult], None]]:
-    """Yield the callback for finished targets: a live bar on a terminal, else log lines."""
+def progress_reporter(show_bar: bool) -> Iterator[Reporter]:
+    """Yield the sync's reporter: a live bar on a terminal, else log lines."""
     if not show_bar:
-        yield log_result
+        yield Reporter(log_result)
         return
     counters = {"tags": 0, "requests": 0, "retries": 0, "errors": 0}
     columns = (
@@ -98,7 +108,7 @@ def progress_reporter(total: int, show_bar: bool) -> Iterator[Callable[[TargetRe
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("sync", total=total, summary="")
+        task = bar.add_task("sync", total=None, summary="finding repositories")
 
         def advance(result: TargetResult) -> None:
             counters["tags"] += result.tags
@@ -116,7 +126,7 @@ def progress_reporter(total: int, show_bar: bool) -> Iterator[Callable[[TargetRe
                     highlight=False,
                 )
 
-        yield advance
+        yield Reporter(advance, lambda count: bar.update(task, total=count, summary=""))
 
 
 def print_sync_summary(outcome: SyncOutcome) -> None:

@@ -29,15 +29,23 @@ def named_section(
 
 
 def summarise_report(
-    con: duckdb.DuckDBPyConnection, top: int = 10, stale_days: int = 365
+    con: duckdb.DuckDBPyConnection, top: int = 10, stale_days: int = 365, unpulled_days: int = 30
 ) -> list[Section]:
-    """Return the report: totals, top namespaces/repositories, ages, stale bytes, last run."""
+    """Return the report: totals, top namespaces/repositories, ages, stale bytes, repositories
+    nobody pulls from or pushes to, last run."""
     return [
         section(con, "totals", "Totals", "SELECT * FROM warehouse_totals"),
         named_section(con, "namespaces", f"Top {top} namespaces by unique size", top=top),
         named_section(con, "repositories", f"Top {top} repositories by unique size", top=top),
         section(con, "staleness", "Tags by time since last push", STALENESS_QUERY),
         named_section(con, "stale", f"Not pushed for {stale_days} days", days=stale_days),
+        named_section(
+            con,
+            "unpulled",
+            f"Never pulled, never pushed: {unpulled_days} days of observation",
+            days=unpulled_days,
+            top=top,
+        ),
         named_section(con, "last_run", "Last run"),
         named_section(con, "failures", "Targets of the last run that did not sync"),
     ]
@@ -83,6 +91,13 @@ def summarise_diff(con: duckdb.DuckDBPyConnection, old: RunRef, new: RunRef) -> 
             **params,
         ),
         named_section(con, "changes", "Changed tags", **params),
+        section(
+            con,
+            "repository_changes",
+            "Repositories added and removed",
+            "SELECT * FROM repository_changes($f, $t)",
+            **params,
+        ),
     ]
 
 
@@ -91,8 +106,11 @@ CHANGE_MARKS = {"added": "+", "removed": "-", "retagged": "~", "repushed": "*", 
 
 def print_diff_plan(old: RunRef, new: RunRef, sections: list[Section]) -> None:
     """Print a diff like a plan: counts per repository, then one marked line per change."""
-    counts, changes = sections
+    counts, changes, repositories = sections
     click.echo(f"from {old.run_id} to {new.run_id}")
+    for row in repositories.records():
+        mark = "+" if row["change"] == "added" else "-"
+        click.echo(f"{mark} repository {row['endpoint']}:{row['namespace']}/{row['repository']}")
     for row in counts.records():
         parts = [
             f"{row[k]} {k}"
@@ -115,4 +133,7 @@ def print_diff_plan(old: RunRef, new: RunRef, sections: list[Section]) -> None:
         else:
             detail = f"{row['change']} {row['new_digest']}"
         click.echo(f"{mark} {ref}  {detail}")
-    click.echo(f"\n{len(changes.rows)} change(s) in {len(counts.rows)} repositories")
+    click.echo(
+        f"\n{len(changes.rows)} change(s) in {len(counts.rows)} repositories; "
+        f"{len(repositories.rows)} repositories added or removed"
+    )

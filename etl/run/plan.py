@@ -1,29 +1,61 @@
-"""`swr-etl plan`: what a sync would fetch and write, checked with one request per endpoint."""
+"""`swr-etl plan`: what a sync would fetch and write, checked against each endpoint, written
+nowhere. Literal names cost one 1-tag request per endpoint (the credentials check); patterns
+are resolved through the organization and repository lists, as a sync would."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import click
 
-from etl.config import Config
+from etl.config import Config, EndpointConfig
 from etl.errors import ApiError, NotFoundError
+from etl.run.discovery import Discovery, EndpointDiscovery, Selection
 from etl.swr.auth import Auth
-from etl.swr.client import RetryPolicy, client_for
+from etl.swr.client import RetryPolicy, SwrClient, client_for
 from etl.swr.lists import tag_list
 
+SHOWN_PER_TARGET = 25  # repositories listed under a target before "… and N more"
 
-async def check_endpoint(config: Config, name: str, auth: Auth) -> ApiError | None:
-    """Return None if the endpoint accepts our credentials (one 1-tag request), else the error."""
-    endpoint = config.endpoint(name)
-    target = next(t for t in config.targets() if t.endpoint == name)
+
+@dataclass
+class EndpointPlan:
+    """What one endpoint would do: its check and what each configured target resolved to."""
+
+    endpoint: EndpointConfig
+    error: ApiError | None = None
+    selections: list[Selection] = field(default_factory=list)
+
+
+async def plan_endpoint(config: Config, endpoint: EndpointConfig, auth: Auth) -> EndpointPlan:
+    """Return an endpoint's plan: credentials checked, patterns resolved (nothing written)."""
+    plan = EndpointPlan(endpoint)
     client = client_for(
         endpoint, config.crawl, auth, retry=RetryPolicy(max_attempts=2, base_delay_s=0.2)
     )
+    async with client:
+        plan.error = await check_credentials(config, endpoint, client)
+        if plan.error is None:
+            found = Discovery()
+            await EndpointDiscovery(endpoint, client, {}, found, config.crawl.page_size).run()
+            plan.selections = found.selections
+            plan.error = next((s.error for s in found.selections if s.error), None)
+    return plan
+
+
+async def check_credentials(
+    config: Config, endpoint: EndpointConfig, client: SwrClient
+) -> ApiError | None:
+    """Return None if the endpoint accepts our credentials (one 1-tag request for a literal
+    target; patterns are checked by their own list requests), else the error."""
+    target = next((t for t in config.targets() if t.endpoint == endpoint.name), None)
+    if target is None:
+        return None
     listing = tag_list(target.namespace, target.repository, page_size=1)
     try:
-        async with client:
-            await client.get_json(
-                listing.path, list(listing.query), target=target.path, decode=listing.decode
-            )
+        await client.get_json(
+            listing.path, list(listing.query), target=target.path, decode=listing.decode
+        )
     except NotFoundError:
         return None  # the credentials passed; the repository itself is missing
     except ApiError as exc:
@@ -31,28 +63,49 @@ async def check_endpoint(config: Config, name: str, auth: Auth) -> ApiError | No
     return None
 
 
-async def check_endpoints(config: Config, auths: dict[str, Auth]) -> dict[str, ApiError | None]:
-    """Return each endpoint's check result, by endpoint name."""
-    return {name: await check_endpoint(config, name, auth) for name, auth in auths.items()}
+async def plan_endpoints(config: Config, auths: dict[str, Auth]) -> list[EndpointPlan]:
+    """Return every endpoint's plan, in config order."""
+    return [await plan_endpoint(config, e, auths[e.name]) for e in config.endpoints]
 
 
-def print_plan(config: Config, checks: dict[str, ApiError | None]) -> None:
-    """Print the endpoints with their check, the targets, the crawl settings and the outputs."""
+def print_plan(config: Config, plans: list[EndpointPlan]) -> None:
+    """Print each endpoint with its check and resolved targets, the crawl settings, the outputs."""
     crawl = config.crawl
     click.echo(f"config {config.source}")
-    for endpoint in config.endpoints:
-        error = checks.get(endpoint.name)
-        verdict = "credentials accepted" if error is None else f"FAILED: {error}"
+    total = 0
+    for plan in plans:
+        endpoint = plan.endpoint
+        verdict = "credentials accepted" if plan.error is None else f"FAILED: {plan.error}"
         click.echo(
             f"endpoint {endpoint.name} {endpoint.url} (auth {endpoint.auth.type}): {verdict}"
         )
-        for target in (t for t in config.targets() if t.endpoint == endpoint.name):
-            suffix = f" (tags matching {target.tag!r})" if target.tag else ""
-            click.echo(f"  {target.namespace}/{target.repository}{suffix}")
+        for number, selection in enumerate(plan.selections, start=1):
+            total += len(selection.targets)
+            print_selection(number, selection)
     click.echo(
-        f"crawl: {len(config.targets())} repositories, page size {crawl.page_size}, "
+        f"crawl: {total} repositories, page size {crawl.page_size}, "
         f"{crawl.concurrency} requests in flight, {crawl.requests_per_second:g} requests/s per "
         f"endpoint, manifests {'on' if crawl.with_manifest else 'off'}"
     )
     click.echo(f"lake:   {config.output.lake}")
     click.echo(f"duckdb: {config.output.duckdb}")
+
+
+def print_selection(number: int, selection: Selection) -> None:
+    """Print what one configured target resolved to."""
+    organizations = ", ".join(selection.organizations) or "none"
+    click.echo(
+        f"  target {number} ({selection.spec}): organizations {organizations}; "
+        f"{len(selection.targets)} repositories"
+    )
+    for target in selection.targets[:SHOWN_PER_TARGET]:
+        suffix = f" (tags matching {target.tag!r})" if target.tag else ""
+        click.echo(f"    {target.path}{suffix}")
+    if len(selection.targets) > SHOWN_PER_TARGET:
+        click.echo(f"    … and {len(selection.targets) - SHOWN_PER_TARGET} more")
+    if selection.excluded:
+        click.echo(f"    excluded: {', '.join(selection.excluded)}")
+    if selection.taken_earlier:
+        click.echo(f"    crawled for an earlier target: {', '.join(selection.taken_earlier)}")
+    if selection.error is not None:
+        click.echo(f"    discovery FAILED: {selection.error}")
