@@ -256,3 +256,23 @@ def test_the_usual_page_is_read_by_arrow() -> None:
 )
 def test_arrow_leaves_every_unusual_page_to_the_json_path(body: bytes) -> None:
     assert pages.read_page(body) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"tags": [{"tag": "a", "size": 1.5}]}', id="float-size"),
+        pytest.param(b'{"tags": [{"tag": "a", "id": 2e3}]}', id="exponent-id"),
+        pytest.param(b'{"tags": [{"tag": "a", "schema" :\n 2.0}]}', id="spaced-whole-float"),
+        pytest.param(b'{"tags": [{"tag": "a", "\\u0073ize": 7.9}]}', id="escaped-key"),
+    ],
+)
+def test_a_float_in_an_integer_field_fails_the_page_however_it_is_written(body: bytes) -> None:
+    with pytest.raises(ResponseError, match="is float"):
+        asyncio.run(pages.decode_tag_page(body))
+
+
+def test_a_float_inside_a_manifest_string_is_no_integer_field() -> None:
+    manifest = orjson.dumps({"size": 1.5, "id": 2.5}).decode()
+    page = asyncio.run(pages.decode_tag_page(orjson.dumps({"tags": [tag(manifest=manifest)]})))
+    assert page.columns.column("manifest")[0].as_py() == manifest
