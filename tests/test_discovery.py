@@ -377,3 +377,14 @@ def test_repositories_that_discovery_no_longer_finds_count_toward_the_removal_gu
     assert outcome.exit_code == 3
     assert all("crawl.max_removed_share" in str(r.error) for r in outcome.results)
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(REGISTRY)
+
+
+def test_a_discovery_that_fails_on_the_first_run_fails_the_run(
+    tmp_path: Path, server: FakeSwr
+) -> None:
+    server.options.broken_lists = {""}
+    path = discovering(tmp_path, server, EVERYTHING, max_attempts=2)
+    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    assert result.exit_code == 3, result.output  # nothing synced, and a list failed
+    assert "discovery failed: local organizations: HTTP 500 SVCSTG.SWR.5000001" in result.output
+    assert query(tmp_path / "swr.duckdb", "SELECT status FROM runs") == [("failed",)]

@@ -15,6 +15,7 @@ import pytest
 from etl.fakeswr import FakeSwr, FaultPlan, Registry, generate_registry, next_day
 from etl.fakeswr.registry import INT64_MAX
 from etl.swr.names import validate_namespace, validate_repository
+from etl.swr.wire import error_fields
 
 
 @pytest.fixture
@@ -261,3 +262,43 @@ def test_next_day_adds_deletes_moves_and_repushes(registry: Registry) -> None:
         before[k].digest == after[k].digest and after[k].updated > before[k].updated for k in common
     )
     assert registry.tags(*next(iter(registry.repositories)))  # the original is untouched
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        pytest.param("limit=1001", 400, "SVCSTG.SWR.4000056", id="limit-above-1000-is-400"),
+        pytest.param("limit=0", 400, "SVCSTG.SWR.4000056", id="limit-0-is-400"),
+        pytest.param("marker=abc", 400, "SVCSTG.SWR.4001025", id="a-marker-not-an-integer-is-400"),
+        pytest.param("namespace=nobody", 404, "SVCSTG.SWR.4040001", id="unknown-organization-404"),
+    ],
+)
+async def test_the_repository_list_refuses_what_the_api_refuses(
+    fake: FakeSwr, query: str, status: int, code: str
+) -> None:
+    headers = {"X-Auth-Token": fake.credentials.token}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{fake.url}/v3/manage/repos?{query}", headers=headers) as resp:
+            body = await resp.read()
+    assert resp.status == status
+    assert error_fields(body)[0] == code
+
+
+async def test_the_repository_list_pages_by_integer_markers_to_every_repository(
+    fake: FakeSwr, small_registry: Registry
+) -> None:
+    headers = {"X-Auth-Token": fake.credentials.token}
+    seen, marker, pages = [], None, 0
+    async with aiohttp.ClientSession() as session:
+        while True:
+            query = "limit=4" + (f"&marker={marker}" if marker is not None else "")
+            async with session.get(f"{fake.url}/v3/manage/repos?{query}", headers=headers) as resp:
+                body = orjson.loads(await resp.read())
+            pages += 1
+            seen += [(r["namespace_name"], r["name"]) for r in body["repos"]]
+            marker = body.get("nextMarker")
+            if marker is None:
+                break
+            assert isinstance(marker, int)
+    assert sorted(seen) == sorted(small_registry.repositories)
+    assert pages == -(-len(small_registry.repositories) // 4)

@@ -41,7 +41,8 @@ def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> N
             "part": 0,
             "parts": 1,
         }
-        con.execute(warehouse.sql(name), warehouse.params_for(name, params))
+        text = warehouse.sql(name)
+        con.execute(text, warehouse.named_params(text, params))
 
 
 def test_an_old_database_is_brought_forward_on_open(tmp_path: Path) -> None:

@@ -139,6 +139,8 @@ def print_sync_summary(outcome: SyncOutcome) -> None:
     )
     if outcome.caught_up:
         click.echo(f"loaded {len(outcome.caught_up)} earlier run(s) the warehouse had missed")
+    for error in outcome.list_failures:
+        click.echo(f"  discovery failed: {error}")
     for result in outcome.results:
         if result.status != "ok":
             click.echo(f"  {result.status:<9} {result.target}: {result.error}")

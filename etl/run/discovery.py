@@ -71,6 +71,11 @@ class Discovery:
     selections: list[Selection] = field(default_factory=list)
     stats: RequestStats = field(default_factory=RequestStats)
 
+    def failures(self) -> list[ApiError]:
+        """Return the error of every list that failed: organization lists, then repositories."""
+        lists = [e for e in self.organization_lists.values() if e is not None]
+        return lists + [x.error for x in self.listings if x.error is not None]
+
 
 async def discover(config: Config, clients: dict[str, SwrClient], members: Members) -> Discovery:
     """Return the targets of a run: literal names as configured, patterns resolved through the

@@ -11,15 +11,15 @@ from etl.errors import ApiError
 from etl.run.crawl import TargetResult
 from etl.run.discovery import Discovery, Listing
 from etl.store import lake
-from etl.swr.client import RequestStats
 
 EXIT_CODES = {"ok": 0, "partial": 1, "failed": 3}
 
 
-def run_status(results: list[TargetResult]) -> str:
-    """Return how a run went: ok (no target failed), failed (every one did), else partial."""
+def run_status(results: list[TargetResult], failed_lists: int = 0) -> str:
+    """Return how a run went: ok (nothing failed), failed (no target synced, and something
+    failed: a target or a discovery list), else partial."""
     failed = sum(r.status == "failed" for r in results)
-    if failed == 0:
+    if failed == 0 and failed_lists == 0:
         return "ok"
     return "failed" if failed == len(results) else "partial"
 
@@ -29,13 +29,14 @@ def run_row(
     seq: int,
     started: datetime,
     results: list[TargetResult],
-    discovery: RequestStats | None = None,
+    discovery: Discovery | None = None,
 ) -> dict[str, object]:
     """Return the run's summary row (the lake's `runs` table, less the files it lists);
-    requests and retries include discovery's."""
-    lists = discovery or RequestStats()
+    requests and retries include discovery's, and a failed discovery list fails the run."""
+    found = discovery or Discovery()
+    lists = found.stats
     count = {s: sum(r.status == s for r in results) for s in ("ok", "not_found", "failed")}
-    status = run_status(results)
+    status = run_status(results, len(found.failures()))
     return {
         "run_id": run_id,
         "seq": seq,

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from etl.config import (
     check_output,
     token_from,
 )
-from etl.errors import DatabaseBusy, Interrupted, StorageError
+from etl.errors import ApiError, DatabaseBusy, Interrupted, StorageError
 from etl.failpoints import failpoint
 from etl.run.crawl import CrawlSettings, TargetResult, crawl_targets
 from etl.run.discovery import Discovery, Members, discover
@@ -60,11 +60,12 @@ class SyncOutcome:
     results: list[TargetResult]
     run: dict[str, object]
     caught_up: list[str]
+    list_failures: list[ApiError] = field(default_factory=list)  # discovery's failed lists
 
     @property
     def exit_code(self) -> int:
-        """0 all targets synced; 1 some failed; 3 none could be synced."""
-        return EXIT_CODES[run_status(self.results)]
+        """0 all targets synced; 1 some failed (or a discovery list); 3 none could be synced."""
+        return EXIT_CODES[run_status(self.results, len(self.list_failures))]
 
 
 def auth_for(endpoint: EndpointConfig, config: Config, index: int) -> Auth:
@@ -204,7 +205,7 @@ def run_sync(
                 share = config.crawl.max_removed_share
                 for endpoint in refuse_mass_removals(results, state.current, share):
                     writer.drop_endpoint(endpoint)
-            run = run_row(run_id, state.seq, started, results, discovery.stats)
+            run = run_row(run_id, state.seq, started, results, discovery)
             writer.write_run(
                 target_runs_table(run_id, started, results),
                 pa.Table.from_pylist([run], schema=lake.RUN_SCHEMA),
@@ -229,7 +230,7 @@ def run_sync(
         load_published(config, writer.snapshot_date, run_id)
         if out.readonly_copy is not None:
             refresh_copy(config, run_id)
-    return SyncOutcome(run_id, results, run, state.caught_up)
+    return SyncOutcome(run_id, results, run, state.caught_up, discovery.failures())
 
 
 def load_published(config: Config, snapshot_date: str, run_id: str) -> None:

@@ -295,11 +295,6 @@ def seq_for(con: duckdb.DuckDBPyConnection, commit: Commit) -> int:
     return commit.seq
 
 
-def params_for(step: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Return only the parameters a step's SQL names (DuckDB refuses unused ones)."""
-    return named_params(sql(step), params)
-
-
 def named_params(text: str, params: dict[str, Any]) -> dict[str, Any]:
     """Return only the parameters the SQL `text` names."""
     named = set(re.findall(r"\$([A-Za-z_]\w*)", text))
