@@ -180,6 +180,8 @@ class EndpointConfig(Model):
     verify_tls: bool = True
     ca_bundle: Path | None = None
     targets: list[TargetConfig] = Field(min_length=1)
+    # v3 where the endpoint has it, else v2 (asked once a run); or one of them, fixed.
+    api: Literal["auto", "v3", "v2"] = "auto"
 
     _checked_url = field_validator("url")(checked_url)
 

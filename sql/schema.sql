@@ -88,6 +88,8 @@ END;
 
 -- How each target was chosen: `literal`, or the pattern that found it (older runs: NULL).
 ALTER TABLE target_runs ADD COLUMN IF NOT EXISTS selected_by VARCHAR;
+-- Which tag list crawled it: v3 or v2 (NULL: not crawled, or a run before v2 support).
+ALTER TABLE target_runs ADD COLUMN IF NOT EXISTS api VARCHAR;
 
 -- How each list of a run's discovery went: one row per organization listed, and one with a
 -- NULL namespace for the organization list itself. Only a complete (`ok`) list closes anything.

@@ -99,9 +99,16 @@ async def all_tags(
 
 
 def expected_tags(registry: Registry, namespace: str, repository: str) -> list[dict[str, Any]]:
-    """Return a repository's tags as the client should read them: typed, times in UTC."""
+    """Return a repository's tags as the v3 list should read them: typed, times in UTC, and
+    no `deleted` or `scanned` (only the v2 list has them)."""
     return [
-        {**asdict(t), "created": parse_time(t.created), "updated": parse_time(t.updated)}
+        {
+            **asdict(t),
+            "created": parse_time(t.created),
+            "updated": parse_time(t.updated),
+            "deleted": None,
+            "scanned": None,
+        }
         for t in registry.tags(namespace, repository)
     ]
 

@@ -23,7 +23,7 @@ import orjson
 from aiohttp import web
 
 from etl.fakeswr.access import authentication_error, issue_token
-from etl.fakeswr.registry import Registry, Repository, Tag, next_day
+from etl.fakeswr.registry import Registry, Repository, Tag, next_day, push_tags
 from etl.fakeswr.state import (
     REQUEST_ID,
     STATE,
@@ -166,9 +166,24 @@ async def refusal(request: web.Request, state: SwrState) -> tuple[web.Response |
     return await early_fault(request, state, fault), fault
 
 
+def unknown_api(request: web.Request, state: SwrState, version: str) -> web.Response | None:
+    """Return APIGW's "API not found" when this API version is switched off, else None."""
+    if state.options.api in ("both", version):
+        return None
+    return gateway_error(
+        404,
+        "APIGW.0101",
+        "The API does not exist or has not been published in the environment",
+        request[REQUEST_ID],
+    )
+
+
 async def list_tags(request: web.Request) -> web.StreamResponse:
     """GET /v3/manage/namespaces/{namespace}/repos/{repository}/tags."""
     state: SwrState = request.app[STATE]
+    missing = unknown_api(request, state, "v3")
+    if missing is not None:
+        return missing
     refused, fault = await refusal(request, state)
     if refused is not None:
         return refused
@@ -290,6 +305,9 @@ async def list_repositories(request: web.Request) -> web.StreamResponse:
     """GET /v3/manage/repos: repositories by id, `limit` a page; `nextMarker` is the integer
     id the next page starts at (FACTS.md), absent on the last page."""
     state: SwrState = request.app[STATE]
+    missing = unknown_api(request, state, "v3")
+    if missing is not None:
+        return missing
     refused, fault = await refusal(request, state)
     if refused is not None:
         return refused
@@ -339,6 +357,94 @@ def repository_item(repo: Repository) -> dict[str, Any]:
     }
 
 
+# --- the v2 lists: bare arrays, offset and limit, Content-Range (FACTS.md) ---------------------
+
+
+def offset_window(request: web.Request, state: SwrState) -> tuple[int, int] | web.Response:
+    """Return (offset, limit) of a v2 list request, or its 400: `limit` needs `offset` (as
+    Open Telekom Cloud demands), both whole numbers, limit 1..1000."""
+    query = request.query
+    if "limit" in query and "offset" not in query:
+        return state.swr_error(400, "SVCSTG.SWR.4001025", "limit requires offset")
+    offset, limit = query.get("offset", "0"), query.get("limit", "100")
+    if not offset.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        return state.swr_error(400, "SVCSTG.SWR.4000056", f"Invalid offset/limit: {offset}/{limit}")
+    return int(offset), int(limit)
+
+
+def content_range(offset: int, count: int, total: int) -> dict[str, str]:
+    """Return the Content-Range header of a v2 page: `offset-last/total`."""
+    return {"Content-Range": f"{offset}-{offset + max(count, 1) - 1}/{total}"}
+
+
+async def list_tags_v2(request: web.Request) -> web.StreamResponse:
+    """GET /v2/manage/namespaces/{namespace}/repos/{repository}/tags: a bare array; the name
+    under `Tag`; `deleted` and `scanned`; the manifest always."""
+    state: SwrState = request.app[STATE]
+    missing = unknown_api(request, state, "v2")
+    if missing is not None:
+        return missing
+    refused, fault = await refusal(request, state)
+    if refused is not None:
+        return refused
+    window = offset_window(request, state)
+    if isinstance(window, web.Response):
+        return window
+    offset, limit = window
+    namespace = request.match_info["namespace"]
+    repository = request.match_info["repository"].replace("$", "/")
+    repo = state.registry.repositories.get((namespace, repository))
+    if repo is None:
+        return state.swr_error(404, "SVCSTG.SWR.4040002", f"Repository {repository} not found")
+    tags = selected_tags(repo.tags, request)
+    page = [v2_tag(t, state) for t in tags[offset : offset + limit]]
+    headers = content_range(offset, len(page), len(tags))
+    pushes = state.options.push_after_first_page.pop((namespace, repository), 0)
+    if offset == 0 and pushes:
+        push_tags(state.registry, (namespace, repository), pushes)
+    body = orjson.dumps(page)
+    if fault in ("reset", "truncated"):
+        return await send_page(request, state, body, fault)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+def v2_tag(tag: Tag, state: SwrState) -> dict[str, Any]:
+    """Return a tag as the v2 list shows it."""
+    item = dict(orjson.loads(orjson.dumps(with_manifest_of(tag, state))))
+    item["Tag"] = item.pop("tag")
+    return {**item, "deleted": "", "scanned": False}
+
+
+async def list_repositories_v2(request: web.Request) -> web.StreamResponse:
+    """GET /v2/manage/repos: a bare array of repositories (no `id`), offset and limit."""
+    state: SwrState = request.app[STATE]
+    missing = unknown_api(request, state, "v2")
+    if missing is not None:
+        return missing
+    refused, fault = await refusal(request, state)
+    if refused is not None:
+        return refused
+    window = offset_window(request, state)
+    if isinstance(window, web.Response):
+        return window
+    offset, limit = window
+    namespace = request.query.get("namespace")
+    if namespace in state.options.broken_lists:
+        return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
+    repos = sorted(
+        (r for r in state.registry.repositories.values() if namespace in (None, r.namespace)),
+        key=lambda r: r.repo_id,
+    )
+    page = []
+    for repo in repos[offset : offset + limit]:
+        item = repository_item(repo)
+        del item["id"]
+        item["namespace"] = item.pop("namespace_name")
+        page.append({**item, "tags": [t.tag for t in repo.tags], "total_range": len(repos)})
+    headers = content_range(offset, len(page), len(repos))
+    return web.Response(body=orjson.dumps(page), content_type="application/json", headers=headers)
+
+
 async def advance_day(request: web.Request) -> web.Response:
     """POST /_fake/next-day?churn=0.01: serve the registry a day later (for benchmarks)."""
     state: SwrState = request.app[STATE]
@@ -356,6 +462,8 @@ def make_app(
     app.router.add_get("/v3/manage/namespaces/{namespace}/repos/{repository}/tags", list_tags)
     app.router.add_get("/v2/manage/namespaces", list_namespaces)
     app.router.add_get("/v3/manage/repos", list_repositories)
+    app.router.add_get("/v2/manage/namespaces/{namespace}/repos/{repository}/tags", list_tags_v2)
+    app.router.add_get("/v2/manage/repos", list_repositories_v2)
     app.router.add_post("/v3/auth/tokens", issue_token)
     app.router.add_post("/_fake/next-day", advance_day)
     return app

@@ -417,6 +417,18 @@ def next_day(registry: Registry, churn: float = 0.02, seed: int | None = None) -
     return day
 
 
+def push_tags(registry: Registry, key: tuple[str, str], count: int) -> None:
+    """Push `count` new tags to one repository of `registry`, in place (a push mid-crawl)."""
+    repo = registry.repositories[key]
+    builder = _Builder(registry, random.Random(registry.seed + registry.next_id), False)
+    taken = {t.tag for t in repo.tags}
+    for _ in range(count):
+        moment = builder.moment_before(registry.now, 1)
+        repo.tags.append(
+            builder.tag(repo, builder.tag_name(taken), builder.image(), moment, moment)
+        )
+
+
 def _create_repositories(builder: _Builder, before: Registry, day: Registry, churn: float) -> None:
     """Add new repositories to `day` (names never used in `before`), a few tags each."""
     rng = builder.rng

@@ -42,6 +42,12 @@ class Options:
     broken_repositories: set[tuple[str, str]] = field(default_factory=set)  # always answer 500
     # Organizations whose repository list always answers 500 ("" for the organization list).
     broken_lists: set[str] = field(default_factory=set)
+    # Which APIs are offered: "both", or "v3"/"v2" only (the other's paths answer APIGW.0101,
+    # as a region without them does).
+    api: str = "both"
+    # Tags pushed to a repository right after the first page of its v2 tag list is served:
+    # a push in the middle of an offset crawl.
+    push_after_first_page: dict[tuple[str, str], int] = field(default_factory=dict)
     faults: FaultPlan = field(default_factory=FaultPlan)
 
 

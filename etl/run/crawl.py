@@ -30,8 +30,9 @@ from etl.errors import (
 from etl.failpoints import failpoint
 from etl.store.lake import Lane, RunWriter
 from etl.swr.client import RequestStats, SwrClient
-from etl.swr.lists import tag_list
+from etl.swr.lists import Api, tag_list_of
 from etl.swr.pages import MAX_MANIFEST_BYTES, SnapshotContext, snapshot_batch
+from etl.swr.paging import OffsetPaginator
 
 log = logging.getLogger("etl.run.crawl")
 
@@ -47,6 +48,7 @@ class TargetResult:
     duration_s: float = 0.0
     stats: RequestStats = field(default_factory=RequestStats)
     error: ApiError | None = None
+    api: str | None = None  # the tag list it was crawled with (v3 or v2)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class CrawlSettings:
     known_manifests: set[str] = field(default_factory=set)
     deadline: float = float("inf")  # time.monotonic() past which no target may run
     deadline_s: float = float("inf")  # the configured budget, for messages
+    apis: dict[str, Api] = field(default_factory=dict)  # per endpoint; v3 where absent
 
 
 async def crawl_targets(
@@ -158,18 +161,52 @@ async def _stream_pages(
     lane: Lane,
     result: TargetResult,
 ) -> None:
+    api = settings.apis.get(target.endpoint, "v3")
+    result.api = api
+    totals = await _crawl_once(target, client, writer, settings, lane, result, api)
+    if totals is not None and totals[0] != totals[1]:
+        # Offset paging shifts while someone pushes: crawl once more; if it shifts again,
+        # keep the second crawl (deduplicated by tag) and say so.
+        log.info(
+            "%s changed while it was crawled (%d -> %d tags): crawling it again", target, *totals
+        )
+        lane.start_target()  # what the first crawl staged is dropped
+        result.tags = 0
+        again = await _crawl_once(target, client, writer, settings, lane, result, api)
+        if again is not None and again[0] != again[1]:
+            result.warnings += 1
+            log.warning(
+                "%s changed again while it was crawled (%d -> %d tags): kept the second crawl",
+                target,
+                *again,
+            )
+
+
+async def _crawl_once(
+    target: Target,
+    client: SwrClient,
+    writer: RunWriter,
+    settings: CrawlSettings,
+    lane: Lane,
+    result: TargetResult,
+    api: Api,
+) -> tuple[int, int] | None:
+    """Stage one crawl of a target's pages; return the first and last totals an offset-paged
+    list reported (None for marker paging, or no totals)."""
     context = SnapshotContext(
         settings.run_id, settings.snapshot_at, target.endpoint, target.namespace, target.repository
     )
-    listing = tag_list(
+    listing = tag_list_of(
+        api,
         target.namespace,
         target.repository,
         page_size=settings.page_size,
         tag=target.tag,
         with_manifest=settings.with_manifest,
     )
+    paginator = listing.paginator()
     seen: set[str] = set()
-    async for answer in client.iter_pages(listing, result.stats):
+    async for answer in client.iter_pages(listing, result.stats, paginator):
         page = answer.body
         fresh = fresh_tags(page.columns, seen)
         result.warnings += len(page) - fresh.num_rows + page.bad_times
@@ -188,6 +225,9 @@ async def _stream_pages(
             raise StorageError(f"cannot write staging in {writer.staging}: {exc}") from None
         failpoint("page-staged")
         result.tags += batch.num_rows
+    if isinstance(paginator, OffsetPaginator) and paginator.first_total is not None:
+        return paginator.first_total, paginator.last_total or 0
+    return None
 
 
 def check_manifest_sizes(pairs: list[tuple[Any, Any]]) -> None:

@@ -16,6 +16,7 @@ longer lists (or whose organization is gone) is `not_found`: its tags close, as 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -26,9 +27,10 @@ from etl.config import LITERAL, Config, EndpointConfig, Target, TargetConfig, is
 from etl.errors import ApiError, NotFoundError
 from etl.run.crawl import TargetResult
 from etl.swr.client import RequestStats, SwrClient
-from etl.swr.lists import namespace_list, repository_list
+from etl.swr.lists import Api, namespace_list, offered_api, repository_list_of, v3_probe
 from etl.swr.pages import REPOSITORY_SCHEMA
 
+log = logging.getLogger("etl.run.discovery")
 Members = dict[tuple[str, str], set[tuple[str, str]]]  # (endpoint, pattern) -> {(ns, repo)}
 
 
@@ -77,14 +79,42 @@ class Discovery:
         return lists + [x.error for x in self.listings if x.error is not None]
 
 
-async def discover(config: Config, clients: dict[str, SwrClient], members: Members) -> Discovery:
+async def discover(
+    config: Config, clients: dict[str, SwrClient], members: Members, apis: dict[str, Api]
+) -> Discovery:
     """Return the targets of a run: literal names as configured, patterns resolved through the
-    organization and repository lists (each fetched at most once per endpoint)."""
+    organization and repository lists of each endpoint's API (each fetched at most once)."""
     found = Discovery()
     for endpoint in config.endpoints:
-        client = clients[endpoint.name]
-        await EndpointDiscovery(endpoint, client, members, found, config.crawl.page_size).run()
+        client, api = clients[endpoint.name], apis[endpoint.name]
+        await EndpointDiscovery(endpoint, client, members, found, config.crawl.page_size, api).run()
     return found
+
+
+async def endpoint_apis(config: Config, clients: dict[str, SwrClient]) -> dict[str, Api]:
+    """Return the API each endpoint is crawled with (see `endpoint_api`)."""
+    return {e.name: await endpoint_api(config, e, clients[e.name]) for e in config.endpoints}
+
+
+async def endpoint_api(config: Config, endpoint: EndpointConfig, client: SwrClient) -> Api:
+    """Return the API an endpoint is crawled with: as configured, or (`auto`) what its answer
+    to the run's first list request shows; a switch to v2 is logged."""
+    if endpoint.api != "auto":
+        return endpoint.api
+    first = next((t for t in config.targets() if t.endpoint == endpoint.name), None)
+    literal = first is not None and not discovers(endpoint)
+    probe = (
+        v3_probe(first.namespace, first.repository) if first and literal else v3_probe(None, None)
+    )
+    api = await offered_api(client, probe)
+    if api == "v2":
+        log.info("endpoint %s offers no v3 lists (APIGW.0101): using v2 this run", endpoint.name)
+    return api
+
+
+def discovers(endpoint: EndpointConfig) -> bool:
+    """Return True if any target of the endpoint needs its repository list."""
+    return any(spec.discovers for spec in endpoint.targets)
 
 
 class EndpointDiscovery:
@@ -97,9 +127,11 @@ class EndpointDiscovery:
         members: Members,
         into: Discovery,
         page_size: int,
+        api: Api = "v3",
     ):
         self.endpoint = endpoint
         self.page_size = page_size
+        self.api = api
         self.client = client
         self.members = members
         self.found = into
@@ -193,7 +225,7 @@ class EndpointDiscovery:
         parts = []
         try:
             async for answer in self.client.iter_pages(
-                repository_list(namespace), self.found.stats
+                repository_list_of(self.api, namespace, self.page_size), self.found.stats
             ):
                 parts.append(answer.body.columns)
                 listing.warnings += answer.body.bad_times

@@ -10,10 +10,10 @@ import click
 
 from etl.config import Config, EndpointConfig
 from etl.errors import ApiError, NotFoundError
-from etl.run.discovery import Discovery, EndpointDiscovery, Selection
+from etl.run.discovery import Discovery, EndpointDiscovery, Selection, endpoint_api
 from etl.swr.auth import Auth
 from etl.swr.client import RetryPolicy, SwrClient, client_for
-from etl.swr.lists import tag_list
+from etl.swr.lists import Api, tag_list_of
 
 SHOWN_PER_TARGET = 25  # repositories listed under a target before "… and N more"
 
@@ -25,6 +25,7 @@ class EndpointPlan:
     endpoint: EndpointConfig
     error: ApiError | None = None
     selections: list[Selection] = field(default_factory=list)
+    api: Api = "v3"
 
 
 async def plan_endpoint(config: Config, endpoint: EndpointConfig, auth: Auth) -> EndpointPlan:
@@ -34,24 +35,29 @@ async def plan_endpoint(config: Config, endpoint: EndpointConfig, auth: Auth) ->
         endpoint, config.crawl, auth, retry=RetryPolicy(max_attempts=2, base_delay_s=0.2)
     )
     async with client:
-        plan.error = await check_credentials(config, endpoint, client)
+        plan.api = await endpoint_api(config, endpoint, client)
+        plan.error = await check_credentials(config, endpoint, client, plan.api)
         if plan.error is None:
             found = Discovery()
-            await EndpointDiscovery(endpoint, client, {}, found, config.crawl.page_size).run()
+            await EndpointDiscovery(
+                endpoint, client, {}, found, config.crawl.page_size, plan.api
+            ).run()
             plan.selections = found.selections
             plan.error = next((s.error for s in found.selections if s.error), None)
     return plan
 
 
 async def check_credentials(
-    config: Config, endpoint: EndpointConfig, client: SwrClient
+    config: Config, endpoint: EndpointConfig, client: SwrClient, api: Api
 ) -> ApiError | None:
     """Return None if the endpoint accepts our credentials (one 1-tag request for a literal
     target; patterns are checked by their own list requests), else the error."""
     target = next((t for t in config.targets() if t.endpoint == endpoint.name), None)
     if target is None:
         return None
-    listing = tag_list(target.namespace, target.repository, page_size=1)
+    listing = tag_list_of(
+        api, target.namespace, target.repository, page_size=1, tag=None, with_manifest=False
+    )
     try:
         await client.get_json(
             listing.path, list(listing.query), target=target.path, decode=listing.decode

@@ -77,6 +77,7 @@ def target_runs_table(run_id: str, started: datetime, results: list[TargetResult
                 "error_message": error.message if error else None,
                 "request_id": error.request_id if error else None,
                 "selected_by": r.target.selected_by,
+                "api": r.api,
             }
         )
     return pa.Table.from_pylist(rows, schema=lake.TARGET_RUN_SCHEMA)

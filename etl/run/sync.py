@@ -32,7 +32,7 @@ from etl.config import (
 from etl.errors import ApiError, DatabaseBusy, Interrupted, StorageError
 from etl.failpoints import failpoint
 from etl.run.crawl import CrawlSettings, TargetResult, crawl_targets
-from etl.run.discovery import Discovery, Members, discover
+from etl.run.discovery import Discovery, Members, discover, endpoint_apis
 from etl.run.guard import refuse_mass_removals
 from etl.run.lock import OutputLock
 from etl.run.records import (
@@ -332,7 +332,9 @@ async def _crawl(
         )
         with signals_cancel(asyncio.current_task()) as received:
             try:
-                found = await discover(config, clients, run.state.members)
+                apis = await endpoint_apis(config, clients)
+                settings.apis = apis
+                found = await discover(config, clients, run.state.members, apis)
                 on_targets(len(found.targets) + len(found.decided))
                 for result in found.decided:
                     on_done(result)

@@ -64,6 +64,7 @@ TARGET_RUN_SCHEMA = pa.schema(
         ("error_message", pa.string()),
         ("request_id", pa.string()),
         ("selected_by", pa.string()),
+        ("api", pa.string()),
     ]
 )
 RUN_CONTEXT = [

@@ -15,10 +15,10 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
 import aiohttp
 import orjson
@@ -27,35 +27,15 @@ from yarl import URL
 from etl.config import MAX_PAGE_BYTES, MAX_PAGES, CrawlConfig, EndpointConfig
 from etl.errors import ApiError, LimitError, ResponseError
 from etl.swr.auth import Auth, SignableRequest, canonical_query
+from etl.swr.paging import Answer, P, Paginator, SwrList
 from etl.swr.wire import api_error_from_response, read_capped
 
 log = logging.getLogger("etl.swr.client")
 
-MAX_PAGE_SIZE = 1000  # the API page: "A maximum of 1,000 records can be returned."
 
 # FACTS.md: SWR's own throttling and busy codes arrive as 403 and 409; retry them like a 429.
 THROTTLE_CODES = frozenset({"SVCSTG.SWR.4031032", "SVCSTG.SWR.4031042", "SVCSTG.SWR.4090023"})
 Decoder = Callable[[bytes], Awaitable[Any]]
-T = TypeVar("T")
-P = TypeVar("P", bound="Paged")
-
-
-class Paged(Protocol):
-    """What a page of any SWR list offers the paging core: the marker fields it carried."""
-
-    @property
-    def markers(self) -> Mapping[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class SwrList(Generic[P]):
-    """One SWR list: its path, the query of its first page, how a page body is read, and the
-    name its errors carry (the target, or the organization listed)."""
-
-    path: str
-    query: tuple[tuple[str, str], ...]
-    decode: Callable[[bytes], Awaitable[P]]
-    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,50 +112,6 @@ class RequestStats:
     requests: int = 0
     retries: int = 0
     pages: int = 0
-
-
-@dataclass(frozen=True)
-class Answer(Generic[T]):
-    """A successful answer: the body as its decoder read it, and its request id."""
-
-    body: T
-    request_id: str | None
-
-
-@dataclass
-class MarkerPaginator:
-    """Follows `nextMarker` (or `next_marker`) until it is absent/empty or `has_more` is false."""
-
-    marker: str | None = None
-    started: bool = False
-    seen: set[str] = field(default_factory=set)
-
-    @property
-    def has_next(self) -> bool:
-        return not self.started or self.marker is not None
-
-    def query(self) -> list[tuple[str, str]]:
-        """Return the query pair that asks for the next page (none for the first)."""
-        return [] if self.marker is None else [("marker", self.marker)]
-
-    def update(self, body: Mapping[str, Any], request_id: str | None) -> None:
-        """Take the next marker from a page body; raise ResponseError on a marker loop."""
-        self.started = True
-        raw = body.get("nextMarker", body.get("next_marker"))
-        marker = None if raw is None or raw == "" else str(raw)
-        if body.get("has_more") is False:
-            marker = None
-        elif body.get("has_more") is True and marker is None:
-            raise ResponseError(
-                "has_more is true but no next marker was given", request_id=request_id
-            )
-        if marker is not None and marker in self.seen:
-            raise ResponseError(
-                f"marker {marker!r} repeated: pagination loop", request_id=request_id
-            )
-        if marker is not None:
-            self.seen.add(marker)
-        self.marker = marker
 
 
 def client_for(
@@ -258,12 +194,16 @@ class SwrClient:
             self._session = None
 
     async def iter_pages(
-        self, listing: SwrList[P], stats: RequestStats | None = None
+        self,
+        listing: SwrList[P],
+        stats: RequestStats | None = None,
+        paginator: Paginator | None = None,
     ) -> AsyncIterator[Answer[P]]:
-        """Yield every page of a list, in the server's order, following its marker; raise
-        LimitError past `max_pages`, ResponseError on a marker loop."""
+        """Yield every page of a list, in the server's order, following its marker or offset;
+        raise LimitError past `max_pages`, ResponseError on a marker loop or a page beyond the
+        total. A caller that wants to see the paging state passes its own `paginator`."""
         stats = stats if stats is not None else RequestStats()
-        paginator = MarkerPaginator()
+        paginator = paginator or listing.paginator()
         while paginator.has_next:
             if stats.pages >= self.max_pages:
                 raise LimitError(
@@ -278,7 +218,7 @@ class SwrClient:
                 listing.path, query, target=listing.target, stats=stats, decode=listing.decode
             )
             try:
-                paginator.update(answer.body.markers, answer.request_id)
+                paginator.advance(answer)
             except ApiError as exc:
                 raise exc.at(endpoint=self.name, target=listing.target) from None
             stats.pages += 1
@@ -363,7 +303,7 @@ class SwrClient:
             raise api_error_from_response(status, body, resp_headers)
         self.limiter.speed_up()
         try:
-            return Answer(await decode(body), request_id)
+            return Answer(await decode(body), request_id, resp_headers.get("Content-Range"))
         except ApiError as exc:
             raise exc.at(request_id=request_id) from None
         except orjson.JSONDecodeError:

@@ -44,13 +44,15 @@ CONTEXT_FIELDS: dict[str, pa.DataType] = {
     "namespace": pa.string(),
     "repository": pa.string(),
 }
-SNAPSHOT_SCHEMA = pa.schema([*CONTEXT_FIELDS.items(), *TAG_FIELDS.items()])
+# What only the v2 tag list says of a tag: kept in the lake (NULL for v3 rows), never compared.
+V2_FIELDS: dict[str, pa.DataType] = {"deleted": pa.string(), "scanned": pa.bool_()}
+SNAPSHOT_SCHEMA = pa.schema([*CONTEXT_FIELDS.items(), *TAG_FIELDS.items(), *V2_FIELDS.items()])
 FAST_SCHEMA = pa.schema(
     [(n, pa.string() if pa.types.is_timestamp(k) else k) for n, k in TAG_FIELDS.items()]
 )
 FAST_STRUCT = pa.struct([*FAST_SCHEMA, ("manifest", pa.string())])
 # A page's tags, typed: every field of the API page, and the manifest text (empty unless asked).
-TYPED_SCHEMA = pa.schema([*TAG_FIELDS.items(), ("manifest", pa.string())])
+TYPED_SCHEMA = pa.schema([*TAG_FIELDS.items(), ("manifest", pa.string()), *V2_FIELDS.items()])
 # What Arrow's JSON reader is told a page holds: anything else it meets is ignored, and a value
 # of another JSON type than declared (a float where an integer belongs, say) stops it.
 PAGE_TAG = FAST_STRUCT
@@ -176,26 +178,49 @@ def json_page(body: Any) -> TagPage:
     return TagPage(columns, bad, {k: body[k] for k in MARKER_FIELDS if k in body})
 
 
-def tag_columns(tags: list[dict[str, Any]]) -> tuple[pa.RecordBatch, int]:
-    """Return (typed columns, count of unparseable timestamps) for a page's tag objects.
+def tag_columns(tags: list[dict[str, Any]], v2: bool = False) -> tuple[pa.RecordBatch, int]:
+    """Return (typed columns, count of unparseable timestamps) for a page's tag objects; with
+    `v2`, also their `deleted` and `scanned` fields (NULL otherwise).
 
     Raises ResponseError naming the field, the tag and the value when a field has a wrong type:
     a row is stored right or its target fails, never silently wrong.
     """
     fields = fast_fields(tags)
     if fields is not None:
-        return typed_columns(fields)
-    columns, warnings = [], 0
-    for name, kind in TAG_FIELDS.items():
-        values = [t.get(name) for t in tags]
-        if pa.types.is_timestamp(kind):
-            array, bad = timestamps(values, name, tags)
-            warnings += bad
-        else:
-            array = typed_column(values, name, kind, tags)
-        columns.append(array)
-    columns.append(typed_column([t.get("manifest") for t in tags], "manifest", pa.string(), tags))
-    return pa.RecordBatch.from_arrays(columns, schema=TYPED_SCHEMA), warnings
+        batch, warnings = typed_columns(fields)
+    else:
+        columns, warnings = [], 0
+        for name, kind in TAG_FIELDS.items():
+            values = [t.get(name) for t in tags]
+            if pa.types.is_timestamp(kind):
+                array, bad = timestamps(values, name, tags)
+                warnings += bad
+            else:
+                array = typed_column(values, name, kind, tags)
+            columns.append(array)
+        manifests = [t.get("manifest") for t in tags]
+        columns.append(typed_column(manifests, "manifest", pa.string(), tags))
+        columns += [pa.nulls(len(tags), kind) for kind in V2_FIELDS.values()]
+        batch = pa.RecordBatch.from_arrays(columns, schema=TYPED_SCHEMA)
+    if v2:
+        for name, kind in V2_FIELDS.items():
+            values = typed_column([t.get(name) for t in tags], name, kind, tags)
+            batch = batch.set_column(batch.schema.get_field_index(name), name, values)
+    return batch, warnings
+
+
+async def decode_v2_tag_page(body: bytes, keep_manifest: bool = False) -> TagPage:
+    """Return a v2 tag-list body (a bare array; the name under `Tag`; `deleted`, `scanned`)
+    as a typed page. The v2 list always carries manifests: without `keep_manifest` they are
+    dropped on arrival, so v2 holds no more than v3."""
+    tags = _objects(orjson.loads(body), "the v2 tag list")
+    for tag in tags:
+        if "Tag" in tag:
+            tag["tag"] = tag.pop("Tag")
+        if not keep_manifest:
+            tag.pop("manifest", None)
+    columns, bad = tag_columns(tags, v2=True)
+    return TagPage(columns, bad, {})
 
 
 def typed_columns(fields: pa.RecordBatch) -> tuple[pa.RecordBatch, int]:
@@ -209,6 +234,7 @@ def typed_columns(fields: pa.RecordBatch) -> tuple[pa.RecordBatch, int]:
             warnings += bad
         columns.append(column)
     columns.append(fields.column("manifest"))
+    columns += [pa.nulls(fields.num_rows, kind) for kind in V2_FIELDS.values()]
     return pa.RecordBatch.from_arrays(columns, schema=TYPED_SCHEMA), warnings
 
 
@@ -223,7 +249,7 @@ def snapshot_batch(columns: pa.RecordBatch, context: SnapshotContext) -> pa.Reco
         pa.repeat(pa.scalar(getattr(context, name), type=kind), rows)
         for name, kind in CONTEXT_FIELDS.items()
     ]
-    own = [columns.column(name) for name in TAG_FIELDS]
+    own = [columns.column(name) for name in (*TAG_FIELDS, *V2_FIELDS)]
     batch = pa.RecordBatch.from_arrays(shared + own, schema=SNAPSHOT_SCHEMA)
     for name in TEXT_FIELDS:
         check_field_size(batch, name, MAX_FIELD_BYTES)
@@ -267,10 +293,25 @@ class NamespacePage:
 
 
 async def decode_repository_page(body: bytes) -> RepositoryPage:
-    """Return a repository-list body as typed columns; raise ResponseError (naming the field,
-    the repository and the value) if its shape or a field is wrong."""
+    """Return a v3 repository-list body as typed columns; raise ResponseError (naming the
+    field, the repository and the value) if its shape or a field is wrong."""
     parsed = orjson.loads(body)
-    repos = _objects_under(parsed, "repos")
+    batch, warnings = repository_columns(_objects_under(parsed, "repos"))
+    return RepositoryPage(batch, warnings, {k: parsed[k] for k in ("nextMarker",) if k in parsed})
+
+
+async def decode_v2_repository_page(body: bytes) -> RepositoryPage:
+    """Return a v2 repository-list body (a bare array, no `id`, the organization under
+    `namespace`) as typed columns."""
+    repos = _objects(orjson.loads(body), "the v2 repository list")
+    for repo in repos:
+        repo["namespace_name"] = repo.get("namespace")
+    batch, warnings = repository_columns(repos)
+    return RepositoryPage(batch, warnings, {})
+
+
+def repository_columns(repos: list[dict[str, Any]]) -> tuple[pa.RecordBatch, int]:
+    """Return (REPOSITORY_SCHEMA columns, count of unparseable timestamps) for repositories."""
     columns, warnings = [], 0
     for name, kind in REPOSITORY_FIELDS.items():
         values = [r.get(name) for r in repos]
@@ -283,7 +324,7 @@ async def decode_repository_page(body: bytes) -> RepositoryPage:
     batch = pa.RecordBatch.from_arrays(columns, schema=REPOSITORY_SCHEMA)
     if batch.column("name").null_count:
         raise ResponseError("a repository object has no 'name'")
-    return RepositoryPage(batch, warnings, {k: parsed[k] for k in ("nextMarker",) if k in parsed})
+    return batch, warnings
 
 
 async def decode_namespace_page(body: bytes) -> NamespacePage:
@@ -301,9 +342,13 @@ def _objects_under(body: Any, key: str) -> list[dict[str, Any]]:
         raise ResponseError(f"expected a JSON object, got {type(body).__name__}")
     if key not in body:
         raise ResponseError(f"the page has no {key!r} key")
-    items = body[key] if body[key] is not None else []
+    return _objects(body[key] if body[key] is not None else [], repr(key))
+
+
+def _objects(items: Any, what: str) -> list[dict[str, Any]]:
+    """Return `items`, checked to be a list of objects."""
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ResponseError(f"{key!r} is not a list of objects")
+        raise ResponseError(f"{what} is not a list of objects")
     return items
 
 
