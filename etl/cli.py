@@ -308,6 +308,13 @@ def demo(directory: Path, repos: int, seed: int) -> None:
 @click.option("--token-ttl", default=86400.0, show_default=True, help="IAM token lifetime, s.")
 @click.option("--manifests/--no-manifests", default=True, help="Generate manifest documents.")
 @click.option(
+    "--api",
+    type=click.Choice(["both", "v3", "v2"]),
+    default="both",
+    show_default=True,
+    help="Which list APIs to serve; the other's paths answer APIGW.0101 (a v2-only region).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the URL and credentials as one JSON line."
 )
 @one_line_errors
@@ -321,6 +328,7 @@ def fake_server(
     fault_rate: float,
     token_ttl: float,
     manifests: bool,
+    api: str,
     as_json: bool,
 ) -> None:
     """Serve a generated registry through the local SWR API until interrupted.
@@ -331,7 +339,10 @@ def fake_server(
 
     registry = generate_registry(repos=repos, tags=tags, seed=seed, manifests=manifests)
     options = Options(
-        token_ttl_s=token_ttl, latency_ms=latency_ms, faults=FaultPlan(rate=fault_rate, seed=seed)
+        token_ttl_s=token_ttl,
+        latency_ms=latency_ms,
+        faults=FaultPlan(rate=fault_rate, seed=seed),
+        api=api,
     )
 
     async def serve_forever() -> None:

@@ -22,12 +22,19 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_the_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWR_TOKEN", "t")
+    monkeypatch.setenv("OTC_PASSWORD", "p")
     config = load_config(Path(__file__).parent.parent / "config.example.yaml")
     assert [str(t) for t in config.targets()] == [
         "cn-north-4:platform/api",
         "cn-north-4:platform/web",
         "cn-north-4:platform/base/nginx",
-    ]
+    ]  # the Open Telekom Cloud endpoint's targets are patterns: found by discovery
+    otc = config.endpoint("otc-eu-de")
+    assert (otc.api, otc.url, otc.auth.type) == (
+        "auto",
+        "https://swr-api.eu-de.otc.t-systems.com",
+        "password",
+    )
 
 
 def test_defaults_env_and_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -364,7 +364,9 @@ def offset_window(request: web.Request, state: SwrState) -> tuple[int, int] | we
     """Return (offset, limit) of a v2 list request, or its 400: `limit` needs `offset` (as
     Open Telekom Cloud demands), both whole numbers, limit 1..1000."""
     query = request.query
+    state.stats.v2_requests += 1
     if "limit" in query and "offset" not in query:
+        state.stats.limit_without_offset += 1
         return state.swr_error(400, "SVCSTG.SWR.4001025", "limit requires offset")
     offset, limit = query.get("offset", "0"), query.get("limit", "100")
     if not offset.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
@@ -399,9 +401,9 @@ async def list_tags_v2(request: web.Request) -> web.StreamResponse:
     tags = selected_tags(repo.tags, request)
     page = [v2_tag(t, state) for t in tags[offset : offset + limit]]
     headers = content_range(offset, len(page), len(tags))
-    pushes = state.options.push_after_first_page.pop((namespace, repository), 0)
+    pushes = state.options.push_after_first_page.get((namespace, repository))
     if offset == 0 and pushes:
-        push_tags(state.registry, (namespace, repository), pushes)
+        push_tags(state.registry, (namespace, repository), pushes.pop(0))
     body = orjson.dumps(page)
     if fault in ("reset", "truncated"):
         return await send_page(request, state, body, fault)

@@ -45,9 +45,9 @@ class Options:
     # Which APIs are offered: "both", or "v3"/"v2" only (the other's paths answer APIGW.0101,
     # as a region without them does).
     api: str = "both"
-    # Tags pushed to a repository right after the first page of its v2 tag list is served:
-    # a push in the middle of an offset crawl.
-    push_after_first_page: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Tags pushed to a repository right after the first page of its v2 tag list is served,
+    # one count per crawl: pushes in the middle of offset crawls.
+    push_after_first_page: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     faults: FaultPlan = field(default_factory=FaultPlan)
 
 
@@ -61,6 +61,8 @@ class Stats:
     throttled: int = 0
     max_connections: int = 0  # open TCP connections, the most ever seen while serving
     iam_tokens_issued: int = 0
+    v2_requests: int = 0
+    limit_without_offset: int = 0  # v2 requests Open Telekom Cloud would refuse
     request_times: list[float] = field(default_factory=list)
 
 

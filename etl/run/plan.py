@@ -9,11 +9,18 @@ from dataclasses import dataclass, field
 import click
 
 from etl.config import Config, EndpointConfig
-from etl.errors import ApiError, NotFoundError
-from etl.run.discovery import Discovery, EndpointDiscovery, Selection, endpoint_api
+from etl.errors import ApiError, EndpointError, NotFoundError
+from etl.run.discovery import (
+    Discovery,
+    EndpointDiscovery,
+    Selection,
+    discovers,
+    endpoint_api,
+)
 from etl.swr.auth import Auth
 from etl.swr.client import RetryPolicy, SwrClient, client_for
 from etl.swr.lists import Api, tag_list_of
+from etl.swr.wire import UNKNOWN_PATH_CODE
 
 SHOWN_PER_TARGET = 25  # repositories listed under a target before "… and N more"
 
@@ -35,8 +42,16 @@ async def plan_endpoint(config: Config, endpoint: EndpointConfig, auth: Auth) ->
         endpoint, config.crawl, auth, retry=RetryPolicy(max_attempts=2, base_delay_s=0.2)
     )
     async with client:
-        plan.api = await endpoint_api(config, endpoint, client)
+        plan.api = "v2" if endpoint.api == "v2" else "v3"
         plan.error = await check_credentials(config, endpoint, client, plan.api)
+        unknown = (
+            isinstance(plan.error, EndpointError) and plan.error.error_code == UNKNOWN_PATH_CODE
+        )
+        if endpoint.api == "auto" and (unknown or discovers(endpoint)):
+            # The 1-tag check was the probe; without a literal target, probe the repository list.
+            plan.api = "v2" if unknown else await endpoint_api(config, endpoint, client)
+            if unknown:
+                plan.error = await check_credentials(config, endpoint, client, plan.api)
         if plan.error is None:
             found = Discovery()
             await EndpointDiscovery(

@@ -283,6 +283,9 @@ class RepositoryPage:
     bad_times: int
     markers: dict[str, Any]
 
+    def __len__(self) -> int:
+        return int(self.columns.num_rows)
+
 
 @dataclass(frozen=True)
 class NamespacePage:
