@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install lint test demo bench clean
+.PHONY: help install lint browser test demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -10,7 +10,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,dashboard]'
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the package (editable) with test extras
@@ -20,7 +20,11 @@ lint: $(STAMP) ## ruff format --check, ruff check, mypy --strict etl
 	$(VENV)/bin/ruff check etl tests
 	$(VENV)/bin/mypy etl
 
-test: lint ## lint, then run the whole test suite
+browser: ## install the OS's chromium and chromedriver (the dashboard's browser test) if missing
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+test: lint browser ## lint, then run the whole test suite
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP) ## the benchmark (about 12 minutes here): prints one table of figures

@@ -254,6 +254,27 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
 @cli.command()
 @config_option
 @click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write the page [default: output.dashboard, else ./swr-dashboard.html].",
+)
+@one_line_errors
+def dashboard(config_path: Path, out_path: Path | None) -> None:
+    """Write the dashboard: one self-contained HTML file (no server, no network) of where
+    storage goes, how it grows, what is stale, what changed, and pulls."""
+    from etl.present.dashboard import write_dashboard
+
+    config = load_config(config_path, secrets_needed=False)
+    target = out_path or config.output.dashboard or Path("swr-dashboard.html")
+    with reader(config) as con:
+        write_dashboard(con, target)
+    click.echo(f"wrote {target}")
+
+
+@cli.command()
+@config_option
+@click.option(
     "--force",
     is_flag=True,
     help="Rebuild even if the lake holds fewer committed runs than the database.",

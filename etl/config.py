@@ -205,6 +205,7 @@ class OutputConfig(Model):
     lake: Path
     duckdb: Path
     readonly_copy: Path | None = None  # refreshed after each run, for dashboards to open
+    dashboard: Path | None = None  # an HTML page rewritten after each successful or partial run
 
 
 class Config(Model):
@@ -381,11 +382,12 @@ def resolve_paths(config: Config, base: Path) -> Config:
     def absolute(p: Path) -> Path:
         return p if p.is_absolute() else (base / p).resolve()
 
-    copy = config.output.readonly_copy
+    copy, page = config.output.readonly_copy, config.output.dashboard
     output = OutputConfig(
         lake=absolute(config.output.lake),
         duckdb=absolute(config.output.duckdb),
         readonly_copy=absolute(copy) if copy else None,
+        dashboard=absolute(page) if page else None,
     )
     endpoints = []
     for endpoint in config.endpoints:
@@ -423,6 +425,8 @@ def check_output(config: Config) -> None:
     ]
     if config.output.readonly_copy is not None:
         outputs.append(("output.readonly_copy", config.output.readonly_copy, False))
+    if config.output.dashboard is not None:
+        outputs.append(("output.dashboard", config.output.dashboard, False))
     for key, path, want_dir in outputs:
         if path.exists() and path.is_dir() != want_dir:
             kind = "a directory" if want_dir else "a file"

@@ -41,7 +41,7 @@ def demo_config(url: str) -> dict[str, object]:
             "page_size": 100,
             "with_manifest": True,
         },
-        "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
+        "output": {"lake": "./lake", "duckdb": "./swr.duckdb", "dashboard": "./dashboard.html"},
     }
 
 
@@ -58,7 +58,7 @@ def counts_by_change(changes: Section) -> Section:
 def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     """Run the demo in `directory`, leaving its config, lake and DuckDB file there."""
     directory.mkdir(parents=True, exist_ok=True)
-    for leftover in ("lake", "swr.duckdb", "swr.duckdb.wal"):
+    for leftover in ("lake", "swr.duckdb", "swr.duckdb.wal", "dashboard.html"):
         path = directory / leftover
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     # Yesterday's registry, so that the second sync sees today's pushes at today's date.
@@ -98,7 +98,8 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
         "(two syncs a minute apart are too short for 'Never pulled, never pushed': after 30 "
         "days of syncs, the report lists the repositories whose pull counter stood still)"
     )
-    click.echo(f"left in {directory}: config.yaml, lake/, swr.duckdb. Try:")
+    click.echo(f"the dashboard: {config.output.dashboard} (open it in a browser)")
+    click.echo(f"left in {directory}: config.yaml, lake/, swr.duckdb, dashboard.html. Try:")
     click.echo(f"  .venv/bin/swr-etl report -c {config_path}")
     click.echo(f"  .venv/bin/swr-etl diff -c {config_path}")
     click.echo(

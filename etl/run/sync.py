@@ -230,7 +230,25 @@ def run_sync(
         load_published(config, writer.snapshot_date, run_id)
         if out.readonly_copy is not None:
             refresh_copy(config, run_id)
+        if out.dashboard is not None and run["status"] != "failed":
+            refresh_dashboard(config, run_id)
     return SyncOutcome(run_id, results, run, state.caught_up, discovery.failures())
+
+
+def refresh_dashboard(config: Config, run_id: str) -> None:
+    """Rewrite the dashboard page; on failure say that the run itself is safe."""
+    from etl.present.dashboard import write_dashboard  # plotly only when a page is asked for
+
+    out = config.output
+    assert out.dashboard is not None
+    try:
+        with warehouse.connect(out.duckdb, read_only=True) as con:
+            write_dashboard(con, out.dashboard)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write the dashboard {out.dashboard}: {exc.strerror or exc}; run {run_id} "
+            "is committed to the lake and loaded into DuckDB"
+        ) from None
 
 
 def load_published(config: Config, snapshot_date: str, run_id: str) -> None:
