@@ -22,8 +22,16 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from etl.fakeswr.access import authentication_error, issue_token
-from etl.fakeswr.registry import Registry, Repository, Tag, next_day, push_tags
+from etl.fakeswr.access import issue_token
+from etl.fakeswr.answers import admitted, send_page
+from etl.fakeswr.lists import (
+    content_range,
+    list_namespaces,
+    list_repositories,
+    list_repositories_v2,
+    offset_window,
+)
+from etl.fakeswr.registry import Registry, Tag, next_day, push_tags
 from etl.fakeswr.state import (
     REQUEST_ID,
     STATE,
@@ -43,7 +51,6 @@ NAMESPACE_RE = re.compile(r"[a-z](?:[a-z0-9]|(?:__|[._-])(?=[a-z0-9]))*")
 REPOSITORY_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|(?:__|[./_-])(?=[a-z0-9]))*")
 ORDER_COLUMNS = {"updated_at": "updated", "tag": "tag"}
 ORDER_KEYS = ("order_column", "order_type")
-DOMAIN_NAME = "acme"
 
 
 # --- middlewares --------------------------------------------------------------------------
@@ -151,40 +158,10 @@ def selected_tags(tags: list[Tag], request: web.Request) -> list[Tag]:
     return chosen
 
 
-async def refusal(request: web.Request, state: SwrState) -> tuple[web.Response | None, str | None]:
-    """Return (the answer that replaces this request's, or None; the fault drawn for it):
-    throttling, authentication and injected faults, the same for every SWR list."""
-    if state.over_rate_limit():
-        state.stats.throttled += 1
-        return gateway_error(
-            429, "APIGW.0308", "The throttling threshold has been reached", request[REQUEST_ID]
-        ), None
-    denied = authentication_error(request, state)
-    if denied is not None:
-        return denied, None
-    fault = state.options.faults.draw(request.path_qs)
-    return await early_fault(request, state, fault), fault
-
-
-def unknown_api(request: web.Request, state: SwrState, version: str) -> web.Response | None:
-    """Return APIGW's "API not found" when this API version is switched off, else None."""
-    if state.options.api in ("both", version):
-        return None
-    return gateway_error(
-        404,
-        "APIGW.0101",
-        "The API does not exist or has not been published in the environment",
-        request[REQUEST_ID],
-    )
-
-
 async def list_tags(request: web.Request) -> web.StreamResponse:
     """GET /v3/manage/namespaces/{namespace}/repos/{repository}/tags."""
     state: SwrState = request.app[STATE]
-    missing = unknown_api(request, state, "v3")
-    if missing is not None:
-        return missing
-    refused, fault = await refusal(request, state)
+    refused, fault = await admitted(request, state, "v3")
     if refused is not None:
         return refused
     invalid = query_error(request, state)
@@ -234,159 +211,11 @@ def with_manifest_of(tag: Tag, state: SwrState) -> Tag:
     return replace(tag, manifest=state.registry.manifests.get(tag.digest, ""))
 
 
-async def early_fault(
-    request: web.Request, state: SwrState, fault: str | None
-) -> web.Response | None:
-    """Return the response of a fault that replaces the answer, or None."""
-    request_id = request[REQUEST_ID]
-    if fault == "500":
-        return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
-    if fault in ("429", "429_retry_after"):
-        response = gateway_error(
-            429, "APIGW.0308", "The throttling threshold has been reached", request_id
-        )
-        if fault == "429_retry_after":
-            response.headers["Retry-After"] = f"{state.options.faults.retry_after_s:g}"
-        return response
-    if fault == "slow":
-        await asyncio.sleep(state.options.faults.slow_s)
-    if fault == "token_expiry":
-        token = request.headers.get("X-Auth-Token", "")
-        if token in state.issued_tokens:
-            state.issued_tokens[token] = 0.0
-            return state.swr_error(
-                401, "SVCSTG.SWR.4010000", "Authentication failed: token expired"
-            )
-    return None
-
-
-async def send_page(
-    request: web.Request, state: SwrState, body: bytes, fault: str | None
-) -> web.StreamResponse:
-    """Send a page, or break it on the way out for the 'reset' and 'truncated' faults."""
-    if fault not in ("reset", "truncated"):
-        return web.Response(body=body, content_type="application/json")
-    cut = body[: max(1, len(body) // 2)]
-    response = web.StreamResponse(
-        headers={"Content-Type": "application/json", "X-Request-Id": request[REQUEST_ID]}
-    )
-    response.content_length = len(body) if fault == "reset" else len(cut)
-    await response.prepare(request)
-    await response.write(cut)
-    if fault == "reset" and request.transport is not None:
-        request.transport.close()  # the client sees the connection die mid-body
-        return response
-    await response.write_eof()
-    return response
-
-
-# --- organizations and repositories ----------------------------------------------------------
-
-
-async def list_namespaces(request: web.Request) -> web.StreamResponse:
-    """GET /v2/manage/namespaces: every organization, or the one named by `namespace`."""
-    state: SwrState = request.app[STATE]
-    refused, fault = await refusal(request, state)
-    if refused is not None:
-        return refused
-    if "" in state.options.broken_lists:
-        return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
-    wanted = request.query.get("namespace")
-    names = sorted(state.registry.namespaces)
-    items = [
-        {"id": index, "name": name, "creator_name": state.credentials.user, "auth": 7}
-        for index, name in enumerate(names, start=1)
-        if wanted is None or name == wanted
-    ]
-    return await send_page(request, state, orjson.dumps({"namespaces": items}), fault)
-
-
-async def list_repositories(request: web.Request) -> web.StreamResponse:
-    """GET /v3/manage/repos: repositories by id, `limit` a page; `nextMarker` is the integer
-    id the next page starts at (FACTS.md), absent on the last page."""
-    state: SwrState = request.app[STATE]
-    missing = unknown_api(request, state, "v3")
-    if missing is not None:
-        return missing
-    refused, fault = await refusal(request, state)
-    if refused is not None:
-        return refused
-    query = request.query
-    limit, marker = query.get("limit", "100"), query.get("marker", "0")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        return state.swr_error(400, "SVCSTG.SWR.4000056", f"Invalid limit: {limit}")
-    if not marker.isdigit():
-        return state.swr_error(400, "SVCSTG.SWR.4001025", f"Invalid marker: {marker}")
-    namespace = query.get("namespace")
-    if namespace in state.options.broken_lists:
-        return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
-    if namespace is not None and namespace not in state.registry.namespaces:
-        return state.swr_error(404, "SVCSTG.SWR.4040001", f"Namespace {namespace} not found")
-    repos = sorted(
-        (
-            r
-            for r in state.registry.repositories.values()
-            if (namespace is None or r.namespace == namespace)
-            and query.get("name", "") in r.name
-            and r.repo_id >= int(marker)
-        ),
-        key=lambda r: r.repo_id,
-    )
-    body: dict[str, Any] = {"repos": [repository_item(r) for r in repos[: int(limit)]]}
-    if len(repos) > int(limit):
-        body["nextMarker"] = repos[int(limit)].repo_id
-    return await send_page(request, state, orjson.dumps(body), fault)
-
-
-def repository_item(repo: Repository) -> dict[str, Any]:
-    """Return one repository as the v3 repository list shows it (FACTS.md's fields)."""
-    return {
-        "id": repo.repo_id,
-        "name": repo.name,
-        "category": repo.category,
-        "description": repo.description,
-        "size": repo.size(),
-        "is_public": repo.is_public,
-        "num_images": len(repo.tags),
-        "num_download": repo.num_download,
-        "created_at": repo.created_at,
-        "updated_at": repo.updated_at(),
-        "domain_name": DOMAIN_NAME,
-        "namespace_name": repo.namespace,
-        "status": True,
-    }
-
-
-# --- the v2 lists: bare arrays, offset and limit, Content-Range (FACTS.md) ---------------------
-
-
-def offset_window(request: web.Request, state: SwrState) -> tuple[int, int] | web.Response:
-    """Return (offset, limit) of a v2 list request, or its 400: `limit` needs `offset` (as
-    Open Telekom Cloud demands), both whole numbers, limit 1..1000."""
-    query = request.query
-    state.stats.v2_requests += 1
-    if "limit" in query and "offset" not in query:
-        state.stats.limit_without_offset += 1
-        return state.swr_error(400, "SVCSTG.SWR.4001025", "limit requires offset")
-    offset, limit = query.get("offset", "0"), query.get("limit", "100")
-    if not offset.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        return state.swr_error(400, "SVCSTG.SWR.4000056", f"Invalid offset/limit: {offset}/{limit}")
-    return int(offset), int(limit)
-
-
-def content_range(offset: int, count: int, total: int) -> dict[str, str]:
-    """Return the Content-Range header of a v2 page: `offset-last/total`."""
-    return {"Content-Range": f"{offset}-{offset + max(count, 1) - 1}/{total}"}
-
-
 async def list_tags_v2(request: web.Request) -> web.StreamResponse:
     """GET /v2/manage/namespaces/{namespace}/repos/{repository}/tags: a bare array; the name
     under `Tag`; `deleted` and `scanned`; the manifest always."""
     state: SwrState = request.app[STATE]
-    missing = unknown_api(request, state, "v2")
-    if missing is not None:
-        return missing
-    refused, fault = await refusal(request, state)
+    refused, fault = await admitted(request, state, "v2")
     if refused is not None:
         return refused
     window = offset_window(request, state)
@@ -404,10 +233,7 @@ async def list_tags_v2(request: web.Request) -> web.StreamResponse:
     pushes = state.options.push_after_first_page.get((namespace, repository))
     if offset == 0 and pushes:
         push_tags(state.registry, (namespace, repository), pushes.pop(0))
-    body = orjson.dumps(page)
-    if fault in ("reset", "truncated"):
-        return await send_page(request, state, body, fault)
-    return web.Response(body=body, content_type="application/json", headers=headers)
+    return await send_page(request, state, orjson.dumps(page), fault, headers)
 
 
 def v2_tag(tag: Tag, state: SwrState) -> dict[str, Any]:
@@ -415,36 +241,6 @@ def v2_tag(tag: Tag, state: SwrState) -> dict[str, Any]:
     item = dict(orjson.loads(orjson.dumps(with_manifest_of(tag, state))))
     item["Tag"] = item.pop("tag")
     return {**item, "deleted": "", "scanned": False}
-
-
-async def list_repositories_v2(request: web.Request) -> web.StreamResponse:
-    """GET /v2/manage/repos: a bare array of repositories (no `id`), offset and limit."""
-    state: SwrState = request.app[STATE]
-    missing = unknown_api(request, state, "v2")
-    if missing is not None:
-        return missing
-    refused, fault = await refusal(request, state)
-    if refused is not None:
-        return refused
-    window = offset_window(request, state)
-    if isinstance(window, web.Response):
-        return window
-    offset, limit = window
-    namespace = request.query.get("namespace")
-    if namespace in state.options.broken_lists:
-        return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
-    repos = sorted(
-        (r for r in state.registry.repositories.values() if namespace in (None, r.namespace)),
-        key=lambda r: r.repo_id,
-    )
-    page = []
-    for repo in repos[offset : offset + limit]:
-        item = repository_item(repo)
-        del item["id"]
-        item["namespace"] = item.pop("namespace_name")
-        page.append({**item, "tags": [t.tag for t in repo.tags], "total_range": len(repos)})
-    headers = content_range(offset, len(page), len(repos))
-    return web.Response(body=orjson.dumps(page), content_type="application/json", headers=headers)
 
 
 async def advance_day(request: web.Request) -> web.Response:
