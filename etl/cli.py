@@ -71,6 +71,7 @@ def cli() -> None:
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
 )
+@click.option("-v", "--verbose", is_flag=True, help="Also log each retry (debug lines).")
 @click.option(
     "--accept-removals",
     is_flag=True,
@@ -78,7 +79,13 @@ def cli() -> None:
     "endpoint's tags.",
 )
 @one_line_errors
-def sync(config_path: Path, log_format: str, progress: bool | None, accept_removals: bool) -> None:
+def sync(
+    config_path: Path,
+    log_format: str,
+    progress: bool | None,
+    verbose: bool,
+    accept_removals: bool,
+) -> None:
     """Crawl every configured repository and commit one snapshot to the lake and DuckDB.
 
     Exit codes: 0 all targets synced, 1 some failed (the rest committed), 2 usage or config
@@ -89,13 +96,13 @@ def sync(config_path: Path, log_format: str, progress: bool | None, accept_remov
     from etl.run.sync import run_sync
 
     config = load_config(config_path)
-    setup_logging(log_format)
+    setup_logging(log_format, verbose)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, raise_interrupted)
     show_bar = sys.stderr.isatty() if progress is None else progress
     with progress_reporter(show_bar and log_format == "text") as report:
         outcome = run_sync(config, report.done, accept_removals, report.total)
-    print_sync_summary(outcome)
+    print_sync_summary(outcome, as_json=log_format == "json")
     sys.exit(outcome.exit_code)
 
 

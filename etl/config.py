@@ -206,6 +206,7 @@ class OutputConfig(Model):
     duckdb: Path
     readonly_copy: Path | None = None  # refreshed after each run, for dashboards to open
     dashboard: Path | None = None  # an HTML page rewritten after each successful or partial run
+    metrics: Path | None = None  # a Prometheus text file rewritten after every run
 
 
 class Config(Model):
@@ -382,12 +383,17 @@ def resolve_paths(config: Config, base: Path) -> Config:
     def absolute(p: Path) -> Path:
         return p if p.is_absolute() else (base / p).resolve()
 
-    copy, page = config.output.readonly_copy, config.output.dashboard
+    copy, page, metrics = (
+        config.output.readonly_copy,
+        config.output.dashboard,
+        config.output.metrics,
+    )
     output = OutputConfig(
         lake=absolute(config.output.lake),
         duckdb=absolute(config.output.duckdb),
         readonly_copy=absolute(copy) if copy else None,
         dashboard=absolute(page) if page else None,
+        metrics=absolute(metrics) if metrics else None,
     )
     endpoints = []
     for endpoint in config.endpoints:
@@ -427,6 +433,8 @@ def check_output(config: Config) -> None:
         outputs.append(("output.readonly_copy", config.output.readonly_copy, False))
     if config.output.dashboard is not None:
         outputs.append(("output.dashboard", config.output.dashboard, False))
+    if config.output.metrics is not None:
+        outputs.append(("output.metrics", config.output.metrics, False))
     for key, path, want_dir in outputs:
         if path.exists() and path.is_dir() != want_dir:
             kind = "a directory" if want_dir else "a file"

@@ -14,8 +14,17 @@ from typing import TYPE_CHECKING
 import click
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
+from etl.present.summary import print_run_summary
 from etl.run.crawl import TargetResult
 
 if TYPE_CHECKING:
@@ -95,7 +104,11 @@ class Reporter:
 
 @contextmanager
 def progress_reporter(show_bar: bool) -> Iterator[Reporter]:
-    """Yield the sync's reporter: a live bar on a terminal, else log lines."""
+    """Yield the sync's reporter: a live bar on a terminal, else log lines.
+
+    While the bar is live, the `etl` log lines go through the bar's own console, so each is
+    printed above the bar, never into it; the handlers are put back afterwards.
+    """
     if not show_bar:
         yield Reporter(log_result)
         return
@@ -106,9 +119,16 @@ def progress_reporter(show_bar: bool) -> Iterator[Reporter]:
         MofNCompleteColumn(),
         TextColumn("{task.fields[summary]}"),
         TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("sync", total=None, summary="finding repositories")
+        root = logging.getLogger("etl")
+        saved = root.handlers[:]
+        handler = RichHandler(console=bar.console, show_path=False, markup=False)
+        handler.setLevel(min((h.level for h in saved), default=logging.INFO))
+        root.handlers[:] = [handler]
 
         def advance(result: TargetResult) -> None:
             counters["tags"] += result.tags
@@ -120,27 +140,21 @@ def progress_reporter(show_bar: bool) -> Iterator[Reporter]:
             )
             bar.update(task, advance=1, summary=summary)
             if result.status != "ok":
-                bar.console.print(
-                    f"[yellow]{result.target} {result.status}:[/] {result.error}",
-                    markup=True,
-                    highlight=False,
-                )
+                log.warning("%s %s: %s", result.target, result.status, result.error)
 
-        yield Reporter(advance, lambda count: bar.update(task, total=count, summary=""))
+        try:
+            yield Reporter(advance, lambda count: bar.update(task, total=count, summary=""))
+        finally:
+            root.handlers[:] = saved
 
 
-def print_sync_summary(outcome: SyncOutcome) -> None:
-    """Print the one-screen summary of a finished sync."""
-    run = outcome.run
-    click.echo(
-        f"run {outcome.run_id}: {run['status']} - {run['ok']} ok, {run['not_found']} not found, "
-        f"{run['failed']} failed of {run['targets']} targets; {run['tags']} tags, "
-        f"{run['requests']} requests, {run['retries']} retries, {run['warnings']} warnings"
-    )
+def print_sync_summary(outcome: SyncOutcome, as_json: bool = False) -> None:
+    """Print the end-of-run summary (text, or one JSON object), with what the run caught up
+    and which discovery lists failed."""
+    print_run_summary(outcome.summary, as_json)
+    if as_json:
+        return
     if outcome.caught_up:
         click.echo(f"loaded {len(outcome.caught_up)} earlier run(s) the warehouse had missed")
     for error in outcome.list_failures:
         click.echo(f"  discovery failed: {error}")
-    for result in outcome.results:
-        if result.status != "ok":
-            click.echo(f"  {result.status:<9} {result.target}: {result.error}")

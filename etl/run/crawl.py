@@ -128,7 +128,6 @@ async def crawl_target(
         if isinstance(exc, (AuthError, EndpointError)):
             # FACTS.md: refused credentials or a missing API fail the whole endpoint at once.
             dead_endpoints.setdefault(target.endpoint, exc)
-        log.warning("%s failed: %s", target, exc)
     except EtlError:
         raise  # the lake could not be written: that stops the run, not one target
     except Exception as exc:  # noqa: BLE001 - a surprise from one answer fails its target only
@@ -139,7 +138,6 @@ async def crawl_target(
             endpoint=target.endpoint,
             target=target.path,
         )
-        log.warning("%s failed: %s", target, result.error)
     result.duration_s = time.monotonic() - began
     return result
 

@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import duckdb
@@ -31,6 +32,8 @@ from etl.config import (
 )
 from etl.errors import ApiError, DatabaseBusy, Interrupted, StorageError
 from etl.failpoints import failpoint
+from etl.present.metrics import run_metrics, write_failed_run_metrics, write_metrics
+from etl.present.summary import summarise_run
 from etl.run.crawl import CrawlSettings, TargetResult, crawl_targets
 from etl.run.discovery import Discovery, Members, discover, endpoint_apis
 from etl.run.guard import refuse_mass_removals
@@ -61,6 +64,7 @@ class SyncOutcome:
     run: dict[str, object]
     caught_up: list[str]
     list_failures: list[ApiError] = field(default_factory=list)  # discovery's failed lists
+    summary: dict[str, Any] = field(default_factory=dict)  # from the run record and views
 
     @property
     def exit_code(self) -> int:
@@ -185,54 +189,87 @@ def run_sync(
     """Run one sync and return its outcome; raises LockHeldError if another sync runs.
 
     `on_targets` hears how many targets the run has once discovery has found them, `on_done`
-    each target's result as it finishes."""
+    each target's result as it finishes. With `output.metrics`, every run that took the lock
+    leaves its metrics, failed ones included."""
     auths = prepare(config)
-    out = config.output
+    started = datetime.now(timezone.utc)
     with output_lock(config):
-        state = prepare_outputs(config)
-        started = run_start(state.latest_start)
-        run_id = new_run_id(started)
-        writer = lake.RunWriter(out.lake, run_id, started.strftime("%Y-%m-%d"))
         try:
-            crawled = asyncio.run(
-                _crawl(
-                    config, auths, writer, RunContext(run_id, started, state), on_done, on_targets
-                )
-            )
-            results, discovery = crawled
-            release_memory()
-            if not accept_removals:
-                share = config.crawl.max_removed_share
-                for endpoint in refuse_mass_removals(results, state.current, share):
-                    writer.drop_endpoint(endpoint)
-            run = run_row(run_id, state.seq, started, results, discovery)
-            writer.write_run(
-                target_runs_table(run_id, started, results),
-                pa.Table.from_pylist([run], schema=lake.RUN_SCHEMA),
-                repositories_table(run_id, started, discovery.listings),
-                discoveries_table(run_id, started, discovery),
-            )
-            failpoint("lake-written")
-            # A signal between the renames would leave a run half-visible: hold it until done.
-            with signals_deferred():
-                writer.publish()
-            failpoint("lake-published")
-            release_memory()
-        except (OSError, pa.ArrowException) as exc:
-            writer.abandon()
-            raise StorageError(
-                f"cannot write the lake at {out.lake}: {exc}; nothing of this run was committed "
-                "and its staging was removed"
-            ) from None
+            outcome = _run_locked(config, auths, on_done, accept_removals, on_targets)
         except BaseException:
-            writer.abandon()
+            if config.output.metrics is not None:
+                write_failed_run_metrics(config, started)
             raise
-        load_published(config, writer.snapshot_date, run_id)
-        if out.readonly_copy is not None:
-            refresh_copy(config, run_id)
-        if out.dashboard is not None and run["status"] != "failed":
-            refresh_dashboard(config, run_id)
-    return SyncOutcome(run_id, results, run, state.caught_up, discovery.failures())
+    if config.output.metrics is not None:
+        write_metrics(config.output.metrics, run_metrics(outcome.summary))
+    return outcome
+
+
+def _run_locked(
+    config: Config,
+    auths: dict[str, Auth],
+    on_done: Callable[[TargetResult], None],
+    accept_removals: bool,
+    on_targets: Callable[[int], None],
+) -> SyncOutcome:
+    out = config.output
+    state = prepare_outputs(config)
+    started = run_start(state.latest_start)
+    run_id = new_run_id(started)
+    writer = lake.RunWriter(out.lake, run_id, started.strftime("%Y-%m-%d"))
+    try:
+        context = RunContext(run_id, started, state)
+        results, discovery = asyncio.run(
+            _crawl(config, auths, writer, context, on_done, on_targets)
+        )
+        release_memory()
+        if not accept_removals:
+            share = config.crawl.max_removed_share
+            for endpoint in refuse_mass_removals(results, state.current, share):
+                writer.drop_endpoint(endpoint)
+        run = run_row(run_id, state.seq, started, results, discovery)
+        writer.write_run(
+            target_runs_table(run_id, started, results),
+            pa.Table.from_pylist([run], schema=lake.RUN_SCHEMA),
+            repositories_table(run_id, started, discovery.listings),
+            discoveries_table(run_id, started, discovery),
+        )
+        failpoint("lake-written")
+        # A signal between the renames would leave a run half-visible: hold it until done.
+        with signals_deferred():
+            writer.publish()
+        failpoint("lake-published")
+        release_memory()
+    except (OSError, pa.ArrowException) as exc:
+        writer.abandon()
+        raise StorageError(
+            f"cannot write the lake at {out.lake}: {exc}; nothing of this run was committed "
+            "and its staging was removed"
+        ) from None
+    except BaseException:
+        writer.abandon()
+        raise
+    load_published(config, writer.snapshot_date, run_id)
+    if out.readonly_copy is not None:
+        refresh_copy(config, run_id)
+    if out.dashboard is not None and run["status"] != "failed":
+        refresh_dashboard(config, run_id)
+    with warehouse.connect(out.duckdb, read_only=True) as con:
+        summary = summarise_run(con, run_id, places(config, writer.snapshot_date, run_id))
+    return SyncOutcome(run_id, results, run, state.caught_up, discovery.failures(), summary)
+
+
+def places(config: Config, snapshot_date: str, run_id: str) -> dict[str, str]:
+    """Return where a run went: its lake partition, the DuckDB file, the copy, the page."""
+    out = config.output
+    found = {
+        "lake": str(out.lake / lake.partition("tag_snapshots", snapshot_date, run_id)),
+        "duckdb": str(out.duckdb),
+    }
+    for name, path in (("read-only copy", out.readonly_copy), ("dashboard", out.dashboard)):
+        if path is not None:
+            found[name] = str(path)
+    return found
 
 
 def refresh_dashboard(config: Config, run_id: str) -> None:

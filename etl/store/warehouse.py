@@ -60,7 +60,7 @@ VIEWS = (
     "repo_summary",
 )
 # Files with these prefixes are statements run by name, not views applied on open.
-STATEMENT_PREFIXES = ("load_", "report_", "start_", "dashboard_")
+STATEMENT_PREFIXES = ("load_", "report_", "start_", "dashboard_", "summary_")
 # The versioning steps of a load run once per part of the targets, so their hash joins hold at
 # most about VERSIONS_PER_PART current versions whatever the registry size.
 VERSIONING_STEPS = (

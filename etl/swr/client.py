@@ -258,7 +258,7 @@ class SwrClient:
             if error.status == 429 or error.error_code in THROTTLE_CODES:
                 self.limiter.slow_down()
             delay = self.retry.delay_s(attempt, error)
-            log.info(
+            log.debug(
                 "retrying %s %s after %s (attempt %d, wait %.2fs)",
                 self.name,
                 target or path,

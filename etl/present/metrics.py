@@ -1,0 +1,130 @@
+"""Metrics for alerting: a Prometheus text file for node_exporter's textfile collector, written
+by `prometheus_client` (its `write_to_textfile` replaces the file atomically) after every run,
+failed ones included. A sync turned away by the lock is not a run: it writes nothing, so
+`time() - swr_etl_last_success_timestamp_seconds` grows when runs stop happening or succeeding.
+
+Every value comes from the run record (`runs`, `target_runs`) or the views; labels are endpoint
+names and statuses, never a credential.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
+from prometheus_client.parser import text_string_to_metric_families
+
+from etl.config import Config
+from etl.errors import EtlError
+from etl.present.summary import records
+from etl.store import warehouse
+
+log = logging.getLogger("etl.metrics")
+STATUSES = ("ok", "partial", "failed")
+LAST_SUCCESS = "swr_etl_last_success_timestamp_seconds"
+
+
+@dataclass
+class RunMetrics:
+    """What one run's metrics say: its timing and status, and what it counted and holds."""
+
+    started: datetime
+    finished: datetime
+    status: str
+    totals: dict[str, int] = field(default_factory=dict)  # tags, requests, retries, warnings
+    targets: dict[tuple[str, str], int] = field(default_factory=dict)  # (endpoint, status)
+    current: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # tags, total, unique
+
+
+def write_metrics(path: Path, run: RunMetrics) -> None:
+    """Write the metrics of `run` to `path` atomically; the last success is carried over from
+    the file itself when this run did not succeed."""
+    registry = CollectorRegistry()
+
+    def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
+        return Gauge(name, doc, labels, registry=registry)
+
+    succeeded = run.finished.timestamp() if run.status == "ok" else previous_success(path)
+    gauge("swr_etl_last_run_timestamp_seconds", "When the last run finished.").set(
+        run.finished.timestamp()
+    )
+    if succeeded is not None:
+        gauge(LAST_SUCCESS, "When the last run whose every target synced finished.").set(succeeded)
+    duration = gauge("swr_etl_last_run_duration_seconds", "How long the last run took.")
+    duration.set((run.finished - run.started).total_seconds())
+    state = gauge(
+        "swr_etl_last_run_status", "1 for the last run's status (ok/partial/failed).", ("status",)
+    )
+    for status in STATUSES:
+        state.labels(status).set(1 if status == run.status else 0)
+    for key, value in run.totals.items():
+        gauge(f"swr_etl_last_run_{key}", f"The last run's {key}.").set(value)
+    targets = gauge(
+        "swr_etl_last_run_targets",
+        "The last run's targets by endpoint and status.",
+        ("endpoint", "status"),
+    )
+    for (endpoint, status), count in sorted(run.targets.items()):
+        targets.labels(endpoint, status).set(count)
+    tags = gauge("swr_etl_current_tags", "Tags current per endpoint.", ("endpoint",))
+    size = gauge(
+        "swr_etl_current_bytes", "Bytes current per endpoint (total, unique).", ("endpoint", "kind")
+    )
+    for endpoint, (count, total, unique) in sorted(run.current.items()):
+        tags.labels(endpoint).set(count)
+        size.labels(endpoint, "total").set(total)
+        size.labels(endpoint, "unique").set(unique)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_to_textfile(str(path), registry)
+
+
+def previous_success(path: Path) -> float | None:
+    """Return the last success recorded in an earlier metrics file (None if none can be read)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == LAST_SUCCESS:
+                return float(sample.value)
+    return None
+
+
+def run_metrics(summary: dict[str, Any]) -> RunMetrics:
+    """Return a finished run's metrics, from its summary (the run record and the views)."""
+    return RunMetrics(
+        datetime.fromisoformat(summary["started_at"]),
+        datetime.fromisoformat(summary["finished_at"]),
+        summary["status"],
+        {k: summary["totals"][k] for k in ("tags", "requests", "retries", "warnings")},
+        {
+            (e["endpoint"], status): e[status]
+            for e in summary["endpoints"]
+            for status in ("ok", "not_found", "failed")
+        },
+        {c["endpoint"]: (c["tags"], c["total_size"], c["unique_size"]) for c in summary["current"]},
+    )
+
+
+def write_failed_run_metrics(config: Config, started: datetime) -> None:
+    """Write the metrics of a run that failed before it finished (what the database holds,
+    where it can still be read)."""
+    assert config.output.metrics is not None
+    current: dict[str, tuple[int, int, int]] = {}
+    try:
+        with warehouse.connect(config.output.duckdb, read_only=True) as con:
+            rows = records(con, "summary_current")
+        current = {r["endpoint"]: (r["tags"], r["total_size"], r["unique_size"]) for r in rows}
+    except (EtlError, duckdb.Error):
+        pass  # the metrics still say the run failed, and when
+    metrics = RunMetrics(started, datetime.now(timezone.utc), "failed", current=current)
+    try:
+        write_metrics(config.output.metrics, metrics)
+    except OSError as exc:
+        log.error("cannot write the metrics %s: %s", config.output.metrics, exc)
