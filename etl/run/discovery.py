@@ -175,23 +175,27 @@ class EndpointDiscovery:
             if is_glob(pattern):
                 await self.list_all(namespaces)
             for namespace in namespaces:
-                listing = self.listings.get(namespace)
-                if is_glob(pattern) and listing is not None and listing.error is not None:
-                    selection.error = listing.error
-                    self.fail_members(spec, pattern, namespace, listing.error)
-                    continue
-                names = (
-                    sorted(n for n in listing.names if fnmatchcase(n, pattern))
-                    if (is_glob(pattern) and listing is not None)
-                    else [pattern]
-                )
-                for repository in names:
-                    self.choose(
-                        spec, Target(name, namespace, repository, spec.tag, scope), selection
-                    )
+                for repository in self.matches(spec, pattern, namespace, selection):
+                    target = Target(name, namespace, repository, spec.tag, scope)
+                    self.choose(spec, target, selection)
             if scope != LITERAL:
                 self.close_vanished(spec, pattern, namespaces)
         return selection
+
+    def matches(
+        self, spec: TargetConfig, pattern: str, namespace: str, selection: Selection
+    ) -> list[str]:
+        """Return the repositories of an organization a pattern names: a literal names itself;
+        a pattern, what the organization's list shows (nothing, its earlier members failed,
+        when the list failed)."""
+        if not is_glob(pattern):
+            return [pattern]
+        listing = self.listings[namespace]
+        if listing.error is not None:
+            selection.error = listing.error
+            self.fail_members(spec, pattern, namespace, listing.error)
+            return []
+        return sorted(n for n in listing.names if fnmatchcase(n, pattern))
 
     def choose(self, spec: TargetConfig, target: Target, selection: Selection) -> None:
         path = target.path

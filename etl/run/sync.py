@@ -254,7 +254,8 @@ def _run_locked(
         refresh_copy(config, run_id)
     if out.dashboard is not None and run["status"] != "failed":
         refresh_dashboard(config, run_id)
-    with warehouse.connect(out.duckdb, read_only=True) as con:
+    # The sync's own connection: within its memory limit (spilling beyond it), as the load.
+    with warehouse.connect(out.duckdb) as con:
         summary = summarise_run(con, run_id, places(config, writer.snapshot_date, run_id))
     return SyncOutcome(run_id, results, run, state.caught_up, discovery.failures(), summary)
 
@@ -279,7 +280,7 @@ def refresh_dashboard(config: Config, run_id: str) -> None:
     out = config.output
     assert out.dashboard is not None
     try:
-        with warehouse.connect(out.duckdb, read_only=True) as con:
+        with warehouse.connect(out.duckdb) as con:  # within the sync's memory limit
             write_dashboard(con, out.dashboard)
     except OSError as exc:
         raise StorageError(
