@@ -126,6 +126,14 @@ def test_the_summary_says_what_happened_on_one_screen(
     assert len(failed) == len(BROKEN)
     assert all("500 SVCSTG.SWR.5000001" in line and "(request id " in line for line in failed)
     assert any(line.startswith("  written to: lake ") and "copy.duckdb" in line for line in summary)
+    run_id = summary[0].split()[1].rstrip(":")
+    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+        kinds = con.execute(
+            "SELECT change, count(*) FROM tag_changes WHERE to_run = $r GROUP BY ALL ORDER BY 1",
+            {"r": run_id},
+        ).fetchall()
+    changed = next(line for line in summary if line.startswith("  changed since"))
+    assert changed.split(": ", 1)[1].split(";")[0] == ", ".join(f"{n:,} {k}" for k, n in kinds)
 
 
 def test_the_json_summary_carries_the_same_facts_as_the_run_record(

@@ -29,18 +29,9 @@ def summarise_run(
     con: duckdb.DuckDBPyConnection, run_id: str, places: dict[str, str]
 ) -> dict[str, Any]:
     """Return the summary of a loaded run; `places` says where it went (lake, DuckDB, …)."""
-    run = run_row(con, run_id)
-    seconds = (run["finished_at"] - run["started_at"]).total_seconds()
     changes = records(con, "summary_changes", run_id=run_id)
     return {
-        "run_id": run_id,
-        "seq": run["seq"],
-        "status": run["status"],
-        "started_at": run["started_at"].isoformat(),
-        "finished_at": run["finished_at"].isoformat(),
-        "duration_s": round(seconds, 3),
-        "tags_per_s": round(run["tags"] / seconds) if seconds > 0 else None,
-        "totals": {k: run[k] for k in TOTALS},
+        **bare_summary(run_row(con, run_id), places),
         "endpoints": records(con, "summary_endpoints", run_id=run_id),
         "changes": {c["change"]: c["tags"] for c in changes},
         "bytes_added": sum(int(c["bytes_added"]) for c in changes),
@@ -48,6 +39,28 @@ def summarise_run(
         "slowest": records(con, "summary_slowest", run_id=run_id),
         "failures": records(con, "summary_failures", run_id=run_id),
         "current": records(con, "summary_current"),
+    }
+
+
+def bare_summary(run: dict[str, Any], places: dict[str, str]) -> dict[str, Any]:
+    """Return the summary a run's own row gives, when the database cannot be asked."""
+    seconds = (run["finished_at"] - run["started_at"]).total_seconds()
+    return {
+        "run_id": run["run_id"],
+        "seq": run["seq"],
+        "status": run["status"],
+        "started_at": run["started_at"].isoformat(),
+        "finished_at": run["finished_at"].isoformat(),
+        "duration_s": round(seconds, 3),
+        "tags_per_s": round(run["tags"] / seconds) if seconds > 0 else None,
+        "totals": {k: run[k] for k in TOTALS},
+        "endpoints": [],
+        "changes": {},
+        "bytes_added": 0,
+        "bytes_freed": 0,
+        "slowest": [],
+        "failures": [],
+        "current": [],
         "places": places,
     }
 

@@ -30,10 +30,10 @@ from etl.config import (
     check_output,
     token_from,
 )
-from etl.errors import ApiError, DatabaseBusy, Interrupted, StorageError
+from etl.errors import ApiError, DatabaseBusy, EtlError, Interrupted, StorageError
 from etl.failpoints import failpoint
 from etl.present.metrics import run_metrics, write_failed_run_metrics, write_metrics
-from etl.present.summary import summarise_run
+from etl.present.summary import bare_summary, summarise_run
 from etl.run.crawl import CrawlSettings, TargetResult, crawl_targets
 from etl.run.discovery import Discovery, Members, discover, endpoint_apis
 from etl.run.guard import refuse_mass_removals
@@ -254,9 +254,15 @@ def _run_locked(
         refresh_copy(config, run_id)
     if out.dashboard is not None and run["status"] != "failed":
         refresh_dashboard(config, run_id)
-    # The sync's own connection: within its memory limit (spilling beyond it), as the load.
-    with warehouse.connect(out.duckdb) as con:
-        summary = summarise_run(con, run_id, places(config, writer.snapshot_date, run_id))
+    where = places(config, writer.snapshot_date, run_id)
+    try:
+        # The sync's own connection: within its memory limit (spilling beyond it), as the load.
+        with warehouse.connect(out.duckdb) as con:
+            summary = summarise_run(con, run_id, where)
+    except (EtlError, duckdb.Error) as exc:
+        # The run is committed and loaded: a summary that cannot be read must not fail it.
+        log.warning("run %s is committed, but its summary could not be read: %s", run_id, exc)
+        summary = bare_summary(run, where)
     return SyncOutcome(run_id, results, run, state.caught_up, discovery.failures(), summary)
 
 
