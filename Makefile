@@ -27,7 +27,7 @@ browser: ## install the OS's chromium and chromedriver (the dashboard's browser 
 test: lint browser ## lint, then run the whole test suite
 	$(VENV)/bin/pytest -q
 
-bench: $(STAMP) ## the benchmark (about 12 minutes here): prints one table of figures
+bench: $(STAMP) ## the benchmark (about 6 minutes here, plus install): prints one table of figures
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m tests.bench.bench
 

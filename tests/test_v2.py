@@ -153,3 +153,14 @@ def test_discovery_follows_the_v2_choice(tmp_path: Path) -> None:
     assert sorted(listed) == sorted(
         (ns, name, None, r.num_download) for (ns, name), r in registry.repositories.items()
     )
+
+
+@pytest.mark.parametrize("auth", ["token", "password", "aksk"])
+def test_every_auth_mode_works_against_a_v2_only_endpoint(tmp_path: Path, auth: str) -> None:
+    registry = generate_registry(repos=6, seed=31)
+    with ServerThread(registry, options=Options(api="v2")) as server:
+        path = write_config(tmp_path, server, list(registry.repositories), auth=auth)
+        outcome = run_sync(load_config(path))
+    assert outcome.exit_code == 0
+    assert {r.api for r in outcome.results} == {"v2"}
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(registry)
