@@ -25,11 +25,11 @@ from aiohttp import web
 from etl.fakeswr.access import issue_token
 from etl.fakeswr.answers import admitted, send_page
 from etl.fakeswr.lists import (
+    admitted_v2,
     content_range,
     list_namespaces,
     list_repositories,
     list_repositories_v2,
-    offset_window,
 )
 from etl.fakeswr.registry import Registry, Tag, next_day, push_tags
 from etl.fakeswr.state import (
@@ -215,13 +215,10 @@ async def list_tags_v2(request: web.Request) -> web.StreamResponse:
     """GET /v2/manage/namespaces/{namespace}/repos/{repository}/tags: a bare array; the name
     under `Tag`; `deleted` and `scanned`; the manifest always."""
     state: SwrState = request.app[STATE]
-    refused, fault = await admitted(request, state, "v2")
-    if refused is not None:
-        return refused
-    window = offset_window(request, state)
-    if isinstance(window, web.Response):
-        return window
-    offset, limit = window
+    admission = await admitted_v2(request, state)
+    if isinstance(admission, web.Response):
+        return admission
+    offset, limit, fault = admission
     namespace = request.match_info["namespace"]
     repository = request.match_info["repository"].replace("$", "/")
     repo = state.registry.repositories.get((namespace, repository))

@@ -101,6 +101,17 @@ def offset_window(request: web.Request, state: SwrState) -> tuple[int, int] | we
     return int(offset), int(limit)
 
 
+async def admitted_v2(
+    request: web.Request, state: SwrState
+) -> tuple[int, int, str | None] | web.Response:
+    """Return (offset, limit, fault) of a v2 list request, or the answer that replaces it."""
+    refused, fault = await admitted(request, state, "v2")
+    if refused is not None:
+        return refused
+    window = offset_window(request, state)
+    return window if isinstance(window, web.Response) else (*window, fault)
+
+
 def content_range(offset: int, count: int, total: int) -> dict[str, str]:
     """Return the Content-Range header of a v2 page: `offset-last/total`."""
     return {"Content-Range": f"{offset}-{offset + max(count, 1) - 1}/{total}"}
@@ -109,13 +120,10 @@ def content_range(offset: int, count: int, total: int) -> dict[str, str]:
 async def list_repositories_v2(request: web.Request) -> web.StreamResponse:
     """GET /v2/manage/repos: a bare array of repositories (no `id`), offset and limit."""
     state: SwrState = request.app[STATE]
-    refused, fault = await admitted(request, state, "v2")
-    if refused is not None:
-        return refused
-    window = offset_window(request, state)
-    if isinstance(window, web.Response):
-        return window
-    offset, limit = window
+    admission = await admitted_v2(request, state)
+    if isinstance(admission, web.Response):
+        return admission
+    offset, limit, fault = admission
     namespace = request.query.get("namespace")
     if namespace in state.options.broken_lists:
         return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
