@@ -20,11 +20,10 @@ from typing import Any
 import duckdb
 
 from etl.errors import EtlError
-from etl.present.formats import human_bytes
+from etl.present.formats import human_bytes, is_size
 from etl.store.warehouse import sql
 
 GIB = 2**30
-SIZE_COLUMNS = {"total_size", "unique_size", "size", "reclaimable", "freed"}
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def headline(totals: Rows) -> str:
         ("unique_size", "Unique size (each image once)"),
     ):
         value = values.get(key)
-        shown = human_bytes(value) if key in SIZE_COLUMNS else f"{value or 0:,}"
+        shown = human_bytes(value) if is_size(key) else f"{value or 0:,}"
         cards.append(
             f'<div class="metric" data-metric="{key}" data-value="{value or 0}">'
             f'<div class="label">{label}</div><div class="value">{shown}</div></div>'
@@ -160,7 +159,7 @@ def ages_section(go: Any, data: Rows) -> str:
 
 def reclaimable_section(go: Any, data: Rows) -> str:
     days = [f"{d} days" for d in data.column("days")]
-    fig = go.Figure([go.Bar(x=days, y=gib(data.column("reclaimable")))])
+    fig = go.Figure([go.Bar(x=days, y=gib(data.column("reclaimable_size")))])
     fig.update_layout(yaxis_title="GiB", xaxis_title="not pushed for")
     note = "Deleting tags not pushed for so long frees this (each image once, none still used)."
     return section("Reclaimable by staleness", note, fig, data)
@@ -177,7 +176,7 @@ def changes_section(go: Any, data: Rows, retagged: Rows) -> str:
 
 
 def retention_section(go: Any, data: Rows) -> str:
-    fig = go.Figure([go.Bar(x=data.column("rule"), y=gib(data.column("freed")))])
+    fig = go.Figure([go.Bar(x=data.column("rule"), y=gib(data.column("freed_size")))])
     fig.update_layout(yaxis_title="GiB freed")
     note = "What SWR retention rules would delete; tags of unknown age are kept."
     return section("Retention preview", note, fig, data)
@@ -230,8 +229,7 @@ def section(title: str, note: str, fig: Any, numbers: Rows) -> str:
 def table(data: Rows) -> str:
     """Return the numbers of a section as an HTML table, sizes in binary units."""
     head = "".join(
-        f'<th class="{"num" if c in SIZE_COLUMNS else ""}">{html.escape(c)}</th>'
-        for c in data.columns
+        f'<th class="{"num" if is_size(c) else ""}">{html.escape(c)}</th>' for c in data.columns
     )
     body = "".join(
         "<tr>" + "".join(cell(c, v) for c, v in zip(data.columns, row, strict=True)) + "</tr>"
@@ -242,7 +240,7 @@ def table(data: Rows) -> str:
 
 
 def cell(column: str, value: Any) -> str:
-    if column in SIZE_COLUMNS:
+    if is_size(column):
         return f'<td class="num" title="{value} bytes">{human_bytes(value)}</td>'
     if isinstance(value, datetime):
         return f"<td>{utc(value)}</td>"

@@ -47,11 +47,16 @@ def human_bytes(size: int | None) -> str:
     return f"{value:.1f} EiB"
 
 
+def is_size(column: str) -> bool:
+    """Return True if a column holds bytes (by the views' naming: `…size`, `…bytes`)."""
+    return column.endswith(SIZE_SUFFIXES)
+
+
 def human_value(column: str, value: Any) -> str:
     """Return a cell as a person reads it."""
     if value is None:
         return ""
-    if column.endswith(SIZE_SUFFIXES) and isinstance(value, int):
+    if is_size(column) and isinstance(value, int):
         return human_bytes(value)
     if isinstance(value, float):
         return f"{value:.1f}"
