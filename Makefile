@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install lint browser test demo bench clean
+.PHONY: help install lint browser java test demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,11 @@ browser: ## install the OS's chromium and chromedriver (the dashboard's browser 
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
-test: lint browser ## lint, then run the whole test suite
+java: ## install the OS's Java 17 runtime (Spark reads the lake in a test) if missing
+	@command -v java >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless)
+
+test: lint browser java ## lint, then run the whole test suite
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP) ## the benchmark (about 6 minutes here, plus install): prints one table of figures

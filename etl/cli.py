@@ -119,7 +119,7 @@ def plan(config_path: Path) -> None:
     from etl.run.sync import prepare
 
     config = load_config(config_path)
-    auths = prepare(config)
+    auths = prepare(config, probe_write=False)
     plans = asyncio.run(plan_endpoints(config, auths))
     print_plan(config, plans)
     if any(plan.error is not None for plan in plans):
@@ -294,16 +294,44 @@ def rebuild(config_path: Path, force: bool) -> None:
     or emptied lake), unless --force.
     """
     from etl.run.sync import output_lock
+    from etl.store.storage import store_for
     from etl.store.warehouse import publish_copy
     from etl.store.warehouse import rebuild as rebuild_warehouse
 
     config = load_config(config_path, secrets_needed=False)
     out = config.output
+    store = store_for(out)
+    store.check_lake("output.lake", str(config.source), probe_write=False)
     with output_lock(config):
-        loaded = rebuild_warehouse(out.duckdb, out.lake, force=force)
+        loaded = rebuild_warehouse(out.duckdb, store, force=force)
         if out.readonly_copy is not None:
             publish_copy(out.duckdb, out.readonly_copy)
-    click.echo(f"rebuilt {out.duckdb} from {len(loaded)} committed run(s) in {out.lake}")
+    click.echo(f"rebuilt {out.duckdb} from {len(loaded)} committed run(s) in {store.url}")
+
+
+@cli.command()
+@config_option
+@one_line_errors
+def load(config_path: Path) -> None:
+    """Load into DuckDB every committed lake run it lacks, without crawling.
+
+    For one warehouse fed by several writers (each its own config and cron job) that share a
+    lake on object storage. Refreshes the read-only copy and the dashboard when it loads.
+    """
+    from etl.present.progress import setup_logging
+    from etl.run.sync import load_lake
+    from etl.store.storage import store_for
+
+    setup_logging()  # warnings: runs set aside, repositories synced by two writers
+    config = load_config(config_path, secrets_needed=False)
+    loaded = load_lake(config)
+    lake_url = store_for(config.output).url
+    if loaded:
+        click.echo(f"loaded {len(loaded)} run(s) from {lake_url} into {config.output.duckdb}:")
+        for run_id in loaded:
+            click.echo(f"  {run_id}")
+    else:
+        click.echo(f"nothing to load: {config.output.duckdb} has every committed run of {lake_url}")
 
 
 @cli.command()

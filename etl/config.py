@@ -201,16 +201,93 @@ class CrawlConfig(Model):
     max_removed_share: float = Field(default=0.5, ge=0, le=1)
 
 
+@dataclass(frozen=True)
+class S3Location:
+    """An `s3://bucket/prefix` lake: the bucket and the key prefix (no slashes around it)."""
+
+    bucket: str
+    prefix: str
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+
+
+def parse_s3_url(url: str) -> S3Location:
+    """Return the bucket and prefix of `s3://bucket[/prefix]`; raise ValueError if malformed."""
+    rest = url.removeprefix("s3://")
+    bucket, _, prefix = rest.partition("/")
+    if not bucket or any(c in bucket for c in " \\?#") or "//" in prefix:
+        raise ValueError(f"{url!r} is not an s3:// URL of the form s3://bucket/prefix")
+    return S3Location(bucket, prefix.strip("/"))
+
+
+class S3Config(Model):
+    """How to reach an s3:// lake: OBS, MinIO or (endpoint omitted) AWS itself."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key: SecretStr | None = None  # both or neither: the standard AWS credential chain
+    secret_key: SecretStr | None = None
+    addressing: Literal["virtual", "path"] = "virtual"  # MinIO and moto want path
+
+    _url = field_validator("endpoint_url")(lambda v: None if v is None else checked_url(v))
+    _keys = field_validator("access_key", "secret_key")(header_safe)
+
+    @model_validator(mode="after")
+    def both_keys_or_neither(self) -> S3Config:
+        if (self.access_key is None) != (self.secret_key is None):
+            raise ValueError("give both access_key and secret_key, or neither")
+        return self
+
+
 class OutputConfig(Model):
-    lake: Path
+    lake: Path | S3Location
     duckdb: Path
+    s3: S3Config | None = None  # only for an s3:// lake
+    # A partition without a commit record younger than this may be another writer's run in
+    # progress (object storage has no lock): only older ones are removed.
+    orphan_grace: float = Field(default=6 * 3600.0, ge=0)
+    writer: str | None = None  # names this config's runs in a shared lake (default: file name)
     readonly_copy: Path | None = None  # refreshed after each run, for dashboards to open
     dashboard: Path | None = None  # an HTML page rewritten after each successful or partial run
     metrics: Path | None = None  # a Prometheus text file rewritten after every run
 
+    @field_validator("lake", mode="before")
+    @classmethod
+    def object_storage_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and "://" in value:
+            if not value.startswith("s3://"):
+                raise ValueError("must be a local folder or an s3://bucket/prefix URL")
+            return parse_s3_url(value)
+        return value
+
+    @field_validator("orphan_grace", mode="before")
+    @classmethod
+    def duration(cls, value: Any) -> Any:
+        return seconds_of(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def s3_only_for_object_storage(self) -> OutputConfig:
+        if self.s3 is not None and not isinstance(self.lake, S3Location):
+            raise ValueError("output.s3 is only for an s3:// lake")
+        return self
+
+
+DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def seconds_of(text: str) -> float:
+    """Return the seconds of a duration such as `90`, `30m`, `6h` or `2d`."""
+    match = DURATION_RE.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration such as 30m, 6h or 2d")
+    return float(match.group(1)) * UNIT_S[match.group(2)]
+
 
 class Config(Model):
-    endpoints: list[EndpointConfig] = Field(min_length=1)
+    endpoints: list[EndpointConfig] = Field(default_factory=list)  # none: a config to `load`
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     output: OutputConfig
     source: Path = Path("<memory>")
@@ -242,6 +319,11 @@ class Config(Model):
 
     def endpoint(self, name: str) -> EndpointConfig:
         return next(e for e in self.endpoints if e.name == name)
+
+    @property
+    def writer(self) -> str:
+        """The name this config's runs carry in the lake: output.writer, or the file's name."""
+        return self.output.writer or self.source.stem
 
 
 LITERAL = "literal"  # how a target named in the config was selected
@@ -388,12 +470,15 @@ def resolve_paths(config: Config, base: Path) -> Config:
         config.output.dashboard,
         config.output.metrics,
     )
-    output = OutputConfig(
-        lake=absolute(config.output.lake),
-        duckdb=absolute(config.output.duckdb),
-        readonly_copy=absolute(copy) if copy else None,
-        dashboard=absolute(page) if page else None,
-        metrics=absolute(metrics) if metrics else None,
+    lake = config.output.lake
+    output = config.output.model_copy(
+        update={
+            "lake": absolute(lake) if isinstance(lake, Path) else lake,
+            "duckdb": absolute(config.output.duckdb),
+            "readonly_copy": absolute(copy) if copy else None,
+            "dashboard": absolute(page) if page else None,
+            "metrics": absolute(metrics) if metrics else None,
+        }
     )
     endpoints = []
     for endpoint in config.endpoints:
@@ -425,10 +510,9 @@ def token_from(auth: TokenAuthConfig, file: str, index: int) -> str:
 def check_output(config: Config) -> None:
     """Raise ConfigError if the lake or the DuckDB file cannot be written; create nothing."""
     file = str(config.source)
-    outputs = [
-        ("output.lake", config.output.lake, True),
-        ("output.duckdb", config.output.duckdb, False),
-    ]
+    outputs: list[tuple[str, Path, bool]] = [("output.duckdb", config.output.duckdb, False)]
+    if isinstance(config.output.lake, Path):  # object storage is checked by a request
+        outputs.append(("output.lake", config.output.lake, True))
     if config.output.readonly_copy is not None:
         outputs.append(("output.readonly_copy", config.output.readonly_copy, False))
     if config.output.dashboard is not None:

@@ -1,5 +1,6 @@
 -- Records the run itself, last: a run is in the warehouse whole or not at all.
-INSERT INTO runs
+INSERT INTO runs (run_id, seq, started_at, finished_at, status, targets, ok, not_found, failed,
+                  tags, requests, retries, warnings, writer)
 SELECT run_id, $seq, started_at, finished_at, status, targets, ok, not_found, failed, tags,
-       requests, retries, warnings
+       requests, retries, warnings, writer
 FROM staged_run;

@@ -12,8 +12,11 @@ CREATE TABLE IF NOT EXISTS runs (
     tags        BIGINT,
     requests    BIGINT,
     retries     BIGINT,
-    warnings    BIGINT
+    warnings    BIGINT,
+    writer      VARCHAR                    -- the config that wrote it (several share a lake)
 );
+-- Databases made before runs carried their writer.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS writer VARCHAR;
 
 CREATE TABLE IF NOT EXISTS target_runs (
     run_id        VARCHAR NOT NULL,

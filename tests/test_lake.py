@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.store import commits, lake
+from etl.store.storage import local_store
 from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=timezone.utc), "ep", "ns", "repo")
@@ -27,7 +28,7 @@ def rows_of(tags: list[dict[str, Any]]) -> pa.RecordBatch:
 
 
 def write_run(root: Path, run_id: str, rows: int) -> lake.RunWriter:
-    writer = lake.RunWriter(root, run_id, "2026-11-27")
+    writer = lake.RunWriter(local_store(root), run_id, "2026-11-27", root / "_staging" / run_id)
     lane = writer.new_lane()
     lane.start_target()
     batch = rows_of([tag(tag=f"t{i}") for i in range(rows)])
@@ -40,11 +41,11 @@ def write_run(root: Path, run_id: str, rows: int) -> lake.RunWriter:
 
 def test_nothing_of_a_run_is_visible_until_it_is_published(tmp_path: Path) -> None:
     writer = write_run(tmp_path, "r1", 5)
-    assert commits.listed_runs(tmp_path) == []
+    assert commits.listed_runs(local_store(tmp_path)) == []
     assert not list(tmp_path.glob("tag_snapshots/*/*"))
     writer.publish()
-    assert commits.listed_runs(tmp_path) == [("2026-11-27", "r1")]
-    files = commits.read_commit(tmp_path, "2026-11-27", "r1").files_of("tag_snapshots")
+    assert commits.listed_runs(local_store(tmp_path)) == [("2026-11-27", "r1")]
+    files = commits.read_commit(local_store(tmp_path), "2026-11-27", "r1").files_of("tag_snapshots")
     assert pq.read_table(files[0]).num_rows == 5
     assert pq.ParquetFile(files[0]).metadata.row_group(0).column(0).compression == "ZSTD"
 
@@ -53,9 +54,9 @@ def test_an_interrupted_publish_is_cleaned_up(tmp_path: Path) -> None:
     write_run(tmp_path, "r1", 3).publish()
     crashed = write_run(tmp_path, "r2", 3)
     # A crash after the snapshot moved but before `runs` (the commit record) did.
-    source = crashed.staging / lake.partition("tag_snapshots", "2026-11-27", "r2")
-    source.rename(tmp_path / lake.partition("tag_snapshots", "2026-11-27", "r2"))
-    assert commits.clean_uncommitted(tmp_path) == ["r2"]
+    where = lake.partition("tag_snapshots", "2026-11-27", "r2")
+    Path(crashed.staging, where).rename(tmp_path / where)
+    assert commits.clean_uncommitted(local_store(tmp_path)) == ["r2"]
     assert [p.name for p in tmp_path.glob("tag_snapshots/*/*")] == ["run_id=r1"]
     assert not (tmp_path / lake.STAGING / "r2").exists()
 
@@ -64,7 +65,7 @@ def test_an_interrupted_publish_is_cleaned_up(tmp_path: Path) -> None:
     "page_rows", [pytest.param(1, id="gathered-pages"), pytest.param(3000, id="written-pages")]
 )
 def test_only_completed_targets_of_a_lane_reach_the_lake(tmp_path: Path, page_rows: int) -> None:
-    writer = lake.RunWriter(tmp_path, "r1", "2026-11-27")
+    writer = lake.RunWriter(local_store(tmp_path), "r1", "2026-11-27", tmp_path / "_staging" / "r1")
     lane = writer.new_lane()
     for name, pages, completes in [("a", 2, True), ("b", 3, False), ("c", 1, True)]:
         lane.start_target()
@@ -78,7 +79,7 @@ def test_only_completed_targets_of_a_lane_reach_the_lake(tmp_path: Path, page_ro
     run = pa.Table.from_pylist([{"run_id": "r1", "status": "ok"}], schema=lake.RUN_SCHEMA)
     writer.write_run(lake.TARGET_RUN_SCHEMA.empty_table(), run)
     writer.publish()
-    files = commits.read_commit(tmp_path, "2026-11-27", "r1").files_of("tag_snapshots")
+    files = commits.read_commit(local_store(tmp_path), "2026-11-27", "r1").files_of("tag_snapshots")
     stored = pq.read_table(files[0]).column("tag").to_pylist()
     assert sorted({t.split("-")[0] for t in stored}) == ["a0", "a1", "c0"]
     assert len(stored) == 3 * page_rows

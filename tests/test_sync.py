@@ -17,6 +17,7 @@ from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
 from etl.run.lock import OutputLock
 from etl.run.sync import run_sync
 from etl.store import commits, warehouse
+from etl.store.storage import local_store
 from etl.swr import pages
 from tests.conftest import (
     COLUMNS,
@@ -117,13 +118,16 @@ def test_loading_a_run_twice_adds_nothing(
     config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
     outcome = run_sync(config)
     before = table_rows(config.output.duckdb)
-    ((date, run_id),) = commits.listed_runs(config.output.lake)
+    ((date, run_id),) = commits.listed_runs(local_store(config.output.lake))
     assert run_id == outcome.run_id
     with warehouse.connect(config.output.duckdb) as con:
         assert (
-            warehouse.load_run(con, commits.read_commit(config.output.lake, date, run_id)) is False
+            warehouse.load_run(
+                con, commits.read_commit(local_store(config.output.lake), date, run_id)
+            )
+            is False
         )
-        assert warehouse.catch_up(con, config.output.lake) == []
+        assert warehouse.catch_up(con, local_store(config.output.lake)) == []
     assert table_rows(config.output.duckdb) == before
 
 
@@ -149,7 +153,7 @@ def test_a_load_duckdb_refuses_fails_in_one_line_and_the_next_sync_catches_up(
     assert "(load_open_versions)" in error and "no_such_table" in error
     assert "Traceback" not in result.output
     assert table_rows(tmp_path / "swr.duckdb")["runs"] == []  # nothing half-loaded
-    assert len(commits.listed_runs(tmp_path / "lake")) == 1
+    assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 1
 
     second = run_sync(load_config(path))
     assert len(second.caught_up) == 1

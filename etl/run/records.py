@@ -30,6 +30,7 @@ def run_row(
     started: datetime,
     results: list[TargetResult],
     discovery: Discovery | None = None,
+    writer: str | None = None,
 ) -> dict[str, object]:
     """Return the run's summary row (the lake's `runs` table, less the files it lists);
     requests and retries include discovery's, and a failed discovery list fails the run."""
@@ -49,6 +50,7 @@ def run_row(
         "requests": lists.requests + sum(r.stats.requests for r in results),
         "retries": lists.retries + sum(r.stats.retries for r in results),
         "warnings": sum(r.warnings for r in results),
+        "writer": writer,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import shutil
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -30,7 +31,7 @@ from etl.config import (
     check_output,
     token_from,
 )
-from etl.errors import ApiError, DatabaseBusy, EtlError, Interrupted, StorageError
+from etl.errors import ApiError, ConfigError, DatabaseBusy, EtlError, Interrupted, StorageError
 from etl.failpoints import failpoint
 from etl.present.metrics import run_metrics, write_failed_run_metrics, write_metrics
 from etl.present.summary import bare_summary, summarise_run
@@ -48,6 +49,7 @@ from etl.run.records import (
 )
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
 from etl.store import commits, lake, warehouse
+from etl.store.storage import LakeStore, store_for
 from etl.store.warehouse import LoadRefused
 from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.swr.client import RetryPolicy, client_for
@@ -90,10 +92,18 @@ def auth_for(endpoint: EndpointConfig, config: Config, index: int) -> Auth:
     return TokenAuth(token_from(auth, str(config.source), index))
 
 
-def prepare(config: Config) -> dict[str, Auth]:
-    """Check what can be checked without a request or a write; return each endpoint's auth."""
+def prepare(config: Config, probe_write: bool = True) -> dict[str, Auth]:
+    """Check the config, the credentials' sources and the outputs before any crawl (an
+    object-storage lake with one listing and a probe write); return each endpoint's auth."""
+    if not config.endpoints:
+        raise ConfigError(
+            "no endpoints: a config without endpoints can only `swr-etl load` a shared lake",
+            file=str(config.source),
+            key="endpoints",
+        )
     auths = {e.name: auth_for(e, config, i) for i, e in enumerate(config.endpoints)}
     check_output(config)
+    store_for(config.output).check_lake("output.lake", str(config.source), probe_write)
     return auths
 
 
@@ -125,9 +135,28 @@ def run_start(latest: datetime | None) -> datetime:
 
 
 def output_lock(config: Config) -> OutputLock:
-    """Return the lock a writer of the outputs holds: the DuckDB file's and the lake's."""
+    """Return the lock a writer of the outputs holds: the DuckDB file's, and a local lake's.
+
+    An object-storage lake has no lock: several writers share it, each run under keys of its
+    own, and uncommitted runs are removed only after `output.orphan_grace`.
+    """
     out = config.output
-    return OutputLock(out.duckdb.with_name(out.duckdb.name + ".lock"), out.lake / lake.LOCK)
+    paths = [out.duckdb.with_name(out.duckdb.name + ".lock")]
+    if isinstance(out.lake, Path):
+        paths.append(out.lake / lake.LOCK)
+    return OutputLock(*paths)
+
+
+def spool_for(config: Config, store: LakeStore, run_id: str) -> Path:
+    """Return the local folder where a run's crawl gathers its pages: in a local lake's
+    staging, or beside the DuckDB file when the lake is on object storage."""
+    if isinstance(config.output.lake, Path):
+        return config.output.lake / lake.STAGING / run_id
+    return spool_root(config) / run_id
+
+
+def spool_root(config: Config) -> Path:
+    return config.output.duckdb.with_name(config.output.duckdb.name + ".spool")
 
 
 @dataclass(frozen=True)
@@ -146,13 +175,19 @@ def prepare_outputs(config: Config) -> StartState:
     """Remove what interrupted runs left, report set-aside runs, load the runs DuckDB missed,
     and return what the new run needs to know. Call it holding the output lock."""
     out = config.output
-    out.lake.mkdir(parents=True, exist_ok=True)
-    removed = commits.clean_uncommitted(out.lake)
+    store = store_for(out)
+    store.make_dirs(store.root)
+    shutil.rmtree(spool_root(config), ignore_errors=True)  # a killed run's (we hold the lock)
+    grace = 0.0 if store.local else out.orphan_grace
+    try:
+        removed = commits.clean_uncommitted(store, grace)
+    except OSError as exc:
+        raise StorageError(f"cannot clean the lake {store.url}: {exc}") from None
     if removed:
         log.info("removed what interrupted runs left behind: %s", ", ".join(removed))
     try:
         with warehouse.connect(out.duckdb) as con:
-            caught_up = warehouse.catch_up(con, out.lake)
+            caught_up = warehouse.catch_up(con, store)
             state = StartState(
                 caught_up,
                 warehouse.manifest_digests(con),
@@ -169,15 +204,31 @@ def prepare_outputs(config: Config) -> StartState:
         raise LoadRefused(
             f"{exc}; the next sync tries it once more, then sets it aside and goes on"
         ) from None
-    for run_id, reason in commits.set_aside_runs(out.lake):
+    except OSError as exc:
+        raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
+    for run_id, reason in commits.set_aside_runs(store):
         log.error(
             "run %s is set aside in %s and missing from the database: %s (repair it and move it "
             "back, or delete it)",
             run_id,
-            out.lake / commits.SET_ASIDE / run_id,
+            store.show(store.path(commits.SET_ASIDE, run_id)),
             reason,
         )
     return state
+
+
+def load_lake(config: Config) -> list[str]:
+    """Load into DuckDB every committed lake run it lacks, without crawling (one warehouse
+    for several writers sharing a lake); refresh the copy and the page; return the run ids."""
+    check_output(config)
+    store_for(config.output).check_lake("output.lake", str(config.source), probe_write=False)
+    with output_lock(config):
+        loaded = prepare_outputs(config).caught_up
+        if loaded and config.output.readonly_copy is not None:
+            refresh_copy(config, loaded[-1])
+        if loaded and config.output.dashboard is not None:
+            refresh_dashboard(config, loaded[-1])
+    return loaded
 
 
 def run_sync(
@@ -216,7 +267,10 @@ def _run_locked(
     state = prepare_outputs(config)
     started = run_start(state.latest_start)
     run_id = new_run_id(started)
-    writer = lake.RunWriter(out.lake, run_id, started.strftime("%Y-%m-%d"))
+    store = store_for(out)
+    writer = lake.RunWriter(
+        store, run_id, started.strftime("%Y-%m-%d"), spool_for(config, store, run_id)
+    )
     try:
         context = RunContext(run_id, started, state)
         results, discovery = asyncio.run(
@@ -227,7 +281,7 @@ def _run_locked(
             share = config.crawl.max_removed_share
             for endpoint in refuse_mass_removals(results, state.current, share):
                 writer.drop_endpoint(endpoint)
-        run = run_row(run_id, state.seq, started, results, discovery)
+        run = run_row(run_id, state.seq, started, results, discovery, config.writer)
         writer.write_run(
             target_runs_table(run_id, started, results),
             pa.Table.from_pylist([run], schema=lake.RUN_SCHEMA),
@@ -243,8 +297,8 @@ def _run_locked(
     except (OSError, pa.ArrowException) as exc:
         writer.abandon()
         raise StorageError(
-            f"cannot write the lake at {out.lake}: {exc}; nothing of this run was committed "
-            "and its staging was removed"
+            f"cannot write the lake at {store.url}: {exc}; nothing of this run was committed "
+            "and what it wrote was removed"
         ) from None
     except BaseException:
         writer.abandon()
@@ -269,8 +323,9 @@ def _run_locked(
 def places(config: Config, snapshot_date: str, run_id: str) -> dict[str, str]:
     """Return where a run went: its lake partition, the DuckDB file, the copy, the page."""
     out = config.output
+    store = store_for(out)
     found = {
-        "lake": str(out.lake / lake.partition("tag_snapshots", snapshot_date, run_id)),
+        "lake": store.show(store.path(lake.partition("tag_snapshots", snapshot_date, run_id))),
         "duckdb": str(out.duckdb),
     }
     for name, path in (("read-only copy", out.readonly_copy), ("dashboard", out.dashboard)):
@@ -299,17 +354,18 @@ def load_published(config: Config, snapshot_date: str, run_id: str) -> None:
     """Load a run just committed to the lake into DuckDB; on any failure, raise one line that
     says the run is safe in the lake and what the next sync will do."""
     out = config.output
-    where = f"run {run_id} is committed to the lake at {out.lake}"
+    store = store_for(out)
+    where = f"run {run_id} is committed to the lake at {store.url}"
     try:
         with warehouse.connect(out.duckdb) as con:
-            warehouse.load_run(con, commits.read_commit(out.lake, snapshot_date, run_id))
+            warehouse.load_run(con, commits.read_commit(store, snapshot_date, run_id))
             checkpoint(con, out.duckdb, run_id)
     except Interrupted as exc:
         raise Interrupted(
             exc.signum, f"{where} but not loaded into {out.duckdb}; the next sync loads it"
         ) from None
     except LoadRefused as exc:
-        commits.note_load_failure(out.lake, run_id, str(exc))
+        commits.note_load_failure(store, run_id, str(exc))
         raise LoadRefused(
             f"{exc}; {where}; the next sync tries once more, then sets it aside and goes on"
         ) from None

@@ -15,26 +15,28 @@ Two folders beside the tables hold what is no longer committed:
 
 from __future__ import annotations
 
-import shutil
+import posixpath
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl.errors import StorageError
 from etl.store.lake import STAGING, TABLES, partition
+from etl.store.storage import LakeStore
 
 SET_ASIDE = "_set_aside"
 LOAD_FAILURES = "_load_failures"
 LOADS_BEFORE_SET_ASIDE = 2
+COMMIT_RECORD = "runs.parquet"
 
 
 @dataclass(frozen=True)
 class Commit:
-    """One committed run: where it is, its sequence number and the files its record lists."""
+    """One committed run: where it is, its order, its writer and the files its record lists."""
 
-    lake: Path
+    store: LakeStore
     snapshot_date: str
     run_id: str
     seq: int | None  # None: written before commit records carried one
@@ -42,9 +44,27 @@ class Commit:
     files: dict[str, list[tuple[str, int]]] | None  # None: the record lists no files
 
     @property
-    def order(self) -> tuple[int, int, str]:
-        """Sort key: runs without a sequence number (older) first, by id; then by sequence."""
-        return (0, 0, self.run_id) if self.seq is None else (1, self.seq, self.run_id)
+    def started_at(self) -> datetime:
+        value = self.row.column("started_at")[0].as_py()
+        assert isinstance(value, datetime)
+        return value
+
+    @property
+    def writer(self) -> str | None:
+        """The writer (config) that committed the run; None for runs written before."""
+        if "writer" not in self.row.column_names:
+            return None
+        value = self.row.column("writer")[0].as_py()
+        return value if isinstance(value, str) else None
+
+    @property
+    def order(self) -> tuple[int, datetime, int, str]:
+        """Sort key: runs without a sequence number (older) first, by id; then by snapshot
+        time, which orders one writer's runs as their sequence does (a clock that jumped back
+        is corrected at the start of a run) and interleaves several writers' runs."""
+        if self.seq is None:
+            return (0, EPOCH, 0, self.run_id)
+        return (1, self.started_at, self.seq, self.run_id)
 
     def files_of(self, table: str) -> list[str]:
         """Return the paths of the run's files of `table`, each checked against the record.
@@ -52,47 +72,54 @@ class Commit:
         Raises StorageError naming the run and the file when one is missing, unreadable or
         holds another number of rows than the record says.
         """
-        folder = self.lake / partition(table, self.snapshot_date, self.run_id)
+        folder = self.store.path(partition(table, self.snapshot_date, self.run_id))
         if self.files is None:
-            return sorted(str(p) for p in folder.glob("*.parquet"))
-        return [str(self._checked(folder / name, rows)) for name, rows in self.files.get(table, [])]
+            return sorted(i.path for i in self.store.files(folder) if i.path.endswith(".parquet"))
+        return [self._checked(f"{folder}/{name}", rows) for name, rows in self.files.get(table, [])]
 
-    def _checked(self, path: Path, rows: int) -> Path:
+    def _checked(self, path: str, rows: int) -> str:
+        shown = self.store.show(path)
         try:
-            found = pq.ParquetFile(path).metadata.num_rows
+            found = pq.read_metadata(path, filesystem=self.store.fs).num_rows
         except FileNotFoundError:
             raise StorageError(
-                f"run {self.run_id}: {path} is missing (its commit record lists it)"
+                f"run {self.run_id}: {shown} is missing (its commit record lists it)"
             ) from None
         except (OSError, pa.ArrowException) as exc:
-            raise StorageError(f"run {self.run_id}: {path} cannot be read: {exc}") from None
+            raise StorageError(f"run {self.run_id}: {shown} cannot be read: {exc}") from None
         if found != rows:
             raise StorageError(
-                f"run {self.run_id}: {path} has {found} rows, its commit record says {rows}"
+                f"run {self.run_id}: {shown} has {found} rows, its commit record says {rows}"
             )
         return path
 
 
-def listed_runs(lake: Path) -> list[tuple[str, str]]:
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def listed_runs(store: LakeStore) -> list[tuple[str, str]]:
     """Return (snapshot_date, run_id) of every committed run, by run id (reads no file)."""
     found = []
-    for folder in (lake / "runs").glob("snapshot_date=*/run_id=*"):
-        if (folder / "runs.parquet").exists():
-            found.append((_value(folder.parent), _value(folder)))
+    for info in store.files(store.path("runs")):
+        if info.base_name == COMMIT_RECORD:
+            folder = posixpath.dirname(info.path)
+            found.append((_value(posixpath.dirname(folder)), _value(folder)))
     return sorted(found, key=lambda pair: pair[1])
 
 
-def read_commit(lake: Path, snapshot_date: str, run_id: str) -> Commit:
+def read_commit(store: LakeStore, snapshot_date: str, run_id: str) -> Commit:
     """Return the commit record of one run; raise StorageError if it cannot be read."""
-    path = lake / partition("runs", snapshot_date, run_id) / "runs.parquet"
+    path = store.path(partition("runs", snapshot_date, run_id), COMMIT_RECORD)
     try:
-        row = pq.read_table(path)
+        row = pq.read_table(path, filesystem=store.fs)
     except (OSError, pa.ArrowException) as exc:
         raise StorageError(
-            f"run {run_id}: its commit record {path} cannot be read: {exc}"
+            f"run {run_id}: its commit record {store.show(path)} cannot be read: {exc}"
         ) from None
     if row.num_rows != 1:
-        raise StorageError(f"run {run_id}: its commit record {path} has {row.num_rows} rows")
+        raise StorageError(
+            f"run {run_id}: its commit record {store.show(path)} has {row.num_rows} rows"
+        )
     seq = row.column("seq")[0].as_py() if "seq" in row.column_names else None
     listed = row.column("files")[0].as_py() if "files" in row.column_names else None
     files: dict[str, list[tuple[str, int]]] | None = None
@@ -100,83 +127,95 @@ def read_commit(lake: Path, snapshot_date: str, run_id: str) -> Commit:
         files = {}
         for entry in listed:
             files.setdefault(entry["table"], []).append((entry["file"], entry["rows"]))
-    return Commit(lake, snapshot_date, run_id, seq, row, files)
+    return Commit(store, snapshot_date, run_id, seq, row, files)
 
 
-def commits_in_order(lake: Path, runs: list[tuple[str, str]]) -> list[Commit]:
-    """Return the commit records of `runs` in the order they were committed."""
-    return sorted((read_commit(lake, date, run_id) for date, run_id in runs), key=_order)
+def commits_in_order(store: LakeStore, runs: list[tuple[str, str]]) -> list[Commit]:
+    """Return the commit records of `runs` in the order they are loaded."""
+    return sorted((read_commit(store, date, run_id) for date, run_id in runs), key=_order)
 
 
-def _order(commit: Commit) -> tuple[int, int, str]:
+def _order(commit: Commit) -> tuple[int, datetime, int, str]:
     return commit.order
 
 
-def clean_uncommitted(lake: Path) -> list[str]:
-    """Delete staging and any partition of a run that never committed; return their run ids.
+def clean_uncommitted(store: LakeStore, grace_s: float = 0.0) -> list[str]:
+    """Delete staging and the partitions of runs that never committed; return their run ids.
 
     Partitions of a run being set aside (a crash mid-move) are moved after it, not deleted.
-    Call it only while holding the lake's lock: any staging found then is a dead run's.
+    With `grace_s`, a run's partitions are kept while any of its files is younger than that:
+    on object storage, with no lock, they may be another writer's run in progress. Locally,
+    call it with no grace and only while holding the lake's lock.
     """
-    committed = {run_id for _, run_id in listed_runs(lake)}
-    aside = {p.name for p in (lake / SET_ASIDE).glob("*")}
+    committed = {run_id for _, run_id in listed_runs(store)}
+    aside = set(store.children(store.path(SET_ASIDE)))
     removed: set[str] = set()
-    staging = lake / STAGING
-    if staging.exists():
-        removed.update(p.name for p in staging.iterdir())
-        shutil.rmtree(staging, ignore_errors=True)
+    if store.local:
+        staging = store.path(STAGING)
+        removed.update(store.children(staging))
+        store.remove_tree(staging)
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=grace_s)
     for table in TABLES:
-        for folder in (lake / table).glob("snapshot_date=*/run_id=*"):
+        for folder, newest in _partitions(store, table).items():
             run_id = _value(folder)
             if run_id in aside:
-                _move(folder, lake / SET_ASIDE / run_id / folder.relative_to(lake))
-            elif run_id not in committed:
-                shutil.rmtree(folder, ignore_errors=True)
+                relative = folder[len(store.root) + 1 :]
+                store.move_tree(folder, store.path(SET_ASIDE, run_id, relative))
+            elif run_id not in committed and (grace_s <= 0 or newest < cutoff):
+                store.remove_tree(folder)
                 removed.add(run_id)
     return sorted(removed)
 
 
-def note_load_failure(lake: Path, run_id: str, reason: str) -> int:
+def _partitions(store: LakeStore, table: str) -> dict[str, datetime]:
+    """Return each `snapshot_date=…/run_id=…` partition of a table with its newest file's time."""
+    found: dict[str, datetime] = {}
+    for info in store.files(store.path(table)):
+        folder = posixpath.dirname(info.path)
+        if not posixpath.basename(folder).startswith("run_id="):
+            continue
+        mtime = info.mtime if isinstance(info.mtime, datetime) else EPOCH
+        found[folder] = max(found.get(folder, EPOCH), mtime.astimezone(timezone.utc))
+    return found
+
+
+def note_load_failure(store: LakeStore, run_id: str, reason: str) -> int:
     """Record that loading `run_id` failed; return how many times it has failed."""
-    path = lake / LOAD_FAILURES / f"{run_id}.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as record:
-        record.write(reason.replace("\n", " ") + "\n")
-    return len(path.read_text(encoding="utf-8").splitlines())
+    path = store.path(LOAD_FAILURES, f"{run_id}.txt")
+    before = store.read_text(path) if store.exists(path) else ""
+    text = before + reason.replace("\n", " ") + "\n"
+    store.write_text(path, text)
+    return len(text.splitlines())
 
 
-def set_aside(lake: Path, snapshot_date: str, run_id: str, reason: str) -> Path:
-    """Move a run out of the committed set into `_set_aside/<run_id>`; return that folder.
+def set_aside(store: LakeStore, snapshot_date: str, run_id: str, reason: str) -> str:
+    """Move a run out of the committed set into `_set_aside/<run_id>`; return where it is.
 
     The commit record moves first, so a crash midway leaves a run that is not committed, whose
     other partitions the next `clean_uncommitted` moves after it.
     """
-    home = lake / SET_ASIDE / run_id
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "reason.txt").write_text(reason + "\n", encoding="utf-8")
+    home = store.path(SET_ASIDE, run_id)
+    store.write_text(f"{home}/reason.txt", reason + "\n")
     for table in reversed(TABLES):  # `runs` first
-        folder = lake / partition(table, snapshot_date, run_id)
-        if folder.exists():
-            _move(folder, home / partition(table, snapshot_date, run_id))
-    (lake / LOAD_FAILURES / f"{run_id}.txt").unlink(missing_ok=True)
-    return home
+        where = partition(table, snapshot_date, run_id)
+        if store.exists(store.path(where)):
+            store.move_tree(store.path(where), f"{home}/{where}")
+    failures = store.path(LOAD_FAILURES, f"{run_id}.txt")
+    if store.exists(failures):
+        store.fs.delete_file(failures)
+    return store.show(home)
 
 
-def set_aside_runs(lake: Path) -> list[tuple[str, str]]:
+def set_aside_runs(store: LakeStore) -> list[tuple[str, str]]:
     """Return (run_id, reason) of every run set aside, by run id."""
     found = []
-    for home in sorted((lake / SET_ASIDE).glob("*")):
-        reason_file = home / "reason.txt"
-        reason = reason_file.read_text(encoding="utf-8").strip() if reason_file.exists() else "?"
-        found.append((home.name, reason))
+    for run_id in sorted(store.children(store.path(SET_ASIDE))):
+        reason_file = store.path(SET_ASIDE, run_id, "reason.txt")
+        reason = store.read_text(reason_file).strip() if store.exists(reason_file) else "?"
+        found.append((run_id, reason))
     return found
 
 
-def _move(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    source.replace(target)
-
-
-def _value(folder: Path) -> str:
-    """Return the value of a hive partition folder `key=value`."""
-    return folder.name.split("=", 1)[1]
+def _value(folder: str) -> str:
+    """Return the value of a hive partition folder `…/key=value`."""
+    return posixpath.basename(folder).split("=", 1)[1]

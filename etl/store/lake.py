@@ -8,10 +8,13 @@ Layout (hive-partitioned, zstd):
     lake/runs/snapshot_date=D/run_id=R/runs.parquet        ← written last: the commit record
     lake/_staging/R/...                                     ← a run in progress
 
-A run is written under `_staging/R` (ignored by hive readers: it is not `key=value`), then
-each table's partition is renamed into place, `runs` last. The `runs` row is the commit record:
-it carries the run's sequence number and names every file of the run with its row count.
-`etl.store.commits` reads committed runs back and removes what a crashed run left behind.
+In a local folder a run is written under `_staging/R` (ignored by hive readers: it is not
+`key=value`), then each table's partition is renamed into place, `runs` last. Object storage
+has no rename: there a run is written under its final keys and its `runs` file last. Either
+way the `runs` row is the commit record: it carries the run's sequence number, its writer and
+names every file of the run with its row count, and a reader that joins on `runs` never sees
+part of a run. `etl.store.commits` reads committed runs back and removes what a crashed run
+left behind. The crawl's lanes are local files in both cases (`spool`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.failpoints import failpoint
+from etl.store.storage import LakeStore
 from etl.swr.pages import REPOSITORY_SCHEMA, SNAPSHOT_SCHEMA
 
 # Publish order: `runs` last (the commit record).
@@ -117,6 +121,7 @@ RUN_SCHEMA = pa.schema(
         ("retries", pa.int64()),
         ("warnings", pa.int64()),
         ("files", RUN_FILES),
+        ("writer", pa.string()),  # which config wrote it (several may share one lake)
     ]
 )
 LOCK = "_lock"  # the lake's lock file: one writer at a time (see etl.run.lock)
@@ -125,9 +130,9 @@ LOCK = "_lock"  # the lake's lock file: one writer at a time (see etl.run.lock)
 # --- writing a run ---------------------------------------------------------------------------
 
 
-def partition(table: str, snapshot_date: str, run_id: str) -> Path:
-    """Return the relative path of one run's partition of one table."""
-    return Path(table) / f"snapshot_date={snapshot_date}" / f"run_id={run_id}"
+def partition(table: str, snapshot_date: str, run_id: str) -> str:
+    """Return the path of one run's partition of one table, relative to the lake."""
+    return f"{table}/snapshot_date={snapshot_date}/run_id={run_id}"
 
 
 class Lane:
@@ -215,23 +220,27 @@ def _rows(batches: list[pa.RecordBatch]) -> int:
 
 @dataclass
 class RunWriter:
-    """Writes one run under `_staging/<run_id>` and publishes it into the lake."""
+    """Writes one run into the lake and commits it with its `runs` record, written last."""
 
-    lake: Path
+    store: LakeStore
     run_id: str
     snapshot_date: str
+    spool: Path  # a local folder for the crawl's lanes, removed with the run
     manifests: dict[str, str] = field(default_factory=dict)
     lanes: list[Lane] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)  # for the commit record
     dropped_endpoints: set[str] = field(default_factory=set)
+    _record: pa.Table | None = None
 
     @property
-    def staging(self) -> Path:
-        return self.lake / STAGING / self.run_id
+    def staging(self) -> str:
+        """Where the run's partitions are written: `_staging/R` in a local folder, to be
+        renamed into place; their final keys on object storage, which cannot rename."""
+        return self.store.path(STAGING, self.run_id) if self.store.local else self.store.root
 
     def new_lane(self) -> Lane:
         """Return a new staging lane for one crawl worker's pages."""
-        folder = self.staging / "lanes"
+        folder = self.spool / "lanes"
         folder.mkdir(parents=True, exist_ok=True)
         self.lanes.append(Lane(folder / f"{len(self.lanes):04d}.arrow"))
         return self.lanes[-1]
@@ -255,8 +264,8 @@ class RunWriter:
         repositories: pa.Table | None = None,
         discoveries: pa.Table | None = None,
     ) -> None:
-        """Write every table of the run into staging: Parquet, zstd, and last the `runs` row,
-        which lists every file written with its row count."""
+        """Write every table of the run but its commit record: Parquet, zstd. The `runs` row
+        is kept for `publish`, which writes it listing every file with its row count."""
         self._write_snapshots()
         empty_repositories = REPOSITORY_ROW_SCHEMA.empty_table()
         self._write_table(
@@ -275,21 +284,23 @@ class RunWriter:
         self._write_table("manifests", manifests)
         self._write_table("target_runs", target_runs)
         files = pa.array([self.files], type=RUN_FILES)
-        self._write_table(
-            "runs", run.set_column(run.schema.get_field_index("files"), "files", files)
-        )
+        self._record = run.set_column(run.schema.get_field_index("files"), "files", files)
 
     def _write_snapshots(self) -> None:
         """Write the staged pages of completed targets as a few large zstd Parquet files."""
-        folder = self.staging / partition("tag_snapshots", self.snapshot_date, self.run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        parts = PartWriter(folder)
+        folder = self._folder("tag_snapshots")
+        parts = PartWriter(self.store, folder)
         for chunk in _chunks(self._kept_batches(), ROWS_PER_GROUP):
             parts.write(chunk)
         parts.close()
         self.files += [
             {"table": "tag_snapshots", "file": name, "rows": rows} for name, rows in parts.written
         ]
+
+    def _folder(self, table: str) -> str:
+        folder = f"{self.staging}/{partition(table, self.snapshot_date, self.run_id)}"
+        self.store.make_dirs(folder)
+        return folder
 
     def _kept_batches(self) -> Iterator[pa.RecordBatch]:
         dropped = pa.array(sorted(self.dropped_endpoints), type=pa.string())
@@ -300,29 +311,49 @@ class RunWriter:
                 yield batch
 
     def _write_table(self, table: str, data: pa.Table) -> None:
-        folder = self.staging / partition(table, self.snapshot_date, self.run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(data, folder / f"{table}.parquet", compression="zstd")
+        path = f"{self._folder(table)}/{table}.parquet"
+        pq.write_table(data, path, compression="zstd", filesystem=self.store.fs)
         if table != "runs":
             self.files.append({"table": table, "file": f"{table}.parquet", "rows": data.num_rows})
 
     def publish(self) -> None:
-        """Move every table's partition into the lake, `runs` last: the run is committed."""
-        for table in TABLES:
-            if table == "runs":
-                failpoint("lake-half-published")
-            source = self.staging / partition(table, self.snapshot_date, self.run_id)
-            target = self.lake / partition(table, self.snapshot_date, self.run_id)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, target)
-            _fsync_dir(target.parent)
-        shutil.rmtree(self.staging, ignore_errors=True)
+        """Put every table's partition in place and then write the commit record: the run is
+        committed. Locally each partition is renamed into the lake, `runs` last."""
+        assert self._record is not None, "write_run comes first"
+        for table in TABLES[:-1]:
+            self._move_into_place(table)
+        failpoint("lake-half-published")
+        self._write_table("runs", self._record)
+        self._move_into_place("runs")
+        self._remove_local_staging()
+
+    def _move_into_place(self, table: str) -> None:
+        if not self.store.local:
+            return  # written under its final keys
+        where = partition(table, self.snapshot_date, self.run_id)
+        target = self.store.path(where)
+        self.store.make_dirs(target.rsplit("/", 1)[0])
+        os.replace(f"{self.staging}/{where}", target)
+        _fsync_dir(Path(target).parent)
 
     def abandon(self) -> None:
-        """Remove everything this run staged (writing nothing more: the disk may be full)."""
+        """Remove everything this run wrote (writing nothing more: the disk may be full)."""
         for lane in self.lanes:
             lane.discard()
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self._remove_local_staging()
+        if not self.store.local:  # what is left, the next sync removes after the grace
+            for table in TABLES[:-1]:
+                try:
+                    self.store.remove_tree(
+                        self.store.path(partition(table, self.snapshot_date, self.run_id))
+                    )
+                except OSError:
+                    pass
+
+    def _remove_local_staging(self) -> None:
+        shutil.rmtree(self.spool, ignore_errors=True)
+        if self.store.local:
+            shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def _chunks(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
@@ -342,7 +373,8 @@ def _chunks(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
 class PartWriter:
     """Parquet part files of at most ROWS_PER_PART rows, opened as data arrives."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, store: LakeStore, folder: str):
+        self.store = store
         self.folder = folder
         self.part = -1
         self.rows = 0
@@ -353,12 +385,16 @@ class PartWriter:
         if self.writer is None or self.rows >= ROWS_PER_PART:
             self.close()
             self.part += 1
-            path = self.folder / f"part-{self.part:05d}.parquet"
+            name = f"part-{self.part:05d}.parquet"
             self.writer = pq.ParquetWriter(
-                path, SNAPSHOT_SCHEMA, compression="zstd", use_dictionary=DICTIONARY_COLUMNS
+                f"{self.folder}/{name}",
+                SNAPSHOT_SCHEMA,
+                compression="zstd",
+                use_dictionary=DICTIONARY_COLUMNS,
+                filesystem=self.store.fs,
             )
             self.rows = 0
-            self.written.append((path.name, 0))
+            self.written.append((name, 0))
         self.writer.write_table(table, row_group_size=ROWS_PER_GROUP)
         self.rows += table.num_rows
         self.written[-1] = (self.written[-1][0], self.rows)

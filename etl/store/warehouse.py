@@ -33,6 +33,7 @@ from etl.store.commits import (
     note_load_failure,
     set_aside,
 )
+from etl.store.storage import LakeStore
 from etl.swr.pages import SNAPSHOT_SCHEMA
 
 log = logging.getLogger("etl.store.warehouse")
@@ -205,6 +206,7 @@ def load_run(con: duckdb.DuckDBPyConnection, commit: Commit) -> bool:
         failpoint("warehouse-loading")
         step = "commit"
         con.execute("COMMIT")
+        warn_overlaps(con, run_id)
     except StorageError as exc:
         rollback(con)
         raise LoadRefused(str(exc)) from None
@@ -282,17 +284,44 @@ def next_seq(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def seq_for(con: duckdb.DuckDBPyConnection, commit: Commit) -> int:
-    """Return the sequence number a run is loaded with: its commit record's (older runs carry
-    none and take the next); raise StorageError if it would not come after every loaded run."""
+    """Return the sequence number a run is loaded with: its commit record's, or the next one
+    when that is taken (older runs carry none; another writer sharing the lake counts its own).
+
+    Raises StorageError if a writer's run would come after a later run of the same writer:
+    its tags' versions would be recorded out of order.
+    """
     following = next_seq(con)
-    if commit.seq is None:
-        return following
-    if commit.seq < following:
+    if commit.seq is None or commit.seq >= following:
+        return following if commit.seq is None else commit.seq
+    later = con.execute(
+        "SELECT max(started_at) FROM runs WHERE writer = $w", {"w": commit.writer}
+    ).fetchall()[0][0]
+    if commit.writer is None or (later is not None and later >= commit.started_at):
         raise StorageError(
             f"run {commit.run_id} has sequence number {commit.seq}, but the database already "
             f"holds runs up to {following - 1}: `swr-etl rebuild` replays the lake in order"
         )
-    return commit.seq
+    return following
+
+
+def warn_overlaps(con: duckdb.DuckDBPyConnection, run_id: str, shown: int = 5) -> None:
+    """Say which repositories of a loaded run another writer synced just before: two configs
+    that sync one repository interleave its history."""
+    rows = con.execute(sql("load_overlaps"), {"run_id": run_id}).fetchall()
+    for endpoint, namespace, repository, writer, other, other_run in rows[:shown]:
+        log.warning(
+            "%s/%s/%s is synced by two writers: %s (run %s) and %s (run %s); configs sharing "
+            "a lake must not sync the same repository (name their endpoints apart)",
+            endpoint,
+            namespace,
+            repository,
+            other,
+            other_run,
+            writer,
+            run_id,
+        )
+    if len(rows) > shown:
+        log.warning("… and %d more repositories synced by two writers", len(rows) - shown)
 
 
 def named_params(text: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -304,25 +333,31 @@ def named_params(text: str, params: dict[str, Any]) -> dict[str, Any]:
 def _read_one(commit: Commit, table: str, schema: pa.Schema | None = None) -> pa.Table:
     files = commit.files_of(table)
     if not files:
-        raise StorageError(f"run {commit.run_id} has no {table} in the lake at {commit.lake}")
-    data = ds.dataset(files, format="parquet").to_table()
+        raise StorageError(f"run {commit.run_id} has no {table} in the lake {commit.store.url}")
+    data = _dataset(commit.store, files).to_table()
     return data if schema is None else conform(data, schema)
+
+
+def _dataset(store: LakeStore, files: list[str]) -> ds.Dataset:
+    return ds.dataset(files, format="parquet", filesystem=store.fs)
 
 
 def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
     tags = commit.files_of("tag_snapshots")
-    # DuckDB's own Parquet reader: faster than scanning through an Arrow dataset.
-    if tags:
-        con.read_parquet(tags).create_view("staged_tags")
-    else:
+    if not tags:
         con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
+    elif commit.store.local:
+        # DuckDB's own Parquet reader: faster than scanning through an Arrow dataset.
+        con.read_parquet(tags).create_view("staged_tags")
+    else:  # object storage, read through pyarrow's filesystem (DuckDB scans it in batches)
+        con.register("staged_tags", _dataset(commit.store, tags))
     con.register("staged_target_runs", _read_one(commit, "target_runs", lake.TARGET_RUN_SCHEMA))
     con.register("staged_manifests", _read_one(commit, "manifests"))
     for table, schema in OPTIONAL_TABLES.items():
         files = commit.files_of(table)
-        data = ds.dataset(files, format="parquet").to_table() if files else schema.empty_table()
+        data = _dataset(commit.store, files).to_table() if files else schema.empty_table()
         con.register(f"staged_{table}", conform(data, schema))
-    con.register("staged_run", commit.row)
+    con.register("staged_run", conform(commit.row, lake.RUN_SCHEMA))
 
 
 # Tables a run written before discovery existed does not have.
@@ -338,7 +373,7 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def catch_up(con: duckdb.DuckDBPyConnection, lake_path: Path) -> list[str]:
+def catch_up(con: duckdb.DuckDBPyConnection, store: LakeStore) -> list[str]:
     """Load every committed lake run the warehouse lacks, in commit order; return their ids.
 
     A run that fails to load a second time is set aside (moved out of the committed set, and
@@ -346,9 +381,9 @@ def catch_up(con: duckdb.DuckDBPyConnection, lake_path: Path) -> list[str]:
     is raised, so that no later run is loaded before it.
     """
     have = loaded_run_ids(con)
-    missing = [(date, run_id) for date, run_id in listed_runs(lake_path) if run_id not in have]
+    missing = [(date, run_id) for date, run_id in listed_runs(store) if run_id not in have]
     loaded = []
-    for commit in commits_in_order(lake_path, missing):
+    for commit in commits_in_order(store, missing):
         try:
             if load_run(con, commit):
                 loaded.append(commit.run_id)
@@ -360,27 +395,27 @@ def catch_up(con: duckdb.DuckDBPyConnection, lake_path: Path) -> list[str]:
 
 def record_load_failure(commit: Commit, reason: str) -> int:
     """Count a failed load of a run; at the second, set the run aside. Return the count."""
-    failures = note_load_failure(commit.lake, commit.run_id, reason)
+    failures = note_load_failure(commit.store, commit.run_id, reason)
     if failures >= LOADS_BEFORE_SET_ASIDE:
-        home = set_aside(commit.lake, commit.snapshot_date, commit.run_id, reason)
+        home = set_aside(commit.store, commit.snapshot_date, commit.run_id, reason)
         log.error(
             "run %s failed to load twice and is set aside in %s: %s", commit.run_id, home, reason
         )
     return failures
 
 
-def rebuild(db_path: Path, lake_path: Path, force: bool = False) -> list[str]:
+def rebuild(db_path: Path, store: LakeStore, force: bool = False) -> list[str]:
     """Recreate the DuckDB file by replaying the lake's committed runs in order.
 
     Refuses (unless `force`) when the lake holds fewer committed runs than the database: an
     unmounted or emptied lake must not erase the database. Nothing changes if a run's files
     do not match its commit record.
     """
-    in_lake = len(listed_runs(lake_path))
+    in_lake = len(listed_runs(store))
     in_db = count_runs(db_path)
     if in_lake < in_db and not force:
         raise Refused(
-            f"the lake {lake_path} has {in_lake} committed run(s) and the database {db_path} "
+            f"the lake {store.url} has {in_lake} committed run(s) and the database {db_path} "
             f"has {in_db}: rebuilding would lose runs (is the lake mounted?); "
             "`swr-etl rebuild --force` rebuilds anyway"
         )
@@ -389,7 +424,7 @@ def rebuild(db_path: Path, lake_path: Path, force: bool = False) -> list[str]:
     try:
         with connect(fresh) as con:
             loaded = []
-            for commit in commits_in_order(lake_path, listed_runs(lake_path)):
+            for commit in commits_in_order(store, listed_runs(store)):
                 if load_run(con, commit):
                     loaded.append(commit.run_id)
             con.execute("CHECKPOINT")

@@ -19,6 +19,7 @@ from etl.config import load_config
 from etl.failpoints import FAILPOINTS
 from etl.fakeswr import FakeSwr, Options, Registry, next_day
 from etl.store import commits, lake
+from etl.store.storage import local_store
 from tests.conftest import COLUMNS, expected_rows, stored_rows, table_rows, write_config
 from tests.reliability.conftest import sync_process
 
@@ -31,7 +32,7 @@ MOMENTS = [
 
 
 def committed_partitions_only(lake_path: Path) -> bool:
-    committed = {run_id for _, run_id in commits.listed_runs(lake_path)}
+    committed = {run_id for _, run_id in commits.listed_runs(local_store(lake_path))}
     shown = {
         p.name.split("=", 1)[1] for t in lake.TABLES for p in (lake_path / t).glob("*/run_id=*")
     }
@@ -79,7 +80,7 @@ def test_sigkill_at_ten_moments(tmp_path: Path, served: FakeSwr, small_registry:
             # Renamed partitions without their `runs` record: not a committed run, and the
             # next sync removes them before anything else (see the README).
             assert not committed_partitions_only(tmp_path / "lake")
-            commits.clean_uncommitted(tmp_path / "lake")
+            commits.clean_uncommitted(local_store(tmp_path / "lake"))
         assert_whole(path, days)  # the database opens; every repository shows one whole day
     served.serve(tomorrow)
     finished = sync_process(path)
@@ -101,13 +102,13 @@ def test_a_run_committed_to_the_lake_but_not_to_duckdb_is_loaded_by_the_next_syn
     crashed = sync_process(path, failpoint="lake-published")
     crashed.communicate(timeout=120)
     assert crashed.returncode == -signal.SIGKILL
-    assert len(commits.listed_runs(tmp_path / "lake")) == 1
+    assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 1
     served.serve(next_day(small_registry))
     result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "loaded 1 earlier run(s) the warehouse had missed" in result.output
     assert [r[0] for r in load_runs(tmp_path)] == [
-        r for _, r in commits.listed_runs(tmp_path / "lake")
+        r for _, r in commits.listed_runs(local_store(tmp_path / "lake"))
     ]
 
 
@@ -134,6 +135,6 @@ def test_sigterm_and_sigint_stop_with_a_message_and_commit_nothing(
     _, err = process.communicate(timeout=60)
     assert process.returncode == 128 + signum
     assert b"nothing of this run was committed" in err
-    assert commits.listed_runs(tmp_path / "lake") == []
+    assert commits.listed_runs(local_store(tmp_path / "lake")) == []
     assert not list((tmp_path / "lake" / lake.STAGING).glob("*"))
     assert load_config(path)  # and the config is untouched

@@ -22,6 +22,7 @@ import etl.run.sync
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Options, Registry, next_day
 from etl.store import commits
+from etl.store.storage import local_store
 from tests.conftest import expected_rows, stored_rows, table_rows, write_config
 from tests.reliability.conftest import sync_process
 
@@ -35,15 +36,15 @@ def rebuild(path: Path, *args: str) -> Result:
 
 
 def only_committed_run(lake: Path) -> commits.Commit:
-    (commit,) = commits.commits_in_order(lake, commits.listed_runs(lake))
+    (commit,) = commits.commits_in_order(local_store(lake), commits.listed_runs(local_store(lake)))
     return commit
 
 
 def poison(lake: Path, run_id: str) -> None:
     """Rewrite a committed run's tags so that DuckDB refuses them (a tag without a name),
     keeping the row count its commit record lists."""
-    (date, _), *_ = [r for r in commits.listed_runs(lake) if r[1] == run_id]
-    (path,) = commits.read_commit(lake, date, run_id).files_of("tag_snapshots")
+    (date, _), *_ = [r for r in commits.listed_runs(local_store(lake)) if r[1] == run_id]
+    (path,) = commits.read_commit(local_store(lake), date, run_id).files_of("tag_snapshots")
     table = pq.read_table(path)
     names = table.column("tag").to_pylist()
     names[0] = None
@@ -60,7 +61,7 @@ def test_a_run_duckdb_refuses_twice_is_set_aside_and_syncs_go_on(
     crashed.communicate(timeout=120)
     assert crashed.returncode == -signal.SIGKILL
     lake = tmp_path / "lake"
-    poisoned = max(r for _, r in commits.listed_runs(lake))
+    poisoned = max(r for _, r in commits.listed_runs(local_store(lake)))
     poison(lake, poisoned)
 
     first = sync(path)
@@ -73,7 +74,7 @@ def test_a_run_duckdb_refuses_twice_is_set_aside_and_syncs_go_on(
     assert second.exit_code == 0, second.output
     assert f"run {poisoned} failed to load twice and is set aside" in second.output
     assert (lake / commits.SET_ASIDE / poisoned / "reason.txt").exists()
-    assert poisoned not in {r for _, r in commits.listed_runs(lake)}
+    assert poisoned not in {r for _, r in commits.listed_runs(local_store(lake))}
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
 
     third = sync(path)  # reported again, every run, until someone acts
@@ -110,7 +111,7 @@ def test_rebuild_refuses_a_lake_with_fewer_runs_than_the_database(
                     file.unlink()
                 folder.rmdir()
     else:
-        date, run_id = commits.listed_runs(lake)[0]
+        date, run_id = commits.listed_runs(local_store(lake))[0]
         for file in (lake / "runs" / f"snapshot_date={date}" / f"run_id={run_id}").iterdir():
             file.unlink()
     result = rebuild(path)
@@ -155,7 +156,9 @@ def test_a_clock_that_jumps_back_keeps_runs_in_order(
     assert table_rows(db) == before
     lake_seqs = [
         c.seq
-        for c in commits.commits_in_order(tmp_path / "lake", commits.listed_runs(tmp_path / "lake"))
+        for c in commits.commits_in_order(
+            local_store(tmp_path / "lake"), commits.listed_runs(local_store(tmp_path / "lake"))
+        )
     ]
     assert lake_seqs == [1, 2]
 

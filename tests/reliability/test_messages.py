@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
+from etl.store.storage import local_store
 from tests.conftest import expected_rows, stored_rows, write_config
 from tests.reliability.conftest import sync_process
 
@@ -41,7 +42,7 @@ def test_sigterm_during_the_duckdb_load_says_the_run_is_in_the_lake(
     stopped = sync_process(path, "warehouse-loading:TERM")
     _, err = stopped.communicate(timeout=120)
     assert stopped.returncode == 143, err.decode()
-    (_, run_id), *_ = commits.listed_runs(tmp_path / "lake")
+    (_, run_id), *_ = commits.listed_runs(local_store(tmp_path / "lake"))
     assert last_line(err) == (
         f"error: interrupted by SIGTERM: run {run_id} is committed to the lake at "
         f"{tmp_path / 'lake'} but not loaded into {tmp_path / 'swr.duckdb'}; "
@@ -115,9 +116,9 @@ def test_a_full_lake_disk_is_one_line_and_leaves_no_staging(
     message = last_line(result.output)
     assert message.startswith(f"error: cannot write the lake at {disk / 'lake'}: ")
     assert "No space left on device" in message
-    assert "nothing of this run was committed and its staging was removed" in message
+    assert "nothing of this run was committed and what it wrote was removed" in message
     assert list((disk / "lake" / "_staging").glob("*")) == []
-    assert commits.listed_runs(disk / "lake") == []
+    assert commits.listed_runs(local_store(disk / "lake")) == []
     grow(disk, "64m")
     assert sync(path).exit_code == 0
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
@@ -138,7 +139,7 @@ def test_a_full_duckdb_disk_is_one_line_and_the_next_sync_loads_the_run(
     assert result.exit_code == 4, result.output
     assert "Traceback" not in result.output
     message = last_line(result.output)
-    (_, run_id), *_ = commits.listed_runs(tmp_path / "lake")
+    (_, run_id), *_ = commits.listed_runs(local_store(tmp_path / "lake"))
     assert f"run {run_id} is committed to the lake at {tmp_path / 'lake'}" in message
     assert "No space left on device" in message and "the next sync loads it" in message
     grow(disk, "64m")

@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
+from etl.store.storage import local_store
 from tests.conftest import expected_rows, stored_rows, write_config
 from tests.reliability.conftest import sync_process
 
@@ -158,7 +159,7 @@ def test_a_database_held_during_the_load_keeps_the_run_in_the_lake(
     assert "loaded 1 earlier run(s)" in after.output
     keys = list(small_registry.repositories)[:6]
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow, keys)
-    assert len(commits.listed_runs(tmp_path / "lake")) == 3
+    assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 3
 
 
 def stopped(pid: int) -> bool:

@@ -1,0 +1,255 @@
+"""The lake on S3-compatible object storage (moto's server on 127.0.0.1 stands in for OBS/S3):
+the same syncs as to a folder, a commit without rename, several writers, and one-line errors."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from etl.cli import cli
+from etl.config import load_config
+from etl.fakeswr import FakeSwr, Registry, next_day
+from etl.store import commits, lake
+from etl.store.storage import store_for
+from tests.conftest import RUNNING, expected_rows, stored_rows, table_rows, write_config
+from tests.reliability.conftest import sync_process
+from tests.s3 import S3Server, free_port, moto_server
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    with moto_server() as server:
+        yield server
+
+
+@pytest.fixture
+def bucket(s3: S3Server) -> str:
+    name = f"lake-{secrets.token_hex(4)}"
+    s3.client().create_bucket(Bucket=name)  # type: ignore[attr-defined]
+    return name
+
+
+def s3_config(
+    directory: Path,
+    served: FakeSwr,
+    repositories: list[tuple[str, str]],
+    s3: S3Server,
+    bucket: str,
+    endpoint: str = "local",
+    **output: Any,
+) -> Path:
+    """A config that syncs `repositories` into s3://bucket/lake; keys from the environment."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = write_config(directory, served, repositories)
+    data = yaml.safe_load(path.read_text())
+    data["endpoints"][0]["name"] = endpoint
+    data["output"] = s3.output(bucket, **output)
+    RUNNING[-1].setenv("OBS_AK", s3.access_key)
+    RUNNING[-1].setenv("OBS_SK", s3.secret_key)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def sync(path: Path) -> Result:
+    return run("sync", "-c", str(path), "--no-progress")
+
+
+def versions(db: Path) -> list[tuple[Any, ...]]:
+    """Every tag version, without what names a run (ids and times differ between lakes)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return sorted(
+            con.execute(
+                "SELECT * EXCLUDE (valid_from_run, valid_to_run, valid_from, valid_to) "
+                "FROM tag_history"
+            ).fetchall()
+        )
+
+
+def layout(keys: list[str]) -> list[str]:
+    """The lake's table files with run ids and dates blanked: the shape of the layout."""
+    shapes = {
+        re.sub(r"run_id=[^/]+", "run_id=R", re.sub(r"snapshot_date=[^/]+", "snapshot_date=D", k))
+        for k in keys
+        if k.split("/", 1)[0] in lake.TABLES
+    }
+    return sorted(shapes)
+
+
+def local_keys(folder: Path) -> list[str]:
+    return [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
+
+
+def test_syncs_to_object_storage_equal_the_same_syncs_to_a_folder(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+) -> None:
+    repositories = list(small_registry.repositories)
+    (tmp_path / "folder").mkdir()
+    folder = write_config(tmp_path / "folder", served, repositories)
+    remote = s3_config(tmp_path / "s3", served, repositories, s3, bucket)
+    tomorrow = next_day(small_registry)
+    for day in (small_registry, tomorrow):
+        served.serve(day)
+        for path in (folder, remote):
+            result = sync(path)
+            assert result.exit_code == 0, result.output
+    assert f"s3://{bucket}/lake/tag_snapshots/snapshot_date=" in result.output
+    kept = [r for r in repositories if r in tomorrow.repositories]
+    assert stored_rows(tmp_path / "s3" / "swr.duckdb") == expected_rows(tomorrow, kept)
+    assert versions(tmp_path / "s3" / "swr.duckdb") == versions(tmp_path / "folder" / "swr.duckdb")
+    keys = [k.removeprefix("lake/") for k in s3.keys(bucket, "lake/")]
+    assert layout(keys) == layout(local_keys(tmp_path / "folder" / "lake"))
+    assert not [k for k in keys if not k.startswith(lake.TABLES)]  # no staging, probe, lock
+    assert not (tmp_path / "s3" / "swr.duckdb.spool").exists() or not any(
+        (tmp_path / "s3" / "swr.duckdb.spool").iterdir()
+    )
+    # `rebuild` from the bucket equals the database.
+    before = table_rows(tmp_path / "s3" / "swr.duckdb")
+    rebuilt = run("rebuild", "-c", str(remote))
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert f"committed run(s) in s3://{bucket}/lake" in rebuilt.output
+    assert table_rows(tmp_path / "s3" / "swr.duckdb") == before
+
+
+def test_a_run_killed_while_publishing_to_object_storage_is_never_visible(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+) -> None:
+    path = s3_config(tmp_path, served, list(small_registry.repositories), s3, bucket)
+    assert sync(path).exit_code == 0
+    served.serve(next_day(small_registry))
+    killed = sync_process(path, failpoint="lake-half-published")
+    killed.communicate(timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    store = store_for(load_config(path).output)
+    committed = {run_id for _, run_id in commits.listed_runs(store)}
+    written = {re.search(r"run_id=([^/]+)", k).group(1) for k in s3.keys(bucket, "lake/")}  # type: ignore[union-attr]
+    (orphan,) = written - committed  # its tags are in the bucket, its commit record is not
+    assert len(committed) == 1
+
+    # Within the grace the next sync leaves the orphan alone (another writer's run in
+    # progress looks the same) and is exact; past it, the orphan is removed.
+    served.serve(small_registry)
+    assert sync(path).exit_code == 0
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
+    assert any(f"run_id={orphan}/" in k for k in s3.keys(bucket, "lake/"))
+    data = yaml.safe_load(path.read_text())
+    data["output"]["orphan_grace"] = "0s"
+    path.write_text(yaml.safe_dump(data))
+    result = sync(path)
+    assert result.exit_code == 0, result.output
+    assert not any(f"run_id={orphan}/" in k for k in s3.keys(bucket, "lake/"))
+    before = table_rows(tmp_path / "swr.duckdb")
+    assert run("rebuild", "-c", str(path)).exit_code == 0
+    assert table_rows(tmp_path / "swr.duckdb") == before
+
+
+@pytest.mark.parametrize(
+    "fault, says",
+    [
+        ("wrong secret key", "access denied (are the credentials right?)"),
+        ("missing bucket", "bucket 'no-such-bucket' does not exist"),
+        ("unreachable endpoint", "cannot connect (is output.s3.endpoint_url right?)"),
+    ],
+)
+def test_object_storage_that_cannot_be_used_is_one_line_before_any_crawl(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    s3: S3Server,
+    bucket: str,
+    fault: str,
+    says: str,
+) -> None:
+    path = s3_config(tmp_path, served, list(small_registry.repositories), s3, bucket)
+    data = yaml.safe_load(path.read_text())
+    wrong_secret = "wrong-" + secrets.token_hex(8)
+    if fault == "wrong secret key":
+        RUNNING[-1].setenv("OBS_SK", wrong_secret)
+    elif fault == "missing bucket":
+        data["output"]["lake"] = "s3://no-such-bucket/lake"
+    else:
+        data["output"]["s3"]["endpoint_url"] = f"http://127.0.0.1:{free_port()}"
+    path.write_text(yaml.safe_dump(data))
+    for command in ("sync", "load", "rebuild"):
+        result = run(command, "-c", str(path), *(["--no-progress"] if command == "sync" else []))
+        assert result.exit_code == 2, (command, result.output)
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith(f"error: {path}: output.lake: "), line
+        assert says in line
+        assert wrong_secret not in line and s3.secret_key not in line
+    assert served.state.stats.requests == 0
+    assert not (tmp_path / "swr.duckdb").exists()
+
+
+def test_several_writers_share_a_lake_and_one_warehouse_loads_them_all(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+) -> None:
+    repositories = list(small_registry.repositories)
+    north, south = repositories[:15], repositories[15:]
+    writers = {
+        "north": s3_config(tmp_path / "north", served, north, s3, bucket, endpoint="north"),
+        "south": s3_config(tmp_path / "south", served, south, s3, bucket, endpoint="south"),
+    }
+    warehouse = tmp_path / "warehouse" / "config.yaml"
+    warehouse.parent.mkdir()
+    warehouse.write_text(yaml.safe_dump({"output": s3.output(bucket)}))
+    served.serve(small_registry)
+    for path in (writers["north"], writers["south"], writers["north"]):
+        assert sync(path).exit_code == 0
+    loaded = run("load", "-c", str(warehouse))
+    assert loaded.exit_code == 0, loaded.output
+    assert "loaded 3 run(s)" in loaded.output
+    assert run("load", "-c", str(warehouse)).output.startswith("nothing to load")
+    db = tmp_path / "warehouse" / "swr.duckdb"
+    assert stored_rows(db) == expected_rows(small_registry)
+    with duckdb.connect(str(db), read_only=True) as con:
+        order = con.execute("SELECT writer FROM runs ORDER BY seq").fetchall()
+        by_endpoint = con.execute(
+            "SELECT endpoint, count(*) FROM repo_summary GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert [w for (w,) in order] == ["config", "config", "config"]  # the file's name
+    assert by_endpoint == [("north", 15), ("south", 15)]
+    # South's writer catches up on north's runs too: each writer's database is a whole one.
+    assert sync(writers["south"]).exit_code == 0
+    assert stored_rows(tmp_path / "south" / "swr.duckdb") == expected_rows(small_registry)
+
+    # A third config that syncs one of north's repositories under the same endpoint name:
+    # the warehouse's load says so.
+    rogue = s3_config(tmp_path / "rogue", served, north[:1], s3, bucket, endpoint="north")
+    data = yaml.safe_load(rogue.read_text())
+    data["output"]["writer"] = "rogue"
+    rogue.write_text(yaml.safe_dump(data))
+    assert sync(rogue).exit_code == 0
+    overlapping = run("load", "-c", str(warehouse))
+    assert overlapping.exit_code == 0
+    namespace, repository = north[0]
+    assert f"north/{namespace}/{repository} is synced by two writers: config" in overlapping.output
+    assert "rogue" in overlapping.output
+
+
+def test_the_secret_key_is_never_stored_or_shown(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+) -> None:
+    path = s3_config(tmp_path, served, list(small_registry.repositories)[:3], s3, bucket)
+    result = sync(path)
+    assert result.exit_code == 0
+    client: Any = s3.client()
+    stored = b"".join(
+        client.get_object(Bucket=bucket, Key=key)["Body"].read() for key in s3.keys(bucket)
+    )
+    for secret in (s3.secret_key, s3.access_key):
+        assert secret not in result.output
+        assert secret.encode() not in stored
+        assert secret.encode() not in (tmp_path / "swr.duckdb").read_bytes()
