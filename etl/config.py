@@ -212,6 +212,9 @@ class S3Location:
     def url(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
 
+    def __str__(self) -> str:
+        return self.url
+
 
 def parse_s3_url(url: str) -> S3Location:
     """Return the bucket and prefix of `s3://bucket[/prefix]`; raise ValueError if malformed."""

@@ -237,6 +237,12 @@ def test_several_writers_share_a_lake_and_one_warehouse_loads_them_all(
     namespace, repository = north[0]
     assert f"north/{namespace}/{repository} is synced by two writers: config" in overlapping.output
     assert "rogue" in overlapping.output
+    # North learns of it by loading the lake; its plan then names the other writer.
+    assert run("load", "-c", str(writers["north"])).exit_code == 0
+    planned = run("plan", "-c", str(writers["north"]))
+    assert planned.exit_code == 0, planned.output
+    assert "1 of these repositories were last synced by another writer" in planned.output
+    assert f"north/{namespace}/{repository} (writer rogue, run " in planned.output
 
 
 def test_the_secret_key_is_never_stored_or_shown(

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import click
+import duckdb
 
-from etl.config import Config, EndpointConfig
-from etl.errors import ApiError, EndpointError, NotFoundError
+from etl.config import Config, EndpointConfig, Target
+from etl.errors import ApiError, EndpointError, EtlError, NotFoundError
 from etl.run.discovery import (
     Discovery,
     EndpointDiscovery,
@@ -17,6 +18,7 @@ from etl.run.discovery import (
     discovers,
     endpoint_api,
 )
+from etl.store import warehouse
 from etl.swr.auth import Auth
 from etl.swr.client import RetryPolicy, SwrClient, client_for
 from etl.swr.lists import Api, tag_list_of
@@ -110,6 +112,33 @@ def print_plan(config: Config, plans: list[EndpointPlan]) -> None:
     )
     click.echo(f"lake:   {config.output.lake}")
     click.echo(f"duckdb: {config.output.duckdb}")
+    targets = [t for plan in plans for s in plan.selections for t in s.targets]
+    print_other_writers(config, targets)
+
+
+def print_other_writers(config: Config, targets: list[Target]) -> None:
+    """Say which planned repositories another writer (config) sharing the lake synced last,
+    as far as the database knows (nothing when it does not exist or is busy)."""
+    if not config.output.duckdb.exists():
+        return
+    try:
+        with warehouse.connect(config.output.duckdb, read_only=True) as con:
+            last = warehouse.last_writers(con)
+    except (EtlError, duckdb.Error):
+        return
+    others = []
+    for target in targets:
+        writer, run_id = last.get((target.endpoint, target.namespace, target.repository), ("", ""))
+        if writer and writer != config.writer:
+            others.append(f"{target.endpoint}/{target.path} (writer {writer}, run {run_id})")
+    if others:
+        click.echo(
+            f"WARNING: {len(others)} of these repositories were last synced by another writer "
+            f"sharing the lake (this config writes as {config.writer!r}); two configs must not "
+            "sync the same repository:"
+        )
+        for line in others[:SHOWN_PER_TARGET]:
+            click.echo(f"  {line}")
 
 
 def print_selection(number: int, selection: Selection) -> None:

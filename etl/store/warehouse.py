@@ -161,6 +161,12 @@ def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[t
     return members
 
 
+def last_writers(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """Return, per (endpoint, namespace, repository), the writer and run that last synced it."""
+    rows = con.execute(sql("start_last_writers")).fetchall()
+    return {(e, n, r): (writer, run_id) for e, n, r, writer, run_id in rows}
+
+
 def latest_start(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """Return when the latest loaded run started (None before the first)."""
     value = con.execute("SELECT max(started_at) FROM runs").fetchall()[0][0]
