@@ -273,7 +273,7 @@ class OutputConfig(Model):
     @model_validator(mode="after")
     def s3_only_for_object_storage(self) -> OutputConfig:
         if self.s3 is not None and not isinstance(self.lake, S3Location):
-            raise ValueError("output.s3 is only for an s3:// lake")
+            raise ValueError("s3 is only for an s3:// lake")
         return self
 
 

@@ -97,7 +97,7 @@ def prepare(config: Config, probe_write: bool = True) -> dict[str, Auth]:
     object-storage lake with one listing and a probe write); return each endpoint's auth."""
     if not config.endpoints:
         raise ConfigError(
-            "no endpoints: a config without endpoints can only `swr-etl load` a shared lake",
+            "none given: a config without endpoints can only `swr-etl load` a shared lake",
             file=str(config.source),
             key="endpoints",
         )

@@ -78,18 +78,22 @@ class TokenBucket:
         self.rate = rate
         self._floor = rate * floor_fraction
         self._burst = burst
-        self._tokens = burst
-        self._stamp = time.monotonic()
-        self._lock = asyncio.Lock()
+        self._next = time.monotonic()  # when the next request may go
 
     async def acquire(self) -> None:
-        """Wait until one request may be sent."""
-        async with self._lock:
-            self._refill()
-            if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self.rate)
-                self._refill()
-            self._tokens -= 1
+        """Wait until one request may be sent.
+
+        Requests get slots 1/rate apart, counted from the previous slot rather than from when
+        its task woke up: a busy event loop or a coarse timer delays a request, not the rest
+        of the schedule, so a capped crawl runs at the cap. A slot lags the clock by at most
+        `burst` intervals, so no more than that many requests catch up at once.
+        """
+        now = time.monotonic()
+        interval = 1.0 / self.rate
+        slot = max(self._next, now - (self._burst - 1) * interval)
+        self._next = slot + interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     def slow_down(self) -> None:
         """Halve the rate after the server said we are too fast."""
@@ -98,11 +102,6 @@ class TokenBucket:
     def speed_up(self) -> None:
         """Recover a little of the configured rate after a success."""
         self.rate = min(self.max_rate, self.rate + self.max_rate * 0.01)
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
 
 
 @dataclass

@@ -16,7 +16,7 @@ MORE = [
     pytest.param(
         "endpoints: []\noutput: {lake: a, duckdb: b}\n",
         "endpoints",
-        "at least 1",
+        "none given: a config without endpoints can only `swr-etl load`",
         id="endpoints-empty-list",
     ),
     pytest.param(
