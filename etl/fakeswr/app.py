@@ -79,10 +79,14 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 
 @web.middleware
 async def stats_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count requests and the most ever in flight at once."""
+    """Count requests and the most ever in flight at once (not the `/_fake/` ones)."""
+    if request.path.startswith("/_fake/"):
+        return await handler(request)
     stats: Stats = request.app[STATE].stats
     stats.requests += 1
     stats.request_times.append(time.monotonic())
+    stats.last_at = time.time()
+    stats.first_at = stats.first_at or stats.last_at
     stats.in_flight += 1
     stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
     server = request.app[STATE].server
@@ -248,6 +252,17 @@ async def advance_day(request: web.Request) -> web.Response:
     return json_response({"day": state.registry.day, "tags": state.registry.tag_count()})
 
 
+async def stats_report(request: web.Request) -> web.Response:
+    """GET /_fake/stats (?reset=1 to start counting afresh): requests served, and when the
+    first and last arrived (wall clock), for a benchmark that runs the client elsewhere."""
+    state: SwrState = request.app[STATE]
+    stats = state.stats
+    report = {"requests": stats.requests, "first_at": stats.first_at, "last_at": stats.last_at}
+    if request.query.get("reset"):
+        state.stats = Stats()
+    return json_response(report)
+
+
 def make_app(
     registry: Registry, credentials: Credentials | None = None, options: Options | None = None
 ) -> web.Application:
@@ -261,4 +276,5 @@ def make_app(
     app.router.add_get("/v2/manage/repos", list_repositories_v2)
     app.router.add_post("/v3/auth/tokens", issue_token)
     app.router.add_post("/_fake/next-day", advance_day)
+    app.router.add_get("/_fake/stats", stats_report)
     return app

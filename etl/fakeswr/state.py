@@ -64,6 +64,8 @@ class Stats:
     v2_requests: int = 0
     limit_without_offset: int = 0  # v2 requests Open Telekom Cloud would refuse
     request_times: list[float] = field(default_factory=list)
+    first_at: float | None = None  # wall-clock time of the first request (for benchmarks)
+    last_at: float | None = None  # ... and of the last
 
 
 class SwrState:

@@ -13,18 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 import orjson
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from etl.present.summary import print_run_summary
 from etl.run.crawl import TargetResult
 
 if TYPE_CHECKING:
@@ -112,6 +101,18 @@ def progress_reporter(show_bar: bool) -> Iterator[Reporter]:
     if not show_bar:
         yield Reporter(log_result)
         return
+    # Imported here: a sync from cron shows no bar and starts sooner without them.
+    from rich.console import Console
+    from rich.logging import RichHandler
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     counters = {"tags": 0, "requests": 0, "retries": 0, "errors": 0}
     columns = (
         TextColumn("[bold]sync"),
@@ -151,6 +152,8 @@ def progress_reporter(show_bar: bool) -> Iterator[Reporter]:
 def print_sync_summary(outcome: SyncOutcome, as_json: bool = False) -> None:
     """Print the end-of-run summary (text, or one JSON object), with what the run caught up
     and which discovery lists failed."""
+    from etl.present.summary import print_run_summary
+
     print_run_summary(outcome.summary, as_json)
     if as_json:
         return

@@ -13,7 +13,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -33,8 +33,6 @@ from etl.config import (
 )
 from etl.errors import ApiError, ConfigError, DatabaseBusy, EtlError, Interrupted, StorageError
 from etl.failpoints import failpoint
-from etl.present.metrics import run_metrics, write_failed_run_metrics, write_metrics
-from etl.present.summary import bare_summary, summarise_run
 from etl.run.crawl import CrawlSettings, TargetResult, crawl_targets
 from etl.run.discovery import Discovery, Members, discover, endpoint_apis
 from etl.run.guard import refuse_mass_removals
@@ -249,9 +247,13 @@ def run_sync(
             outcome = _run_locked(config, auths, on_done, accept_removals, on_targets)
         except BaseException:
             if config.output.metrics is not None:
+                from etl.present.metrics import write_failed_run_metrics
+
                 write_failed_run_metrics(config, started)
             raise
     if config.output.metrics is not None:
+        from etl.present.metrics import run_metrics, write_metrics
+
         write_metrics(config.output.metrics, run_metrics(outcome.summary))
     return outcome
 
@@ -303,20 +305,23 @@ def _run_locked(
     except BaseException:
         writer.abandon()
         raise
-    load_published(config, writer.snapshot_date, run_id)
+    # Imported after the crawl: what the summary needs is not on the way to the first request.
+    from etl.present.summary import bare_summary, summarise_run
+
+    where = places(config, writer.snapshot_date, run_id)
+    with ExitStack() as stack:
+        con = load_published(config, writer.snapshot_date, run_id, stack)
+        try:
+            # The load's connection: within the sync's memory limit (spilling beyond it).
+            summary = summarise_run(con, run_id, where)
+        except (EtlError, duckdb.Error) as exc:
+            # The run is committed and loaded: a summary that cannot be read must not fail it.
+            log.warning("run %s is committed, but its summary could not be read: %s", run_id, exc)
+            summary = bare_summary(run, where)
     if out.readonly_copy is not None:
         refresh_copy(config, run_id)
     if out.dashboard is not None and run["status"] != "failed":
         refresh_dashboard(config, run_id)
-    where = places(config, writer.snapshot_date, run_id)
-    try:
-        # The sync's own connection: within its memory limit (spilling beyond it), as the load.
-        with warehouse.connect(out.duckdb) as con:
-            summary = summarise_run(con, run_id, where)
-    except (EtlError, duckdb.Error) as exc:
-        # The run is committed and loaded: a summary that cannot be read must not fail it.
-        log.warning("run %s is committed, but its summary could not be read: %s", run_id, exc)
-        summary = bare_summary(run, where)
     return SyncOutcome(run_id, results, run, state.caught_up, discovery.failures(), summary)
 
 
@@ -350,16 +355,20 @@ def refresh_dashboard(config: Config, run_id: str) -> None:
         ) from None
 
 
-def load_published(config: Config, snapshot_date: str, run_id: str) -> None:
-    """Load a run just committed to the lake into DuckDB; on any failure, raise one line that
-    says the run is safe in the lake and what the next sync will do."""
+def load_published(
+    config: Config, snapshot_date: str, run_id: str, stack: ExitStack
+) -> duckdb.DuckDBPyConnection:
+    """Load a run just committed to the lake into DuckDB and return the connection, open until
+    `stack` closes; on any failure, raise one line that says the run is safe in the lake and
+    what the next sync will do."""
     out = config.output
     store = store_for(out)
     where = f"run {run_id} is committed to the lake at {store.url}"
     try:
-        with warehouse.connect(out.duckdb) as con:
-            warehouse.load_run(con, commits.read_commit(store, snapshot_date, run_id))
-            checkpoint(con, out.duckdb, run_id)
+        con = stack.enter_context(warehouse.connect(out.duckdb))
+        warehouse.load_run(con, commits.read_commit(store, snapshot_date, run_id))
+        checkpoint(con, out.duckdb, run_id)
+        return con
     except Interrupted as exc:
         raise Interrupted(
             exc.signum, f"{where} but not loaded into {out.duckdb}; the next sync loads it"
