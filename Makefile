@@ -31,7 +31,7 @@ java: ## install the OS's Java 17 runtime (Spark reads the lake in a test) if mi
 test: lint browser java ## lint, then run the whole test suite
 	$(VENV)/bin/pytest -q
 
-bench: $(STAMP) ## the benchmark (about 6 minutes here, plus install): prints one table of figures
+bench: $(STAMP) ## the benchmark (about 9 minutes here, plus install): every target with its figure
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m tests.bench.bench
 
