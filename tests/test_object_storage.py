@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits, lake
 from etl.store.storage import store_for
 from tests.conftest import RUNNING, expected_rows, stored_rows, table_rows, write_config
-from tests.reliability.conftest import sync_process
+from tests.reliability.conftest import stopped, sync_process
 from tests.s3 import S3Server, free_port, moto_server
 
 
@@ -259,3 +260,25 @@ def test_the_secret_key_is_never_stored_or_shown(
         assert secret not in result.output
         assert secret.encode() not in stored
         assert secret.encode() not in (tmp_path / "swr.duckdb").read_bytes()
+
+
+def test_an_object_store_that_goes_away_while_a_run_is_written_is_one_line(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    with moto_server() as gone:
+        gone.client().create_bucket(Bucket="lake-gone")  # type: ignore[attr-defined]
+        path = s3_config(tmp_path, served, list(small_registry.repositories), gone, "lake-gone")
+        paused = sync_process(path, "lake-written:STOP")
+        deadline = time.monotonic() + 60
+        while not stopped(paused.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    paused.send_signal(signal.SIGCONT)  # the store is gone: the commit record cannot be written
+    _, err = paused.communicate(timeout=300)
+    assert paused.returncode == 4, err.decode()
+    line = err.decode().strip().splitlines()[-1]
+    assert line.startswith("error: cannot write the lake at s3://lake-gone/lake: ")
+    assert line.endswith(
+        "nothing of this run was committed and what it wrote could not all be removed: the "
+        "next sync removes it after output.orphan_grace"
+    )
+    assert gone.secret_key not in err.decode()

@@ -297,10 +297,15 @@ def _run_locked(
         failpoint("lake-published")
         release_memory()
     except (OSError, pa.ArrowException) as exc:
-        writer.abandon()
+        left = (
+            "what it wrote was removed"
+            if writer.abandon()
+            else "what it wrote could not all be removed: the next sync removes it after "
+            "output.orphan_grace"
+        )
         raise StorageError(
             f"cannot write the lake at {store.url}: {exc}; nothing of this run was committed "
-            "and what it wrote was removed"
+            f"and {left}"
         ) from None
     except BaseException:
         writer.abandon()

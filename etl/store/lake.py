@@ -336,19 +336,23 @@ class RunWriter:
         os.replace(f"{self.staging}/{where}", target)
         _fsync_dir(Path(target).parent)
 
-    def abandon(self) -> None:
-        """Remove everything this run wrote (writing nothing more: the disk may be full)."""
+    def abandon(self) -> bool:
+        """Remove everything this run wrote (writing nothing more: the disk may be full);
+        return False if some of it could not be removed (an object store out of reach: the
+        next sync removes it once `output.orphan_grace` has passed)."""
         for lane in self.lanes:
             lane.discard()
         self._remove_local_staging()
-        if not self.store.local:  # what is left, the next sync removes after the grace
+        removed = True
+        if not self.store.local:
             for table in TABLES[:-1]:
                 try:
                     self.store.remove_tree(
                         self.store.path(partition(table, self.snapshot_date, self.run_id))
                     )
                 except OSError:
-                    pass
+                    removed = False
+        return removed
 
     def _remove_local_staging(self) -> None:
         shutil.rmtree(self.spool, ignore_errors=True)

@@ -155,3 +155,9 @@ def sync_process(config: Path, failpoint: str | None = None, *args: str) -> subp
         stderr=subprocess.PIPE,
         env=env,
     )
+
+
+def stopped(pid: int) -> bool:
+    """Return True if process `pid` is stopped (SIGSTOP)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "T"

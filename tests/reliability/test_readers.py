@@ -19,7 +19,7 @@ from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
 from etl.store.storage import local_store
 from tests.conftest import expected_rows, stored_rows, write_config
-from tests.reliability.conftest import sync_process
+from tests.reliability.conftest import stopped, sync_process
 
 
 def run(*args: str) -> Result:
@@ -160,9 +160,3 @@ def test_a_database_held_during_the_load_keeps_the_run_in_the_lake(
     keys = list(small_registry.repositories)[:6]
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow, keys)
     assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 3
-
-
-def stopped(pid: int) -> bool:
-    """Return True if process `pid` is stopped (SIGSTOP)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] == "T"
