@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pytest
 
 from etl.store import lake, warehouse
@@ -33,8 +32,6 @@ def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> N
             "staged_targets",
             SNAPSHOT_SCHEMA.empty_table().select(["endpoint", "namespace", "repository"]),
         )
-        con.register("staged_attempts", pa.table({"attempt": pa.array([], pa.int64())}))
-        con.execute("CREATE TEMP TABLE run_pages AS SELECT 0 AS attempt, * FROM staged_tags")
         con.execute(warehouse.sql("load_begin"))
         con.execute(warehouse.sql("load_current_versions"), {"part": 0, "parts": 1})
         con.execute(warehouse.sql("load_diff"), {"part": 0, "parts": 1})
