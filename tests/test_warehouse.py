@@ -28,12 +28,7 @@ def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> N
         con.register("staged_run", lake.RUN_SCHEMA.empty_table())
         con.register("staged_repositories", lake.REPOSITORY_ROW_SCHEMA.empty_table())
         con.register("staged_discoveries", lake.DISCOVERY_SCHEMA.empty_table())
-        con.register(
-            "staged_targets",
-            SNAPSHOT_SCHEMA.empty_table().select(["endpoint", "namespace", "repository"]),
-        )
-        con.execute(warehouse.sql("load_begin"))
-        con.execute(warehouse.sql("load_current_versions"), {"part": 0, "parts": 1})
+        con.execute(warehouse.sql("load_current_versions"), {"seq": 1, "part": 0, "parts": 1})
         con.execute(warehouse.sql("load_diff"), {"part": 0, "parts": 1})
         params = {
             "seq": 1,

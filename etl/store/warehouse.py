@@ -20,7 +20,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from etl.errors import DatabaseBusy, EtlError, Refused, StorageError
@@ -235,13 +234,11 @@ def load_run(con: duckdb.DuckDBPyConnection, commit: Commit) -> bool:
             "staged_tags",
             "staged_repositories",
             "staged_discoveries",
-            "staged_targets",
         ):
             con.unregister(name)  # a no-op for names that were not registered
         con.execute("DROP VIEW IF EXISTS staged_tags")
         con.execute("DROP TABLE IF EXISTS staged_diff")
         con.execute("DROP TABLE IF EXISTS staged_current")
-        con.execute("DROP TABLE IF EXISTS staged_sizes")
     return True
 
 
@@ -267,33 +264,16 @@ def load_steps(
     con: duckdb.DuckDBPyConnection, params: dict[str, Any]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield the SQL steps that load a run, in order, each with its parameters."""
-    yield "load_begin", params
-    yield "load_sizes", params
+    yield "load_target_runs", params
     parts = version_parts(con)
     for part in range(parts):
-        yield from versioning_steps(params, part, parts)
-    yield from final_steps(params)
-
-
-def versioning_steps(
-    params: dict[str, Any], part: int = 0, parts: int = 1
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield the steps that version one part of `staged_targets` from `staged_tags`."""
-    for step in VERSIONING_STEPS:
-        yield step, {**params, "part": part, "parts": parts}
-
-
-def final_steps(params: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield the steps that record the run's targets, manifests, lists and the run, last."""
-    for step in (
-        "load_target_runs",
-        "load_manifests",
-        "load_discoveries",
-        "load_close_repositories",
-        "load_open_repositories",
-        "load_run",
-    ):
-        yield step, params
+        for step in VERSIONING_STEPS:
+            yield step, {**params, "part": part, "parts": parts}
+    yield "load_manifests", params
+    yield "load_discoveries", params
+    yield "load_close_repositories", params
+    yield "load_open_repositories", params
+    yield "load_run", params
 
 
 def version_parts(con: duckdb.DuckDBPyConnection) -> int:
@@ -377,45 +357,13 @@ def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
         con.read_parquet(tags).create_view("staged_tags")
     else:  # object storage, read through pyarrow's filesystem (DuckDB scans it in batches)
         con.register("staged_tags", _dataset(commit.store, tags))
-    target_runs = _read_one(commit, "target_runs", lake.TARGET_RUN_SCHEMA)
-    con.register("staged_targets", synced_targets(target_runs))
-    optional = {}
+    con.register("staged_target_runs", _read_one(commit, "target_runs", lake.TARGET_RUN_SCHEMA))
+    con.register("staged_manifests", _read_one(commit, "manifests"))
     for table, schema in OPTIONAL_TABLES.items():
         files = commit.files_of(table)
         data = _dataset(commit.store, files).to_table() if files else schema.empty_table()
-        optional[table] = conform(data, schema)
-    register_run_tables(
-        con,
-        target_runs,
-        _read_one(commit, "manifests"),
-        optional["repositories"],
-        optional["discoveries"],
-        commit.row,
-    )
-
-
-def synced_targets(target_runs: pa.Table) -> pa.Table:
-    """Return the (endpoint, namespace, repository) of a run's targets whose snapshot counts:
-    `ok` and `not_found` (a failed target changes nothing)."""
-    synced = pc.is_in(target_runs.column("status"), pa.array(["ok", "not_found"]))
-    return target_runs.filter(synced).select(["endpoint", "namespace", "repository"])
-
-
-def register_run_tables(
-    con: duckdb.DuckDBPyConnection,
-    target_runs: pa.Table,
-    manifests: pa.Table,
-    repositories: pa.Table,
-    discoveries: pa.Table,
-    run: pa.Table,
-) -> None:
-    """Register what the last steps of a load read: the run's targets, new manifests, what
-    discovery listed, and the `runs` row."""
-    con.register("staged_target_runs", conform(target_runs, lake.TARGET_RUN_SCHEMA))
-    con.register("staged_manifests", manifests)
-    con.register("staged_repositories", conform(repositories, lake.REPOSITORY_ROW_SCHEMA))
-    con.register("staged_discoveries", conform(discoveries, lake.DISCOVERY_SCHEMA))
-    con.register("staged_run", conform(run, lake.RUN_SCHEMA))
+        con.register(f"staged_{table}", conform(data, schema))
+    con.register("staged_run", conform(commit.row, lake.RUN_SCHEMA))
 
 
 # Tables a run written before discovery existed does not have.
