@@ -47,7 +47,7 @@ from etl.run.records import (
 )
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
 from etl.store import commits, lake, warehouse
-from etl.store.storage import LakeStore, store_for
+from etl.store.storage import store_for
 from etl.store.warehouse import LoadRefused
 from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.swr.client import RetryPolicy, client_for
@@ -100,9 +100,15 @@ def prepare(config: Config, probe_write: bool = True) -> dict[str, Auth]:
             key="endpoints",
         )
     auths = {e.name: auth_for(e, config, i) for i, e in enumerate(config.endpoints)}
+    check_outputs(config, probe_write)
+    return auths
+
+
+def check_outputs(config: Config, probe_write: bool) -> None:
+    """Raise ConfigError if an output cannot be written: local paths by looking, an
+    object-storage lake by one listing (and, with `probe_write`, a probe object)."""
     check_output(config)
     store_for(config.output).check_lake("output.lake", str(config.source), probe_write)
-    return auths
 
 
 def new_run_id(started: datetime) -> str:
@@ -145,7 +151,7 @@ def output_lock(config: Config) -> OutputLock:
     return OutputLock(*paths)
 
 
-def spool_for(config: Config, store: LakeStore, run_id: str) -> Path:
+def spool_for(config: Config, run_id: str) -> Path:
     """Return the local folder where a run's crawl gathers its pages: in a local lake's
     staging, or beside the DuckDB file when the lake is on object storage."""
     if isinstance(config.output.lake, Path):
@@ -218,8 +224,7 @@ def prepare_outputs(config: Config) -> StartState:
 def load_lake(config: Config) -> list[str]:
     """Load into DuckDB every committed lake run it lacks, without crawling (one warehouse
     for several writers sharing a lake); refresh the copy and the page; return the run ids."""
-    check_output(config)
-    store_for(config.output).check_lake("output.lake", str(config.source), probe_write=False)
+    check_outputs(config, probe_write=False)
     with output_lock(config):
         loaded = prepare_outputs(config).caught_up
         if loaded and config.output.readonly_copy is not None:
@@ -270,9 +275,7 @@ def _run_locked(
     started = run_start(state.latest_start)
     run_id = new_run_id(started)
     store = store_for(out)
-    writer = lake.RunWriter(
-        store, run_id, started.strftime("%Y-%m-%d"), spool_for(config, store, run_id)
-    )
+    writer = lake.RunWriter(store, run_id, started.strftime("%Y-%m-%d"), spool_for(config, run_id))
     try:
         context = RunContext(run_id, started, state)
         results, discovery = asyncio.run(

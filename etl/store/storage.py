@@ -8,9 +8,9 @@ commit record last (see etl.store.lake).
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -61,11 +61,6 @@ class LakeStore:
     def exists(self, path: str) -> bool:
         """Return True if a file (or folder) is at `path`."""
         return bool(self.fs.get_file_info(path).type != pafs.FileType.NotFound)
-
-    def modified(self, path: str) -> datetime | None:
-        """Return when the file at `path` was last written (None if unknown)."""
-        mtime = self.fs.get_file_info(path).mtime
-        return mtime if isinstance(mtime, datetime) else None
 
     def read_text(self, path: str) -> str:
         with self.fs.open_input_stream(path) as stream:
@@ -172,8 +167,10 @@ def s3_store(
     return LakeStore(fs, root, location.url)
 
 
+@functools.lru_cache(maxsize=16)
 def store_for(output: OutputConfig) -> LakeStore:
-    """Return the store of the lake a config's output names."""
+    """Return the store of the lake a config's output names: one per config, since an S3
+    filesystem resolves its credentials (perhaps through the instance metadata) per client."""
     if isinstance(output.lake, Path):
         return local_store(output.lake)
     s3 = output.s3 or S3Config()
