@@ -75,20 +75,6 @@ CREATE TABLE IF NOT EXISTS manifests (
     first_run_id VARCHAR NOT NULL
 );
 
--- Days from `a` to `b`, exact to the microsecond (date_diff would count whole seconds).
-CREATE OR REPLACE MACRO days_between(a, b) AS (epoch_us(b) - epoch_us(a)) / 86400000000.0;
-
--- How a tag changed between two versions (NULL old = added, NULL new = removed): one rule for
--- tag_changes and tag_diff.
-CREATE OR REPLACE MACRO change_kind(old_tag, new_tag, old_digest, new_digest, old_updated,
-                                   new_updated) AS CASE
-    WHEN old_tag IS NULL THEN 'added'
-    WHEN new_tag IS NULL THEN 'removed'
-    WHEN old_digest IS DISTINCT FROM new_digest THEN 'retagged'
-    WHEN new_updated > old_updated THEN 'repushed'
-    ELSE 'modified'
-END;
-
 -- How each target was chosen: `literal`, or the pattern that found it (older runs: NULL).
 ALTER TABLE target_runs ADD COLUMN IF NOT EXISTS selected_by VARCHAR;
 -- Which tag list crawled it: v3 or v2 (NULL: not crawled, or a run before v2 support).

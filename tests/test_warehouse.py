@@ -10,7 +10,10 @@ import pytest
 from etl.store import lake, warehouse
 from etl.swr.pages import SNAPSHOT_SCHEMA
 
-SQL_FILES = sorted(p.stem for p in warehouse.sql_dir().glob("*.sql"))
+SQL_FILES = sorted(
+    p.relative_to(warehouse.sql_dir()).with_suffix("").as_posix()
+    for p in warehouse.sql_dir().rglob("*.sql")
+)
 
 
 def test_every_sql_file_opens_with_a_one_line_comment() -> None:
@@ -28,8 +31,8 @@ def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> N
         con.register("staged_run", lake.RUN_SCHEMA.empty_table())
         con.register("staged_repositories", lake.REPOSITORY_ROW_SCHEMA.empty_table())
         con.register("staged_discoveries", lake.DISCOVERY_SCHEMA.empty_table())
-        con.execute(warehouse.sql("load_current_versions"), {"seq": 1, "part": 0, "parts": 1})
-        con.execute(warehouse.sql("load_diff"), {"part": 0, "parts": 1})
+        con.execute(warehouse.sql("load/current_versions"), {"seq": 1, "part": 0, "parts": 1})
+        con.execute(warehouse.sql("load/diff"), {"part": 0, "parts": 1})
         params = {
             "seq": 1,
             "run_id": "r",
@@ -61,3 +64,25 @@ def test_an_old_database_is_brought_forward_on_open(tmp_path: Path) -> None:
 
 def test_sql_is_read_from_the_package_or_the_checkout() -> None:
     assert (warehouse.sql_dir() / "schema.sql").is_file()
+
+
+def test_sql_files_live_in_a_folder_that_says_what_they_are_for() -> None:
+    folders = {name.partition("/")[0] for name in SQL_FILES if "/" in name}
+    loose = [name for name in SQL_FILES if "/" not in name]
+    assert loose == ["schema"]
+    assert folders == {"macros", "views", "load", "start", "report", "dashboard", "summary"}
+
+
+def test_every_macro_and_view_is_created_in_an_order_read_from_the_sql(tmp_path: Path) -> None:
+    order = warehouse.definition_files()
+    assert set(order) == {n for n in SQL_FILES if n.startswith(("macros/", "views/"))}
+    defined = {w.lower() for n in order for w in warehouse.DEFINES.findall(warehouse.sql(n))}
+    with warehouse.connect(tmp_path / "fresh.duckdb") as con:
+        catalog = {
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal UNION "
+                "SELECT function_name FROM duckdb_functions() WHERE macro_definition IS NOT NULL"
+            ).fetchall()
+        }
+    assert defined <= catalog

@@ -40,7 +40,7 @@ class Rows:
 
 def rows_of(con: duckdb.DuckDBPyConnection, name: str) -> Rows:
     """Return the answer of `sql/dashboard_<name>.sql`."""
-    result = con.execute(sql(f"dashboard_{name}"))
+    result = con.execute(sql(f"dashboard/{name}"))
     return Rows([d[0] for d in result.description or []], result.fetchall())
 
 

@@ -25,7 +25,7 @@ def named_section(
     con: duckdb.DuckDBPyConnection, name: str, title: str, **params: object
 ) -> Section:
     """Return the result of `sql/report_<name>.sql` as a report section."""
-    return section(con, name, title, sql(f"report_{name}"), **params)
+    return section(con, name, title, sql(f"report/{name}"), **params)
 
 
 def summarise_report(

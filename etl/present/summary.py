@@ -29,16 +29,16 @@ def summarise_run(
     con: duckdb.DuckDBPyConnection, run_id: str, places: dict[str, str]
 ) -> dict[str, Any]:
     """Return the summary of a loaded run; `places` says where it went (lake, DuckDB, …)."""
-    changes = records(con, "summary_changes", run_id=run_id)
+    changes = records(con, "summary/changes", run_id=run_id)
     return {
         **bare_summary(run_row(con, run_id), places),
-        "endpoints": records(con, "summary_endpoints", run_id=run_id),
+        "endpoints": records(con, "summary/endpoints", run_id=run_id),
         "changes": {c["change"]: c["tags"] for c in changes},
         "bytes_added": sum(int(c["bytes_added"]) for c in changes),
         "bytes_freed": sum(int(c["bytes_freed"]) for c in changes),
-        "slowest": records(con, "summary_slowest", run_id=run_id),
-        "failures": records(con, "summary_failures", run_id=run_id),
-        "current": records(con, "summary_current"),
+        "slowest": records(con, "summary/slowest", run_id=run_id),
+        "failures": records(con, "summary/failures", run_id=run_id),
+        "current": records(con, "summary/current"),
     }
 
 

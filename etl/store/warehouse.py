@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from graphlib import TopologicalSorter
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,28 +48,13 @@ READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoload_known_extensions": False,
 }
 
-# Views are created in this order: a view may read those before it.
-VIEWS = (
-    "tags_current",
-    "tag_snapshots",
-    "tag_age",
-    "tag_retention",
-    "tag_state",
-    "tag_diff",
-    "repository_sightings",
-    "repositories_current",
-    "repo_pulls",
-    "repo_summary",
-)
-# Files with these prefixes are statements run by name, not views applied on open.
-STATEMENT_PREFIXES = ("load_", "report_", "start_", "dashboard_", "summary_")
 # The versioning steps of a load run once per part of the targets, so their hash joins hold at
 # most about VERSIONS_PER_PART current versions whatever the registry size.
 VERSIONING_STEPS = (
-    "load_current_versions",
-    "load_diff",
-    "load_close_versions",
-    "load_open_versions",
+    "load/current_versions",
+    "load/diff",
+    "load/close_versions",
+    "load/open_versions",
 )
 VERSIONS_PER_PART = 750_000  # measured: 1M versions fit in MEMORY_LIMIT, 96 MB was too little
 
@@ -82,24 +68,41 @@ def sql_dir() -> Path:
 
 
 def sql(name: str) -> str:
-    """Return the text of `sql/<name>.sql`."""
+    """Return the text of `sql/<name>.sql` (`name` may name a folder: `load/diff`)."""
     return (sql_dir() / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def view_files() -> list[str]:
-    """Return the names of the SQL files that define views, in creation order."""
-    extra = sorted(
-        p.stem
-        for p in sql_dir().glob("*.sql")
-        if p.stem not in VIEWS and p.stem != "schema" and not p.stem.startswith(STATEMENT_PREFIXES)
-    )
-    return [*VIEWS, *extra]
+# Macros and views: what `connect` creates on every read-write open, in dependency order.
+DEFINITION_FOLDERS = ("macros", "views")
+DEFINES = re.compile(r"CREATE OR REPLACE (?:VIEW|MACRO) (\w+)", re.IGNORECASE)
+COMMENT = re.compile(r"--[^\n]*")
+
+
+def definition_files() -> list[str]:
+    """Return the macro and view files (`views/tags_current`, …) in an order where each comes
+    after every file whose macro or view it names: the order is read from the SQL itself."""
+    texts = {
+        f"{folder}/{path.stem}": path.read_text(encoding="utf-8")
+        for folder in DEFINITION_FOLDERS
+        for path in sorted((sql_dir() / folder).glob("*.sql"))
+    }
+    owner = {defined: name for name, text in texts.items() for defined in DEFINES.findall(text)}
+    needs = {
+        name: {
+            owner[word]
+            for word in set(re.findall(r"\b\w+\b", COMMENT.sub("", text))) & owner.keys()
+            if owner[word] != name
+        }
+        for name, text in texts.items()
+    }
+    return list(TopologicalSorter(needs).static_order())
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables and (re)create every view: an old database is brought forward."""
+    """Create missing tables and (re)create every macro and view: an old database is brought
+    forward."""
     con.execute(sql("schema"))
-    for name in view_files():
+    for name in definition_files():
         con.execute(sql(name))
 
 
@@ -155,7 +158,7 @@ def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[t
     that still count as existing."""
     members: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for endpoint, pattern, namespace, repository in con.execute(
-        sql("start_scope_members")
+        sql("start/scope_members")
     ).fetchall():
         members.setdefault((endpoint, pattern), set()).add((namespace, repository))
     return members
@@ -163,7 +166,7 @@ def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[t
 
 def last_writers(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
     """Return, per (endpoint, namespace, repository), the writer and run that last synced it."""
-    rows = con.execute(sql("start_last_writers")).fetchall()
+    rows = con.execute(sql("start/last_writers")).fetchall()
     return {(e, n, r): (writer, run_id) for e, n, r, writer, run_id in rows}
 
 
@@ -264,16 +267,16 @@ def load_steps(
     con: duckdb.DuckDBPyConnection, params: dict[str, Any]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield the SQL steps that load a run, in order, each with its parameters."""
-    yield "load_target_runs", params
+    yield "load/target_runs", params
     parts = version_parts(con)
     for part in range(parts):
         for step in VERSIONING_STEPS:
             yield step, {**params, "part": part, "parts": parts}
-    yield "load_manifests", params
-    yield "load_discoveries", params
-    yield "load_close_repositories", params
-    yield "load_open_repositories", params
-    yield "load_run", params
+    yield "load/manifests", params
+    yield "load/discoveries", params
+    yield "load/close_repositories", params
+    yield "load/open_repositories", params
+    yield "load/run", params
 
 
 def version_parts(con: duckdb.DuckDBPyConnection) -> int:
@@ -313,7 +316,7 @@ def seq_for(con: duckdb.DuckDBPyConnection, commit: Commit) -> int:
 def warn_overlaps(con: duckdb.DuckDBPyConnection, run_id: str, shown: int = 5) -> None:
     """Say which repositories of a loaded run another writer synced just before: two configs
     that sync one repository interleave its history."""
-    rows = con.execute(sql("load_overlaps"), {"run_id": run_id}).fetchall()
+    rows = con.execute(sql("load/overlaps"), {"run_id": run_id}).fetchall()
     for endpoint, namespace, repository, writer, other, other_run in rows[:shown]:
         log.warning(
             "%s/%s/%s is synced by two writers: %s (run %s) and %s (run %s); configs sharing "
