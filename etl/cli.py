@@ -53,7 +53,36 @@ config_option = click.option(
 )
 
 
-@click.group()
+class OneLineUsage(click.Group):
+    """A click group whose usage mistakes (a bad option value, a missing argument) print one
+    `error:` line and exit 2, like every other error of swr-etl."""
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "swr-etl"
+            click.echo(f"error: {where}: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineUsage)
 @click.version_option(__version__, prog_name="swr-etl")
 def cli() -> None:
     """Sync Huawei Cloud SWR image tags into a Parquet lake and a DuckDB database."""
@@ -115,13 +144,14 @@ def plan(config_path: Path) -> None:
     Sends one small request per endpoint, and the organization and repository lists that
     patterns need (what each target resolves to is listed); writes nothing.
     """
-    from etl.run.plan import plan_endpoints, print_plan
+    from etl.run.plan import known_scope, plan_endpoints, print_plan
     from etl.run.sync import prepare
 
     config = load_config(config_path)
     auths = prepare(config, probe_write=False)
-    plans = asyncio.run(plan_endpoints(config, auths))
-    print_plan(config, plans)
+    known = known_scope(config)
+    plans = asyncio.run(plan_endpoints(config, auths, known))
+    print_plan(config, plans, known)
     if any(plan.error is not None for plan in plans):
         sys.exit(1)
 
@@ -164,14 +194,25 @@ format_option = click.option(
 @cli.command()
 @config_option
 @format_option
-@click.option("--top", default=10, show_default=True, help="How many namespaces/repositories.")
 @click.option(
-    "--stale-days", default=365, show_default=True, help="Not pushed for this long is stale."
+    "--top",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many namespaces/repositories.",
+)
+@click.option(
+    "--stale-days",
+    default=365,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Not pushed for this long is stale.",
 )
 @click.option(
     "--unpulled-days",
     default=30,
     show_default=True,
+    type=click.IntRange(min=0),
     help="Neither pulled nor pushed for this long is a cleanup candidate.",
 )
 @one_line_errors
@@ -191,30 +232,30 @@ def report(config_path: Path, fmt: str, top: int, stale_days: int, unpulled_days
 @click.option(
     "--from",
     "from_ref",
-    help="Run id or date (UTC) to compare from [default: the run before --to].",
+    help="Run id, date (its last run, UTC) or instant (the last run at or before it) to "
+    "compare from [default: the run before --to].",
 )
 @click.option(
-    "--to", "to_ref", help="Run id or date (UTC) to compare to [default: the latest run]."
+    "--to",
+    "to_ref",
+    help="Run id, date or instant to compare to [default: the latest run].",
 )
 @format_option
 @one_line_errors
 def diff(config_path: Path, from_ref: str | None, to_ref: str | None, fmt: str) -> None:
-    """What changed between two runs: + added, - removed, ~ moved to another digest, * re-pushed.
+    """What changed between two runs: + added, - removed, ~ moved to another digest, * re-pushed,
+    ! modified, x untracked (left the configured scope).
 
-    Each repository is compared as its latest successful sync at or before each run saw it, so a
-    repository that failed in between shows no false removals.
+    It is tag_changes of the runs in between, netted per tag: the same kinds and the same
+    baseline rule, so a repository that failed in between shows no false removals and one new
+    to the config is a baseline, not additions.
     """
     from etl.present.formats import print_sections
-    from etl.present.report import print_diff_plan, resolve_run, summarise_diff
+    from etl.present.report import diff_runs, print_diff_plan, summarise_diff
 
     config = load_config(config_path, secrets_needed=False)
     with reader(config) as con:
-        new = resolve_run(con, to_ref, 0)
-        old = (
-            resolve_run(con, from_ref, 1)
-            if from_ref or to_ref is None
-            else resolve_run(con, None, 1)
-        )
+        old, new = diff_runs(con, from_ref, to_ref)
         sections = summarise_diff(con, old, new)
     if fmt == "table":
         print_diff_plan(old, new, sections)
@@ -242,6 +283,8 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
     if (sql is None) == (sql_file is None):
         raise QueryError("give the SQL as an argument or with -f FILE, not both")
     text = sql if sql is not None else sql_file.read()
+    if not text.strip():
+        raise QueryError("the SQL is empty: give a query, e.g. 'SELECT * FROM repo_summary'")
     config = load_config(config_path, secrets_needed=False)
     with reader(config) as con:
         try:
@@ -249,11 +292,12 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
             columns = [d[0] for d in result.description or []]
             rows = result.fetchall() if columns else []
         except duckdb.Error as exc:
-            reason = str(exc).splitlines()[0]
+            # DuckDB's whole message: its hints ("Did you mean …") and caret are the help.
+            reason = str(exc).rstrip()
             if isinstance(exc, duckdb.PermissionException) or any(
                 sign in reason for sign in ("read-only mode", "configuration has been locked")
             ):
-                reason = f"refused: query only reads the database ({reason})"
+                reason = f"refused: query only reads the database ({reason.splitlines()[0]})"
             raise QueryError(reason) from None
     print_sections([Section("rows", "", columns, rows)], fmt)
 

@@ -14,7 +14,7 @@ from etl.config import load_config
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
 from etl.present.formats import Section, print_sections
 from etl.present.progress import print_sync_summary
-from etl.present.report import resolve_run, section, summarise_diff, summarise_report
+from etl.present.report import diff_runs, section, summarise_diff, summarise_report
 from etl.run.sync import run_sync
 from etl.store import warehouse
 
@@ -90,7 +90,7 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     with warehouse.connect(config.output.duckdb, read_only=True) as con:
         click.echo("")
         print_sections(summarise_report(con, top=5), "table")
-        old, new = resolve_run(con, None, 1), resolve_run(con, None, 0)
+        old, new = diff_runs(con, None, None)
         _, changes, repositories = summarise_diff(con, old, new)
         pulls = section(con, "pulls", "Most pulled between the two syncs", DEMO_PULLS)
     print_sections([counts_by_change(changes), repositories, pulls], "table")

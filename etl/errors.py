@@ -6,6 +6,7 @@
     ├── LockHeldError        another sync holds the lock (exit code 75)
     ├── Interrupted          SIGINT/SIGTERM stopped a run (exit code 130/143)
     ├── QueryError           SQL given to `swr-etl query` failed or tried to write (exit code 2)
+    ├── UsageError           a command's option or argument names nothing usable (exit code 2)
     ├── Refused              a command would lose data; a flag allows it (exit code 2)
     ├── StorageError         the lake or DuckDB could not be written or read (exit code 4)
     │   └── DatabaseBusy     another process holds the DuckDB file open
@@ -83,6 +84,12 @@ def raise_interrupted(signum: int, frame: object) -> NoReturn:
 
 class QueryError(EtlError):
     """SQL given by the user could not run."""
+
+    exit_code = 2
+
+
+class UsageError(EtlError):
+    """An option or argument of a command is malformed or names nothing (a run, a number)."""
 
     exit_code = 2
 

@@ -15,8 +15,10 @@ CREATE TABLE IF NOT EXISTS runs (
     warnings    BIGINT,
     writer      VARCHAR                    -- the config that wrote it (several share a lake)
 );
--- Databases made before runs carried their writer.
+-- Databases made before runs carried their writer, and its identity (two writers may share
+-- a name; the id, kept beside each writer's database, tells them apart).
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS writer VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS writer_id VARCHAR;
 
 CREATE TABLE IF NOT EXISTS target_runs (
     run_id        VARCHAR NOT NULL,
@@ -120,4 +122,18 @@ CREATE TABLE IF NOT EXISTS repository_history (
     valid_to_seq   BIGINT,
     valid_to_run   VARCHAR,
     valid_to       TIMESTAMPTZ
+);
+
+-- What the warehouse held after each run, per endpoint (the growth curve, the run summary and
+-- the metrics read it): repositories and tags current, total bytes, and unique bytes as
+-- unique_sizes defines them. Runs loaded before this table existed have no rows.
+CREATE TABLE IF NOT EXISTS run_totals (
+    run_id       VARCHAR NOT NULL,
+    seq          BIGINT NOT NULL,
+    snapshot_at  TIMESTAMPTZ NOT NULL,
+    endpoint     VARCHAR NOT NULL,
+    repositories BIGINT NOT NULL,
+    tags         BIGINT NOT NULL,
+    total_size   HUGEINT NOT NULL,
+    unique_size  HUGEINT NOT NULL
 );

@@ -247,3 +247,29 @@ def stored_rows(db: Path, where: str = "") -> list[tuple[Any, ...]]:
 def table_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     with duckdb.connect(str(db), read_only=True) as con:
         return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+
+
+def discovering(
+    tmp_path: Path, server: FakeSwr, targets: list[dict[str, Any]], **crawl: Any
+) -> Path:
+    """Write a config whose targets are `targets` (patterns allowed)."""
+    path = write_config(tmp_path, server, [("platform", "api")], **crawl)
+    data = yaml.safe_load(path.read_text())
+    data["endpoints"][0]["targets"] = targets
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def query(db: Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        return con.execute(sql, params).fetchall()
+
+
+def readme_sql(after: str) -> str:
+    """Return the first fenced SQL block of the README after the line that starts with `after`:
+    the tests run the README's own examples, word for word."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = text.index("\n" + after)
+    block = text.index("```sql\n", start) + len("```sql\n")
+    return text[block : text.index("```", block)].rstrip().rstrip(";")

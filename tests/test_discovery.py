@@ -11,7 +11,6 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -21,26 +20,9 @@ from etl.cli import cli
 from etl.config import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry, next_day
 from etl.run.sync import run_sync
-from tests.conftest import expected_rows, parse_time, stored_rows, write_config
+from tests.conftest import discovering, expected_rows, parse_time, query, stored_rows
 
 REGISTRY = generate_registry(repos=60, seed=11)  # three organizations of twenty
-
-
-def discovering(
-    tmp_path: Path, server: FakeSwr, targets: list[dict[str, Any]], **crawl: Any
-) -> Path:
-    """Write a config whose targets are `targets` (patterns allowed)."""
-    path = write_config(tmp_path, server, [("platform", "api")], **crawl)
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["targets"] = targets
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
-def query(db: Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql, params).fetchall()
 
 
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]

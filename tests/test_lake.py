@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from etl.config import load_config
+from etl.fakeswr import ServerThread, generate_registry
+from etl.run.sync import run_sync
 from etl.store import commits, lake
 from etl.store.storage import local_store
 from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns
+from tests.conftest import discovering, readme_sql
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=timezone.utc), "ep", "ns", "repo")
 
@@ -83,3 +89,33 @@ def test_only_completed_targets_of_a_lane_reach_the_lake(tmp_path: Path, page_ro
     stored = pq.read_table(files[0]).column("tag").to_pylist()
     assert sorted({t.split("-")[0] for t in stored}) == ["a0", "a1", "c0"]
     assert len(stored) == 3 * page_rows
+
+
+def test_the_readme_duckdb_read_of_the_lake_is_the_latest_committed_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = generate_registry(repos=12, seed=5)
+    (gone, failing, *_) = sorted(registry.repositories)
+    everything = [{"namespace": "*", "repositories": ["*"]}]
+    with ServerThread(copy.deepcopy(registry)) as server:
+        path = discovering(tmp_path, server, everything)
+        run_sync(load_config(path))
+        later = copy.deepcopy(registry)
+        del later.repositories[gone]  # not_found: no snapshot
+        server.serve(later)
+        server.options.broken_repositories = {failing}  # failed: its last snapshot stands
+        narrowed = [{**everything[0], "exclude": ["*/web*"]}]  # untracked: no snapshot
+        run_sync(load_config(discovering(tmp_path, server, narrowed)))
+    monkeypatch.chdir(tmp_path)  # the README's paths are relative to the lake's folder
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        from_lake = con.execute(
+            f"SELECT endpoint, namespace, repository, tag, digest, size FROM ({readme_sql('DuckDB (a folder')})"
+        ).fetchall()
+    with duckdb.connect("swr.duckdb", read_only=True) as con:
+        current = con.execute(
+            "SELECT endpoint, namespace, repository, tag, digest, size FROM tags_current"
+        ).fetchall()
+    assert sorted(from_lake) == sorted(current)
+    kept = {row[1:3] for row in current}
+    assert failing in kept and gone not in kept and not [r for r in kept if r[1].startswith("web")]

@@ -19,29 +19,14 @@ from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
 from etl.store.storage import local_store
-from tests.conftest import write_config
+from tests.conftest import readme_sql, write_config
 from tests.reliability.conftest import sync_process
 
 pyspark = pytest.importorskip("pyspark")
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a JVM")
 
 # The README's read for Spark SQL, word for word: the latest committed run of each target.
-SPARK_SQL = """
-WITH committed AS (SELECT run_id, seq FROM runs),
-latest AS (
-    SELECT t.endpoint, t.namespace, t.repository, max(c.seq) AS seq
-    FROM target_runs t JOIN committed c USING (run_id)
-    WHERE t.status IN ('ok', 'not_found')  -- a failed target keeps what was known
-    GROUP BY t.endpoint, t.namespace, t.repository
-)
-SELECT s.endpoint, s.namespace, s.repository, count(*) AS tags,
-       sum(CAST(s.size AS DECIMAL(38, 0))) AS total_size  -- sizes overflow a BIGINT sum
-FROM tag_snapshots s
-JOIN committed c USING (run_id)
-JOIN latest l ON l.endpoint = s.endpoint AND l.namespace = s.namespace
-             AND l.repository = s.repository AND l.seq = c.seq
-GROUP BY s.endpoint, s.namespace, s.repository
-"""
+SPARK_SQL = readme_sql("Spark SQL").split(";\n\n", 1)[1]
 
 
 @pytest.fixture(scope="module")

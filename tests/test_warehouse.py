@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -43,6 +44,8 @@ def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> N
             "t": 2,
             "part": 0,
             "parts": 1,
+            "writer": "config",
+            "writer_id": "0123456789abcdef",
         }
         text = warehouse.sql(name)
         con.execute(text, warehouse.named_params(text, params))
@@ -86,3 +89,59 @@ def test_every_macro_and_view_is_created_in_an_order_read_from_the_sql(tmp_path:
             ).fetchall()
         }
     assert defined <= catalog
+
+
+def readme_descriptions() -> dict[str, str]:
+    """Return the README's description of each table, view and table macro: the rows of the
+    DuckDB database's table, and the `### \\`name\\`` sections of the analytics views."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    schema = text[text.index("## The DuckDB database") : text.index("## Analytics views")]
+    for row in re.findall(r"^\| `(\w+)`[^|]*\|(.*)$", schema, re.MULTILINE):
+        found[row[0]] = row[1]
+    # "the tag's fields" names the tag columns the `tag_history` row lists.
+    fields = found["tag_history"].split(" — ")[1]
+    found = {name: body.replace("the tag's fields", fields) for name, body in found.items()}
+    views = text[text.index("## Analytics views") : text.index("## The dashboard")]
+    for name, body in re.findall(r"^### `(\w+)[^`]*`[^\n]*\n(.*?)(?=^### |\Z)", views, re.M | re.S):
+        found[name] = body
+    return found
+
+
+def test_the_readme_names_every_column_of_every_table_and_view(tmp_path: Path) -> None:
+    described = readme_descriptions()
+    with warehouse.connect(tmp_path / "fresh.duckdb") as con:
+        relations = {
+            name: [
+                c
+                for (c,) in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = $t", {"t": name}
+                ).fetchall()
+            ]
+            for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT internal UNION "
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+            ).fetchall()
+        }
+        for name in described.keys() - relations.keys():
+            arguments = con.execute(
+                "SELECT parameters FROM duckdb_functions() WHERE function_name = $f "
+                "AND function_type = 'table_macro'",
+                {"f": name},
+            ).fetchall()
+            if arguments:
+                args = ", ".join("1" for _ in arguments[0][0])
+                relations[name] = [
+                    r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {name}({args})").fetchall()
+                ]
+    assert relations.keys() >= described.keys() - {"swr"}
+    missing = {
+        name: [c for c in columns if f"`{c}`" not in described[name]]
+        for name, columns in relations.items()
+        if name in described
+    }
+    assert {k: v for k, v in missing.items() if v} == {}
+    undescribed = sorted(
+        name for name in relations if name not in described and not name.startswith("staged")
+    )
+    assert undescribed == ["manifests"] or undescribed == []

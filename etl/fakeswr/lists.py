@@ -25,7 +25,7 @@ async def list_namespaces(request: web.Request) -> web.StreamResponse:
     if "" in state.options.broken_lists:
         return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
     wanted = request.query.get("namespace")
-    names = sorted(state.registry.namespaces)
+    names = sorted(state.registry.namespaces - state.options.hidden_organizations)
     items = [
         {"id": index, "name": name, "creator_name": state.credentials.user, "auth": 7}
         for index, name in enumerate(names, start=1)
@@ -55,17 +55,39 @@ async def list_repositories(request: web.Request) -> web.StreamResponse:
     repos = sorted(
         (
             r
-            for r in state.registry.repositories.values()
-            if (namespace is None or r.namespace == namespace)
-            and query.get("name", "") in r.name
-            and r.repo_id >= int(marker)
+            for r in listed_in(state, namespace)
+            if query.get("name", "") in r.name and r.repo_id >= int(marker)
         ),
         key=lambda r: r.repo_id,
     )
     body: dict[str, Any] = {"repos": [repository_item(r) for r in repos[: int(limit)]]}
+    if state.options.repeat_list_rows and int(marker) > 0:
+        earlier = [r for r in listed_in(state, namespace) if r.repo_id < int(marker)]
+        if earlier:  # the row before this page, once more
+            body["repos"].insert(0, repository_item(max(earlier, key=lambda r: r.repo_id)))
     if len(repos) > int(limit):
         body["nextMarker"] = repos[int(limit)].repo_id
     return await send_page(request, state, orjson.dumps(body), fault)
+
+
+def listed_in(state: SwrState, namespace: str | None) -> list[Repository]:
+    """Return the repositories a list of `namespace` shows (every one, for a server that
+    ignores the filter)."""
+    everything = namespace is None or state.options.ignore_namespace_filter
+    return [
+        r for r in state.registry.repositories.values() if everything or r.namespace == namespace
+    ]
+
+
+def create_mid_list(state: SwrState, namespace: str) -> None:
+    """Create a repository in `namespace` that sorts first (an empty copy of its first), once:
+    every later offset shifts by one, and the list's total moves."""
+    if namespace not in state.options.create_mid_list:
+        return
+    state.options.create_mid_list.discard(namespace)
+    first = min(listed_in(state, namespace), key=lambda r: r.repo_id)
+    name = f"{first.name}-new"
+    state.registry.repositories[(namespace, name)] = Repository(namespace, name, first.repo_id - 1)
 
 
 def repository_item(repo: Repository) -> dict[str, Any]:
@@ -127,15 +149,17 @@ async def list_repositories_v2(request: web.Request) -> web.StreamResponse:
     namespace = request.query.get("namespace")
     if namespace in state.options.broken_lists:
         return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
-    repos = sorted(
-        (r for r in state.registry.repositories.values() if namespace in (None, r.namespace)),
-        key=lambda r: r.repo_id,
-    )
+    repos = sorted(listed_in(state, namespace), key=lambda r: r.repo_id)
+    window = repos[offset : offset + limit]
+    if state.options.repeat_list_rows and offset > 0:
+        window = repos[offset - 1 : offset + limit - 1]  # shifted: the row before, once more
     page = []
-    for repo in repos[offset : offset + limit]:
+    for repo in window:
         item = repository_item(repo)
         del item["id"]
         item["namespace"] = item.pop("namespace_name")
         page.append({**item, "tags": [t.tag for t in repo.tags], "total_range": len(repos)})
     headers = content_range(offset, len(page), len(repos))
+    if offset == 0 and namespace is not None:
+        create_mid_list(state, namespace)
     return await send_page(request, state, orjson.dumps(page), fault, headers)

@@ -49,6 +49,15 @@ class Options:
     # one count per crawl: pushes in the middle of offset crawls.
     push_after_first_page: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     faults: FaultPlan = field(default_factory=FaultPlan)
+    # How real lists misbehave: every repository-list page after the first repeats the row
+    # before it (a list shifted under its reader); the repository lists ignore `?namespace=`
+    # and answer every organization's repositories; the organization list leaves these out.
+    repeat_list_rows: bool = False
+    ignore_namespace_filter: bool = False
+    hidden_organizations: set[str] = field(default_factory=set)
+    # A repository (an empty copy of the organization's first) created in an organization
+    # right after the first page of its v2 repository list is served: the total moves.
+    create_mid_list: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The dashboard: one self-contained HTML file — Plotly's script inlined, so it opens from
-`file://` with no network — built only from the public views, through the `dashboard_*`
-queries in `sql/`. No figure is computed here: the page and `swr-etl query` cannot disagree.
+`file://` with no network — built only from the public views, through the queries in
+`sql/dashboard/`. No figure is computed here: the page and `swr-etl query` cannot disagree.
 
 Plotly is an optional dependency (the `dashboard` extra): the sync never imports it unless
 `output.dashboard` asks for the page.
@@ -39,7 +39,7 @@ class Rows:
 
 
 def rows_of(con: duckdb.DuckDBPyConnection, name: str) -> Rows:
-    """Return the answer of `sql/dashboard_<name>.sql`."""
+    """Return the answer of `sql/dashboard/<name>.sql`."""
     result = con.execute(sql(f"dashboard/{name}"))
     return Rows([d[0] for d in result.description or []], result.fetchall())
 

@@ -22,10 +22,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from etl.config import Config
 from etl.errors import EtlError
 from etl.present.summary import records
+from etl.status import RunStatus, TargetStatus
 from etl.store import warehouse
 
 log = logging.getLogger("etl.metrics")
-STATUSES = ("ok", "partial", "failed")
+STATUSES = tuple(str(s) for s in RunStatus)
 LAST_SUCCESS = "swr_etl_last_success_timestamp_seconds"
 
 
@@ -49,7 +50,7 @@ def write_metrics(path: Path, run: RunMetrics) -> None:
     def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
         return Gauge(name, doc, labels, registry=registry)
 
-    succeeded = run.finished.timestamp() if run.status == "ok" else previous_success(path)
+    succeeded = run.finished.timestamp() if run.status == RunStatus.OK else previous_success(path)
     gauge("swr_etl_last_run_timestamp_seconds", "When the last run finished.").set(
         run.finished.timestamp()
     )
@@ -106,7 +107,7 @@ def run_metrics(summary: dict[str, Any]) -> RunMetrics:
         {
             (e["endpoint"], status): e[status]
             for e in summary["endpoints"]
-            for status in ("ok", "not_found", "failed")
+            for status in (TargetStatus.OK, TargetStatus.NOT_FOUND, TargetStatus.FAILED)
         },
         {c["endpoint"]: (c["tags"], c["total_size"], c["unique_size"]) for c in summary["current"]},
     )
@@ -119,11 +120,12 @@ def write_failed_run_metrics(config: Config, started: datetime) -> None:
     current: dict[str, tuple[int, int, int]] = {}
     try:
         with warehouse.connect(config.output.duckdb, read_only=True) as con:
-            rows = records(con, "summary_current")
+            latest = con.execute("SELECT run_id FROM runs ORDER BY seq DESC LIMIT 1").fetchall()
+            rows = records(con, "summary/current", run_id=latest[0][0]) if latest else []
         current = {r["endpoint"]: (r["tags"], r["total_size"], r["unique_size"]) for r in rows}
     except (EtlError, duckdb.Error):
         pass  # the metrics still say the run failed, and when
-    metrics = RunMetrics(started, datetime.now(timezone.utc), "failed", current=current)
+    metrics = RunMetrics(started, datetime.now(timezone.utc), RunStatus.FAILED, current=current)
     try:
         write_metrics(config.output.metrics, metrics)
     except OSError as exc:

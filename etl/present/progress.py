@@ -15,6 +15,7 @@ import click
 import orjson
 
 from etl.run.crawl import TargetResult
+from etl.status import TargetStatus
 
 if TYPE_CHECKING:
     from etl.run.sync import SyncOutcome
@@ -70,7 +71,7 @@ def result_fields(result: TargetResult) -> dict[str, object]:
 def log_result(result: TargetResult) -> None:
     """Log one finished target as a line (and as fields, for JSON logs)."""
     facts = result_fields(result)
-    if result.status == "ok":
+    if result.status == TargetStatus.OK:
         stats = result.stats
         message = (
             f"{result.target} ok: {result.tags} tags, "
@@ -78,7 +79,7 @@ def log_result(result: TargetResult) -> None:
         )
     else:
         message = f"{result.target} {result.status}: {result.error}"
-    level = logging.INFO if result.status == "ok" else logging.WARNING
+    level = logging.INFO if result.status == TargetStatus.OK else logging.WARNING
     log.log(level, message, extra={"fields": facts})
 
 
@@ -135,12 +136,12 @@ def progress_reporter(show_bar: bool) -> Iterator[Reporter]:
             counters["tags"] += result.tags
             counters["requests"] += result.stats.requests
             counters["retries"] += result.stats.retries
-            counters["errors"] += result.status == "failed"
+            counters["errors"] += result.status == TargetStatus.FAILED
             summary = "tags {tags}  requests {requests}  retries {retries}  errors {errors}".format(
                 **counters
             )
             bar.update(task, advance=1, summary=summary)
-            if result.status != "ok":
+            if result.status != TargetStatus.OK:
                 log.warning("%s %s: %s", result.target, result.status, result.error)
 
         try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import click
 import duckdb
 
-from etl.errors import EtlError
+from etl.errors import UsageError
 from etl.present.formats import Section, human_bytes
 from etl.store.warehouse import sql
 
@@ -24,7 +25,7 @@ def section(
 def named_section(
     con: duckdb.DuckDBPyConnection, name: str, title: str, **params: object
 ) -> Section:
-    """Return the result of `sql/report_<name>.sql` as a report section."""
+    """Return the result of `sql/report/<name>.sql` as a report section."""
     return section(con, name, title, sql(f"report/{name}"), **params)
 
 
@@ -62,21 +63,55 @@ class RunRef:
     run_id: str
 
 
-def resolve_run(con: duckdb.DuckDBPyConnection, ref: str | None, default_offset: int) -> RunRef:
-    """Return the run named by id or date; without one, the latest run minus `default_offset`."""
-    if ref is None:
-        query = "SELECT seq, run_id FROM runs ORDER BY seq DESC LIMIT 1 OFFSET $n"
-        rows = con.execute(query, {"n": default_offset}).fetchall()
-        if not rows:
-            count = con.execute("SELECT count(*) FROM runs").fetchall()[0][0]
-            raise EtlError(f"diff needs {default_offset + 1} run(s); the warehouse has {count}")
-    else:
-        rows = con.execute(
-            "SELECT seq, run_id FROM runs WHERE seq = run_at($ref)", {"ref": ref}
-        ).fetchall()
-        if not rows:
-            raise EtlError(f"no run matches {ref!r} (give a run id or a date like 2026-11-27)")
+RUN_REF_FORMS = "a run id, a date (2026-11-27: its last run, UTC) or an instant (2026-11-27T10:00Z)"
+
+
+def diff_runs(
+    con: duckdb.DuckDBPyConnection, from_ref: str | None, to_ref: str | None
+) -> tuple[RunRef, RunRef]:
+    """Return the runs a diff compares: `to_ref`'s run (default: the latest) and `from_ref`'s
+    (default: the run before the `to` run). Raises UsageError for a reference that is no run
+    id, date or instant, or that names no run, and when there is no run before `to`."""
+    new = run_named(con, to_ref, "--to") if to_ref is not None else latest_run(con)
+    if from_ref is not None:
+        return run_named(con, from_ref, "--from"), new
+    rows = con.execute(
+        "SELECT seq, run_id FROM runs WHERE seq < $s ORDER BY seq DESC LIMIT 1", {"s": new.seq}
+    ).fetchall()
+    if not rows:
+        raise UsageError(f"run {new.run_id} is the first run: there is nothing before it to diff")
+    return RunRef(int(rows[0][0]), str(rows[0][1])), new
+
+
+def latest_run(con: duckdb.DuckDBPyConnection) -> RunRef:
+    """Return the latest run; raise UsageError when the warehouse has none."""
+    rows = con.execute("SELECT seq, run_id FROM runs ORDER BY seq DESC LIMIT 1").fetchall()
+    if not rows:
+        raise UsageError("the warehouse has no run yet: run `swr-etl sync` first")
     return RunRef(int(rows[0][0]), str(rows[0][1]))
+
+
+def run_named(con: duckdb.DuckDBPyConnection, ref: str, option: str) -> RunRef:
+    """Return the run `ref` names (see `sql/macros/run_at.sql`); raise UsageError, naming the
+    option, for anything else."""
+    known = con.execute("SELECT 1 FROM runs WHERE run_id = $r", {"r": ref}).fetchall()
+    if not known and not is_moment(ref):
+        raise UsageError(f"{option} {ref!r}: not {RUN_REF_FORMS}")
+    rows = con.execute(
+        "SELECT seq, run_id FROM runs WHERE seq = run_at($ref)", {"ref": ref}
+    ).fetchall()
+    if not rows:
+        raise UsageError(f"{option} {ref!r}: no run started at or before it")
+    return RunRef(int(rows[0][0]), str(rows[0][1]))
+
+
+def is_moment(ref: str) -> bool:
+    """Return True if `ref` is a date or an instant (ISO 8601; `Z` or an offset, or UTC)."""
+    try:
+        datetime.fromisoformat(ref.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def summarise_diff(con: duckdb.DuckDBPyConnection, old: RunRef, new: RunRef) -> list[Section]:
@@ -101,7 +136,14 @@ def summarise_diff(con: duckdb.DuckDBPyConnection, old: RunRef, new: RunRef) -> 
     ]
 
 
-CHANGE_MARKS = {"added": "+", "removed": "-", "retagged": "~", "repushed": "*", "modified": "!"}
+CHANGE_MARKS = {
+    "added": "+",
+    "removed": "-",
+    "retagged": "~",
+    "repushed": "*",
+    "modified": "!",
+    "untracked": "x",
+}
 
 
 def print_diff_plan(old: RunRef, new: RunRef, sections: list[Section]) -> None:
@@ -109,14 +151,10 @@ def print_diff_plan(old: RunRef, new: RunRef, sections: list[Section]) -> None:
     counts, changes, repositories = sections
     click.echo(f"from {old.run_id} to {new.run_id}")
     for row in repositories.records():
-        mark = "+" if row["change"] == "added" else "-"
+        mark = CHANGE_MARKS[row["change"]]
         click.echo(f"{mark} repository {row['endpoint']}:{row['namespace']}/{row['repository']}")
     for row in counts.records():
-        parts = [
-            f"{row[k]} {k}"
-            for k in ("added", "removed", "retagged", "repushed", "modified")
-            if row[k]
-        ]
+        parts = [f"{row[k]} {k}" for k in CHANGE_MARKS if row[k]]
         click.echo(
             f"  {row['endpoint']}:{row['namespace']}/{row['repository']}: {', '.join(parts)}"
         )
@@ -126,7 +164,7 @@ def print_diff_plan(old: RunRef, new: RunRef, sections: list[Section]) -> None:
         mark = CHANGE_MARKS[row["change"]]
         if row["change"] == "added":
             detail = f"{row['new_digest']} ({human_bytes(row['new_size'])})"
-        elif row["change"] == "removed":
+        elif row["change"] in ("removed", "untracked"):
             detail = f"{row['old_digest']} ({human_bytes(row['old_size'])})"
         elif row["change"] == "retagged":
             detail = f"{row['old_digest']} -> {row['new_digest']}"
@@ -135,5 +173,5 @@ def print_diff_plan(old: RunRef, new: RunRef, sections: list[Section]) -> None:
         click.echo(f"{mark} {ref}  {detail}")
     click.echo(
         f"\n{len(changes.rows)} change(s) in {len(counts.rows)} repositories; "
-        f"{len(repositories.rows)} repositories added or removed"
+        f"{len(repositories.rows)} repositories added, removed or untracked"
     )

@@ -38,7 +38,7 @@ def summarise_run(
         "bytes_freed": sum(int(c["bytes_freed"]) for c in changes),
         "slowest": records(con, "summary/slowest", run_id=run_id),
         "failures": records(con, "summary/failures", run_id=run_id),
-        "current": records(con, "summary/current"),
+        "current": records(con, "summary/current", run_id=run_id),
     }
 
 

@@ -28,6 +28,7 @@ from etl.errors import (
     StorageError,
 )
 from etl.failpoints import failpoint
+from etl.status import TargetStatus
 from etl.store.lake import Lane, RunWriter
 from etl.swr.client import RequestStats, SwrClient
 from etl.swr.lists import Api, tag_list_of
@@ -42,7 +43,7 @@ class TargetResult:
     """How one target went: its status, counts, and the error if it failed."""
 
     target: Target
-    status: str = "ok"  # ok | not_found | failed
+    status: TargetStatus = TargetStatus.OK
     tags: int = 0
     warnings: int = 0
     duration_s: float = 0.0
@@ -107,7 +108,7 @@ async def crawl_target(
     result = TargetResult(target)
     began = time.monotonic()
     if target.endpoint in dead_endpoints:
-        result.status, result.error = "failed", dead_endpoints[target.endpoint]
+        result.status, result.error = TargetStatus.FAILED, dead_endpoints[target.endpoint]
         return result
     lane.start_target()
     try:
@@ -122,9 +123,12 @@ async def crawl_target(
             raise deadline_passed(settings) from None
         lane.target_completed()
     except NotFoundError as exc:
-        result.status, result.error = "not_found", exc
+        result.status, result.error = TargetStatus.NOT_FOUND, exc
     except ApiError as exc:
-        result.status, result.error = "failed", exc.at(endpoint=target.endpoint, target=target.path)
+        result.status, result.error = (
+            TargetStatus.FAILED,
+            exc.at(endpoint=target.endpoint, target=target.path),
+        )
         if isinstance(exc, (AuthError, EndpointError)):
             # FACTS.md: refused credentials or a missing API fail the whole endpoint at once.
             dead_endpoints.setdefault(target.endpoint, exc)
@@ -132,7 +136,7 @@ async def crawl_target(
         raise  # the lake could not be written: that stops the run, not one target
     except Exception as exc:  # noqa: BLE001 - a surprise from one answer fails its target only
         log.debug("%s: unexpected error", target, exc_info=True)
-        result.status = "failed"
+        result.status = TargetStatus.FAILED
         result.error = ApiError(
             f"unexpected {type(exc).__name__} while reading its pages: {str(exc)[:200]}",
             endpoint=target.endpoint,

@@ -5,12 +5,16 @@ organization is matched against the organization list; on the repository, agains
 organization's repository list; `exclude` then drops `namespace/repository` globs. A repository
 matched by two targets is crawled once, as the first target says.
 
+A list is read as a set: a repository it repeats counts once, a row naming another organization
+than the one asked for is ignored (both with a warning), and a v2 list whose total moves while
+it is read is read again.
+
 Discovery is complete or it counts for nothing, per organization. When an organization's list
 fails (after retries), every repository the same pattern selected in earlier runs in that
 organization is `failed` for this run — nothing closes; when the organization list fails, so is
-every repository the pattern selected anywhere. A repository that a complete discovery no
-longer lists (or whose organization is gone) is `not_found`: its tags close, as for SWR's own
-"repository not found".
+every repository the pattern selected anywhere. Silence closes nothing either: a repository the
+pattern selected before that a list no longer shows (or whose organization it no longer shows)
+is crawled as usual, and only its own tag list answering SWR's "not found" makes it `not_found`.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ import pyarrow as pa
 from etl.config import LITERAL, Config, EndpointConfig, Target, TargetConfig, is_glob
 from etl.errors import ApiError, NotFoundError
 from etl.run.crawl import TargetResult
+from etl.status import TargetStatus
 from etl.swr.client import RequestStats, SwrClient
 from etl.swr.lists import Api, namespace_list, offered_api, repository_list_of, v3_probe
-from etl.swr.pages import REPOSITORY_SCHEMA
+from etl.swr.pages import REPOSITORY_SCHEMA, RepositoryPage
+from etl.swr.paging import OffsetPaginator, SwrList
 
 log = logging.getLogger("etl.run.discovery")
 Members = dict[tuple[str, str], set[tuple[str, str]]]  # (endpoint, pattern) -> {(ns, repo)}
@@ -179,7 +185,7 @@ class EndpointDiscovery:
                     target = Target(name, namespace, repository, spec.tag, scope)
                     self.choose(spec, target, selection)
             if scope != LITERAL:
-                self.close_vanished(spec, pattern, namespaces)
+                self.recheck_vanished(spec, pattern, namespaces, selection)
         return selection
 
     def matches(
@@ -226,20 +232,32 @@ class EndpointDiscovery:
 
     async def list_one(self, namespace: str) -> Listing:
         listing = Listing(self.endpoint.name, namespace)
-        parts = []
+        swr_list = repository_list_of(self.api, namespace, self.page_size)
         try:
-            async for answer in self.client.iter_pages(
-                repository_list_of(self.api, namespace, self.page_size), self.found.stats
-            ):
-                parts.append(answer.body.columns)
-                listing.warnings += answer.body.bad_times
+            table, moved = await self.read_list(swr_list)
+            if moved:  # a v2 list shifts while someone creates or deletes: read it once more
+                log.info("the repository list of %s changed while it was read: again", namespace)
+                table, moved = await self.read_list(swr_list)
+                listing.warnings += moved
         except NotFoundError:
-            parts = []  # the organization is gone: a complete answer, with no repositories
+            table = REPOSITORY_SCHEMA.empty_table()  # the organization is gone: nothing in it
         except ApiError as exc:
             listing.error = exc.at(endpoint=self.endpoint.name, target=namespace)
             return listing
-        listing.columns = pa.Table.from_batches(parts, REPOSITORY_SCHEMA)
+        listing.columns, dropped = repository_set(table, namespace)
+        listing.warnings += dropped
         return listing
+
+    async def read_list(self, swr_list: SwrList[RepositoryPage]) -> tuple[pa.Table, bool]:
+        """Return every row of one organization's repository list, and whether an offset-paged
+        list reported another total at its last page than at its first."""
+        parts, paginator = [], swr_list.paginator()
+        async for answer in self.client.iter_pages(swr_list, self.found.stats, paginator):
+            parts.append(answer.body.columns)
+        moved = isinstance(paginator, OffsetPaginator) and (
+            paginator.first_total != paginator.last_total
+        )
+        return pa.Table.from_batches(parts, REPOSITORY_SCHEMA), moved
 
     def fail_members(
         self, spec: TargetConfig, pattern: str, namespace: str | None, error: ApiError
@@ -249,11 +267,14 @@ class EndpointDiscovery:
         for ns, repository in sorted(self.members.get((self.endpoint.name, scope), set())):
             if namespace is None or ns == namespace:
                 target = Target(self.endpoint.name, ns, repository, spec.tag, scope)
-                self.pending.append(TargetResult(target, status="failed", error=error))
+                self.pending.append(TargetResult(target, status=TargetStatus.FAILED, error=error))
 
-    def close_vanished(self, spec: TargetConfig, pattern: str, namespaces: list[str]) -> None:
-        """Record as not_found every earlier member of a pattern that a complete discovery no
-        longer shows: its organization is gone, or its organization's list lacks it."""
+    def recheck_vanished(
+        self, spec: TargetConfig, pattern: str, namespaces: list[str], selection: Selection
+    ) -> None:
+        """Crawl every earlier member of a pattern that a complete list no longer shows, or
+        whose organization it no longer shows: silence closes nothing, and only its own tag
+        list answering SWR's "not found" makes it `not_found`."""
         scope = pattern_of(spec, pattern)
         for ns, repository in sorted(self.members.get((self.endpoint.name, scope), set())):
             listing = self.listings.get(ns)
@@ -262,16 +283,36 @@ class EndpointDiscovery:
                     continue
                 if repository in listing.names:
                     continue
-                why = f"no longer in the repository list of {ns}"
+                why = f"the repository list of {ns} no longer shows it"
             else:
-                why = f"organization {ns} is no longer listed"
-                # Its metadata closes too: a complete answer, with no repositories.
-                self.listings.setdefault(
-                    ns, Listing(self.endpoint.name, ns, REPOSITORY_SCHEMA.empty_table())
-                )
+                why = f"the organization list no longer shows {ns}"
             target = Target(self.endpoint.name, ns, repository, spec.tag, scope)
-            error = NotFoundError(why, endpoint=self.endpoint.name, target=target.path)
-            self.pending.append(TargetResult(target, status="not_found", error=error))
+            log.info("%s: %s; its own tag list decides whether it is gone", target, why)
+            self.choose(spec, target, selection)
+
+
+def repository_set(table: pa.Table, namespace: str) -> tuple[pa.Table, int]:
+    """Return one organization's listed repositories as a set — each name once, rows that name
+    another organization dropped — and how many rows were dropped (each logged)."""
+    names = table.column("name").to_pylist()
+    owners = table.column("namespace_name").to_pylist()
+    keep, seen = [], set()
+    for position, (name, owner) in enumerate(zip(names, owners, strict=True)):
+        if owner is not None and owner != namespace:
+            log.warning(
+                "the repository list of %s names %s/%s, of another organization: ignored",
+                namespace,
+                owner,
+                name,
+            )
+        elif name in seen:
+            log.warning("the repository list of %s shows %s twice: counted once", namespace, name)
+        else:
+            seen.add(name)
+            keep.append(position)
+    if len(keep) == table.num_rows:
+        return table, 0
+    return table.take(pa.array(keep, type=pa.int64())), table.num_rows - len(keep)
 
 
 def pattern_of(spec: TargetConfig, repository: str) -> str:

@@ -11,36 +11,41 @@ from collections import Counter
 
 from etl.errors import LimitError
 from etl.run.crawl import TargetResult
+from etl.status import TargetStatus
+from etl.store.warehouse import Held
 
 TargetKey = tuple[str, str, str]  # endpoint, namespace, repository
 
 
-def tags_lost(result: TargetResult, current: dict[TargetKey, int]) -> int:
-    """Return how many of a target's current tags its result would remove (net)."""
-    if result.status not in ("ok", "not_found"):
+def tags_lost(result: TargetResult, current: dict[TargetKey, Held]) -> int:
+    """Return how many of a target's current tags its result would remove (net); none under a
+    tag filter other than its last sync's (a new scope, not removals)."""
+    if result.status not in (TargetStatus.OK, TargetStatus.NOT_FOUND):
         return 0  # a failed target changes nothing
     target = result.target
-    before = current.get((target.endpoint, target.namespace, target.repository), 0)
-    after = result.tags if result.status == "ok" else 0
-    return max(0, before - after)
+    held = current.get((target.endpoint, target.namespace, target.repository), Held(0, None))
+    if held.tag_filter != target.tag and held.tags:
+        return 0
+    after = result.tags if result.status == TargetStatus.OK else 0
+    return max(0, held.tags - after)
 
 
 def refuse_mass_removals(
-    results: list[TargetResult], current: dict[TargetKey, int], max_share: float
+    results: list[TargetResult], current: dict[TargetKey, Held], max_share: float
 ) -> list[str]:
     """Fail every synced target of each endpoint whose run would remove more than `max_share`
     of the endpoint's current tags; return those endpoints."""
     held = Counter[str]()
-    for (endpoint, _, _), count in current.items():
-        held[endpoint] += count
+    for (endpoint, _, _), holding in current.items():
+        held[endpoint] += holding.tags
     lost = Counter[str]()
     for result in results:
         lost[result.target.endpoint] += tags_lost(result, current)
     refused = [e for e, gone in lost.items() if held[e] and gone > max_share * held[e]]
     for result in results:
         endpoint = result.target.endpoint
-        if endpoint in refused and result.status in ("ok", "not_found"):
-            result.status = "failed"
+        if endpoint in refused and result.status in (TargetStatus.OK, TargetStatus.NOT_FOUND):
+            result.status = TargetStatus.FAILED
             result.error = LimitError(
                 f"refused: this run would remove {lost[endpoint]} of the endpoint's "
                 f"{held[endpoint]} current tags ({lost[endpoint] / held[endpoint]:.0%}), more "

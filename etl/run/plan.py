@@ -14,10 +14,12 @@ from etl.errors import ApiError, EndpointError, EtlError, NotFoundError
 from etl.run.discovery import (
     Discovery,
     EndpointDiscovery,
+    Members,
     Selection,
     discovers,
     endpoint_api,
 )
+from etl.run.identity import known_writer_id
 from etl.store import warehouse
 from etl.swr.auth import Auth
 from etl.swr.client import RetryPolicy, SwrClient, client_for
@@ -37,7 +39,31 @@ class EndpointPlan:
     api: Api = "v3"
 
 
-async def plan_endpoint(config: Config, endpoint: EndpointConfig, auth: Auth) -> EndpointPlan:
+@dataclass(frozen=True)
+class KnownScope:
+    """What the database knows of the scope: each pattern's earlier members (what a sync
+    re-checks) and what this config tracks (what it would record as untracked)."""
+
+    members: Members = field(default_factory=dict)
+    tracked: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+
+def known_scope(config: Config) -> KnownScope:
+    """Return what the database knows of this config's scope (nothing when there is no
+    database yet, or another process holds it)."""
+    if not config.output.duckdb.exists():
+        return KnownScope()
+    try:
+        with warehouse.connect(config.output.duckdb, read_only=True) as con:
+            tracked = warehouse.tracked(con, config.writer, known_writer_id(config.output.duckdb))
+            return KnownScope(warehouse.scope_members(con), tracked)
+    except (EtlError, duckdb.Error):
+        return KnownScope()
+
+
+async def plan_endpoint(
+    config: Config, endpoint: EndpointConfig, auth: Auth, members: Members | None = None
+) -> EndpointPlan:
     """Return an endpoint's plan: credentials checked, patterns resolved (nothing written)."""
     plan = EndpointPlan(endpoint)
     client = client_for(
@@ -57,7 +83,7 @@ async def plan_endpoint(config: Config, endpoint: EndpointConfig, auth: Auth) ->
         if plan.error is None:
             found = Discovery()
             await EndpointDiscovery(
-                endpoint, client, {}, found, config.crawl.page_size, plan.api
+                endpoint, client, members or {}, found, config.crawl.page_size, plan.api
             ).run()
             plan.selections = found.selections
             plan.error = next((s.error for s in found.selections if s.error), None)
@@ -86,13 +112,17 @@ async def check_credentials(
     return None
 
 
-async def plan_endpoints(config: Config, auths: dict[str, Auth]) -> list[EndpointPlan]:
+async def plan_endpoints(
+    config: Config, auths: dict[str, Auth], known: KnownScope | None = None
+) -> list[EndpointPlan]:
     """Return every endpoint's plan, in config order."""
-    return [await plan_endpoint(config, e, auths[e.name]) for e in config.endpoints]
+    members = (known or KnownScope()).members
+    return [await plan_endpoint(config, e, auths[e.name], members) for e in config.endpoints]
 
 
-def print_plan(config: Config, plans: list[EndpointPlan]) -> None:
-    """Print each endpoint with its check and resolved targets, the crawl settings, the outputs."""
+def print_plan(config: Config, plans: list[EndpointPlan], known: KnownScope | None = None) -> None:
+    """Print each endpoint with its check and resolved targets, the crawl settings, the outputs,
+    and what would leave the configured scope."""
     crawl = config.crawl
     click.echo(f"config {config.source}")
     total = 0
@@ -114,6 +144,25 @@ def print_plan(config: Config, plans: list[EndpointPlan]) -> None:
     click.echo(f"duckdb: {config.output.duckdb}")
     targets = [t for plan in plans for s in plan.selections for t in s.targets]
     print_other_writers(config, targets)
+    if known is not None and all(plan.error is None for plan in plans):
+        print_leaving_scope(known, targets)
+
+
+def print_leaving_scope(known: KnownScope, targets: list[Target]) -> None:
+    """Say which repositories this config tracks and would no longer select: the sync records
+    them as untracked (their tags leave tags_current, not as removals)."""
+    selected = {(t.endpoint, t.namespace, t.repository) for t in targets}
+    leaving = sorted(known.tracked.keys() - selected)
+    if not leaving:
+        return
+    click.echo(
+        f"scope: {len(leaving)} repositories this config tracked are no longer selected; the "
+        "sync records them as untracked (their tags leave tags_current, not as removals):"
+    )
+    for endpoint, namespace, repository in leaving[:SHOWN_PER_TARGET]:
+        click.echo(f"  {endpoint}:{namespace}/{repository}")
+    if len(leaving) > SHOWN_PER_TARGET:
+        click.echo(f"  … and {len(leaving) - SHOWN_PER_TARGET} more")
 
 
 def print_other_writers(config: Config, targets: list[Target]) -> None:

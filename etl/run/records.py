@@ -10,18 +10,19 @@ import pyarrow as pa
 from etl.errors import ApiError
 from etl.run.crawl import TargetResult
 from etl.run.discovery import Discovery, Listing
+from etl.status import RunStatus, TargetStatus
 from etl.store import lake
 
-EXIT_CODES = {"ok": 0, "partial": 1, "failed": 3}
+EXIT_CODES = {RunStatus.OK: 0, RunStatus.PARTIAL: 1, RunStatus.FAILED: 3}
 
 
-def run_status(results: list[TargetResult], failed_lists: int = 0) -> str:
+def run_status(results: list[TargetResult], failed_lists: int = 0) -> RunStatus:
     """Return how a run went: ok (nothing failed), failed (no target synced, and something
     failed: a target or a discovery list), else partial."""
-    failed = sum(r.status == "failed" for r in results)
+    failed = sum(r.status == TargetStatus.FAILED for r in results)
     if failed == 0 and failed_lists == 0:
-        return "ok"
-    return "failed" if failed == len(results) else "partial"
+        return RunStatus.OK
+    return RunStatus.FAILED if failed == len(results) else RunStatus.PARTIAL
 
 
 def run_row(
@@ -31,26 +32,29 @@ def run_row(
     results: list[TargetResult],
     discovery: Discovery | None = None,
     writer: str | None = None,
+    writer_id: str | None = None,
 ) -> dict[str, object]:
     """Return the run's summary row (the lake's `runs` table, less the files it lists);
     requests and retries include discovery's, and a failed discovery list fails the run."""
     found = discovery or Discovery()
     lists = found.stats
-    count = {s: sum(r.status == s for r in results) for s in ("ok", "not_found", "failed")}
+    statuses = (TargetStatus.OK, TargetStatus.NOT_FOUND, TargetStatus.FAILED)
+    count = {str(s): sum(r.status == s for r in results) for s in statuses}
     status = run_status(results, len(found.failures()))
     return {
         "run_id": run_id,
         "seq": seq,
         "started_at": started,
         "finished_at": datetime.now(timezone.utc),
-        "status": status,
+        "status": str(status),
         "targets": len(results),
         **count,
-        "tags": sum(r.tags for r in results if r.status == "ok"),
+        "tags": sum(r.tags for r in results if r.status == TargetStatus.OK),
         "requests": lists.requests + sum(r.stats.requests for r in results),
         "retries": lists.retries + sum(r.stats.retries for r in results),
         "warnings": sum(r.warnings for r in results),
         "writer": writer,
+        "writer_id": writer_id,
     }
 
 
@@ -67,8 +71,8 @@ def target_runs_table(run_id: str, started: datetime, results: list[TargetResult
                 "namespace": r.target.namespace,
                 "repository": r.target.repository,
                 "tag_filter": r.target.tag,
-                "status": r.status,
-                "tags": r.tags if r.status == "ok" else 0,
+                "status": str(r.status),
+                "tags": r.tags if r.status == TargetStatus.OK else 0,
                 "pages": r.stats.pages,
                 "requests": r.stats.requests,
                 "retries": r.stats.retries,
@@ -141,7 +145,7 @@ def discovery_row(
         "snapshot_at": started,
         "endpoint": endpoint,
         "namespace": namespace,
-        "status": "failed" if error else "ok",
+        "status": str(RunStatus.FAILED if error else RunStatus.OK),
         "repositories": repositories,
         "warnings": 0,
         "http_status": error.status if error else None,

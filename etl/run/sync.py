@@ -36,6 +36,7 @@ from etl.failpoints import failpoint
 from etl.run.crawl import CrawlSettings, TargetResult, crawl_targets
 from etl.run.discovery import Discovery, Members, discover, endpoint_apis
 from etl.run.guard import refuse_mass_removals
+from etl.run.identity import writer_id
 from etl.run.lock import OutputLock
 from etl.run.records import (
     EXIT_CODES,
@@ -46,6 +47,8 @@ from etl.run.records import (
     target_runs_table,
 )
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
+from etl.run.scope import untracked_results
+from etl.status import RunStatus
 from etl.store import commits, lake, warehouse
 from etl.store.storage import store_for
 from etl.store.warehouse import LoadRefused
@@ -169,10 +172,12 @@ class StartState:
 
     caught_up: list[str]
     known_manifests: set[str]
-    current: dict[tuple[str, str, str], int]
+    current: dict[tuple[str, str, str], warehouse.Held]
     seq: int
     latest_start: datetime | None
     members: Members
+    tracked: dict[tuple[str, str, str], str]  # what this writer tracks, and how it was selected
+    writer_id: str  # this writer's identity (etl.run.identity)
 
 
 def prepare_outputs(config: Config) -> StartState:
@@ -189,17 +194,21 @@ def prepare_outputs(config: Config) -> StartState:
         raise StorageError(f"cannot clean the lake {store.url}: {exc}") from None
     if removed:
         log.info("removed what interrupted runs left behind: %s", ", ".join(removed))
+    identity = writer_id(out.duckdb)
     try:
         with warehouse.connect(out.duckdb) as con:
             caught_up = warehouse.catch_up(con, store)
             state = StartState(
                 caught_up,
                 warehouse.manifest_digests(con),
-                warehouse.current_tag_counts(con),
+                warehouse.held(con),
                 warehouse.next_seq(con),
                 warehouse.latest_start(con),
                 warehouse.scope_members(con),
+                warehouse.tracked(con, config.writer, identity),
+                identity,
             )
+            warehouse.warn_shared_names(con)
     except DatabaseBusy as exc:
         raise DatabaseBusy(
             f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"
@@ -286,9 +295,12 @@ def _run_locked(
             share = config.crawl.max_removed_share
             for endpoint in refuse_mass_removals(results, state.current, share):
                 writer.drop_endpoint(endpoint)
-        run = run_row(run_id, state.seq, started, results, discovery, config.writer)
+        run = run_row(
+            run_id, state.seq, started, results, discovery, config.writer, state.writer_id
+        )
+        untracked = untracked_results(state.tracked, results)
         writer.write_run(
-            target_runs_table(run_id, started, results),
+            target_runs_table(run_id, started, results + untracked),
             pa.Table.from_pylist([run], schema=lake.RUN_SCHEMA),
             repositories_table(run_id, started, discovery.listings),
             discoveries_table(run_id, started, discovery),
@@ -328,7 +340,7 @@ def _run_locked(
             summary = bare_summary(run, where)
     if out.readonly_copy is not None:
         refresh_copy(config, run_id)
-    if out.dashboard is not None and run["status"] != "failed":
+    if out.dashboard is not None and run["status"] != RunStatus.FAILED:
         refresh_dashboard(config, run_id)
     return SyncOutcome(run_id, results, run, state.caught_up, discovery.failures(), summary)
 

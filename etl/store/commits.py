@@ -58,6 +58,15 @@ class Commit:
         return value if isinstance(value, str) else None
 
     @property
+    def writer_id(self) -> str | None:
+        """The identity of the writer that committed the run (None for runs written before
+        writers had one)."""
+        if "writer_id" not in self.row.column_names:
+            return None
+        value = self.row.column("writer_id")[0].as_py()
+        return value if isinstance(value, str) else None
+
+    @property
     def order(self) -> tuple[int, datetime, int, str]:
         """Sort key: runs without a sequence number (older) first, by id; then by snapshot
         time, which orders one writer's runs as their sequence does (a clock that jumped back

@@ -122,6 +122,9 @@ RUN_SCHEMA = pa.schema(
         ("warnings", pa.int64()),
         ("files", RUN_FILES),
         ("writer", pa.string()),  # which config wrote it (several may share one lake)
+        # Which writer, whatever its name: a random id kept beside its database (two
+        # machines may give their configs one name).
+        ("writer_id", pa.string()),
     ]
 )
 LOCK = "_lock"  # the lake's lock file: one writer at a time (see etl.run.lock)

@@ -17,7 +17,7 @@ from datetime import datetime
 from graphlib import TopologicalSorter
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -142,15 +142,23 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         con.close()
 
 
+class Held(NamedTuple):
+    """What a repository holds now: its current tags, under which tag filter."""
+
+    tags: int
+    tag_filter: str | None
+
+
 def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Return the ids of every run already in the warehouse."""
     return {row[0] for row in con.execute("SELECT run_id FROM runs").fetchall()}
 
 
-def current_tag_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], int]:
-    """Return how many current tags each (endpoint, namespace, repository) has."""
-    query = "SELECT endpoint, namespace, repository, count(*) FROM tags_current GROUP BY ALL"
-    return {(e, n, r): int(c) for e, n, r, c in con.execute(query).fetchall()}
+def held(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], Held]:
+    """Return what each (endpoint, namespace, repository) holds now: its current tags and the
+    tag filter of its latest sync."""
+    rows = con.execute(sql("start/held")).fetchall()
+    return {(e, n, r): Held(int(tags), tag_filter) for e, n, r, tags, tag_filter in rows}
 
 
 def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[tuple[str, str]]]:
@@ -162,6 +170,17 @@ def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[t
     ).fetchall():
         members.setdefault((endpoint, pattern), set()).add((namespace, repository))
     return members
+
+
+def tracked(
+    con: duckdb.DuckDBPyConnection, writer: str | None, writer_id: str | None
+) -> dict[tuple[str, str, str], str]:
+    """Return the repositories the writer with identity `writer_id` (named `writer`) tracks
+    now, each with how it was selected: a run that no longer selects one records it as
+    untracked."""
+    params = {"writer": writer, "writer_id": writer_id}
+    rows = con.execute(sql("start/tracked"), params).fetchall()
+    return {(e, n, r): selected_by for e, n, r, selected_by in rows}
 
 
 def last_writers(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
@@ -276,6 +295,7 @@ def load_steps(
     yield "load/discoveries", params
     yield "load/close_repositories", params
     yield "load/open_repositories", params
+    yield "load/run_totals", params
     yield "load/run", params
 
 
@@ -302,10 +322,13 @@ def seq_for(con: duckdb.DuckDBPyConnection, commit: Commit) -> int:
     following = next_seq(con)
     if commit.seq is None or commit.seq >= following:
         return following if commit.seq is None else commit.seq
-    later = con.execute(
-        "SELECT max(started_at) FROM runs WHERE writer = $w", {"w": commit.writer}
-    ).fetchall()[0][0]
-    if commit.writer is None or (later is not None and later >= commit.started_at):
+    who: str | None
+    if commit.writer_id is not None:  # one writer, whatever the names of the others
+        query, who = "SELECT max(started_at) FROM runs WHERE writer_id = $w", commit.writer_id
+    else:
+        query, who = "SELECT max(started_at) FROM runs WHERE writer = $w", commit.writer
+    later = con.execute(query, {"w": who}).fetchall()[0][0]
+    if who is None or (later is not None and later >= commit.started_at):
         raise StorageError(
             f"run {commit.run_id} has sequence number {commit.seq}, but the database already "
             f"holds runs up to {following - 1}: `swr-etl rebuild` replays the lake in order"
@@ -331,6 +354,18 @@ def warn_overlaps(con: duckdb.DuckDBPyConnection, run_id: str, shown: int = 5) -
         )
     if len(rows) > shown:
         log.warning("… and %d more repositories synced by two writers", len(rows) - shown)
+
+
+def warn_shared_names(con: duckdb.DuckDBPyConnection) -> None:
+    """Say which writer names more than one writer (machine) uses: their runs are kept apart
+    by identity, but people read the name."""
+    for name, count in con.execute(sql("start/shared_names")).fetchall():
+        log.warning(
+            "%d writers write under the name %r (each keeps its identity beside its database); "
+            "give each config its own output.writer so that people can tell them apart",
+            count,
+            name,
+        )
 
 
 def named_params(text: str, params: dict[str, Any]) -> dict[str, Any]:

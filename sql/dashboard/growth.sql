@@ -1,9 +1,7 @@
--- The dashboard's growth curve: bytes per run; a run in which any repository failed is a gap (NULL), never a drop.
-SELECT r.started_at AS snapshot_at,
-       CASE WHEN r.status = 'ok' THEN coalesce(sum(s.total_size), 0) END AS total_size,
-       CASE WHEN r.status = 'ok' THEN coalesce(sum(s.unique_size), 0) END AS unique_size,
-       CASE WHEN r.status = 'ok' THEN coalesce(sum(s.tags), 0) END AS tags
+-- The dashboard's growth curve: what the warehouse held after each run (run_totals, every endpoint added): tags, total and unique bytes. A failed repository keeps its last snapshot, so a run never shows a false drop; runs loaded before run_totals existed are gaps.
+SELECT r.started_at AS snapshot_at, sum(t.total_size) AS total_size,
+       sum(t.unique_size) AS unique_size, sum(t.tags) AS tags
 FROM runs AS r
-LEFT JOIN size_history AS s ON s.seq = r.seq
-GROUP BY r.seq, r.started_at, r.status
+LEFT JOIN run_totals AS t ON t.seq = r.seq
+GROUP BY r.seq, r.started_at
 ORDER BY r.seq;

@@ -1,4 +1,4 @@
--- The current versions of one part of this run's synced targets, before the run changes them.
+-- The current versions of one part of the repositories this run synced (see `synced`: an untracked one closes all), before the run changes them.
 CREATE OR REPLACE TEMP TABLE staged_current AS
 SELECT h.rowid AS history_row,
        h.* EXCLUDE (valid_from_seq, valid_from_run, valid_from, valid_to_seq, valid_to_run,
@@ -6,6 +6,6 @@ SELECT h.rowid AS history_row,
 FROM tag_history AS h
 SEMI JOIN target_runs AS t
   ON t.endpoint = h.endpoint AND t.namespace = h.namespace AND t.repository = h.repository
- AND t.seq = $seq AND t.status IN ('ok', 'not_found')
+ AND t.seq = $seq AND synced(t.status)
 WHERE h.valid_to_seq IS NULL
   AND hash(h.endpoint, h.namespace, h.repository) % $parts = $part;

@@ -8,4 +8,6 @@ WHERE NOT EXISTS (
     SELECT 1 FROM repository_history AS h
     WHERE h.valid_to_seq IS NULL AND h.endpoint = r.endpoint AND h.namespace = r.namespace
       AND h.repository = r.repository
-);
+)
+-- Read as a set: one row per repository, however often an older lake's list repeated it.
+QUALIFY row_number() OVER (PARTITION BY r.endpoint, r.namespace, r.repository ORDER BY r.id) = 1;

@@ -7,12 +7,12 @@ SELECT
     r.api
 FROM staged_target_runs AS r
 LEFT JOIN (
-    -- A digest's bytes count once per repository in unique_size, however many tags share it.
+    -- Unique size as unique_sizes defines it, for the repository: each image once.
     SELECT endpoint, namespace, repository,
-           sum(digest_size) AS total_size, sum(one_size) AS unique_size
+           sum(image_size) AS total_size, sum(one_size) AS unique_size
     FROM (
-        SELECT endpoint, namespace, repository, digest,
-               sum(size::HUGEINT) AS digest_size, any_value(size)::HUGEINT AS one_size
+        SELECT endpoint, namespace, repository, image_of(digest, tag) AS image,
+               sum(size::HUGEINT) AS image_size, max(size)::HUGEINT AS one_size
         FROM staged_tags
         GROUP BY ALL
     )

@@ -1,29 +1,20 @@
--- What differs between the state after run `from_seq` and after run `to_seq`, one row per changed tag.
+-- What changed from after run `from_seq` to after run `to_seq`, one row per changed tag: the tag_changes of the runs in between, netted per tag (its state before its first change against its state after its last; a tag that ends as it began is no change; one whose last change is `untracked` is untracked). For consecutive runs it is exactly their tag_changes.
 CREATE OR REPLACE MACRO tag_diff(from_seq, to_seq) AS TABLE
-SELECT
-    coalesce(n.endpoint, o.endpoint) AS endpoint,
-    coalesce(n.namespace, o.namespace) AS namespace,
-    coalesce(n.repository, o.repository) AS repository,
-    coalesce(n.tag, o.tag) AS tag,
-    change_kind(o.tag, n.tag, o.digest, n.digest, o.updated, n.updated) AS change,
-    o.digest AS old_digest, n.digest AS new_digest,
-    o.size AS old_size, n.size AS new_size,
-    o.updated AS old_updated, n.updated AS new_updated
-FROM tag_state(from_seq) AS o
-FULL JOIN tag_state(to_seq) AS n
-  ON o.endpoint = n.endpoint AND o.namespace = n.namespace AND o.repository = n.repository
- AND o.tag = n.tag
-WHERE o.tag IS NULL OR n.tag IS NULL
-   OR NOT (o.id IS NOT DISTINCT FROM n.id
-        AND o.repo_id IS NOT DISTINCT FROM n.repo_id
-        AND o.image_id IS NOT DISTINCT FROM n.image_id
-        AND o.digest IS NOT DISTINCT FROM n.digest
-        AND o.schema IS NOT DISTINCT FROM n.schema
-        AND o.path IS NOT DISTINCT FROM n.path
-        AND o.internal_path IS NOT DISTINCT FROM n.internal_path
-        AND o.size IS NOT DISTINCT FROM n.size
-        AND o.is_trusted IS NOT DISTINCT FROM n.is_trusted
-        AND o.created IS NOT DISTINCT FROM n.created
-        AND o.updated IS NOT DISTINCT FROM n.updated
-        AND o.domain_id IS NOT DISTINCT FROM n.domain_id
-        AND o.tag_type IS NOT DISTINCT FROM n.tag_type);
+WITH netted AS (
+    SELECT endpoint, namespace, repository, tag,
+           first(old_payload ORDER BY to_seq) AS old, last(new_payload ORDER BY to_seq) AS new,
+           last(change ORDER BY to_seq) AS last_change
+    FROM run_changes(from_seq + 1, to_seq)
+    GROUP BY ALL
+)
+SELECT endpoint, namespace, repository, tag,
+       CASE
+           WHEN last_change = 'untracked' THEN 'untracked'
+           ELSE change_kind(CASE WHEN old IS NOT NULL THEN tag END,
+                            CASE WHEN new IS NOT NULL THEN tag END,
+                            old.digest, new.digest, old.updated, new.updated)
+       END AS change,
+       old.digest AS old_digest, new.digest AS new_digest, old.size AS old_size,
+       new.size AS new_size, old.updated AS old_updated, new.updated AS new_updated
+FROM netted
+WHERE old IS DISTINCT FROM new;

@@ -1,16 +1,6 @@
--- The repository summary rolled up per namespace, plus one row per endpoint (namespace NULL).
+-- The repository summary rolled up per namespace, plus one row per endpoint (namespace NULL); unique_size from unique_sizes.
 CREATE OR REPLACE VIEW namespace_summary AS
-WITH unique_sizes AS (
-    -- Each digest once within its group: per namespace, and per endpoint across namespaces.
-    SELECT endpoint, namespace, sum(size::HUGEINT) AS unique_size
-    FROM (SELECT DISTINCT endpoint, namespace, digest, size FROM tags_current)
-    GROUP BY endpoint, namespace
-    UNION ALL
-    SELECT endpoint, NULL AS namespace, sum(size::HUGEINT) AS unique_size
-    FROM (SELECT DISTINCT endpoint, digest, size FROM tags_current)
-    GROUP BY endpoint
-),
-rolled AS (
+WITH rolled AS (
     SELECT
         endpoint, namespace,
         CASE WHEN grouping(namespace) = 1 THEN 'endpoint' ELSE 'namespace' END AS level,
@@ -32,4 +22,5 @@ SELECT r.level, r.endpoint, r.namespace, r.repositories, r.tags, r.total_size, u
        r.median_age_days, r.as_of
 FROM rolled AS r
 JOIN unique_sizes AS u
-  ON u.endpoint = r.endpoint AND u.namespace IS NOT DISTINCT FROM r.namespace;
+  ON u.level = r.level AND u.endpoint = r.endpoint
+ AND u.namespace IS NOT DISTINCT FROM r.namespace;

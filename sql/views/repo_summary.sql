@@ -1,16 +1,6 @@
--- Which repositories hold what: tags, bytes (each digest once in unique_size), ages, last push; and, where discovery lists them, the API's size, the pull counter and the pulls of the last 7 and 30 days (NULL when not observed that long).
+-- Which repositories hold what: tags, bytes (unique_size from unique_sizes), ages, last push; and, where discovery lists them, the API's size, the pull counter and the pulls of the last 7 and 30 days (NULL when not observed that long).
 CREATE OR REPLACE VIEW repo_summary AS
-WITH per_digest AS (
-    SELECT endpoint, namespace, repository, digest, any_value(size) AS size
-    FROM tags_current
-    GROUP BY ALL
-),
-unique_sizes AS (
-    SELECT endpoint, namespace, repository, sum(size::HUGEINT) AS unique_size
-    FROM per_digest
-    GROUP BY ALL
-),
-seen AS (
+WITH seen AS (
     SELECT endpoint, namespace, repository, snapshot_at,
            max(snapshot_at) OVER (PARTITION BY endpoint, namespace, repository) AS latest_at
     FROM repository_sightings
@@ -52,7 +42,11 @@ SELECT
     any_value(p.pulls_last_7d) AS pulls_last_7d,
     any_value(p.pulls_last_30d) AS pulls_last_30d
 FROM tags_current AS t
-JOIN unique_sizes AS u USING (endpoint, namespace, repository)
-LEFT JOIN repositories_current AS c USING (endpoint, namespace, repository)
-LEFT JOIN pulls AS p USING (endpoint, namespace, repository)
+JOIN unique_sizes AS u
+  ON u.level = 'repository' AND u.endpoint = t.endpoint AND u.namespace = t.namespace
+ AND u.repository = t.repository
+LEFT JOIN repositories_current AS c
+  ON c.endpoint = t.endpoint AND c.namespace = t.namespace AND c.repository = t.repository
+LEFT JOIN pulls AS p
+  ON p.endpoint = t.endpoint AND p.namespace = t.namespace AND p.repository = t.repository
 GROUP BY t.endpoint, t.namespace, t.repository;

@@ -5,5 +5,5 @@ SELECT h.endpoint, h.namespace, h.repository, d.seq, d.run_id, d.snapshot_at,
 FROM discoveries AS d
 JOIN repository_history AS h
   ON h.endpoint = d.endpoint AND h.namespace = d.namespace
- AND h.valid_from_seq <= d.seq AND (h.valid_to_seq IS NULL OR d.seq < h.valid_to_seq)
+ AND valid_at(h.valid_from_seq, h.valid_to_seq, d.seq)
 WHERE d.status = 'ok' AND d.namespace IS NOT NULL;

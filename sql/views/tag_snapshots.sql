@@ -8,5 +8,5 @@ SELECT
 FROM target_runs AS t
 JOIN tag_history AS h
   ON h.endpoint = t.endpoint AND h.namespace = t.namespace AND h.repository = t.repository
- AND h.valid_from_seq <= t.seq AND (h.valid_to_seq IS NULL OR h.valid_to_seq > t.seq)
+ AND valid_at(h.valid_from_seq, h.valid_to_seq, t.seq)
 WHERE t.status = 'ok';

@@ -1,21 +1,14 @@
--- Every tag as each target's latest successful sync saw it, with that sync's time as as_of.
+-- Every tag as each repository's latest sync saw it, with that sync's time as as_of: repositories that are gone (not_found) or out of the configured scope (untracked) have no current tags.
 CREATE OR REPLACE VIEW tags_current AS
-WITH latest AS (
-    SELECT endpoint, namespace, repository, max(seq) AS seq
-    FROM target_runs
-    WHERE status IN ('ok', 'not_found')
-    GROUP BY ALL
-)
 SELECT
     h.endpoint, h.namespace, h.repository, h.tag, h.id, h.repo_id, h.image_id, h.digest,
     h.schema, h.path, h.internal_path, h.size, h.is_trusted, h.created, h.updated,
     h.domain_id, h.tag_type,
-    t.snapshot_at AS as_of,
-    t.run_id AS as_of_run,
+    s.snapshot_at AS as_of,
+    s.run_id AS as_of_run,
     h.valid_from AS version_since
 FROM tag_history AS h
-JOIN latest AS l USING (endpoint, namespace, repository)
-JOIN target_runs AS t
-  ON t.seq = l.seq AND t.endpoint = h.endpoint AND t.namespace = h.namespace
- AND t.repository = h.repository
+JOIN target_syncs AS s
+  ON s.latest AND s.endpoint = h.endpoint AND s.namespace = h.namespace
+ AND s.repository = h.repository
 WHERE h.valid_to_seq IS NULL;

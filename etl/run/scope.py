@@ -1,0 +1,43 @@
+"""Scope as history: what a run was asked to sync, against what its writer tracked before.
+
+A repository that leaves the configured scope — a literal dropped, a pattern narrowed, a new
+`exclude`, an endpoint renamed — is recorded by the next run as `untracked`: its tags leave
+`tags_current` as untracked (never `removed`, never freed bytes), and its return is a baseline.
+A changed tag filter is a new scope for its repository too; the SQL sees that from
+`target_runs.tag_filter` (`sql/views/target_syncs.sql`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from etl.config import Target
+from etl.run.crawl import TargetResult
+from etl.status import TargetStatus
+
+log = logging.getLogger("etl.run.scope")
+
+RepositoryKey = tuple[str, str, str]  # endpoint, namespace, repository
+
+
+def untracked_results(
+    tracked: dict[RepositoryKey, str], results: list[TargetResult], shown: int = 5
+) -> list[TargetResult]:
+    """Return an `untracked` result for every repository the writer tracked (key → how it was
+    selected) that no result of this run names, and log them once."""
+    named = {(r.target.endpoint, r.target.namespace, r.target.repository) for r in results}
+    gone = [
+        TargetResult(Target(e, n, r, None, tracked[(e, n, r)]), status=TargetStatus.UNTRACKED)
+        for e, n, r in sorted(tracked.keys() - named)
+    ]
+    if gone:
+        names = ", ".join(f"{g.target.endpoint}:{g.target.path}" for g in gone[:shown])
+        more = f" and {len(gone) - shown} more" if len(gone) > shown else ""
+        log.info(
+            "%d repositories left the configured scope and are no longer tracked (their tags "
+            "close as untracked, not removed): %s%s",
+            len(gone),
+            names,
+            more,
+        )
+    return gone

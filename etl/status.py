@@ -1,0 +1,30 @@
+"""The statuses a run and its targets record: one definition, imported by every layer (it
+imports nothing of ours). SQL reads the same words; `sql/macros/synced.sql` says which target
+statuses tell what a repository holds."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class TargetStatus(str, Enum):
+    """How one repository of a run went (`target_runs.status`)."""
+
+    OK = "ok"  # its tag list was read to the end: the snapshot is its truth
+    NOT_FOUND = "not_found"  # SWR says it is gone: its tags close
+    FAILED = "failed"  # nothing usable: its previous snapshot stands
+    UNTRACKED = "untracked"  # it left the configured scope: its tags close, not as removals
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RunStatus(str, Enum):
+    """How a whole run went (`runs.status`)."""
+
+    OK = "ok"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
