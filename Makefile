@@ -1,41 +1,56 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# The demo needs the runtime and the dashboard extra; the tests add their tools on top.
+RUNTIME := $(VENV)/.installed-runtime
+TOOLS := $(VENV)/.installed-test
+# apt-get as root, or through sudo when it asks no password; otherwise say what to install.
+APT := $(shell if [ "$$(id -u)" = 0 ]; then echo apt-get; elif sudo -n true 2>/dev/null; then echo "sudo apt-get"; fi)
 
-.PHONY: help install lint browser java test demo bench clean
+.PHONY: help install lint browser java versions test demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dashboard]'
+	touch $(RUNTIME)
+
+$(TOOLS): $(RUNTIME)
 	$(PY) -m pip install --quiet -e '.[test,dashboard]'
-	touch $(STAMP)
+	touch $(TOOLS)
 
-install: $(STAMP) ## create .venv and install the package (editable) with test extras
+install: $(TOOLS) ## create .venv and install the package (editable) with the test tools
 
-lint: $(STAMP) ## ruff format --check, ruff check, mypy --strict etl
+lint: $(TOOLS) ## ruff format --check, ruff check, mypy --strict etl
 	$(VENV)/bin/ruff format --check etl tests
 	$(VENV)/bin/ruff check etl tests
 	$(VENV)/bin/mypy etl
 
-browser: ## install the OS's chromium and chromedriver (the dashboard's browser test) if missing
+browser: ## the OS's chromium and chromedriver (the dashboard's browser test), if missing
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+	if [ -n "$(APT)" ]; then \
+		$(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium chromium-driver; \
+	else echo "make browser: install the Debian packages chromium and chromium-driver (as root)"; fi
 
-java: ## install the OS's Java 17 runtime (Spark reads the lake in a test) if missing
+java: ## the OS's Java 17 runtime (Spark reads the lake in a test), if missing
 	@command -v java >/dev/null || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless)
+	if [ -n "$(APT)" ]; then \
+		$(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq openjdk-17-jre-headless; \
+	else echo "make java: install the Debian package openjdk-17-jre-headless (as root)"; fi
 
-test: lint browser java ## lint, then run the whole test suite
+versions: $(TOOLS) ## the wheel in a fresh venv of every other CPython here that it supports: demo, report
+	$(PY) -m tests.versions
+
+test: lint browser java ## lint, then the whole test suite, then the other Python versions
 	$(VENV)/bin/pytest -q
+	$(MAKE) --no-print-directory versions
 
-bench: $(STAMP) ## the benchmark (about 9 minutes here, plus install): every target with its figure
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+bench: $(TOOLS) ## the benchmark (about 9 minutes here, plus install): every target with its figure
 	$(PY) -m tests.bench.bench
 
-demo: $(STAMP) ## start the local SWR API, sync twice (a day apart), print the report
+demo: $(RUNTIME) ## start the local SWR API, sync twice (a day apart), print the report
 	$(VENV)/bin/swr-etl demo --dir ./swr-demo
 
 clean: ## remove the venv and demo output

@@ -18,6 +18,7 @@ import click
 from etl import __version__
 from etl.config import Config, load_config
 from etl.errors import EtlError, Interrupted, raise_interrupted
+from etl.present.text import printable
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,7 +38,8 @@ def one_line_errors(command: F) -> F:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except EtlError as exc:
-            click.echo(f"error: {exc}", err=True)
+            # The message may quote what a server or registry said: control characters escaped.
+            click.echo(f"error: {printable(str(exc))}", err=True)
             sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +26,7 @@ from pydantic import (
 from yarl import URL
 
 from etl.errors import ConfigError, NameError_
+from etl.redact import hold
 from etl.swr.names import validate_namespace, validate_repository
 
 # A page of 1,000 tags is ~0.6 MB, ~4 MB with typical manifests: 64 MiB leaves room for large
@@ -220,9 +222,20 @@ def parse_s3_url(url: str) -> S3Location:
     """Return the bucket and prefix of `s3://bucket[/prefix]`; raise ValueError if malformed."""
     rest = url.removeprefix("s3://")
     bucket, _, prefix = rest.partition("/")
-    if not bucket or any(c in bucket for c in " \\?#") or "//" in prefix:
+    if not bucket or any(c in bucket for c in " \\?#"):
         raise ValueError(f"{url!r} is not an s3:// URL of the form s3://bucket/prefix")
-    return S3Location(bucket, prefix.strip("/"))
+    body = prefix.removesuffix("/")
+    # The S3 layer normalises `.`, `..` and empty segments when it writes, not when it lists:
+    # a run would land somewhere its readers never look.
+    rewritten = (
+        [segment for segment in body.split("/") if segment in ("", ".", "..")] if body else []
+    )
+    if rewritten or "\\" in body:
+        raise ValueError(
+            f"{url!r}: the prefix may not hold '.', '..', empty segments or backslashes (the "
+            "S3 layer would write elsewhere than it lists)"
+        )
+    return S3Location(bucket, body)
 
 
 class S3Config(Model):
@@ -377,7 +390,19 @@ def load_config(
         config = Config.model_validate({**expanded, "source": path})
     except ValidationError as exc:
         raise config_error_from(exc, str(path)) from None
+    hold(*secrets_of(config))
     return resolve_paths(config, path.parent)
+
+
+def secrets_of(model: BaseModel) -> Iterator[str]:
+    """Yield the value of every secret (SecretStr) field of a model and its sub-models."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, SecretStr):
+                yield item.get_secret_value()
+            elif isinstance(item, BaseModel):
+                yield from secrets_of(item)
 
 
 def read_yaml(path: Path) -> Any:
@@ -507,6 +532,7 @@ def token_from(auth: TokenAuthConfig, file: str, index: int) -> str:
         raise ConfigError("token file is empty", file=file, key=key)
     if unsafe_in_header(token):
         raise ConfigError(f"the token in the file {HEADER_UNSAFE}", file=file, key=key)
+    hold(token)
     return token
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -62,7 +62,7 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
         path = directory / leftover
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     # Yesterday's registry, so that the second sync sees today's pushes at today's date.
-    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
     registry = generate_registry(repos=repos, seed=seed, edge_sizes=False, now=yesterday)
     click.echo(
         f"local SWR API: {len(registry.repositories)} repositories, {registry.tag_count()} tags"

@@ -27,6 +27,8 @@ from __future__ import annotations
 import signal
 from typing import NoReturn
 
+from etl.redact import redact, redact_or_none
+
 
 class EtlError(Exception):
     """Base class: the CLI turns any of these into one line and an exit code."""
@@ -124,10 +126,12 @@ class ApiError(EtlError):
         target: str | None = None,
         retry_after: float | None = None,
     ):
+        # What a server said may echo what we sent it: no secret we hold survives in it.
+        message = redact(message)
         self.message = message
         self.status = status
-        self.error_code = error_code
-        self.request_id = request_id
+        self.error_code = redact_or_none(error_code)
+        self.request_id = redact_or_none(request_id)
         self.endpoint = endpoint
         self.target = target
         self.retry_after = retry_after
@@ -152,7 +156,7 @@ class ApiError(EtlError):
         """Return this error with endpoint, target and request id filled in where unknown."""
         self.endpoint = self.endpoint or endpoint
         self.target = self.target or target
-        self.request_id = self.request_id or request_id
+        self.request_id = self.request_id or redact_or_none(request_id)
         return self
 
 

@@ -18,6 +18,7 @@ FAILPOINTS = (
     "lake-half-published",  # some of the run's partitions are renamed into place, not `runs`
     "lake-published",  # the run is committed to the lake, not yet in DuckDB
     "warehouse-loading",  # inside the DuckDB transaction, before COMMIT
+    "warehouse-loaded",  # the run is loaded and the DuckDB file closed; no copy or page yet
     "copy-written",  # the read-only copy is written beside its place, not yet renamed
 )
 ENV = "SWR_ETL_FAILPOINT"

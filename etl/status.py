@@ -4,10 +4,10 @@ statuses tell what a repository holds."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class TargetStatus(str, Enum):
+class TargetStatus(StrEnum):
     """How one repository of a run went (`target_runs.status`)."""
 
     OK = "ok"  # its tag list was read to the end: the snapshot is its truth
@@ -15,16 +15,10 @@ class TargetStatus(str, Enum):
     FAILED = "failed"  # nothing usable: its previous snapshot stands
     UNTRACKED = "untracked"  # it left the configured scope: its tags close, not as removals
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     """How a whole run went (`runs.status`)."""
 
     OK = "ok"
     PARTIAL = "partial"
     FAILED = "failed"
-
-    def __str__(self) -> str:
-        return self.value

@@ -137,3 +137,12 @@ CREATE TABLE IF NOT EXISTS run_totals (
     total_size   HUGEINT NOT NULL,
     unique_size  HUGEINT NOT NULL
 );
+
+-- Runs this database failed to load, and why. After LOADS_BEFORE_SET_ASIDE failures a run is
+-- set aside for this database alone: the lake, which other writers share, is never changed.
+CREATE TABLE IF NOT EXISTS load_failures (
+    run_id         VARCHAR PRIMARY KEY,
+    failures       INTEGER NOT NULL,
+    reason         VARCHAR NOT NULL,
+    last_failed_at TIMESTAMPTZ NOT NULL
+);

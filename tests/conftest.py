@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +197,7 @@ def parse_time(value: str) -> datetime:
     """The test's own reading of the API's timestamps: truncated to microseconds, UTC."""
     head, _, rest = value.rstrip("Z").partition(".")
     micros = int((rest + "000000")[:6]) if rest else 0
-    moment = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     return moment.replace(microsecond=micros)
 
 

@@ -4,6 +4,7 @@ and is rewritten atomically by each sync that asks for it."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from PIL import Image
 from etl.cli import cli
 from etl.config import load_config
 from etl.demo import run_demo
-from etl.fakeswr import FakeSwr, Registry
+from etl.fakeswr import FakeSwr, Registry, ServerThread
 from etl.run.sync import run_sync
 from tests.conftest import write_config
 
@@ -66,16 +67,35 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
+CHART_ELEMENTS = (
+    "return Array.from(document.querySelectorAll('.chart .js-plotly-plot')).map("
+    "p => p.querySelectorAll('svg.main-svg *').length)"
+)
+
+
+def charts_drawn(browser: Any, at_least: int = 20) -> list[int]:
+    """Return each chart's count of drawn elements once Plotly has drawn them all (a cold
+    browser on a fresh machine draws after the page has loaded), or what it drew in 30 s."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def drawn(driver: Any) -> list[int] | bool:
+        counts: list[int] = driver.execute_script(CHART_ELEMENTS)
+        return counts if len(counts) == SECTIONS and min(counts) > at_least else False
+
+    try:
+        return WebDriverWait(browser, 30, poll_frequency=0.2).until(drawn)  # type: ignore[no-any-return]
+    except TimeoutException:
+        return list(browser.execute_script(CHART_ELEMENTS))
+
+
 def test_the_dashboard_renders_in_a_real_browser_with_no_network(
     demo: Path, browser: Any, tmp_path: Path
 ) -> None:
     page = demo / "dashboard.html"
     assert "<script src=" not in page.read_text()  # everything inlined: nothing to fetch
     browser.get(page.as_uri())
-    rendered = browser.execute_script(
-        "return Array.from(document.querySelectorAll('.chart .js-plotly-plot')).map("
-        "p => p.querySelectorAll('svg.main-svg *').length)"
-    )
+    rendered = charts_drawn(browser)
     assert len(rendered) == SECTIONS
     assert all(count > 20 for count in rendered), rendered
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
@@ -121,3 +141,28 @@ def test_the_dashboard_command_writes_where_asked(demo: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote {out}\n"
     assert out.stat().st_size > 1_000_000  # Plotly's script is inlined
+
+
+def test_registry_text_in_the_dashboard_is_text_never_a_link_or_a_style(
+    tmp_path: Path, browser: Any, small_registry: Registry
+) -> None:
+    planted = '<a href="http://example.invalid/x">click</a><b style="color:red">bold</b>'
+    registry = copy.deepcopy(small_registry)
+    largest = max((t for r in registry.repositories.values() for t in r.tags), key=lambda t: t.size)
+    largest.tag = planted
+    with ServerThread(registry) as server:
+        path = write_config(tmp_path, server, list(registry.repositories))
+        data = yaml.safe_load(path.read_text())
+        data["output"]["dashboard"] = "./dashboard.html"
+        path.write_text(yaml.safe_dump(data))
+        assert run_sync(load_config(path)).exit_code == 0
+    browser.get((tmp_path / "dashboard.html").as_uri())
+    charts_drawn(browser)
+    links = browser.execute_script(
+        "return document.querySelectorAll('.js-plotly-plot a, .js-plotly-plot [style*=\"red\"]').length"
+    )
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.js-plotly-plot text')).map(t => t.textContent).join('|')"
+    )
+    assert links == 0
+    assert '<a href="http://example.invalid/x">' in shown  # the name, shown as it is

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -207,7 +207,7 @@ def test_a_failed_discovery_closes_nothing_and_is_recorded_per_repository(
 class Clock(datetime):
     """A wall clock the test sets: each run starts at the moment it names."""
 
-    moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
 
     @classmethod
     def now(cls, tz: Any = None) -> Clock:  # type: ignore[override]
@@ -224,7 +224,7 @@ def three_days(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     for _ in range(2):
         days.append(next_day(days[-1], churn=0.05))
     directory = tmp_path_factory.mktemp("pulls")
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     with ServerThread(days[0]) as server, pytest.MonkeyPatch.context() as patch:
         path = discovering(directory, server, EVERYTHING, env=patch)
         patch.setattr(etl.run.sync, "datetime", Clock)

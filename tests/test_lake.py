@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from etl.store.storage import local_store
 from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns
 from tests.conftest import discovering, readme_sql
 
-CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=timezone.utc), "ep", "ns", "repo")
+CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=UTC), "ep", "ns", "repo")
 
 
 def tag(**overrides: Any) -> dict[str, Any]:

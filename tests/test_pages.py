@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -16,9 +16,7 @@ from hypothesis import strategies as st
 from etl.errors import ResponseError
 from etl.swr import pages
 
-CONTEXT = pages.SnapshotContext(
-    "run-1", datetime(2026, 11, 27, tzinfo=timezone.utc), "ep", "ns", "repo"
-)
+CONTEXT = pages.SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=UTC), "ep", "ns", "repo")
 
 
 def tag(**overrides: Any) -> dict[str, Any]:
@@ -58,37 +56,37 @@ def one_row(**overrides: Any) -> tuple[dict[str, Any], int]:
     [
         pytest.param(
             "2018-07-06T06:18:55Z",
-            datetime(2018, 7, 6, 6, 18, 55, tzinfo=timezone.utc),
+            datetime(2018, 7, 6, 6, 18, 55, tzinfo=UTC),
             id="no-fraction",
         ),
         pytest.param(
             "2018-07-06T06:18:55.123Z",
-            datetime(2018, 7, 6, 6, 18, 55, 123000, tzinfo=timezone.utc),
+            datetime(2018, 7, 6, 6, 18, 55, 123000, tzinfo=UTC),
             id="3-digits",
         ),
         pytest.param(
             "2018-07-06T06:18:55.12345Z",
-            datetime(2018, 7, 6, 6, 18, 55, 123450, tzinfo=timezone.utc),
+            datetime(2018, 7, 6, 6, 18, 55, 123450, tzinfo=UTC),
             id="5-digits",
         ),
         pytest.param(
             "2018-07-06T06:18:55.123456Z",
-            datetime(2018, 7, 6, 6, 18, 55, 123456, tzinfo=timezone.utc),
+            datetime(2018, 7, 6, 6, 18, 55, 123456, tzinfo=UTC),
             id="6-digits",
         ),
         pytest.param(
             "2018-07-06T06:18:55.123456789Z",
-            datetime(2018, 7, 6, 6, 18, 55, 123456, tzinfo=timezone.utc),
+            datetime(2018, 7, 6, 6, 18, 55, 123456, tzinfo=UTC),
             id="9-digits-truncated",
         ),
         pytest.param(
             "2018-07-06T06:18:55",
-            datetime(2018, 7, 6, 6, 18, 55, tzinfo=timezone.utc),
+            datetime(2018, 7, 6, 6, 18, 55, tzinfo=UTC),
             id="no-zone-is-utc",
         ),
         pytest.param(
             "2018-07-06T14:18:55+08:00",
-            datetime(2018, 7, 6, 6, 18, 55, tzinfo=timezone.utc),
+            datetime(2018, 7, 6, 6, 18, 55, tzinfo=UTC),
             id="offset",
         ),
     ],

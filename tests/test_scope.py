@@ -156,14 +156,13 @@ def test_a_tag_filter_change_is_a_new_scope_not_removals_or_additions(
     assert stored_rows(db) == expected_rows(only(REGISTRY, lambda key: key == ("platform", "api")))
 
 
-@pytest.mark.parametrize("api", ["v3", "v2"])
 def test_a_list_that_repeats_rows_counts_each_repository_once(
-    tmp_path: Path, server: FakeSwr, api: str
+    tmp_path: Path, server: FakeSwr
 ) -> None:
     server.options.repeat_list_rows = True
     path = discovering(tmp_path, server, EVERYTHING, page_size=7)
     data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["api"] = api
+    data["endpoints"][0]["api"] = "v3"
     path.write_text(yaml.safe_dump(data))
     sync(path)
     sync(path)  # identical duplicates must not survive a clean run either
@@ -213,6 +212,8 @@ def test_a_v2_repository_list_whose_total_moves_is_read_again(
     listed = query(db, "SELECT repository FROM repositories_current ORDER BY 1")
     platform = sorted(n for ns, n in server.state.registry.repositories if ns == "platform")
     assert [r for (r,) in listed] == platform  # the new one too, and every one once
+    # The first read, shifted by the creation, showed one repository twice: read again.
+    assert query(db, "SELECT warnings FROM discoveries WHERE namespace = 'platform'") == [(0,)]
     assert query(db, "SELECT count(*) FROM target_runs")[0][0] == len(platform)
 
 

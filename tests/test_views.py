@@ -10,7 +10,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ class Synced:
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     # Pushed up to yesterday, so every age bucket down to "<7d" is filled.
-    day0 = generate_registry(repos=40, seed=21, now=datetime.now(timezone.utc) - timedelta(days=1))
+    day0 = generate_registry(repos=40, seed=21, now=datetime.now(UTC) - timedelta(days=1))
     day1 = next_day(day0, churn=0.05, seed=1)
     assert set(day0.repositories) - set(day1.repositories)  # a repository is deleted
     assert set(day1.repositories) - set(day0.repositories)  # and one created
@@ -478,7 +478,7 @@ def test_query_prints_csv_and_refuses_writes(synced: Synced, tmp_path: Path) -> 
 
 
 def stamp(days_ago: float) -> str:
-    moment = datetime.now(timezone.utc) - timedelta(days=days_ago)
+    moment = datetime.now(UTC) - timedelta(days=days_ago)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

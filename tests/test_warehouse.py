@@ -46,6 +46,8 @@ def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> N
             "parts": 1,
             "writer": "config",
             "writer_id": "0123456789abcdef",
+            "reason": "a test",
+            "loads": 2,
         }
         text = warehouse.sql(name)
         con.execute(text, warehouse.named_params(text, params))

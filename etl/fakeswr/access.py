@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 from aiohttp import web
@@ -39,7 +39,7 @@ async def issue_token(request: web.Request) -> web.Response:
     expires = time.time() + state.options.token_ttl_s
     state.issued_tokens[token] = expires
     state.stats.iam_tokens_issued += 1
-    stamp = datetime.fromtimestamp(expires, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = datetime.fromtimestamp(expires, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     answer = {"token": {"expires_at": stamp, "methods": ["password"], "user": {"name": creds.user}}}
     return json_response(answer, 201, {"X-Subject-Token": token})
 
@@ -86,7 +86,7 @@ def signature_error(
         when = datetime.strptime(request.headers["X-Sdk-Date"], "%Y%m%dT%H%M%SZ")
     except (KeyError, ValueError):
         return bad
-    if abs(when.replace(tzinfo=timezone.utc).timestamp() - time.time()) > MAX_SKEW_S:
+    if abs(when.replace(tzinfo=UTC).timestamp() - time.time()) > MAX_SKEW_S:
         return gateway_error(
             401,
             "APIGW.0303",

@@ -174,7 +174,7 @@ async def list_tags(request: web.Request) -> web.StreamResponse:
     namespace = request.match_info["namespace"]
     repository = request.match_info["repository"].replace("$", "/")
     if (namespace, repository) in state.options.broken_repositories:
-        return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
+        return state.swr_error(500, "SVCSTG.SWR.5000001", broken_message(request, state))
     repo = state.registry.repositories.get((namespace, repository))
     if repo is None:
         # Only a miss needs the namespace set (building it per request cost the bench dearly).
@@ -235,6 +235,15 @@ async def list_tags_v2(request: web.Request) -> web.StreamResponse:
     if offset == 0 and pushes:
         push_tags(state.registry, (namespace, repository), pushes.pop(0))
     return await send_page(request, state, orjson.dumps(page), fault, headers)
+
+
+def broken_message(request: web.Request, state: SwrState) -> str:
+    """Return the message of a broken repository's 500: with `echo_credentials`, the request's
+    credential headers echoed back."""
+    if not state.options.echo_credentials:
+        return "Internal error"
+    echoed = {k: request.headers.get(k) for k in ("X-Auth-Token", "Authorization")}
+    return f"Internal error; request headers: {echoed}"
 
 
 def v2_tag(tag: Tag, state: SwrState) -> dict[str, Any]:

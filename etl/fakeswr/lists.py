@@ -150,11 +150,8 @@ async def list_repositories_v2(request: web.Request) -> web.StreamResponse:
     if namespace in state.options.broken_lists:
         return state.swr_error(500, "SVCSTG.SWR.5000001", "Internal error")
     repos = sorted(listed_in(state, namespace), key=lambda r: r.repo_id)
-    window = repos[offset : offset + limit]
-    if state.options.repeat_list_rows and offset > 0:
-        window = repos[offset - 1 : offset + limit - 1]  # shifted: the row before, once more
     page = []
-    for repo in window:
+    for repo in repos[offset : offset + limit]:
         item = repository_item(repo)
         del item["id"]
         item["namespace"] = item.pop("namespace_name")

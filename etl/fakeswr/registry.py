@@ -15,12 +15,12 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
 INT64_MAX = 9_223_372_036_854_775_807
-BASE_TIME = datetime(2026, 11, 1, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 DOMAIN_ID = "050a1b2c3d4e5f60718293a4b5c6d70a9600"
 EXTERNAL_HOST = "swr.cn-north-4.myhuaweicloud.com"
 INTERNAL_HOST = "10.125.0.198:20202"

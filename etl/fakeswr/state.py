@@ -40,6 +40,8 @@ class Options:
     error_shape: str = "rotate"  # "full", "array", "errors" or "rotate"
     rate_limit_rps: float | None = None
     broken_repositories: set[tuple[str, str]] = field(default_factory=set)  # always answer 500
+    # Their 500 echoes the request's credential headers, as a debugging gateway's does.
+    echo_credentials: bool = False
     # Organizations whose repository list always answers 500 ("" for the organization list).
     broken_lists: set[str] = field(default_factory=set)
     # Which APIs are offered: "both", or "v3"/"v2" only (the other's paths answer APIGW.0101,
@@ -49,8 +51,9 @@ class Options:
     # one count per crawl: pushes in the middle of offset crawls.
     push_after_first_page: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     faults: FaultPlan = field(default_factory=FaultPlan)
-    # How real lists misbehave: every repository-list page after the first repeats the row
-    # before it (a list shifted under its reader); the repository lists ignore `?namespace=`
+    # How real lists misbehave: every v3 repository-list page after the first repeats the row
+    # before it (a list shifted under its reader; a v2 list shifts with its total, below:
+    # `create_mid_list`); the repository lists ignore `?namespace=`
     # and answer every organization's repositories; the organization list leaves these out.
     repeat_list_rows: bool = False
     ignore_namespace_filter: bool = False

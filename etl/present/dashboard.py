@@ -39,9 +39,18 @@ class Rows:
 
 
 def rows_of(con: duckdb.DuckDBPyConnection, name: str) -> Rows:
-    """Return the answer of `sql/dashboard/<name>.sql`."""
+    """Return the answer of `sql/dashboard/<name>.sql`, its text escaped for Plotly: Plotly
+    draws labels as a subset of HTML, and registry text must show as text, never as a link or
+    a style."""
     result = con.execute(sql(f"dashboard/{name}"))
-    return Rows([d[0] for d in result.description or []], result.fetchall())
+    rows = [tuple(as_text(v) for v in row) for row in result.fetchall()]
+    return Rows([d[0] for d in result.description or []], rows)
+
+
+def as_text(value: Any) -> Any:
+    """Return a cell as Plotly shows text literally: `<`, `>` and `&` as the entities Plotly
+    decodes (it leaves `&quot;` undecoded, and quotes outside a tag are harmless)."""
+    return html.escape(value, quote=False) if isinstance(value, str) else value
 
 
 def chart_library() -> tuple[Any, str]:

@@ -2,6 +2,9 @@
 
 Machine formats are stable: raw integers (sizes are never rounded), ISO-8601 UTC times, and
 the column names of the views. Human formats show sizes as KiB/MiB/GiB.
+
+Registry text (names, error messages) is data: what reaches a terminal shows control
+characters escaped (`printable`), and a CSV cell never starts a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-FORMATS = ("table", "markdown", "json", "csv")
+from etl.present.text import printable, spreadsheet_safe
+
 SIZE_SUFFIXES = ("size", "bytes")
 
 
@@ -63,9 +68,9 @@ def human_value(column: str, value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, list):
-        shown = ", ".join(str(v) for v in value[:3])
+        shown = ", ".join(printable(str(v)) for v in value[:3])
         return shown + (f" (+{len(value) - 3})" if len(value) > 3 else "")
-    return str(value)
+    return printable(str(value))
 
 
 def machine_value(value: Any) -> Any:
@@ -90,7 +95,9 @@ def render_table(section: Section, console: Console) -> None:
         numeric = isinstance(sample, int | float | Decimal) and not isinstance(sample, bool)
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
     for row in section.rows:
-        table.add_row(*(human_value(c, v) for c, v in zip(section.columns, row, strict=True)))
+        # Text, not markup: a registry's "[link=…]" or "[bold]" is shown as it is.
+        cells = (Text(human_value(c, v)) for c, v in zip(section.columns, row, strict=True))
+        table.add_row(*cells)
     if not section.rows:
         table.caption = "(none)"
     console.print(table)
@@ -142,7 +149,7 @@ def render_tidy_csv(sections: Sequence[Section]) -> str:
 
 
 def _csv_cell(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, list) else value
+    return spreadsheet_safe(json.dumps(value) if isinstance(value, list) else value)
 
 
 def print_sections(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,7 @@ def write_failed_run_metrics(config: Config, started: datetime) -> None:
         current = {r["endpoint"]: (r["tags"], r["total_size"], r["unique_size"]) for r in rows}
     except (EtlError, duckdb.Error):
         pass  # the metrics still say the run failed, and when
-    metrics = RunMetrics(started, datetime.now(timezone.utc), RunStatus.FAILED, current=current)
+    metrics = RunMetrics(started, datetime.now(UTC), RunStatus.FAILED, current=current)
     try:
         write_metrics(config.output.metrics, metrics)
     except OSError as exc:

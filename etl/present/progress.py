@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
 import orjson
 
+from etl.present.text import printable
 from etl.run.crawl import TargetResult
 from etl.status import TargetStatus
 
@@ -28,13 +29,23 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(),
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
             **getattr(record, "fields", {}),
         }
         return orjson.dumps(entry).decode()
+
+
+class PrintableLines(logging.Filter):
+    """Escapes control characters in a text log line's message: registry text in it (a tag,
+    an error message) can neither hide nor forge nor restyle lines. JSON logs escape them
+    anyway."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = printable(record.getMessage()), None
+        return True
 
 
 def setup_logging(log_format: str = "text", verbose: bool = False) -> None:
@@ -46,6 +57,7 @@ def setup_logging(log_format: str = "text", verbose: bool = False) -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
         )
+        handler.addFilter(PrintableLines())
     root = logging.getLogger("etl")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -130,6 +142,7 @@ def progress_reporter(show_bar: bool) -> Iterator[Reporter]:
         saved = root.handlers[:]
         handler = RichHandler(console=bar.console, show_path=False, markup=False)
         handler.setLevel(min((h.level for h in saved), default=logging.INFO))
+        handler.addFilter(PrintableLines())
         root.handlers[:] = [handler]
 
         def advance(result: TargetResult) -> None:
@@ -161,4 +174,4 @@ def print_sync_summary(outcome: SyncOutcome, as_json: bool = False) -> None:
     if outcome.caught_up:
         click.echo(f"loaded {len(outcome.caught_up)} earlier run(s) the warehouse had missed")
     for error in outcome.list_failures:
-        click.echo(f"  discovery failed: {error}")
+        click.echo(f"  discovery failed: {printable(str(error))}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +11,7 @@ import duckdb
 
 from etl.errors import UsageError
 from etl.present.formats import Section, human_bytes
+from etl.present.text import printable
 from etl.store.warehouse import sql
 
 
@@ -147,18 +149,23 @@ CHANGE_MARKS = {
 
 
 def print_diff_plan(old: RunRef, new: RunRef, sections: list[Section]) -> None:
-    """Print a diff like a plan: counts per repository, then one marked line per change."""
+    """Print a diff like a plan: counts per repository, then one marked line per change
+    (registry text with its control characters escaped)."""
+    for line in diff_plan_lines(old, new, sections):
+        click.echo(printable(line))
+
+
+def diff_plan_lines(old: RunRef, new: RunRef, sections: list[Section]) -> Iterator[str]:
+    """Yield the lines of a diff printed like a plan."""
     counts, changes, repositories = sections
-    click.echo(f"from {old.run_id} to {new.run_id}")
+    yield f"from {old.run_id} to {new.run_id}"
     for row in repositories.records():
         mark = CHANGE_MARKS[row["change"]]
-        click.echo(f"{mark} repository {row['endpoint']}:{row['namespace']}/{row['repository']}")
+        yield f"{mark} repository {row['endpoint']}:{row['namespace']}/{row['repository']}"
     for row in counts.records():
         parts = [f"{row[k]} {k}" for k in CHANGE_MARKS if row[k]]
-        click.echo(
-            f"  {row['endpoint']}:{row['namespace']}/{row['repository']}: {', '.join(parts)}"
-        )
-    click.echo("")
+        yield (f"  {row['endpoint']}:{row['namespace']}/{row['repository']}: {', '.join(parts)}")
+    yield ""
     for row in changes.records():
         ref = f"{row['endpoint']}:{row['namespace']}/{row['repository']}:{row['tag']}"
         mark = CHANGE_MARKS[row["change"]]
@@ -170,8 +177,9 @@ def print_diff_plan(old: RunRef, new: RunRef, sections: list[Section]) -> None:
             detail = f"{row['old_digest']} -> {row['new_digest']}"
         else:
             detail = f"{row['change']} {row['new_digest']}"
-        click.echo(f"{mark} {ref}  {detail}")
-    click.echo(
-        f"\n{len(changes.rows)} change(s) in {len(counts.rows)} repositories; "
+        yield f"{mark} {ref}  {detail}"
+    yield ""
+    yield (
+        f"{len(changes.rows)} change(s) in {len(counts.rows)} repositories; "
         f"{len(repositories.rows)} repositories added, removed or untracked"
     )

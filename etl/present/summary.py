@@ -12,6 +12,7 @@ import duckdb
 import orjson
 
 from etl.present.formats import human_bytes
+from etl.present.text import printable
 from etl.store.warehouse import named_params, sql
 
 TOTALS = ("targets", "ok", "not_found", "failed", "tags", "requests", "retries", "warnings")
@@ -78,7 +79,7 @@ def print_run_summary(summary: dict[str, Any], as_json: bool = False) -> None:
         click.echo(orjson.dumps({"summary": summary}, default=str).decode())
         return
     for line in summary_lines(summary):
-        click.echo(line)
+        click.echo(printable(line))
 
 
 def summary_lines(s: dict[str, Any]) -> list[str]:

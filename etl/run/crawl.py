@@ -119,7 +119,7 @@ async def crawl_target(
                 _stream_pages(target, client, writer, settings, lane, result),
                 settings.deadline - began,
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise deadline_passed(settings) from None
         lane.target_completed()
     except NotFoundError as exc:
@@ -211,6 +211,8 @@ async def _crawl_once(
     async for answer in client.iter_pages(listing, result.stats, paginator):
         page = answer.body
         fresh = fresh_tags(page.columns, seen)
+        if isinstance(paginator, OffsetPaginator):
+            paginator.check_progress(len(page), fresh.num_rows, answer.request_id)
         result.warnings += len(page) - fresh.num_rows + page.bad_times
         try:
             batch = snapshot_batch(fresh, context)
@@ -246,7 +248,8 @@ def check_manifest_sizes(pairs: list[tuple[Any, Any]]) -> None:
 def fresh_tags(columns: pa.RecordBatch, seen: set[str]) -> pa.RecordBatch:
     """Return the page's tags whose name was not seen on an earlier page (markers may shift)."""
     keep = first_sightings(columns.column("tag").to_pylist(), seen)
-    return columns if keep is None else columns.take(keep)
+    # Typed positions: an empty list would be an untyped (null) array Arrow cannot take with.
+    return columns if keep is None else columns.take(pa.array(keep, type=pa.int64()))
 
 
 def first_sightings(names: list[Any], seen: set[str]) -> list[int] | None:

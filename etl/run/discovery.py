@@ -28,11 +28,12 @@ from fnmatch import fnmatchcase
 import pyarrow as pa
 
 from etl.config import LITERAL, Config, EndpointConfig, Target, TargetConfig, is_glob
-from etl.errors import ApiError, NotFoundError
+from etl.errors import ApiError, NotFoundError, ResponseError
 from etl.run.crawl import TargetResult
 from etl.status import TargetStatus
 from etl.swr.client import RequestStats, SwrClient
 from etl.swr.lists import Api, namespace_list, offered_api, repository_list_of, v3_probe
+from etl.swr.names import NAMESPACE, REPOSITORY, broken_rule
 from etl.swr.pages import REPOSITORY_SCHEMA, RepositoryPage
 from etl.swr.paging import OffsetPaginator, SwrList
 
@@ -172,7 +173,9 @@ class EndpointDiscovery:
                 for pattern in spec.repositories:
                     self.fail_members(spec, pattern, None, organizations)
                 return selection
-            namespaces = [o for o in organizations if fnmatchcase(o, spec.namespace)]
+            namespaces = self.valid_organizations(
+                [o for o in organizations if fnmatchcase(o, spec.namespace)]
+            )
         selection.organizations = namespaces
         if spec.discover_metadata:
             await self.list_all(namespaces)
@@ -188,6 +191,21 @@ class EndpointDiscovery:
                 self.recheck_vanished(spec, pattern, namespaces, selection)
         return selection
 
+    def valid_organizations(self, names: list[str]) -> list[str]:
+        """Return the listed organizations whose names keep the API page's rules; say which
+        do not (a registry's list is checked like a config's names)."""
+        for organization in names:
+            rule = broken_rule(organization, NAMESPACE)
+            if rule is not None:
+                log.warning(
+                    "the organization list of %s names %r, which breaks the API page's rule for "
+                    "namespaces (%s): not listed",
+                    self.endpoint.name,
+                    organization,
+                    rule,
+                )
+        return [n for n in names if broken_rule(n, NAMESPACE) is None]
+
     def matches(
         self, spec: TargetConfig, pattern: str, namespace: str, selection: Selection
     ) -> list[str]:
@@ -201,7 +219,25 @@ class EndpointDiscovery:
             selection.error = listing.error
             self.fail_members(spec, pattern, namespace, listing.error)
             return []
-        return sorted(n for n in listing.names if fnmatchcase(n, pattern))
+        found = sorted(n for n in listing.names if fnmatchcase(n, pattern))
+        for name in found:
+            rule = broken_rule(name, REPOSITORY)
+            if rule is not None:  # a registry's list is checked like a config's names
+                self.fail_invalid(spec, pattern, namespace, name, rule)
+        return [n for n in found if broken_rule(n, REPOSITORY) is None]
+
+    def fail_invalid(
+        self, spec: TargetConfig, pattern: str, namespace: str, name: str, rule: str
+    ) -> None:
+        """Record a listed repository whose name breaks the API page's rules as failed."""
+        target = Target(self.endpoint.name, namespace, name, spec.tag, pattern_of(spec, pattern))
+        error = ResponseError(
+            f"the repository list of {namespace} names {name!r}, which breaks the API page's "
+            f"rule for repositories: {rule}; it is not crawled",
+            endpoint=self.endpoint.name,
+            target=target.path,
+        )
+        self.pending.append(TargetResult(target, status=TargetStatus.FAILED, error=error))
 
     def choose(self, spec: TargetConfig, target: Target, selection: Selection) -> None:
         path = target.path

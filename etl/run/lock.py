@@ -10,7 +10,7 @@ import fcntl
 import os
 import socket
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -80,5 +80,5 @@ def take(path: Path) -> int:
 
 def holder_line() -> str:
     """Return what a lock file says about its holder: pid, host and since when."""
-    started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return f"pid {os.getpid()} on {socket.gethostname()} since {started}"

@@ -46,6 +46,7 @@ class KnownScope:
 
     members: Members = field(default_factory=dict)
     tracked: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    shared_names: dict[str, int] = field(default_factory=dict)  # writer name -> writers
 
 
 def known_scope(config: Config) -> KnownScope:
@@ -56,7 +57,7 @@ def known_scope(config: Config) -> KnownScope:
     try:
         with warehouse.connect(config.output.duckdb, read_only=True) as con:
             tracked = warehouse.tracked(con, config.writer, known_writer_id(config.output.duckdb))
-            return KnownScope(warehouse.scope_members(con), tracked)
+            return KnownScope(warehouse.scope_members(con), tracked, warehouse.shared_names(con))
     except (EtlError, duckdb.Error):
         return KnownScope()
 
@@ -146,6 +147,11 @@ def print_plan(config: Config, plans: list[EndpointPlan], known: KnownScope | No
     print_other_writers(config, targets)
     if known is not None and all(plan.error is None for plan in plans):
         print_leaving_scope(known, targets)
+    for name, count in (known.shared_names if known else {}).items():
+        click.echo(
+            f"WARNING: {count} writers (machines) write under the name {name!r}; give each config "
+            "its own output.writer"
+        )
 
 
 def print_leaving_scope(known: KnownScope, targets: list[Target]) -> None:

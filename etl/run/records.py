@@ -3,7 +3,7 @@ target, and what discovery saw (`repositories`, `discoveries`)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -45,7 +45,7 @@ def run_row(
         "run_id": run_id,
         "seq": seq,
         "started_at": started,
-        "finished_at": datetime.now(timezone.utc),
+        "finished_at": datetime.now(UTC),
         "status": str(status),
         "targets": len(results),
         **count,

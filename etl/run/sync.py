@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,7 @@ def run_start(latest: datetime | None) -> datetime:
     """Return this run's snapshot time: now, or just after the latest run's start when the
     clock reads earlier (an NTP step, a restored VM), so that versions never end before they
     begin. Says so when it corrects the clock."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if latest is None or now > latest:
         return now
     corrected = latest + timedelta(microseconds=1)
@@ -209,6 +209,7 @@ def prepare_outputs(config: Config) -> StartState:
                 identity,
             )
             warehouse.warn_shared_names(con)
+            aside = warehouse.set_aside_runs(con)
     except DatabaseBusy as exc:
         raise DatabaseBusy(
             f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"
@@ -219,7 +220,15 @@ def prepare_outputs(config: Config) -> StartState:
         ) from None
     except OSError as exc:
         raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
-    for run_id, reason in commits.set_aside_runs(store):
+    for run_id, reason in aside.items():
+        log.error(
+            "run %s is set aside for this database and missing from it: %s (it stays in the lake; "
+            "to load it again, delete its row from the load_failures table of %s and sync)",
+            run_id,
+            reason,
+            out.duckdb,
+        )
+    for run_id, reason in commits.set_aside_runs(store):  # moved aside by an earlier version
         log.error(
             "run %s is set aside in %s and missing from the database: %s (repair it and move it "
             "back, or delete it)",
@@ -236,10 +245,8 @@ def load_lake(config: Config) -> list[str]:
     check_outputs(config, probe_write=False)
     with output_lock(config):
         loaded = prepare_outputs(config).caught_up
-        if loaded and config.output.readonly_copy is not None:
-            refresh_copy(config, loaded[-1])
-        if loaded and config.output.dashboard is not None:
-            refresh_dashboard(config, loaded[-1])
+        if loaded:
+            refresh_outputs(config, loaded[-1])
     return loaded
 
 
@@ -255,7 +262,7 @@ def run_sync(
     each target's result as it finishes. With `output.metrics`, every run that took the lock
     leaves its metrics, failed ones included."""
     auths = prepare(config)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     with output_lock(config):
         try:
             outcome = _run_locked(config, auths, on_done, accept_removals, on_targets)
@@ -265,10 +272,15 @@ def run_sync(
 
                 write_failed_run_metrics(config, started)
             raise
-    if config.output.metrics is not None:
+    metrics = config.output.metrics
+    if metrics is not None:
         from etl.present.metrics import run_metrics, write_metrics
 
-        write_metrics(config.output.metrics, run_metrics(outcome.summary))
+        refreshing(
+            "the metrics file",
+            metrics,
+            lambda: write_metrics(metrics, run_metrics(outcome.summary)),
+        )
     return outcome
 
 
@@ -338,11 +350,33 @@ def _run_locked(
             # The run is committed and loaded: a summary that cannot be read must not fail it.
             log.warning("run %s is committed, but its summary could not be read: %s", run_id, exc)
             summary = bare_summary(run, where)
-    if out.readonly_copy is not None:
-        refresh_copy(config, run_id)
-    if out.dashboard is not None and run["status"] != RunStatus.FAILED:
-        refresh_dashboard(config, run_id)
+    failpoint("warehouse-loaded")
+    refresh_outputs(config, run_id, draw_page=run["status"] != RunStatus.FAILED)
     return SyncOutcome(run_id, results, run, state.caught_up, discovery.failures(), summary)
+
+
+def refresh_outputs(config: Config, run_id: str, draw_page: bool = True) -> None:
+    """Refresh the read-only copy and the dashboard page of a loaded run. The run is loaded:
+    one that cannot be refreshed (a reader holds the DuckDB file, a full disk) is a warning that
+    says so and when it will be, never a failed run; an interrupt still stops the process."""
+    out = config.output
+    if out.readonly_copy is not None:
+        refreshing("the read-only copy", out.readonly_copy, lambda: refresh_copy(config, run_id))
+    if out.dashboard is not None and draw_page:
+        refreshing("the dashboard", out.dashboard, lambda: refresh_dashboard(config, run_id))
+
+
+def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
+    """Run one refresh; on a storage error, log a warning naming what was not refreshed."""
+    try:
+        refresh()
+    except (StorageError, OSError) as exc:
+        log.warning(
+            "%s %s was not refreshed (%s); the next sync or `swr-etl load` refreshes it",
+            what,
+            where,
+            exc,
+        )
 
 
 def places(config: Config, snapshot_date: str, run_id: str) -> dict[str, str]:
@@ -394,7 +428,7 @@ def load_published(
             exc.signum, f"{where} but not loaded into {out.duckdb}; the next sync loads it"
         ) from None
     except LoadRefused as exc:
-        commits.note_load_failure(store, run_id, str(exc))
+        warehouse.note_load_failure(con, run_id, str(exc))
         raise LoadRefused(
             f"{exc}; {where}; the next sync tries once more, then sets it aside and goes on"
         ) from None

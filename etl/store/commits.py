@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,7 +27,6 @@ from etl.store.lake import STAGING, TABLES, partition
 from etl.store.storage import LakeStore
 
 SET_ASIDE = "_set_aside"
-LOAD_FAILURES = "_load_failures"
 LOADS_BEFORE_SET_ASIDE = 2
 COMMIT_RECORD = "runs.parquet"
 
@@ -103,7 +102,7 @@ class Commit:
         return path
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def listed_runs(store: LakeStore) -> list[tuple[str, str]]:
@@ -163,7 +162,7 @@ def clean_uncommitted(store: LakeStore, grace_s: float = 0.0) -> list[str]:
         staging = store.path(STAGING)
         removed.update(store.children(staging))
         store.remove_tree(staging)
-    cutoff = datetime.now(timezone.utc) - timedelta(seconds=grace_s)
+    cutoff = datetime.now(UTC) - timedelta(seconds=grace_s)
     for table in TABLES:
         for folder, newest in _partitions(store, table).items():
             run_id = _value(folder)
@@ -184,39 +183,13 @@ def _partitions(store: LakeStore, table: str) -> dict[str, datetime]:
         if not posixpath.basename(folder).startswith("run_id="):
             continue
         mtime = info.mtime if isinstance(info.mtime, datetime) else EPOCH
-        found[folder] = max(found.get(folder, EPOCH), mtime.astimezone(timezone.utc))
+        found[folder] = max(found.get(folder, EPOCH), mtime.astimezone(UTC))
     return found
 
 
-def note_load_failure(store: LakeStore, run_id: str, reason: str) -> int:
-    """Record that loading `run_id` failed; return how many times it has failed."""
-    path = store.path(LOAD_FAILURES, f"{run_id}.txt")
-    before = store.read_text(path) if store.exists(path) else ""
-    text = before + reason.replace("\n", " ") + "\n"
-    store.write_text(path, text)
-    return len(text.splitlines())
-
-
-def set_aside(store: LakeStore, snapshot_date: str, run_id: str, reason: str) -> str:
-    """Move a run out of the committed set into `_set_aside/<run_id>`; return where it is.
-
-    The commit record moves first, so a crash midway leaves a run that is not committed, whose
-    other partitions the next `clean_uncommitted` moves after it.
-    """
-    home = store.path(SET_ASIDE, run_id)
-    store.write_text(f"{home}/reason.txt", reason + "\n")
-    for table in reversed(TABLES):  # `runs` first
-        where = partition(table, snapshot_date, run_id)
-        if store.exists(store.path(where)):
-            store.move_tree(store.path(where), f"{home}/{where}")
-    failures = store.path(LOAD_FAILURES, f"{run_id}.txt")
-    if store.exists(failures):
-        store.fs.delete_file(failures)
-    return store.show(home)
-
-
 def set_aside_runs(store: LakeStore) -> list[tuple[str, str]]:
-    """Return (run_id, reason) of every run set aside, by run id."""
+    """Return (run_id, reason) of every run an earlier version set aside in the lake itself
+    (runs are now set aside in each database's `load_failures`, never moved), by run id."""
     found = []
     for run_id in sorted(store.children(store.path(SET_ASIDE))):
         reason_file = store.path(SET_ASIDE, run_id, "reason.txt")

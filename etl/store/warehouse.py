@@ -26,14 +26,7 @@ import pyarrow.dataset as ds
 from etl.errors import DatabaseBusy, EtlError, Refused, StorageError
 from etl.failpoints import failpoint
 from etl.store import lake
-from etl.store.commits import (
-    LOADS_BEFORE_SET_ASIDE,
-    Commit,
-    commits_in_order,
-    listed_runs,
-    note_load_failure,
-    set_aside,
-)
+from etl.store.commits import LOADS_BEFORE_SET_ASIDE, Commit, commits_in_order, listed_runs
 from etl.store.storage import LakeStore
 from etl.swr.pages import SNAPSHOT_SCHEMA
 
@@ -356,10 +349,15 @@ def warn_overlaps(con: duckdb.DuckDBPyConnection, run_id: str, shown: int = 5) -
         log.warning("… and %d more repositories synced by two writers", len(rows) - shown)
 
 
+def shared_names(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Return each writer name that more than one writer (machine) uses, with how many."""
+    return {name: int(count) for name, count in con.execute(sql("start/shared_names")).fetchall()}
+
+
 def warn_shared_names(con: duckdb.DuckDBPyConnection) -> None:
     """Say which writer names more than one writer (machine) uses: their runs are kept apart
     by identity, but people read the name."""
-    for name, count in con.execute(sql("start/shared_names")).fetchall():
+    for name, count in shared_names(con).items():
         log.warning(
             "%d writers write under the name %r (each keeps its identity beside its database); "
             "give each config its own output.writer so that people can tell them apart",
@@ -420,11 +418,12 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 def catch_up(con: duckdb.DuckDBPyConnection, store: LakeStore) -> list[str]:
     """Load every committed lake run the warehouse lacks, in commit order; return their ids.
 
-    A run that fails to load a second time is set aside (moved out of the committed set, and
-    reported by every sync after) and the others are loaded; after a first failure the error
-    is raised, so that no later run is loaded before it.
+    A run that fails to load a second time is set aside for this database (recorded in its
+    `load_failures`; the lake is left as it is, since other writers may share it) and the
+    others are loaded; after a first failure the error is raised, so that no later run is
+    loaded before it.
     """
-    have = loaded_run_ids(con)
+    have = loaded_run_ids(con) | set(set_aside_runs(con))
     missing = [(date, run_id) for date, run_id in listed_runs(store) if run_id not in have]
     loaded = []
     for commit in commits_in_order(store, missing):
@@ -432,20 +431,28 @@ def catch_up(con: duckdb.DuckDBPyConnection, store: LakeStore) -> list[str]:
             if load_run(con, commit):
                 loaded.append(commit.run_id)
         except LoadRefused as exc:
-            if record_load_failure(commit, str(exc)) < LOADS_BEFORE_SET_ASIDE:
+            if note_load_failure(con, commit.run_id, str(exc)) < LOADS_BEFORE_SET_ASIDE:
                 raise
+            log.error(
+                "run %s failed to load twice and is set aside for this database (the lake "
+                "keeps it): %s",
+                commit.run_id,
+                exc,
+            )
     return loaded
 
 
-def record_load_failure(commit: Commit, reason: str) -> int:
-    """Count a failed load of a run; at the second, set the run aside. Return the count."""
-    failures = note_load_failure(commit.store, commit.run_id, reason)
-    if failures >= LOADS_BEFORE_SET_ASIDE:
-        home = set_aside(commit.store, commit.snapshot_date, commit.run_id, reason)
-        log.error(
-            "run %s failed to load twice and is set aside in %s: %s", commit.run_id, home, reason
-        )
-    return failures
+def note_load_failure(con: duckdb.DuckDBPyConnection, run_id: str, reason: str) -> int:
+    """Count one more failed load of a run in this database; return how many there were."""
+    text = sql("load/failure")
+    rows = con.execute(text, {"run_id": run_id, "reason": reason.replace("\n", " ")})
+    return int(rows.fetchall()[0][0])
+
+
+def set_aside_runs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Return the runs set aside for this database, each with the reason of its last failure."""
+    rows = con.execute(sql("start/set_aside"), {"loads": LOADS_BEFORE_SET_ASIDE}).fetchall()
+    return {run_id: reason for run_id, reason in rows}
 
 
 def rebuild(db_path: Path, store: LakeStore, force: bool = False) -> list[str]:
@@ -463,14 +470,19 @@ def rebuild(db_path: Path, store: LakeStore, force: bool = False) -> list[str]:
             f"has {in_db}: rebuilding would lose runs (is the lake mounted?); "
             "`swr-etl rebuild --force` rebuilds anyway"
         )
+    aside = set_aside_in(db_path)
     fresh = db_path.with_name(db_path.name + ".rebuild")
     fresh.unlink(missing_ok=True)
     try:
         with connect(fresh) as con:
             loaded = []
-            for commit in commits_in_order(store, listed_runs(store)):
+            wanted = [(d, r) for d, r in listed_runs(store) if r not in aside]
+            for commit in commits_in_order(store, wanted):
                 if load_run(con, commit):
                     loaded.append(commit.run_id)
+            for run_id, reason in aside.items():  # still set aside for this database
+                for _ in range(LOADS_BEFORE_SET_ASIDE):
+                    note_load_failure(con, run_id, reason)
             con.execute("CHECKPOINT")
     except BaseException:
         fresh.unlink(missing_ok=True)
@@ -480,6 +492,14 @@ def rebuild(db_path: Path, store: LakeStore, force: bool = False) -> list[str]:
     Path(str(db_path) + ".wal").unlink(missing_ok=True)
     fresh.replace(db_path)
     return loaded
+
+
+def set_aside_in(db_path: Path) -> dict[str, str]:
+    """Return the runs set aside for the database at `db_path` (none if there is none)."""
+    if not db_path.exists():
+        return {}
+    with connect(db_path, read_only=True) as con:
+        return set_aside_runs(con)
 
 
 def count_runs(db_path: Path) -> int:

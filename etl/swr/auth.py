@@ -13,7 +13,8 @@ import hmac
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from ssl import SSLContext
 from typing import Literal, Protocol
 from urllib.parse import quote, unquote
 
@@ -21,6 +22,7 @@ import aiohttp
 import orjson
 
 from etl.errors import AuthError, ResponseError
+from etl.redact import hold
 from etl.swr.wire import api_error_from_response, read_capped
 
 ALGORITHM = "SDK-HMAC-SHA256"
@@ -124,7 +126,7 @@ def sign(request: SignableRequest, access_key: str, secret_key: str) -> str:
 
 def sdk_date(now: float | None = None) -> str:
     """Return the current UTC time in X-Sdk-Date form."""
-    moment = datetime.fromtimestamp(time.time() if now is None else now, tz=timezone.utc)
+    moment = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
     return moment.strftime(SDK_DATE_FORMAT)
 
 
@@ -135,6 +137,7 @@ class TokenAuth:
     """A static X-Auth-Token; a 401 cannot be recovered from."""
 
     def __init__(self, token: str):
+        hold(token)
         self._token = token
 
     def __repr__(self) -> str:
@@ -153,6 +156,7 @@ class AkSkAuth:
     """SDK-HMAC-SHA256 signing with X-Project-Id; every attempt is signed afresh."""
 
     def __init__(self, access_key: str, secret_key: str, project_id: str | None = None):
+        hold(access_key, secret_key)
         self._ak = access_key
         self._sk = secret_key
         self._project_id = project_id
@@ -214,9 +218,10 @@ class IamPasswordAuth:
         *,
         refresh_margin_s: float = 300.0,
         timeout_s: float = 30.0,
-        ssl: bool | object = True,
+        ssl: SSLContext | bool = True,
         max_answer_bytes: int = 2**20,
     ):
+        hold(credentials.password)
         self._credentials = credentials
         self._margin = refresh_margin_s
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -280,10 +285,11 @@ class IamPasswordAuth:
                     raise api_error_from_response(resp.status, payload, resp.headers, AuthError)
                 token = resp.headers.get("X-Subject-Token")
                 request_id = resp.headers.get("X-Request-Id")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise AuthError(f"IAM token request failed: {type(exc).__name__}") from exc
         if not token:
             raise ResponseError("IAM answered without X-Subject-Token", request_id=request_id)
+        hold(token)
         return token, token_expiry(payload, request_id)
 
 
@@ -297,5 +303,5 @@ def token_expiry(payload: bytes, request_id: str | None = None) -> float:
             "IAM token response has no readable token.expires_at", request_id=request_id
         ) from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

@@ -295,7 +295,7 @@ class SwrClient:
                 ) as resp:
                     body = await read_capped(resp, self.max_page_bytes)
                     status, resp_headers = resp.status, resp.headers
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 raise ApiError(f"no usable answer: {describe_transport_error(exc)}") from None
         request_id = resp_headers.get("X-Request-Id")
         if status != 200:

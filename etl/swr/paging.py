@@ -122,17 +122,46 @@ class OffsetPaginator:
         return [("offset", str(self.offset)), ("limit", str(self.limit))]
 
     def advance(self, answer: Answer[Any]) -> None:
+        """Take a page: move the offset past it. A page the total cannot hold, or a list that
+        ends short of its total, contradicts the `Content-Range` header: a ResponseError that
+        names the header and the values, never fewer rows."""
         rows, total = len(answer.body), range_total(answer.content_range)
+        header = f"Content-Range {answer.content_range!r}"
         if total is not None:
             self.first_total = total if self.first_total is None else self.first_total
             self.last_total = total
             if rows and self.offset >= total:
                 raise ResponseError(
-                    f"a page of {rows} at offset {self.offset}, beyond the total of {total}",
+                    f"a page of {rows} at offset {self.offset}, beyond the total of {total} "
+                    f"({header})",
+                    request_id=answer.request_id,
+                )
+            if self.offset + rows > total:
+                raise ResponseError(
+                    f"{self.offset + rows} rows served by offset {self.offset}, more than the "
+                    f"total of {total} ({header})",
                     request_id=answer.request_id,
                 )
         self.offset += rows
         self.done = rows < self.limit or (total is not None and self.offset >= total)
+        if self.done and total is not None and self.offset < total:
+            raise ResponseError(
+                f"the list ended after {self.offset} rows, short of its total of {total} "
+                f"({header})",
+                request_id=answer.request_id,
+            )
+
+    def check_progress(self, rows: int, fresh: int, request_id: str | None) -> None:
+        """Raise ResponseError when a later page holds only rows already served while the
+        total has not moved: the server ignores `offset` (with a moved total, pushes shifted
+        the list, and the repeats are kept once)."""
+        offset = self.offset - rows
+        if offset > 0 and rows and not fresh and self.first_total == self.last_total:
+            raise ResponseError(
+                f"the page at offset {offset} repeats {rows} rows already served while the "
+                f"total stayed {self.last_total}: the server ignores `offset`",
+                request_id=request_id,
+            )
 
 
 def range_total(value: str | None) -> int | None:

@@ -61,6 +61,20 @@ MORE = [
         "underscores",
         id="namespace-three-underscores",
     ),
+    *(
+        pytest.param(
+            GOOD.replace("lake: ./data/lake", f"lake: {url}"),
+            "output.lake",
+            "the S3 layer would write elsewhere than it lists",
+            id=f"s3-prefix-{name}",
+        )
+        for name, url in (
+            ("dot-dot", "s3://bkt/lake/../other"),
+            ("dot", "s3://bkt/./lake"),
+            ("empty-segment", "s3://bkt/lake//runs"),
+            ("leading-slash", "s3://bkt//lake"),
+        )
+    ),
     pytest.param(
         GOOD.replace("base/nginx", "base/nginx-"),
         "endpoints[0].targets[0].repositories",

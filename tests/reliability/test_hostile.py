@@ -229,6 +229,13 @@ CASES: list[Any] = [
         id="oversized-field-large-page-target-fails",
     ),
     pytest.param(
+        Script([page([A, B], marker="p1"), page([B, A])]),
+        [A, B],
+        None,
+        2,
+        id="a-page-of-only-tags-already-seen-correct-data-and-warnings",
+    ),
+    pytest.param(
         Script([page([tag("a", created="last tuesday")])]),
         [tag("a", created=None)],
         None,

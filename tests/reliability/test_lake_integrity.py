@@ -72,14 +72,17 @@ def test_a_run_duckdb_refuses_twice_is_set_aside_and_syncs_go_on(
 
     second = sync(path)
     assert second.exit_code == 0, second.output
-    assert f"run {poisoned} failed to load twice and is set aside" in second.output
-    assert (lake / commits.SET_ASIDE / poisoned / "reason.txt").exists()
-    assert poisoned not in {r for _, r in commits.listed_runs(local_store(lake))}
+    assert (
+        f"run {poisoned} failed to load twice and is set aside for this database" in second.output
+    )
+    # Set aside for this database alone: the lake, which other writers may share, is untouched.
+    assert not (lake / commits.SET_ASIDE).exists()
+    assert poisoned in {r for _, r in commits.listed_runs(local_store(lake))}
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
 
     third = sync(path)  # reported again, every run, until someone acts
     assert third.exit_code == 0
-    assert f"run {poisoned} is set aside in {lake / commits.SET_ASIDE / poisoned}" in third.output
+    assert f"run {poisoned} is set aside for this database and missing from it" in third.output
     before = table_rows(tmp_path / "swr.duckdb")
     assert rebuild(path).exit_code == 0
     assert table_rows(tmp_path / "swr.duckdb") == before

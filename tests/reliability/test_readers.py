@@ -160,3 +160,33 @@ def test_a_database_held_during_the_load_keeps_the_run_in_the_lake(
     keys = list(small_registry.repositories)[:6]
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow, keys)
     assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 3
+
+
+def test_a_reader_right_after_the_load_leaves_a_loaded_run_loaded(
+    tmp_path: Path,
+    synced: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    holder: Callable[[Path], subprocess.Popen[str]],
+) -> None:
+    data = yaml.safe_load(synced.read_text())
+    data["output"]["dashboard"] = "./site/swr.html"
+    data["output"]["metrics"] = "./swr.prom"
+    synced.write_text(yaml.safe_dump(data))
+    served.serve(next_day(small_registry))
+    paused = sync_process(synced, "warehouse-loaded:STOP")
+    deadline = time.monotonic() + 60
+    while not stopped(paused.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    held = holder(tmp_path / "swr.duckdb")  # a polling notebook opens the file just then
+    paused.send_signal(signal.SIGCONT)
+    out, err = paused.communicate(timeout=60)
+    held.kill()
+    held.wait()
+    assert paused.returncode == 0, err.decode()
+    assert "the dashboard" in err.decode() and "was not refreshed" in err.decode()
+    assert "the next sync or `swr-etl load` refreshes it" in err.decode()
+    assert out.decode().startswith("run ") and ": ok - " in out.decode()  # the summary
+    assert 'swr_etl_last_run_status{status="ok"} 1.0' in (tmp_path / "swr.prom").read_text()
+    assert run("sync", "-c", str(synced), "--no-progress").exit_code == 0
+    assert (tmp_path / "site" / "swr.html").exists()  # the next sync drew it

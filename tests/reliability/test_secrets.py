@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -49,5 +51,46 @@ def test_no_secret_in_any_output_or_stored_byte(
     texts = [r.output.encode() for r in outputs]
     stored = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p != path]
     assert len(stored) > 5
+    leaks = [blob[:80] for blob in texts + stored for secret in secrets if secret in blob]
+    assert leaks == []
+
+
+@pytest.mark.parametrize("auth", ["token", "password", "aksk"])
+def test_a_secret_a_server_echoes_back_is_never_stored_or_shown(
+    tmp_path: Path, small_registry: Registry, auth: str
+) -> None:
+    broken = list(small_registry.repositories)[0]
+    options = Options(broken_repositories={broken}, echo_credentials=True)
+    with ServerThread(
+        small_registry, credentials=Credentials(**SECRETS), options=options
+    ) as server:
+        path = write_config(
+            tmp_path, server, list(small_registry.repositories)[:3], auth, max_attempts=1
+        )
+        runner = CliRunner()
+        outputs = [
+            runner.invoke(cli, ["sync", "-c", str(path), "--no-progress", "-v"]),
+            runner.invoke(cli, ["sync", "-c", str(path), "--log-format", "json"]),
+            runner.invoke(cli, ["report", "-c", str(path)]),
+            runner.invoke(cli, ["report", "-c", str(path), "--format", "csv"]),
+        ]
+        secrets = [MARK.encode(), *(t.encode() for t in server.state.issued_tokens)]
+        if auth == "aksk":
+            secrets.append(server.credentials.ak.encode())
+    assert outputs[0].exit_code == 1, outputs[0].output
+    assert "request headers:" in outputs[0].output and "[REDACTED]" in outputs[0].output
+    texts = [r.output.encode() for r in outputs]
+    stored = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p != path]
+    # Parquet and DuckDB compress their pages: read the stored messages back as text too.
+    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+        in_db = con.execute("SELECT error_message FROM target_runs WHERE status = 'failed'")
+        messages = [m for (m,) in in_db.fetchall()]
+    lake = [
+        value
+        for part in (tmp_path / "lake" / "target_runs").rglob("*.parquet")
+        for value in pq.read_table(part, columns=["error_message"]).column(0).to_pylist()
+    ]
+    assert len(messages) == 2 and all("[REDACTED]" in m for m in messages)
+    texts += [m.encode() for m in messages + [v for v in lake if v]]
     leaks = [blob[:80] for blob in texts + stored for secret in secrets if secret in blob]
     assert leaks == []
