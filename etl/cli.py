@@ -102,7 +102,12 @@ def cli() -> None:
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
 )
-@click.option("-v", "--verbose", is_flag=True, help="Also log each retry (debug lines).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also log each repository and each retry (debug lines)."
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print the summary alone: no warnings, only errors."
+)
 @click.option(
     "--accept-removals",
     is_flag=True,
@@ -115,6 +120,7 @@ def sync(
     log_format: str,
     progress: bool | None,
     verbose: bool,
+    quiet: bool,
     accept_removals: bool,
 ) -> None:
     """Crawl every configured repository and commit one snapshot to the lake and DuckDB.
@@ -127,7 +133,7 @@ def sync(
     from etl.run.sync import run_sync
 
     config = load_config(config_path)
-    setup_logging(log_format, verbose)
+    setup_logging(log_format, verbose, quiet)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, raise_interrupted)
     show_bar = sys.stderr.isatty() if progress is None else progress
@@ -154,7 +160,7 @@ def plan(config_path: Path) -> None:
     known = known_scope(config)
     plans = asyncio.run(plan_endpoints(config, auths, known))
     print_plan(config, plans, known)
-    if any(plan.error is not None for plan in plans):
+    if any(plan.error is not None or plan.unknown for plan in plans):
         sys.exit(1)
 
 

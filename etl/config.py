@@ -384,6 +384,7 @@ def load_config(
     raw = read_yaml(path)
     env = dict(os.environ) if environ is None else environ
     expanded = expand_env(raw, env, str(path), secrets_needed=secrets_needed)
+    expanded = with_secret_files(expanded, path, secrets_needed)
     if "source" in expanded:
         raise ConfigError("unknown key", file=str(path), key="source")
     try:
@@ -454,6 +455,49 @@ def expand_env(
         raise ConfigError(f"environment variable {name} is not set", file=file, key=key)
 
     return ENV_RE.sub(substitute, value)
+
+
+# Secrets a config may give as a file instead (a Kubernetes or Vault secret mount): `KEY_file`.
+# `token_file` is read at each run instead (a token may be rotated in place).
+SECRET_FILE_KEYS = {"auth": ("password", "ak", "sk"), "s3": ("access_key", "secret_key")}
+
+
+def with_secret_files(data: dict[str, Any], path: Path, secrets_needed: bool = True) -> Any:
+    """Return the config data with each `KEY_file` of an endpoint's auth and of output.s3
+    replaced by KEY, the file's text (stripped). Relative files are relative to the config.
+    Without `secrets_needed`, files are not read (commands that only read the outputs)."""
+    places: list[tuple[str, str, Any]] = []
+    for index, endpoint in enumerate(data.get("endpoints") or []):
+        if isinstance(endpoint, dict):
+            places.append(("auth", f"endpoints[{index}].auth", endpoint.get("auth")))
+    output = data.get("output")
+    if isinstance(output, dict):
+        places.append(("s3", "output.s3", output.get("s3")))
+    for kind, where, section in places:
+        if not isinstance(section, dict):
+            continue
+        for name in SECRET_FILE_KEYS[kind]:
+            file_key = f"{name}_file"
+            if file_key not in section:
+                continue
+            key = f"{where}.{file_key}"
+            if name in section:
+                raise ConfigError(f"give {name} or {file_key}, not both", file=str(path), key=key)
+            file = path.parent / str(section.pop(file_key))
+            section[name] = read_secret_file(file, str(path), key) if secrets_needed else ""
+    return data
+
+
+def read_secret_file(file: Path, config: str, key: str) -> str:
+    """Return a secret file's text, stripped; raise ConfigError (never showing the text)."""
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"cannot read {file}: {reason}", file=config, key=key) from None
+    if not text:
+        raise ConfigError(f"{file} is empty", file=config, key=key)
+    return text
 
 
 def _join(prefix: str, name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import click
 import yaml
 
 from etl.config import load_config
+from etl.errors import Refused
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
 from etl.present.formats import Section, print_sections
 from etl.present.progress import print_sync_summary
@@ -55,9 +57,39 @@ def counts_by_change(changes: Section) -> Section:
     )
 
 
-def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
-    """Run the demo in `directory`, leaving its config, lake and DuckDB file there."""
+MARK = ".swr-etl-demo"  # what tells a folder the demo made (and may remake) from any other
+
+
+def claim_folder(directory: Path) -> None:
+    """Make `directory` the demo's: a new or empty folder, or one an earlier demo made. Raises
+    Refused for a folder holding anything else: the demo replaces what it finds."""
+    if directory.exists() and not directory.is_dir():
+        raise Refused(f"demo --dir {directory}: that is a file, not a folder")
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / MARK).exists():
+        raise Refused(
+            f"demo --dir {directory}: the folder holds files the demo did not create, and the "
+            "demo replaces its lake, swr.duckdb and config.yaml; give a new or empty folder"
+        )
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARK).write_text("made by swr-etl demo; it may replace this folder's files\n")
+
+
+def invoked_as() -> str:
+    """Return the command as it was run (`.venv/bin/swr-etl`, `swr-etl`, `python -m etl`),
+    for hints a reader can paste."""
+    program = Path(sys.argv[0])
+    if program.name == "__main__.py":
+        return f"{Path(sys.executable).name} -m etl"
+    if program.name != "swr-etl" or not program.is_absolute():
+        return str(program) if program.name == "swr-etl" else "swr-etl"
+    on_path = shutil.which("swr-etl")
+    return "swr-etl" if on_path and Path(on_path) == program else os.path.relpath(program)
+
+
+def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
+    """Run the demo in `directory` (new, empty, or an earlier demo's), leaving its config, lake
+    and DuckDB file there."""
+    claim_folder(directory)
     for leftover in ("lake", "swr.duckdb", "swr.duckdb.wal", "dashboard.html"):
         path = directory / leftover
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
@@ -100,8 +132,7 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     )
     click.echo(f"the dashboard: {config.output.dashboard} (open it in a browser)")
     click.echo(f"left in {directory}: config.yaml, lake/, swr.duckdb, dashboard.html. Try:")
-    click.echo(f"  .venv/bin/swr-etl report -c {config_path}")
-    click.echo(f"  .venv/bin/swr-etl diff -c {config_path}")
-    click.echo(
-        f'  .venv/bin/swr-etl query -c {config_path} "SELECT * FROM stale_tags(365) LIMIT 5"'
-    )
+    command = invoked_as()
+    click.echo(f"  {command} report -c {config_path}")
+    click.echo(f"  {command} diff -c {config_path}")
+    click.echo(f'  {command} query -c {config_path} "SELECT * FROM stale_tags(365) LIMIT 5"')

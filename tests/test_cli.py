@@ -42,7 +42,7 @@ def test_plan_checks_credentials_and_writes_nothing(
     assert f"{keys[1][0]}/{keys[1][1]}" in result.output
     assert str(tmp_path / "swr.duckdb") in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
-    assert served.state.stats.requests == 1
+    assert served.state.stats.requests == 1 + len(keys)  # credentials, then each name
 
 
 def test_plan_reports_refused_credentials(
@@ -69,3 +69,14 @@ def test_demo_leaves_a_config_lake_and_database(tmp_path: Path) -> None:
     assert "added" in result.output and "retagged" in result.output
     assert (tmp_path / "swr.duckdb").is_file() and (tmp_path / "config.yaml").is_file()
     assert list((tmp_path / "lake" / "runs").glob("*/run_id=*/runs.parquet"))
+
+
+def test_demo_refuses_a_folder_holding_files_it_did_not_create(tmp_path: Path) -> None:
+    (tmp_path / "swr.duckdb").write_text("someone's real database")
+    (tmp_path / "config.yaml").write_text("endpoints: []\n")
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path), "--repos", "20"])
+    assert result.exit_code == 2, result.output
+    assert "holds files the demo did not create" in result.output
+    assert result.output.count("\n") == 1
+    assert (tmp_path / "swr.duckdb").read_text() == "someone's real database"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "swr.duckdb"]

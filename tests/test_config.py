@@ -11,7 +11,10 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.config import TokenAuthConfig, load_config
 from etl.errors import ConfigError
+from etl.fakeswr import FakeSwr, Registry
+from etl.run.sync import run_sync
 from tests.configs import BAD, GOOD
+from tests.conftest import write_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -109,3 +112,70 @@ def test_output_and_token_file_problems_exit_2_before_any_write(
     assert result.exit_code == 2, result.output
     assert f": {key}: " in result.output
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("auth", ["password", "aksk"])
+def test_every_secret_can_come_from_a_file_as_a_secret_mount_gives_it(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, auth: str
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories)[:2], auth)
+    data = yaml.safe_load(path.read_text())
+    creds, given = served.credentials, data["endpoints"][0]["auth"]
+    files = {"password": creds.password} if auth == "password" else {"ak": creds.ak, "sk": creds.sk}
+    for key, value in files.items():
+        (tmp_path / "secrets").mkdir(exist_ok=True)
+        (tmp_path / "secrets" / key).write_text(value + "\n")
+        del given[key]
+        given[f"{key}_file"] = f"secrets/{key}"
+    assert run_sync(load_config(path)).exit_code == 0
+    # The object store's keys too (checked by loading: moto's tests use the environment).
+    local = dict(data["output"])
+    data["output"] = {
+        **local,
+        "lake": "s3://bucket/lake",
+        "s3": {"access_key_file": "secrets/s3-ak", "secret_key_file": "secrets/s3-sk"},
+    }
+    (tmp_path / "secrets" / "s3-ak").write_text("AKIAEXAMPLE0001")
+    (tmp_path / "secrets" / "s3-sk").write_text("s3-secret-from-a-file")
+    path.write_text(yaml.safe_dump(data))
+    config = load_config(path)
+    assert config.output.s3 is not None and config.output.s3.secret_key is not None
+    assert config.output.s3.secret_key.get_secret_value() == "s3-secret-from-a-file"
+
+
+@pytest.mark.parametrize(
+    ("auth", "why"),
+    [
+        pytest.param({"password_file": "missing"}, "cannot read", id="a-missing-file"),
+        pytest.param({"password_file": "empty"}, "is empty", id="an-empty-file"),
+        pytest.param({"password_file": "empty", "password": "x"}, "not both", id="both-given"),
+    ],
+)
+def test_a_secret_file_that_cannot_serve_is_one_line_naming_its_key(
+    tmp_path: Path, auth: dict[str, str], why: str
+) -> None:
+    (tmp_path / "empty").write_text("\n")
+    config = {
+        "endpoints": [
+            {
+                "name": "e",
+                "url": "https://swr.example.invalid",
+                "auth": {
+                    "type": "password",
+                    "iam_url": "https://iam.example.invalid",
+                    "domain": "d",
+                    "user": "u",
+                    "project": "p",
+                    **auth,
+                },
+                "targets": [{"namespace": "platform", "repositories": ["api"]}],
+            }
+        ],
+        "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value).startswith(f"{path}: endpoints[0].auth.password_file: ")
+    assert why in str(raised.value)

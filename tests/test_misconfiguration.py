@@ -62,7 +62,7 @@ def test_a_pattern_that_selects_nothing_fails_the_run_and_plan_says_so(
     outcome = run_sync(load_config(path))
     assert outcome.exit_code == 1
     assert any(
-        "platform/no-such-*" in str(e) and "selects no repository" in str(e)
+        "platform: no-such-*" in str(e) and "selects no repository" in str(e)
         for e in outcome.list_failures
     )
     planned = CliRunner().invoke(cli, ["plan", "-c", str(path)])

@@ -33,6 +33,7 @@ from etl.fakeswr import (
 from etl.run.lock import OutputLock
 from etl.run.sync import run_sync
 from tests.conftest import write_config
+from tests.reliability.conftest import sync_process
 
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # styles a run of text: not a place on screen
 CURSOR = re.compile(r"\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\][^\x07]*\x07")  # moves, erases
@@ -222,3 +223,49 @@ def test_a_failed_run_keeps_the_last_success_and_a_refused_one_writes_nothing(
         refused = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
     assert refused.exit_code == 75
     assert (tmp_path / "swr.prom").read_bytes() == before  # not a run
+
+
+def test_a_job_that_never_succeeded_reads_as_stale_and_an_interrupted_run_as_interrupted(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
+    keys = list(small_registry.repositories)[:4]
+    path = with_outputs(write_config(tmp_path, served, keys), metrics="./swr.prom")
+    served.options.broken_repositories = set(keys)
+    assert run_sync(load_config(path)).exit_code == 3  # it has never worked
+    never = metrics(tmp_path / "swr.prom")
+    assert never[("swr_etl_last_success_timestamp_seconds", ())] == 0  # SwrEtlStale fires
+    served.options.broken_repositories = set()
+    stopped = sync_process(path, "page-staged:TERM")
+    stopped.communicate(timeout=120)
+    assert stopped.returncode == 143
+    after = metrics(tmp_path / "swr.prom")
+    assert after[("swr_etl_last_run_status", (("status", "interrupted"),))] == 1
+    assert after[("swr_etl_last_run_status", (("status", "failed"),))] == 0  # no SwrEtlFailing
+
+
+@pytest.mark.parametrize(
+    ("flags", "per_repository", "warnings"),
+    [
+        pytest.param([], False, True, id="cron-default-failures-warnings-and-the-summary"),
+        pytest.param(["-v"], True, True, id="verbose-a-line-per-repository"),
+        pytest.param(["--quiet"], False, False, id="quiet-the-summary-alone"),
+    ],
+)
+def test_cron_logs_hold_what_needs_a_look(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    flags: list[str],
+    per_repository: bool,
+    warnings: bool,
+) -> None:
+    keys = list(small_registry.repositories)[:4]
+    served.options.broken_repositories = {keys[0]}
+    path = write_config(tmp_path, served, keys, max_attempts=1)
+    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress", *flags])
+    assert result.exit_code == 1, result.output
+    ok_lines = [line for line in result.output.splitlines() if " ok: " in line]
+    assert bool(ok_lines) == per_repository
+    assert (" WARNING " in result.output) == warnings
+    summary = [line for line in result.output.splitlines() if line.startswith("run ")]
+    assert len(summary) == 1 and "(discovery's lists included)" in summary[0]

@@ -104,12 +104,21 @@ def test_a_failed_target_keeps_its_previous_snapshot(
 def test_a_missing_repository_is_not_found_and_the_rest_is_synced(
     tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
-    keys = list(small_registry.repositories)[:3]
-    config = load_config(write_config(tmp_path, served, [*keys, ("platform", "gone")]))
+    keys = list(small_registry.repositories)[:4]
+    config = load_config(write_config(tmp_path, served, keys))
+    assert run_sync(config).exit_code == 0
+    later = Registry(
+        small_registry.seed,
+        small_registry.day,
+        {k: r for k, r in small_registry.repositories.items() if k != keys[-1]},
+        small_registry.manifests,
+        small_registry.next_id,
+    )
+    served.serve(later)  # a repository that synced before is deleted
     outcome = run_sync(config)
     assert {r.status for r in outcome.results} == {"ok", "not_found"}
     assert outcome.exit_code == 0
-    assert stored_rows(config.output.duckdb) == expected_rows(small_registry, keys)
+    assert stored_rows(config.output.duckdb) == expected_rows(small_registry, keys[:-1])
 
 
 def test_loading_a_run_twice_adds_nothing(

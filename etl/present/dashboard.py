@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from etl.errors import EtlError
+from etl.errors import UsageError
 from etl.present.formats import human_bytes, is_size
 from etl.store.warehouse import sql
 
@@ -60,7 +60,9 @@ def chart_library() -> tuple[Any, str]:
         import plotly.graph_objects as go
         import plotly.offline
     except ImportError:
-        raise EtlError("the dashboard needs plotly: pip install 'swr-tag-etl[dashboard]'") from None
+        raise UsageError(
+            "the dashboard needs plotly: pip install 'swr-tag-etl[dashboard]'"
+        ) from None
     return go, plotly.offline.get_plotlyjs()
 
 

@@ -26,7 +26,9 @@ from etl.status import RunStatus, TargetStatus
 from etl.store import warehouse
 
 log = logging.getLogger("etl.metrics")
-STATUSES = tuple(str(s) for s in RunStatus)
+# A run's own statuses, and `interrupted` (SIGINT/SIGTERM): a manual stop is not a failure.
+INTERRUPTED = "interrupted"
+STATUSES = (*(str(s) for s in RunStatus), INTERRUPTED)
 LAST_SUCCESS = "swr_etl_last_success_timestamp_seconds"
 
 
@@ -54,12 +56,17 @@ def write_metrics(path: Path, run: RunMetrics) -> None:
     gauge("swr_etl_last_run_timestamp_seconds", "When the last run finished.").set(
         run.finished.timestamp()
     )
-    if succeeded is not None:
-        gauge(LAST_SUCCESS, "When the last run whose every target synced finished.").set(succeeded)
+    # 0 until a run succeeds: a deployment that never worked is as stale as can be, and the
+    # staleness alert fires for it too (an absent series would never fire).
+    gauge(LAST_SUCCESS, "When the last run whose every target synced finished (0: never).").set(
+        succeeded or 0
+    )
     duration = gauge("swr_etl_last_run_duration_seconds", "How long the last run took.")
     duration.set((run.finished - run.started).total_seconds())
     state = gauge(
-        "swr_etl_last_run_status", "1 for the last run's status (ok/partial/failed).", ("status",)
+        "swr_etl_last_run_status",
+        "1 for the last run's status (ok/partial/failed/interrupted).",
+        ("status",),
     )
     for status in STATUSES:
         state.labels(status).set(1 if status == run.status else 0)
@@ -113,9 +120,9 @@ def run_metrics(summary: dict[str, Any]) -> RunMetrics:
     )
 
 
-def write_failed_run_metrics(config: Config, started: datetime) -> None:
-    """Write the metrics of a run that failed before it finished (what the database holds,
-    where it can still be read)."""
+def write_failed_run_metrics(config: Config, started: datetime, interrupted: bool = False) -> None:
+    """Write the metrics of a run that failed, or was interrupted, before it finished (what
+    the database holds, where it can still be read)."""
     assert config.output.metrics is not None
     current: dict[str, tuple[int, int, int]] = {}
     try:
@@ -125,7 +132,8 @@ def write_failed_run_metrics(config: Config, started: datetime) -> None:
         current = {r["endpoint"]: (r["tags"], r["total_size"], r["unique_size"]) for r in rows}
     except (EtlError, duckdb.Error):
         pass  # the metrics still say the run failed, and when
-    metrics = RunMetrics(started, datetime.now(UTC), RunStatus.FAILED, current=current)
+    status = INTERRUPTED if interrupted else RunStatus.FAILED
+    metrics = RunMetrics(started, datetime.now(UTC), status, current=current)
     try:
         write_metrics(config.output.metrics, metrics)
     except OSError as exc:

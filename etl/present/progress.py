@@ -48,8 +48,9 @@ class PrintableLines(logging.Filter):
         return True
 
 
-def setup_logging(log_format: str = "text", verbose: bool = False) -> None:
-    """Send the `etl` loggers to stderr as text lines or JSON objects."""
+def setup_logging(log_format: str = "text", verbose: bool = False, quiet: bool = False) -> None:
+    """Send the `etl` loggers to stderr as text lines or JSON objects: failures and warnings
+    (quiet: errors only); with `verbose`, a line per repository and per retry too."""
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
@@ -60,7 +61,7 @@ def setup_logging(log_format: str = "text", verbose: bool = False) -> None:
         handler.addFilter(PrintableLines())
     root = logging.getLogger("etl")
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
     root.propagate = False
 
 
@@ -91,7 +92,8 @@ def log_result(result: TargetResult) -> None:
         )
     else:
         message = f"{result.target} {result.status}: {result.error}"
-    level = logging.INFO if result.status == TargetStatus.OK else logging.WARNING
+    # A repository that synced is a debug line (-v): a cron log holds what needs a look.
+    level = logging.DEBUG if result.status == TargetStatus.OK else logging.WARNING
     log.log(level, message, extra={"fields": facts})
 
 

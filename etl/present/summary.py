@@ -86,16 +86,17 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
     """Return the text of a run's summary, one screen at most."""
     t = s["totals"]
     lines = [
-        f"run {s['run_id']}: {s['status']} - {t['ok']} ok, {t['not_found']} not found, "
-        f"{t['failed']} failed of {t['targets']} targets; {t['tags']} tags, "
-        f"{t['requests']} requests, {t['retries']} retries, {t['warnings']} warnings",
+        f"run {s['run_id']}: {s['status']} - {t['ok']:,} ok, {t['not_found']:,} not found, "
+        f"{t['failed']:,} failed of {t['targets']:,} targets; {t['tags']:,} tags, "
+        f"{t['requests']:,} requests and {t['retries']:,} retries (discovery's lists included), "
+        f"{t['warnings']:,} warnings",
         f"  took {s['duration_s']:.1f} s"
         + (f" ({s['tags_per_s']:,} tags/s)" if s["tags_per_s"] else ""),
     ]
     for e in s["endpoints"]:
         lines.append(
-            f"  endpoint {e['endpoint']}: {e['ok']} ok, {e['not_found']} not found, "
-            f"{e['failed']} failed; {e['tags']:,} tags, {e['requests']:,} requests, "
+            f"  endpoint {e['endpoint']}: {e['ok']:,} ok, {e['not_found']:,} not found, "
+            f"{e['failed']:,} failed; {e['tags']:,} tags, {e['requests']:,} tag-list requests, "
             f"{e['retries']:,} retries, {e['warnings']:,} warnings"
         )
     if s["changes"]:

@@ -79,11 +79,13 @@ class Discovery:
     organization_lists: dict[str, ApiError | None] = field(default_factory=dict)
     selections: list[Selection] = field(default_factory=list)
     stats: RequestStats = field(default_factory=RequestStats)
+    empty: list[ApiError] = field(default_factory=list)  # patterns that selected nothing
 
     def failures(self) -> list[ApiError]:
-        """Return the error of every list that failed: organization lists, then repositories."""
+        """Return the error of every list that failed (organization lists, then repositories),
+        then of every pattern that selected nothing: each fails the run."""
         lists = [e for e in self.organization_lists.values() if e is not None]
-        return lists + [x.error for x in self.listings if x.error is not None]
+        return lists + [x.error for x in self.listings if x.error is not None] + self.empty
 
 
 async def discover(
@@ -189,6 +191,14 @@ class EndpointDiscovery:
                     self.choose(spec, target, selection)
             if scope != LITERAL:
                 self.recheck_vanished(spec, pattern, namespaces, selection)
+        if spec.discovers and selection.error is None and not selected_anything(selection):
+            # A pattern that matches nothing is a misconfiguration, not a run with no work.
+            selection.error = ResponseError(
+                f"target {selection.spec!r} selects no repository: is the pattern right?",
+                error_code="ETL.EMPTY_SELECTION",
+                endpoint=name,
+            )
+            self.found.empty.append(selection.error)
         return selection
 
     def valid_organizations(self, names: list[str]) -> list[str]:
@@ -349,6 +359,12 @@ def repository_set(table: pa.Table, namespace: str) -> tuple[pa.Table, int]:
     if len(keep) == table.num_rows:
         return table, 0
     return table.take(pa.array(keep, type=pa.int64())), table.num_rows - len(keep)
+
+
+def selected_anything(selection: Selection) -> bool:
+    """Return True if a target resolved to a repository, even one excluded or taken by an
+    earlier target."""
+    return bool(selection.targets or selection.excluded or selection.taken_earlier)
 
 
 def pattern_of(spec: TargetConfig, repository: str) -> str:

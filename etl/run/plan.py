@@ -4,12 +4,13 @@ are resolved through the organization and repository lists, as a sync would."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import click
 import duckdb
 
-from etl.config import Config, EndpointConfig, Target
+from etl.config import LITERAL, Config, EndpointConfig, Target
 from etl.errors import ApiError, EndpointError, EtlError, NotFoundError
 from etl.run.discovery import (
     Discovery,
@@ -37,6 +38,7 @@ class EndpointPlan:
     error: ApiError | None = None
     selections: list[Selection] = field(default_factory=list)
     api: Api = "v3"
+    unknown: list[str] = field(default_factory=list)  # literal names SWR does not know
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,11 @@ def known_scope(config: Config) -> KnownScope:
 
 
 async def plan_endpoint(
-    config: Config, endpoint: EndpointConfig, auth: Auth, members: Members | None = None
+    config: Config,
+    endpoint: EndpointConfig,
+    auth: Auth,
+    members: Members | None = None,
+    tracked: Collection[tuple[str, str, str]] | None = None,
 ) -> EndpointPlan:
     """Return an endpoint's plan: credentials checked, patterns resolved (nothing written)."""
     plan = EndpointPlan(endpoint)
@@ -88,7 +94,38 @@ async def plan_endpoint(
             ).run()
             plan.selections = found.selections
             plan.error = next((s.error for s in found.selections if s.error), None)
+            plan.unknown = await unknown_names(plan, client, tracked or {})
     return plan
+
+
+async def unknown_names(
+    plan: EndpointPlan, client: SwrClient, tracked: Collection[tuple[str, str, str]]
+) -> list[str]:
+    """Return the literal names of an endpoint that SWR does not know and that never synced
+    (one 1-tag request each): a sync would fail them."""
+    unknown = []
+    for selection in plan.selections:
+        for target in selection.targets:
+            key = (target.endpoint, target.namespace, target.repository)
+            if target.selected_by != LITERAL or key in tracked:
+                continue
+            listing = tag_list_of(
+                plan.api,
+                target.namespace,
+                target.repository,
+                page_size=1,
+                tag=None,
+                with_manifest=False,
+            )
+            try:
+                await client.get_json(
+                    listing.path, list(listing.query), target=target.path, decode=listing.decode
+                )
+            except NotFoundError:
+                unknown.append(target.path)
+            except ApiError:
+                pass  # anything else shows in the sync, as it would without plan
+    return unknown
 
 
 async def check_credentials(
@@ -117,8 +154,11 @@ async def plan_endpoints(
     config: Config, auths: dict[str, Auth], known: KnownScope | None = None
 ) -> list[EndpointPlan]:
     """Return every endpoint's plan, in config order."""
-    members = (known or KnownScope()).members
-    return [await plan_endpoint(config, e, auths[e.name], members) for e in config.endpoints]
+    scope = known or KnownScope()
+    return [
+        await plan_endpoint(config, e, auths[e.name], scope.members, scope.tracked)
+        for e in config.endpoints
+    ]
 
 
 def print_plan(config: Config, plans: list[EndpointPlan], known: KnownScope | None = None) -> None:
@@ -136,6 +176,8 @@ def print_plan(config: Config, plans: list[EndpointPlan], known: KnownScope | No
         for number, selection in enumerate(plan.selections, start=1):
             total += len(selection.targets)
             print_selection(number, selection)
+        for path in plan.unknown:
+            click.echo(f"  FAILED {path}: SWR does not know it (is the name right?)")
     click.echo(
         f"crawl: {total} repositories, page size {crawl.page_size}, "
         f"{crawl.concurrency} requests in flight, {crawl.requests_per_second:g} requests/s per "

@@ -10,14 +10,39 @@ A changed tag filter is a new scope for its repository too; the SQL sees that fr
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
-from etl.config import Target
+from etl.config import LITERAL, Target
+from etl.errors import NotFoundError
 from etl.run.crawl import TargetResult
 from etl.status import TargetStatus
 
 log = logging.getLogger("etl.run.scope")
 
 RepositoryKey = tuple[str, str, str]  # endpoint, namespace, repository
+
+
+def fail_unknown_names(results: list[TargetResult], known: Collection[RepositoryKey]) -> None:
+    """Fail every literal name that SWR answers "not found" on its first sync: a name SWR does
+    not know is a misconfiguration (a typo, another region), not a deleted repository. One
+    that synced before (`known`) and is gone now stays `not_found`."""
+    for result in results:
+        target, error = result.target, result.error
+        key = (target.endpoint, target.namespace, target.repository)
+        if result.status != TargetStatus.NOT_FOUND or target.selected_by != LITERAL:
+            continue
+        if key in known or error is None:
+            continue
+        result.status = TargetStatus.FAILED
+        result.error = NotFoundError(
+            f"SWR does not know this repository and it never synced: is the name right? "
+            f"({error.message})",
+            status=error.status,
+            error_code=error.error_code,
+            request_id=error.request_id,
+            endpoint=target.endpoint,
+            target=target.path,
+        )
 
 
 def untracked_results(

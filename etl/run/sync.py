@@ -8,6 +8,7 @@ warehouse that missed a published run (a crash in between) catches up at the nex
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import secrets
 import shutil
@@ -47,7 +48,7 @@ from etl.run.records import (
     target_runs_table,
 )
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
-from etl.run.scope import untracked_results
+from etl.run.scope import fail_unknown_names, untracked_results
 from etl.status import RunStatus
 from etl.store import commits, lake, warehouse
 from etl.store.storage import store_for
@@ -111,6 +112,13 @@ def check_outputs(config: Config, probe_write: bool) -> None:
     """Raise ConfigError if an output cannot be written: local paths by looking, an
     object-storage lake by one listing (and, with `probe_write`, a probe object)."""
     check_output(config)
+    if config.output.dashboard is not None and importlib.util.find_spec("plotly") is None:
+        # Found before the crawl, not after the commit: the page needs Plotly's script.
+        raise ConfigError(
+            "the dashboard needs plotly: pip install 'swr-tag-etl[dashboard]'",
+            file=str(config.source),
+            key="output.dashboard",
+        )
     store_for(config.output).check_lake("output.lake", str(config.source), probe_write)
 
 
@@ -266,11 +274,12 @@ def run_sync(
     with output_lock(config):
         try:
             outcome = _run_locked(config, auths, on_done, accept_removals, on_targets)
-        except BaseException:
+        except BaseException as exc:
             if config.output.metrics is not None:
                 from etl.present.metrics import write_failed_run_metrics
 
-                write_failed_run_metrics(config, started)
+                stopped = isinstance(exc, (Interrupted, KeyboardInterrupt))
+                write_failed_run_metrics(config, started, interrupted=stopped)
             raise
     metrics = config.output.metrics
     if metrics is not None:
@@ -303,6 +312,7 @@ def _run_locked(
             _crawl(config, auths, writer, context, on_done, on_targets)
         )
         release_memory()
+        fail_unknown_names(results, state.current)
         if not accept_removals:
             share = config.crawl.max_removed_share
             for endpoint in refuse_mass_removals(results, state.current, share):

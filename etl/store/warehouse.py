@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from etl.errors import DatabaseBusy, EtlError, Refused, StorageError
+from etl.errors import DatabaseBusy, Refused, StorageError, UsageError
 from etl.failpoints import failpoint
 from etl.store import lake
 from etl.store.commits import LOADS_BEFORE_SET_ASIDE, Commit, commits_in_order, listed_runs
@@ -107,7 +107,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     no setting. Raises DatabaseBusy when another process holds the file open.
     """
     if read_only and not path.exists():
-        raise EtlError(f"no database at {path} yet: run `swr-etl sync` first")
+        raise UsageError(f"no database at {path} yet: run `swr-etl sync` first")
     try:
         con = duckdb.connect(
             str(path), read_only=read_only, config=READER_CONFIG if read_only else {}

@@ -25,7 +25,7 @@ import orjson
 from yarl import URL
 
 from etl.config import MAX_PAGE_BYTES, MAX_PAGES, CrawlConfig, EndpointConfig
-from etl.errors import ApiError, LimitError, ResponseError
+from etl.errors import ApiError, EndpointError, LimitError, ResponseError
 from etl.swr.auth import Auth, SignableRequest, canonical_query
 from etl.swr.paging import Answer, P, Paginator, SwrList
 from etl.swr.wire import api_error_from_response, read_capped
@@ -172,6 +172,11 @@ class SwrClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._ssl = ssl_context(verify_tls, ca_bundle)
         self._connector = connector
+        # Until the endpoint has answered once, one request at a time may find out whether
+        # it can be reached at all: an endpoint that cannot is one error, not one per target.
+        self._first_contact = asyncio.Lock()
+        self._answered = False
+        self._unreachable: EndpointError | None = None
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> SwrClient:
@@ -233,7 +238,34 @@ class SwrClient:
         decode: Decoder | None = None,
     ) -> Answer[Any]:
         """Return the answer of a GET, its body read by `decode` (JSON by default), retrying
-        transient failures."""
+        transient failures. An endpoint that cannot be connected to (refused, unresolvable,
+        TLS refused) before it has ever answered raises EndpointError for every request after
+        the first one's retries, without sending them."""
+        if self._answered:
+            return await self._get_retrying(path, query, target, stats, decode)
+        async with self._first_contact:
+            if self._unreachable is not None:
+                raise self._unreachable
+            if self._answered:
+                pass  # another request reached it meanwhile
+            else:
+                try:
+                    answer = await self._get_retrying(path, query, target, stats, decode)
+                except Unreachable as exc:
+                    self._unreachable = EndpointError(exc.message, endpoint=self.name)
+                    raise self._unreachable from None
+                self._answered = True
+                return answer
+        return await self._get_retrying(path, query, target, stats, decode)
+
+    async def _get_retrying(
+        self,
+        path: str,
+        query: list[tuple[str, str]],
+        target: str | None,
+        stats: RequestStats | None,
+        decode: Decoder | None,
+    ) -> Answer[Any]:
         stats = stats if stats is not None else RequestStats()
         refreshed = False
         attempt = 0
@@ -295,6 +327,8 @@ class SwrClient:
                 ) as resp:
                     body = await read_capped(resp, self.max_page_bytes)
                     status, resp_headers = resp.status, resp.headers
+            except aiohttp.ClientConnectorError as exc:
+                raise Unreachable(unreachable_reason(exc)) from None
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise ApiError(f"no usable answer: {describe_transport_error(exc)}") from None
         request_id = resp_headers.get("X-Request-Id")
@@ -321,6 +355,26 @@ class SwrClient:
 async def decode_json(body: bytes) -> Any:
     """Return the body parsed as JSON (raises orjson.JSONDecodeError)."""
     return orjson.loads(body)
+
+
+class Unreachable(ApiError):
+    """No connection could be made: refused, unresolvable, TLS refused (retried like any
+    transport fault, and then the endpoint's, not one target's, error)."""
+
+
+def unreachable_reason(exc: aiohttp.ClientConnectorError) -> str:
+    """Return why a connection failed, naming the host: refused, cannot resolve, TLS."""
+    where = f"{exc.host}:{exc.port}"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"cannot resolve {exc.host} (is endpoints[].url right?)"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"TLS verification failed for {exc.host}: {exc.certificate_error}"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):
+        return f"TLS handshake with {where} failed: {exc.os_error}"
+    if isinstance(exc.os_error, ConnectionRefusedError):
+        return f"connection refused by {where} (is the port right, is anything listening?)"
+    reason = exc.os_error.strerror or type(exc.os_error).__name__
+    return f"cannot connect to {where}: {reason}"
 
 
 def describe_transport_error(exc: BaseException) -> str:

@@ -109,6 +109,7 @@ def test_a_malformed_config_is_one_line_exit_2_and_writes_nothing(
         pytest.param(
             "copy-is-a-directory", "output.readonly_copy", id="readonly-copy-is-a-directory"
         ),
+        pytest.param("metrics-is-a-directory", "output.metrics", id="metrics-path-is-a-directory"),
         pytest.param(
             "token-file-missing", "endpoints[0].auth.token_file", id="unreadable-token-file"
         ),
@@ -133,6 +134,9 @@ def test_unusable_paths_are_one_line_exit_2_and_write_nothing(
     elif setup == "copy-is-a-directory":
         (tmp_path / "dash").mkdir()
         output = "output: {lake: ./lake, duckdb: ./swr.duckdb, readonly_copy: ./dash}"
+    elif setup == "metrics-is-a-directory":
+        (tmp_path / "swr.prom").mkdir()
+        output = "output: {lake: ./lake, duckdb: ./swr.duckdb, metrics: ./swr.prom}"
     elif setup.startswith("token-file"):
         auth = "type: token, token_file: ./token"
         if setup == "token-file-is-a-directory":

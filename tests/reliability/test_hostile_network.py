@@ -29,6 +29,7 @@ from tests.conftest import expected_rows, stored_rows, write_config
 from tests.reliability.conftest import (
     Script,
     page,
+    raw,
     status_of,
     stored,
     tag,
@@ -164,9 +165,19 @@ def test_a_404_that_is_not_swrs_fails_and_closes_no_tag(
 def test_swrs_own_404_still_makes_a_target_not_found(
     tmp_path: Path, hostile: Callable[[dict[str, Script]], str]
 ) -> None:
-    # The hostile app answers an unknown repository with SVCSTG.SWR.4040002.
-    url = hostile({"ns/normal": Script([page(NORMAL)])})
-    result = sync(write_hostile_config(tmp_path, url))
+    # After one good answer, the hostile repository's tag list answers SWR's own
+    # SVCSTG.SWR.4040002: the repository was deleted.
+    gone = raw(404, b'{"error_code": "SVCSTG.SWR.4040002", "error_msg": "Repository not found"}')
+    url = hostile(
+        {
+            "ns/normal": Script([page(NORMAL)]),
+            # The first sync's API probe and its crawl: two good answers.
+            "ns/hostile": Script([gone], first=[page(NORMAL), page(NORMAL)]),
+        }
+    )
+    path = write_hostile_config(tmp_path, url)
+    assert sync(path).exit_code == 0
+    result = sync(path)
     assert result.exit_code == 0, result.output
     assert status_of(tmp_path / "swr.duckdb", "hostile")[0] == "not_found"
 
