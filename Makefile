@@ -47,7 +47,7 @@ test: lint browser java ## lint, then the whole test suite, then the other Pytho
 	$(VENV)/bin/pytest -q
 	$(MAKE) --no-print-directory versions
 
-bench: $(TOOLS) ## the benchmark (about 9 minutes here, plus install): every target with its figure
+bench: $(TOOLS) ## the benchmark (9 to 20 minutes here, plus install): every target with its figure
 	$(PY) -m tests.bench.bench
 
 demo: $(RUNTIME) ## start the local SWR API, sync twice (a day apart), print the report

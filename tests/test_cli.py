@@ -80,3 +80,14 @@ def test_demo_refuses_a_folder_holding_files_it_did_not_create(tmp_path: Path) -
     assert result.output.count("\n") == 1
     assert (tmp_path / "swr.duckdb").read_text() == "someone's real database"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "swr.duckdb"]
+
+
+@pytest.mark.parametrize("command", ["report", "diff", "query", "dashboard"])
+def test_a_reader_before_the_first_sync_is_a_usage_error(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, command: str
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories)[:1])
+    args = [command, "-c", str(path), *(["SELECT 1"] if command == "query" else [])]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: no database at ") and result.output.count("\n") == 1

@@ -79,6 +79,13 @@ def test_a_narrowed_pattern_leaves_what_it_no_longer_selects_untracked_not_remov
     assert offered == [("platform",)]
 
 
+def on_api(path: Path, api: str) -> None:
+    """Make the config's endpoint use `api` (v3 or v2) rather than probe for it."""
+    data = yaml.safe_load(path.read_text())
+    data["endpoints"][0]["api"] = api
+    path.write_text(yaml.safe_dump(data))
+
+
 def renamed_endpoint(path: Path) -> None:
     data = yaml.safe_load(path.read_text())
     data["endpoints"][0]["name"] = "renamed"
@@ -161,9 +168,7 @@ def test_a_list_that_repeats_rows_counts_each_repository_once(
 ) -> None:
     server.options.repeat_list_rows = True
     path = discovering(tmp_path, server, EVERYTHING, page_size=7)
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["api"] = "v3"
-    path.write_text(yaml.safe_dump(data))
+    on_api(path, "v3")
     sync(path)
     sync(path)  # identical duplicates must not survive a clean run either
     db = tmp_path / "swr.duckdb"
@@ -204,9 +209,7 @@ def test_a_v2_repository_list_whose_total_moves_is_read_again(
     path = discovering(
         tmp_path, server, [{"namespace": "platform", "repositories": ["*"]}], page_size=5
     )
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["api"] = "v2"
-    path.write_text(yaml.safe_dump(data))
+    on_api(path, "v2")
     sync(path)
     db = tmp_path / "swr.duckdb"
     listed = query(db, "SELECT repository FROM repositories_current ORDER BY 1")

@@ -347,7 +347,7 @@ def rate_capped(rows: list[Row], runs: int, scale: int) -> None:
         syncs = [fresh_sync(srv, concurrency=32, requests_per_second=200) for _ in range(runs)]
         with tempfile.TemporaryDirectory() as tmp:
             sdk, _ = sdk_crawl(srv, Path(tmp) / "sdk.parquet")  # once: it takes minutes
-    requests = int(syncs[0].summary.split(" requests")[0].rsplit(" ", 1)[1])
+    requests = summary_requests(syncs[0].summary)
     ideal = requests / 200
     rows.append(
         (
@@ -387,11 +387,16 @@ def memory(rows: list[Row], tags: int, repos: int, runs: int, base_mb: float) ->
     )
 
 
+def summary_requests(line: str) -> int:
+    """Return the request count of a run's summary line (`…; 1,234 tags, 2,011 requests …`)."""
+    return int(line.split(" requests")[0].rsplit(" ", 1)[1].replace(",", ""))
+
+
 def latency(rows: list[Row], runs: int, scale: int) -> None:
     tags = 200_000 // scale
     with server(2000 // scale, tags, latency_ms=50) as srv:
         syncs = [fresh_sync(srv, concurrency=32) for _ in range(runs)]
-    requests = int(syncs[0].summary.split(" requests")[0].rsplit(" ", 1)[1])
+    requests = summary_requests(syncs[0].summary)
     ideal = requests * 0.050 / 32
     walls = [r.seconds for r in syncs]
     rows.append(

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -155,6 +156,16 @@ def sync_process(config: Path, failpoint: str | None = None, *args: str) -> subp
         stderr=subprocess.PIPE,
         env=env,
     )
+
+
+def paused_sync(config: Path, failpoint: str) -> subprocess.Popen[bytes]:
+    """Start `swr-etl sync` stopped at `failpoint` (`name:STOP`), and return it once it has
+    stopped there (SIGCONT lets it go on)."""
+    paused = sync_process(config, failpoint)
+    deadline = time.monotonic() + 60
+    while not stopped(paused.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return paused
 
 
 def stopped(pid: int) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from aiohttp import web
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from etl.cli import cli
 from etl.fakeswr import AppThread
@@ -57,6 +57,26 @@ def v2_server() -> Iterator[Callable[[Window], str]]:
         thread.__exit__(None, None, None)
 
 
+def sync_v2(directory: Path, url: str, repositories: list[str], page_size: int) -> Result:
+    """Sync `ns/<repositories>` from a v2-only server at `url`, one attempt a request."""
+    config = {
+        "endpoints": [
+            {
+                "name": "v2",
+                "url": url,
+                "api": "v2",
+                "auth": {"type": "token", "token": "t"},
+                "targets": [{"namespace": "ns", "repositories": repositories}],
+            }
+        ],
+        "crawl": {"max_attempts": 1, "timeout_s": 5, "page_size": page_size},
+        "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
+    }
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+
+
 @pytest.mark.parametrize(
     ("hostile", "says"),
     [
@@ -80,22 +100,7 @@ def v2_server() -> Iterator[Callable[[Window], str]]:
 def test_a_content_range_contradiction_fails_the_repository(
     tmp_path: Path, v2_server: Callable[[Window], str], hostile: Window, says: str
 ) -> None:
-    config = {
-        "endpoints": [
-            {
-                "name": "v2",
-                "url": v2_server(hostile),
-                "api": "v2",
-                "auth": {"type": "token", "token": "t"},
-                "targets": [{"namespace": "ns", "repositories": ["hostile", "normal"]}],
-            }
-        ],
-        "crawl": {"max_attempts": 1, "timeout_s": 5, "page_size": 10},
-        "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    result = sync_v2(tmp_path, v2_server(hostile), ["hostile", "normal"], page_size=10)
     assert result.exit_code == 1, result.output
     db = tmp_path / "swr.duckdb"
     status, message, _, request_id = status_of(db, "hostile")
@@ -122,22 +127,7 @@ def test_a_push_to_the_front_of_a_one_tag_page_list_is_kept_once_and_ends_exact(
             listed.insert(0, pushed)
         return rows, header
 
-    config = {
-        "endpoints": [
-            {
-                "name": "v2",
-                "url": v2_server(newest_first),
-                "api": "v2",
-                "auth": {"type": "token", "token": "t"},
-                "targets": [{"namespace": "ns", "repositories": ["hostile"]}],
-            }
-        ],
-        "crawl": {"max_attempts": 1, "timeout_s": 5, "page_size": 1},
-        "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    result = sync_v2(tmp_path, v2_server(newest_first), ["hostile"], page_size=1)
     assert result.exit_code == 0, result.output
     assert sorted(r["tag"] for r in stored(tmp_path / "swr.duckdb", "hostile")) == sorted(
         t["tag"] for t in listed

@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
 from etl.store.storage import local_store
 from tests.conftest import expected_rows, stored_rows, write_config
-from tests.reliability.conftest import stopped, sync_process
+from tests.reliability.conftest import paused_sync
 
 
 def run(*args: str) -> Result:
@@ -141,10 +140,7 @@ def test_a_database_held_during_the_load_keeps_the_run_in_the_lake(
 ) -> None:
     tomorrow = next_day(small_registry)
     served.serve(tomorrow)
-    paused = sync_process(synced, "lake-published:STOP")
-    deadline = time.monotonic() + 60
-    while not stopped(paused.pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    paused = paused_sync(synced, "lake-published:STOP")
     held = holder(tmp_path / "swr.duckdb")  # a dashboard opens the file meanwhile
     paused.send_signal(signal.SIGCONT)
     _, err = paused.communicate(timeout=60)
@@ -174,10 +170,7 @@ def test_a_reader_right_after_the_load_leaves_a_loaded_run_loaded(
     data["output"]["metrics"] = "./swr.prom"
     synced.write_text(yaml.safe_dump(data))
     served.serve(next_day(small_registry))
-    paused = sync_process(synced, "warehouse-loaded:STOP")
-    deadline = time.monotonic() + 60
-    while not stopped(paused.pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    paused = paused_sync(synced, "warehouse-loaded:STOP")
     held = holder(tmp_path / "swr.duckdb")  # a polling notebook opens the file just then
     paused.send_signal(signal.SIGCONT)
     out, err = paused.communicate(timeout=60)

@@ -7,7 +7,6 @@ name."""
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -16,7 +15,7 @@ from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry
 from etl.store import commits
 from tests.conftest import expected_rows, stored_rows
-from tests.reliability.conftest import stopped, sync_process
+from tests.reliability.conftest import paused_sync
 from tests.s3 import S3Server
 from tests.test_object_storage import bucket, s3, s3_config, sync  # noqa: F401 - fixtures
 
@@ -31,10 +30,7 @@ def test_two_writers_with_one_name_at_once_lose_nothing(
     south = s3_config(tmp_path / "south", served, repositories[15:], s3, bucket, endpoint="south")
     # North takes its sequence number, crawls, and waits before publishing; south runs whole
     # meanwhile, with the same number from its own database; then north publishes.
-    paused = sync_process(north, "lake-written:STOP")
-    deadline = time.monotonic() + 60
-    while not stopped(paused.pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    paused = paused_sync(north, "lake-written:STOP")
     assert sync(south).exit_code == 0
     paused.send_signal(signal.SIGCONT)
     _, err = paused.communicate(timeout=120)
