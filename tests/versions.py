@@ -57,12 +57,14 @@ def check(python: Path, wheel: Path, work: Path) -> str:
     run(venv / "bin/swr-etl", "demo", "--dir", demo, "--repos", "30")
     report = run(venv / "bin/swr-etl", "report", "-c", demo / "config.yaml", "--format", "json")
     assert '"totals"' in report
+    # Run from the scratch folder: from the checkout, `import etl` would find the checkout's.
     shipped = run(
         venv / "bin/python",
         "-c",
         "import etl, pathlib, importlib.metadata as m; "
         "print(pathlib.Path(etl.__file__).with_name('config.example.yaml').is_file(), "
         "any(f.name == 'LICENSE' for f in m.distribution('swr-tag-etl').files or []))",
+        cwd=work,
     )
     assert shipped.split() == ["True", "True"], (
         f"the wheel lacks the example config or LICENSE: {shipped}"
