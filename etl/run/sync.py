@@ -51,7 +51,7 @@ from etl.run.runtime import release_memory, signals_cancel, signals_deferred
 from etl.run.scope import fail_unknown_names, untracked_results
 from etl.status import RunStatus
 from etl.store import commits, lake, warehouse
-from etl.store.storage import store_for
+from etl.store.storage import LakeStore, store_for
 from etl.store.warehouse import LoadRefused
 from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.swr.client import RetryPolicy, client_for
@@ -228,13 +228,20 @@ def prepare_outputs(config: Config) -> StartState:
         ) from None
     except OSError as exc:
         raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
+    report_set_aside(aside, out.duckdb, store)
+    return state
+
+
+def report_set_aside(aside: dict[str, str], duckdb_path: Path, store: LakeStore) -> None:
+    """Log every run set aside: for this database (`aside`, run id → reason), and in the lake
+    itself by an earlier version."""
     for run_id, reason in aside.items():
         log.error(
             "run %s is set aside for this database and missing from it: %s (it stays in the lake; "
             "to load it again, delete its row from the load_failures table of %s and sync)",
             run_id,
             reason,
-            out.duckdb,
+            duckdb_path,
         )
     for run_id, reason in commits.set_aside_runs(store):  # moved aside by an earlier version
         log.error(
@@ -244,7 +251,6 @@ def prepare_outputs(config: Config) -> StartState:
             store.show(store.path(commits.SET_ASIDE, run_id)),
             reason,
         )
-    return state
 
 
 def load_lake(config: Config) -> list[str]:
