@@ -6,7 +6,7 @@ TOOLS := $(VENV)/.installed-test
 # apt-get as root, or through sudo when it asks no password; otherwise say what to install.
 APT := $(shell if [ "$$(id -u)" = 0 ]; then echo apt-get; elif sudo -n true 2>/dev/null; then echo "sudo apt-get"; fi)
 
-.PHONY: help install lint browser java versions test demo bench clean
+.PHONY: help install lint browser java systemd versions test demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -40,10 +40,16 @@ java: ## the OS's Java 17 runtime (Spark reads the lake in a test), if missing
 		$(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq openjdk-17-jre-headless; \
 	else echo "make java: install the Debian package openjdk-17-jre-headless (as root)"; fi
 
+systemd: ## the OS's systemd-analyze (deploy/'s units are verified in a test), if missing
+	@command -v systemd-analyze >/dev/null || \
+	if [ -n "$(APT)" ]; then \
+		$(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq systemd; \
+	else echo "make systemd: install the Debian package systemd (as root)"; fi
+
 versions: $(TOOLS) ## the wheel in a fresh venv of every other CPython here that it supports: demo, report
 	$(PY) -m tests.versions
 
-test: lint browser java ## lint, then the whole test suite, then the other Python versions
+test: lint browser java systemd ## lint, then the whole test suite, then the other Python versions
 	$(VENV)/bin/pytest -q
 	$(MAKE) --no-print-directory versions
 

@@ -268,6 +268,10 @@ class OutputConfig(Model):
     readonly_copy: Path | None = None  # refreshed after each run, for dashboards to open
     dashboard: Path | None = None  # an HTML page rewritten after each successful or partial run
     metrics: Path | None = None  # a Prometheus text file rewritten after every run
+    # A Prometheus Pushgateway (http(s)://HOST[:PORT]) each metrics file is also sent to.
+    pushgateway: str | None = None
+
+    _gateway = field_validator("pushgateway")(lambda v: None if v is None else checked_url(v))
 
     @field_validator("lake", mode="before")
     @classmethod
@@ -284,9 +288,12 @@ class OutputConfig(Model):
         return seconds_of(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def s3_only_for_object_storage(self) -> OutputConfig:
+    def options_that_need_another(self) -> OutputConfig:
         if self.s3 is not None and not isinstance(self.lake, S3Location):
             raise ValueError("s3 is only for an s3:// lake")
+        if self.pushgateway is not None and self.metrics is None:
+            # The file carries the last success from run to run; the gateway gets a copy.
+            raise ValueError("pushgateway needs metrics: the file it sends")
         return self
 
 

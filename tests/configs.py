@@ -119,6 +119,21 @@ BAD = [
         id="no-output",
     ),
     pytest.param(
+        replaced("duckdb: ./data/swr.duckdb}", "duckdb: x.duckdb, pushgateway: http://pg:9091}"),
+        "output",
+        "pushgateway needs metrics",
+        id="pushgateway-without-metrics-file",
+    ),
+    pytest.param(
+        replaced(
+            "duckdb: ./data/swr.duckdb}",
+            "duckdb: x.duckdb, metrics: m.prom, pushgateway: 'http://u:pw@pg:9091/metrics'}",
+        ),
+        "output.pushgateway",
+        "no path, query or user",
+        id="pushgateway-with-path-or-user",
+    ),
+    pytest.param(
         replaced(
             TOKEN_AUTH, "type: password, iam_url: https://iam, domain: d, user: u, password: p"
         ),

@@ -10,6 +10,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -33,6 +34,7 @@ from etl.fakeswr import (
 from etl.run.lock import OutputLock
 from etl.run.sync import run_sync
 from tests.conftest import write_config
+from tests.pushgateway import Pushgateway
 from tests.reliability.conftest import sync_process
 
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # styles a run of text: not a place on screen
@@ -269,3 +271,56 @@ def test_cron_logs_hold_what_needs_a_look(
     assert (" WARNING " in result.output) == warnings
     summary = [line for line in result.output.splitlines() if line.startswith("run ")]
     assert len(summary) == 1 and "(discovery's lists included)" in summary[0]
+
+
+@pytest.fixture
+def pushgateway() -> Iterator[Pushgateway]:
+    gateway = Pushgateway()
+    yield gateway
+    gateway.close()
+
+
+def test_each_run_replaces_its_group_in_the_pushgateway_with_its_metrics_file(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, pushgateway: Pushgateway
+) -> None:
+    keys = list(small_registry.repositories)[:4]
+    path = with_outputs(
+        write_config(tmp_path, served, keys), metrics="./swr.prom", pushgateway=pushgateway.url
+    )
+    assert run_sync(load_config(path)).exit_code == 0
+    served.options.broken_repositories = set(keys)
+    assert run_sync(load_config(path)).exit_code == 3  # a failed run is pushed too
+    assert [(m, p) for m, p, _ in pushgateway.received] == [
+        ("PUT", "/metrics/job/swr-etl/writer/config"),
+    ] * 2
+    last = pushgateway.received[-1][2]
+    assert last == (tmp_path / "swr.prom").read_text()
+    assert 'swr_etl_last_run_status{status="failed"} 1.0' in last
+    assert served.credentials.token not in last
+
+
+@pytest.mark.parametrize("trouble", ["HTTP 503", "nothing listening"])
+def test_a_pushgateway_in_trouble_is_a_warning_and_the_run_stands(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    caplog: pytest.LogCaptureFixture,
+    trouble: str,
+) -> None:
+    gateway = Pushgateway(status=503)
+    if trouble == "nothing listening":
+        gateway.close()
+    path = with_outputs(
+        write_config(tmp_path, served, list(small_registry.repositories)[:2]),
+        metrics="./swr.prom",
+        pushgateway=gateway.url,
+    )
+    try:
+        assert run_sync(load_config(path)).exit_code == 0
+    finally:
+        gateway.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings
+    expected = "refused the metrics: HTTP 503" if trouble == "HTTP 503" else "were not pushed"
+    assert expected in warnings[0] and gateway.url in warnings[0]
+    assert metrics(tmp_path / "swr.prom")[("swr_etl_last_run_status", (("status", "ok"),))] == 1

@@ -10,6 +10,10 @@ names and statuses, never a credential.
 from __future__ import annotations
 
 import logging
+import re
+import urllib.error
+import urllib.request
+from base64 import urlsafe_b64encode
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +34,8 @@ log = logging.getLogger("etl.metrics")
 INTERRUPTED = "interrupted"
 STATUSES = (*(str(s) for s in RunStatus), INTERRUPTED)
 LAST_SUCCESS = "swr_etl_last_success_timestamp_seconds"
+PUSH_TIMEOUT_S = 10.0
+PLAIN_LABEL = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 @dataclass
@@ -91,6 +97,45 @@ def write_metrics(path: Path, run: RunMetrics) -> None:
     write_to_textfile(str(path), registry)
 
 
+def deliver_metrics(config: Config, run: RunMetrics) -> None:
+    """Write the metrics of `run` to `output.metrics` and, with `output.pushgateway`, send the
+    file there too (a push that fails is a warning: the file stands)."""
+    assert config.output.metrics is not None
+    write_metrics(config.output.metrics, run)
+    if config.output.pushgateway is not None:
+        push_metrics(config.output.metrics, config.output.pushgateway, config.writer)
+
+
+def pushgateway_group(gateway: str, writer: str) -> str:
+    """Return the Pushgateway URL of this writer's group: job `swr-etl`, label `writer`
+    (base64-encoded, as the Pushgateway allows, when the name is more than plain text)."""
+    if PLAIN_LABEL.fullmatch(writer):
+        label = f"writer/{writer}"
+    else:
+        label = f"writer@base64/{urlsafe_b64encode(writer.encode()).decode()}"
+    return f"{gateway.rstrip('/')}/metrics/job/swr-etl/{label}"
+
+
+def push_metrics(path: Path, gateway: str, writer: str) -> None:
+    """Replace this writer's group in the Pushgateway with the metrics file (HTTP PUT). A batch
+    job is gone before Prometheus scrapes it: the gateway keeps the last push for it."""
+    url = pushgateway_group(gateway, writer)
+    request = urllib.request.Request(
+        url,
+        data=path.read_bytes(),
+        method="PUT",
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=PUSH_TIMEOUT_S) as answer:
+            answer.read(1024)
+    except urllib.error.HTTPError as exc:
+        log.warning("the Pushgateway %s refused the metrics: HTTP %s", gateway, exc.code)
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        log.warning("the metrics were not pushed to %s: %s", gateway, reason)
+
+
 def previous_success(path: Path) -> float | None:
     """Return the last success recorded in an earlier metrics file (None if none can be read)."""
     try:
@@ -135,6 +180,6 @@ def write_failed_run_metrics(config: Config, started: datetime, interrupted: boo
     status = INTERRUPTED if interrupted else RunStatus.FAILED
     metrics = RunMetrics(started, datetime.now(UTC), status, current=current)
     try:
-        write_metrics(config.output.metrics, metrics)
+        deliver_metrics(config, metrics)
     except OSError as exc:
         log.error("cannot write the metrics %s: %s", config.output.metrics, exc)

@@ -289,12 +289,12 @@ def run_sync(
             raise
     metrics = config.output.metrics
     if metrics is not None:
-        from etl.present.metrics import run_metrics, write_metrics
+        from etl.present.metrics import deliver_metrics, run_metrics
 
         refreshing(
             "the metrics file",
             metrics,
-            lambda: write_metrics(metrics, run_metrics(outcome.summary)),
+            lambda: deliver_metrics(config, run_metrics(outcome.summary)),
         )
     return outcome
 
