@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -26,15 +27,17 @@ from tests.conftest import write_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-SECTIONS = 9  # storage ×2, growth, ages, reclaimable, changes, retention, pulls, largest
+# health, candidates, reclaimable, retention, storage ×2, growth, ages, changes, pulls, largest
+SECTIONS = 11
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's outputs (two syncs of a small registry), dashboard included."""
+    """The demo's outputs (two syncs of a registry of 17 organizations, so that the top 15
+    leave some to `other`), dashboard included."""
     directory = tmp_path_factory.mktemp("demo")
     with pytest.MonkeyPatch.context():
-        run_demo(directory, repos=40, seed=3)
+        run_demo(directory, repos=340, seed=3)
     return directory
 
 
@@ -108,9 +111,14 @@ def test_the_dashboard_renders_in_a_real_browser_with_no_network(
         totals = con.execute(
             "SELECT repositories, tags, total_size, unique_size FROM warehouse_totals"
         ).fetchall()[0]
+        layers, status = con.execute(
+            "SELECT (SELECT sum(layer_bytes) FROM layer_storage WHERE level = 'endpoint'), "
+            "(SELECT status FROM runs ORDER BY seq DESC LIMIT 1)"
+        ).fetchall()[0]
     assert [int(shown[k]) for k in ("repositories", "tags", "total_size", "unique_size")] == list(
         totals
     )
+    assert (int(shown["layer_bytes"]), shown["last_run_status"]) == (layers, status)
     shot = tmp_path / "dashboard.png"
     assert browser.save_screenshot(str(shot))
     with Image.open(shot) as image:
@@ -166,3 +174,198 @@ def test_registry_text_in_the_dashboard_is_text_never_a_link_or_a_style(
     )
     assert links == 0
     assert '<a href="http://example.invalid/x">' in shown  # the name, shown as it is
+
+
+# --- a dashboard to decide from ---------------------------------------------------------------
+
+TRACES = """return Array.from(document.querySelectorAll('.chart .js-plotly-plot')).map(p =>
+  p.data.map(t => [t.name || '', (t.marker && t.marker.color) || (t.line && t.line.color) || '',
+                   (t.x || []).filter(v => v !== null).length]))"""
+TABLE = """return Array.from(document.querySelectorAll('[data-table="' + arguments[0] + '"] tbody tr'))
+  .map(r => Array.from(r.children).filter(c => c.tagName === 'TD').map(c => c.dataset.value))"""
+TITLES = "return Array.from(document.querySelectorAll('section h2')).map(h => h.textContent)"
+
+
+@pytest.fixture
+def page(demo: Path, browser: Any) -> Any:
+    """The demo's dashboard, open in the browser with every chart drawn."""
+    browser.get((demo / "dashboard.html").as_uri())
+    charts_drawn(browser)
+    return browser
+
+
+def shown_table(page: Any, name: str) -> list[list[str]]:
+    """The exact values of a table of the page, row by row."""
+    return [list(row) for row in page.execute_script(TABLE, name)]
+
+
+def title_with(page: Any, start: str) -> str:
+    return next(t for t in page.execute_script(TITLES) if t.startswith(start))
+
+
+def test_each_measure_has_one_colour_on_every_chart_and_no_chart_is_empty(page: Any) -> None:
+    charts = page.execute_script(TRACES)
+    assert len(charts) == SECTIONS
+    colour_of: dict[str, set[str]] = {}
+    for traces in charts:
+        assert traces and max(points for _, _, points in traces) > 0, traces
+        for name, colour, _ in traces:
+            colour_of.setdefault(name, set()).add(colour)
+    assert all(len(colours) == 1 for colours in colour_of.values()), colour_of
+    assert len({c for colours in colour_of.values() for c in colours}) == len(colour_of)
+    assert {"unique", "total", "layers"} <= colour_of.keys()
+
+
+LEGEND_CLEARANCE = """return Array.from(document.querySelectorAll('.chart .js-plotly-plot')).map(p => {
+  const legend = p.querySelector('.legend');
+  if (!legend) return null;
+  const l = legend.getBoundingClientRect();
+  return Array.from(p.querySelectorAll('.nsewdrag, .xtick, .ytick, .g-xtitle, .g-ytitle'))
+    .map(e => e.getBoundingClientRect())
+    .filter(r => r.width > 0 && l.left < r.right && r.left < l.right && l.top < r.bottom
+                 && r.top < l.bottom).length;
+})"""
+
+
+def test_no_legend_sits_over_a_plot_or_an_axis(page: Any) -> None:
+    overlaps = page.execute_script(LEGEND_CLEARANCE)
+    assert any(o is not None for o in overlaps)  # charts with several measures have legends
+    assert all(o in (None, 0) for o in overlaps), overlaps
+
+
+def other_unique_and_layers(con: duckdb.DuckDBPyConnection, shown: set[str]) -> tuple[int, int]:
+    """The test's own count of the `other` organizations' unique and layer bytes: each image,
+    and each layer, once across them."""
+    images: dict[tuple[str, str], int] = {}
+    layers: dict[tuple[str, str], int] = {}
+    rows = con.execute(
+        "SELECT t.endpoint, t.namespace, coalesce(t.digest, 'tag:' || t.tag), t.size, m.manifest "
+        "FROM tags_current AS t LEFT JOIN manifests AS m USING (digest)"
+    ).fetchall()
+    for endpoint, namespace, image, size, manifest in rows:
+        if f"{endpoint}:{namespace}" in shown:
+            continue
+        images[(endpoint, image)] = max(images.get((endpoint, image), 0), size)
+        document = orjson.loads(manifest) if manifest else {}
+        for blob in [*document.get("layers", []), document.get("config") or {}]:
+            if "layers" in document and blob.get("digest") and blob.get("size") is not None:
+                layers[(endpoint, blob["digest"])] = blob["size"]
+    return sum(images.values()), sum(layers.values())
+
+
+def test_every_top_n_says_n_of_m_and_its_other_row_holds_the_rest(demo: Path, page: Any) -> None:
+    with duckdb.connect(str(demo / "swr.duckdb"), read_only=True) as con:
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM namespace_summary WHERE level = 'namespace'), "
+            "(SELECT count(*) FROM repo_summary), "
+            "(SELECT count(*) FROM cleanup_candidates(365)), "
+            "(SELECT count(DISTINCT (endpoint, namespace, repository)) FROM repo_pulls), "
+            "(SELECT count(*) FROM tags_current)"
+        ).fetchall()[0]
+        organizations = shown_table(page, "organizations")
+        shown = {row[0] for row in organizations[:-1]}
+        other_unique, other_layers = other_unique_and_layers(con, shown)
+        rest_total = con.execute(
+            "SELECT sum(total_size) FROM namespace_summary WHERE level = 'namespace' "
+            "AND endpoint || ':' || namespace NOT IN (SELECT unnest($s))",
+            {"s": sorted(shown)},
+        ).fetchall()[0][0]
+    expected = zip(
+        ("Storage by organization", "Top repositories", "What to delete", "Pull activity",
+         "Largest tags"),
+        (15, 15, 15, 10, 10),
+        counts,
+        strict=True,
+    )  # fmt: skip
+    for start, top, of in expected:
+        assert f"top {min(top, of)} of {of:,} " in title_with(page, start)
+    assert counts[0] > 15  # the demo's registry leaves organizations to `other`
+    other = organizations[-1]
+    assert other[0] == f"other ({counts[0] - 15} organizations)"
+    columns = ["organization", "repositories", "tags", "total_size", "unique_size", "layer_bytes"]
+    values = dict(zip(columns, other, strict=True))
+    assert int(values["total_size"]) == rest_total
+    assert (int(values["unique_size"]), int(values["layer_bytes"])) == (other_unique, other_layers)
+
+
+def test_the_cleanup_table_is_what_its_query_on_the_page_returns(demo: Path, page: Any) -> None:
+    query = page.execute_script(
+        "return Array.from(document.querySelectorAll('p.reproduce code'))[0].textContent"
+    )
+    sql_text = query.split('"')[1]  # swr-etl query -c config.yaml "SELECT …"
+    result = CliRunner().invoke(
+        cli, ["query", "-c", str(demo / "config.yaml"), "--format", "json", sql_text]
+    )
+    assert result.exit_code == 0, result.output
+    answer = orjson.loads(result.output)
+    rows = answer["rows"] if isinstance(answer, dict) else answer
+    table = shown_table(page, "candidates")
+    for row, shown in zip(rows[:15], table, strict=False):
+        name = f"{row['endpoint']}:{row['namespace']}/{row['repository']}"
+        assert shown[:4] == [name, str(row["candidate_tags"]), str(row["candidate_size"]),
+                             str(row["reclaimable_size"])]  # fmt: skip
+    rest = rows[15:]
+    assert table[-1][0] == f"other ({len(rest)} repositories)"
+    assert int(table[-1][3]) == sum(int(r["reclaimable_size"]) for r in rest)
+
+
+def test_health_growth_and_pull_rates_match_the_views(demo: Path, page: Any) -> None:
+    health = dict(
+        zip(
+            page.execute_script(
+                "return Array.from(document.querySelectorAll('[data-table=health] th'))"
+                ".map(h => h.textContent)"
+            ),
+            page.execute_script(
+                "return Array.from(document.querySelectorAll('[data-table=health] td'))"
+                ".map(c => c.dataset.value)"
+            ),
+            strict=True,
+        )
+    )
+    with duckdb.connect(str(demo / "swr.duckdb"), read_only=True) as con:
+        last = con.execute(
+            "SELECT run_id, status, targets, failed, seq FROM runs ORDER BY seq DESC LIMIT 1"
+        ).fetchall()[0]
+        first = con.execute("SELECT min(seq) FROM runs").fetchall()[0][0]
+        totals = dict(
+            con.execute("SELECT seq, sum(unique_size) FROM run_totals GROUP BY seq").fetchall()
+        )
+    assert (health["run_id"], health["status"]) == last[:2]
+    assert (int(health["targets"]), int(health["failed"])) == last[2:4]
+    assert health["run"].endswith(f"· #{last[4]}")
+    # The demo's two runs are seconds apart: both windows start at the first run.
+    for days, since, unique_growth, _ in shown_table(page, "growth_windows"):
+        assert since.endswith(f"· #{first}") and days in ("7", "30")
+        assert int(unique_growth) == totals[last[4]] - totals[first]
+    labels = page.execute_script(
+        "return document.querySelector('.chart .js-plotly-plot').data[0].x"
+    )
+    assert len(set(labels)) == len(labels) == 2  # two runs a second apart read apart
+    pulls = shown_table(page, "pulls")
+    assert pulls and all(float(days) < 1 for _, _, days, _ in pulls[:-1])
+    assert all(rate == "" for *_, rate in pulls)  # no rate from syncs seconds apart
+
+
+def test_a_failed_target_shows_in_the_health_section_with_what_the_api_said(
+    tmp_path: Path, browser: Any, small_registry: Registry
+) -> None:
+    keys = list(small_registry.repositories)[:6]
+    with ServerThread(small_registry) as server:
+        server.options.broken_repositories = {keys[0]}
+        path = write_config(tmp_path, server, keys)
+        data = yaml.safe_load(path.read_text())
+        data["output"]["dashboard"] = "./dashboard.html"
+        data["crawl"]["max_attempts"] = 1
+        path.write_text(yaml.safe_dump(data))
+        assert run_sync(load_config(path)).exit_code == 1
+    browser.get((tmp_path / "dashboard.html").as_uri())
+    charts_drawn(browser)
+    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+        failed = con.execute(
+            "SELECT endpoint || ':' || namespace || '/' || repository, http_status, error_code, "
+            "request_id FROM target_runs WHERE status = 'failed'"
+        ).fetchall()
+    (shown,) = shown_table(browser, "failures")
+    assert (shown[0], int(shown[1]), shown[2], shown[4]) == failed[0]
+    assert "failed targets: top 1 of 1" in title_with(browser, "Last run's health")

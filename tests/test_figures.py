@@ -98,7 +98,7 @@ def test_unique_size_is_each_image_once_within_its_group_on_every_surface(runs: 
         headline = con.execute(warehouse.sql("dashboard/totals")).fetchall()[0]
         growth = con.execute(warehouse.sql("dashboard/growth")).fetchall()
     assert headline[3] == endpoint
-    assert growth[-1][2] == endpoint
+    assert growth[-1][3] == endpoint  # snapshot_at, run, total_size, unique_size
     report = orjson.loads(runs.cli("report", "--format", "json").output)
     assert report["totals"][0]["unique_size"] == endpoint
 

@@ -308,6 +308,7 @@ def test_layer_storage(synced: Synced) -> None:
     per_ns: dict[str, tuple[dict[tuple[str, str], int], dict[str, int]]] = defaultdict(
         lambda: ({}, {})
     )
+    per_endpoint: tuple[dict[tuple[str, str, str], int], dict[str, int]] = ({}, {})
     for ns, repo, t in current(synced.day1):
         doc = orjson.loads(synced.day1.manifests[t.digest])
         if "layers" not in doc:
@@ -317,6 +318,8 @@ def test_layer_storage(synced: Synced) -> None:
         per_repo[(ns, repo)][1].update(blobs)
         per_ns[ns][0][(repo, t.digest)] = t.size
         per_ns[ns][1].update(blobs)
+        per_endpoint[0][(ns, repo, t.digest)] = t.size
+        per_endpoint[1].update(blobs)
     expected = {
         ("repository", ns, repo): (len(i), sum(i.values()), len(b), sum(b.values()))
         for (ns, repo), (i, b) in per_repo.items()
@@ -325,6 +328,10 @@ def test_layer_storage(synced: Synced) -> None:
         ("namespace", ns, None): (len(i), sum(i.values()), len(b), sum(b.values()))
         for ns, (i, b) in per_ns.items()
     }
+    images, blobs = per_endpoint  # layers shared across namespaces count once
+    expected[("endpoint", None, None)] = (
+        len(images), sum(images.values()), len(blobs), sum(blobs.values())
+    )  # fmt: skip
     rows = synced.query(
         "SELECT level, namespace, repository, images, image_size, layers, layer_bytes FROM layer_storage"
     )

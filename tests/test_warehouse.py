@@ -67,6 +67,23 @@ def test_an_old_database_is_brought_forward_on_open(tmp_path: Path) -> None:
     assert {"tags_current", "tag_snapshots", "warehouse_totals"} <= views
 
 
+def test_a_reader_of_a_database_an_older_version_wrote_finds_every_view_and_macro(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(warehouse.sql("schema"))  # tables only: no view or macro of this version
+    with warehouse.connect(path, read_only=True) as con:
+        con.execute("SELECT * FROM cleanup_candidates(365)").fetchall()
+        for name in SQL_FILES:
+            if name.startswith("dashboard/"):
+                con.execute(warehouse.sql(name)).fetchall()
+    with duckdb.connect(str(path), read_only=True) as con:  # and nothing was written
+        assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchall() == [
+            (0,)
+        ]
+
+
 def test_sql_is_read_from_the_package_or_the_checkout() -> None:
     assert (warehouse.sql_dir() / "schema.sql").is_file()
 

@@ -2,6 +2,9 @@
 `file://` with no network — built only from the public views, through the queries in
 `sql/dashboard/`. No figure is computed here: the page and `swr-etl query` cannot disagree.
 
+It opens with what to decide: the last run's health, then what could be deleted and what it
+would free, then where the storage is, how it grows, how old it is, what changed and who pulls.
+
 Plotly is an optional dependency (the `dashboard` extra): the sync never imports it unless
 `output.dashboard` asks for the page.
 """
@@ -10,8 +13,6 @@ from __future__ import annotations
 
 import html
 import os
-from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -20,37 +21,24 @@ from typing import Any
 import duckdb
 
 from etl.errors import UsageError
-from etl.present.formats import human_bytes, is_size
-from etl.store.warehouse import sql
+from etl.present.charts import (
+    COLOURS,
+    Rows,
+    bars,
+    columns,
+    fields,
+    gib,
+    labels,
+    rows_of,
+    section,
+    table,
+    top_of,
+    utc,
+)
+from etl.present.formats import human_bytes
 
-GIB = 2**30
-
-
-@dataclass(frozen=True)
-class Rows:
-    """A query's answer: its column names and rows."""
-
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-
-    def column(self, name: str) -> list[Any]:
-        index = self.columns.index(name)
-        return [row[index] for row in self.rows]
-
-
-def rows_of(con: duckdb.DuckDBPyConnection, name: str) -> Rows:
-    """Return the answer of `sql/dashboard/<name>.sql`, its text escaped for Plotly: Plotly
-    draws labels as a subset of HTML, and registry text must show as text, never as a link or
-    a style."""
-    result = con.execute(sql(f"dashboard/{name}"))
-    rows = [tuple(as_text(v) for v in row) for row in result.fetchall()]
-    return Rows([d[0] for d in result.description or []], rows)
-
-
-def as_text(value: Any) -> Any:
-    """Return a cell as Plotly shows text literally: `<`, `>` and `&` as the entities Plotly
-    decodes (it leaves `&quot;` undecoded, and quotes outside a tag are harmless)."""
-    return html.escape(value, quote=False) if isinstance(value, str) else value
+# The default cleanup rule, as `swr-etl report`'s: tags nobody pushed for a year.
+CLEANUP_DAYS = 365
 
 
 def chart_library() -> tuple[Any, str]:
@@ -69,23 +57,28 @@ def chart_library() -> tuple[Any, str]:
 def render_dashboard(con: duckdb.DuckDBPyConnection) -> str:
     """Return the dashboard page for the warehouse behind `con`."""
     go, script = chart_library()
-    totals = rows_of(con, "totals")
+    totals, health = rows_of(con, "totals"), rows_of(con, "health")
     sections = [
-        storage_section(go, rows_of(con, "namespaces"), "organization", "Storage by organization"),
-        storage_section(go, rows_of(con, "repositories"), "repository", "Top repositories"),
-        growth_section(go, rows_of(con, "growth")),
-        ages_section(go, rows_of(con, "ages")),
+        health_section(go, health, rows_of(con, "runs"), rows_of(con, "failures")),
+        candidates_section(go, rows_of(con, "candidates")),
         reclaimable_section(go, rows_of(con, "reclaimable")),
-        changes_section(go, rows_of(con, "changes"), rows_of(con, "retagged")),
         retention_section(go, rows_of(con, "retention")),
+        storage_section(go, rows_of(con, "namespaces"), "Storage by organization", "organizations"),
+        storage_section(go, rows_of(con, "repositories"), "Top repositories", "repositories"),
+        growth_section(
+            go, rows_of(con, "growth"), rows_of(con, "growth_windows"), rows_of(con, "growers")
+        ),
+        ages_section(go, rows_of(con, "ages")),
+        changes_section(go, rows_of(con, "changes"), rows_of(con, "retagged")),
         pulls_section(go, rows_of(con, "pulls")),
-        largest_section(go, rows_of(con, "largest")),
+        largest_section(go, rows_of(con, "largest"), rows_of(con, "reused")),
     ]
+    as_of = totals.first().get("as_of")
     page = Template((resources.files("etl.present") / "dashboard.html").read_text("utf-8"))
     return page.substitute(
         plotly=script,
-        as_of=html.escape(utc(totals.rows[0][-1]) if totals.rows else "no run yet"),
-        headline=headline(totals),
+        as_of=html.escape(utc(as_of) if as_of else "no run yet"),
+        headline=headline(totals, health),
         sections="\n".join(sections),
     )
 
@@ -102,171 +95,226 @@ def write_dashboard(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-# --- sections ---------------------------------------------------------------------------------
+# --- the headline -----------------------------------------------------------------------------
 
 
-def headline(totals: Rows) -> str:
-    """Return the headline cards; each carries its exact value for scripts and tests."""
-    values = dict(zip(totals.columns, totals.rows[0], strict=True)) if totals.rows else {}
-    cards = []
-    for key, label in (
-        ("repositories", "Repositories"),
-        ("tags", "Tags"),
-        ("total_size", "Total size"),
-        ("unique_size", "Unique size (each image once)"),
-    ):
-        value = values.get(key)
-        shown = human_bytes(value) if is_size(key) else f"{value or 0:,}"
+def headline(totals: Rows, health: Rows) -> str:
+    """Return the headline cards; each carries its exact value for scripts and tests. The last
+    run's card counts its age in the reader's browser, so an old page says it is old."""
+    values, run = totals.first(), health.first()
+    cards = [
+        card("repositories", "Repositories", f"{values.get('repositories') or 0:,}", values),
+        card("tags", "Tags", f"{values.get('tags') or 0:,}", values),
+        card("total_size", "Total size", human_bytes(values.get("total_size") or 0), values),
+        card(
+            "unique_size",
+            "Unique size (each image once)",
+            human_bytes(values.get("unique_size") or 0),
+            values,
+        ),
+        card(
+            "layer_bytes",
+            f"Layer storage ({values.get('layered_images') or 0:,} of "
+            f"{values.get('images') or 0:,} images' manifests)",
+            human_bytes(values.get("layer_bytes")) or "—",
+            values,
+        ),
+    ]
+    if run:
+        finished = run["finished_at"] or run["started_at"]
         cards.append(
-            f'<div class="metric" data-metric="{key}" data-value="{value or 0}">'
-            f'<div class="label">{label}</div><div class="value">{shown}</div></div>'
+            f'<div class="metric run-{html.escape(run["status"])}" data-metric="last_run_status" '
+            f'data-value="{html.escape(run["status"])}"><div class="label">Last run</div>'
+            f'<div class="value">{html.escape(run["status"])}</div><div class="label">'
+            f'{html.escape(utc(finished))}, <span data-age-from="{finished.timestamp():.0f}">'
+            "</span></div></div>"
         )
     return f'<div class="headline">{"".join(cards)}</div>'
 
 
-def storage_section(go: Any, data: Rows, label: str, title: str) -> str:
-    names = data.column(label)[::-1]
-    fig = go.Figure(
-        [
-            go.Bar(
-                name="unique", y=names, x=gib(data.column("unique_size"))[::-1], orientation="h"
-            ),
-            go.Bar(name="total", y=names, x=gib(data.column("total_size"))[::-1], orientation="h"),
-        ]
+def card(key: str, label: str, shown: str, values: dict[str, Any]) -> str:
+    value = values.get(key)
+    return (
+        f'<div class="metric" data-metric="{key}" data-value="{"" if value is None else value}">'
+        f'<div class="label">{html.escape(label)}</div><div class="value">{shown}</div></div>'
     )
-    fig.update_layout(barmode="group", xaxis_title="GiB")
-    note = "Unique counts each image once; total counts every tag. The gap is sharing."
-    return section(title, note, fig, data)
 
 
-def growth_section(go: Any, data: Rows) -> str:
-    times = data.column("snapshot_at")  # a date axis: runs minutes apart stay apart
+# --- sections, in the order a reader decides -------------------------------------------------
+
+
+def health_section(go: Any, health: Rows, runs: Rows, failures: Rows) -> str:
+    status = {"ok": "ok", "not found": "not_found", "failed": "failed"}
+    fig = columns(go, runs.column("run"), {k: runs.column(v) for k, v in status.items()}, "targets")
+    fig.update_layout(barmode="stack", xaxis_title="run (UTC · seq)")
+    note = (
+        f"The last run ({health.first().get('run', 'none')}) and the targets of the last "
+        f"{len(runs.rows)} runs by status; below, what the API said of each failed target."
+    )
+    title = "Last run's health"
+    if failures.rows:
+        title += f" — failed targets: {top_of(failures, 'failed')}"
+    return section(
+        title, note, fig, fields(health, "health"), table(failures, "failures", "failed targets")
+    )
+
+
+def candidates_section(go: Any, data: Rows) -> str:
+    names = labels(data, "repositories")
+    fig = bars(
+        go,
+        names,
+        {
+            "reclaimable": gib(data.column("reclaimable_size")),
+            "total": gib(data.column("candidate_size")),
+        },
+        "GiB",
+    )
+    note = (
+        f"Tags not pushed for {CLEANUP_DAYS} days, per repository: deleting them frees "
+        "`reclaimable` (each image once, none a fresher tag still uses) of their `total`."
+    )
+    reproduce = (
+        '<p class="reproduce">The same figures: <code>swr-etl query -c config.yaml '
+        f'"SELECT * FROM cleanup_candidates({CLEANUP_DAYS})"</code>; the tags themselves: '
+        f'<code>"SELECT * FROM stale_tags({CLEANUP_DAYS})"</code>; other rules: '
+        "<code>retention_preview(keep_last, keep_days)</code>.</p>"
+    )
+    title = f"What to delete — {top_of(data, 'repositories with candidates')}"
+    return section(title, note, fig, table(data, "candidates", "repositories"), extra=reproduce)
+
+
+def reclaimable_section(go: Any, data: Rows) -> str:
+    days = [f"{d} days" for d in data.column("days")]
+    fig = columns(go, days, {"reclaimable": gib(data.column("reclaimable_size"))}, "GiB")
+    fig.update_layout(xaxis_title="not pushed for")
+    note = "Deleting tags not pushed for so long frees this (each image once, none still used)."
+    return section("Reclaimable by staleness", note, fig, table(data, "reclaimable"))
+
+
+def retention_section(go: Any, data: Rows) -> str:
+    fig = columns(go, data.column("rule"), {"freed": gib(data.column("freed_size"))}, "GiB")
+    note = "What SWR retention rules would delete; tags of unknown age are kept."
+    return section("Retention preview", note, fig, table(data, "retention"))
+
+
+def storage_section(go: Any, data: Rows, title: str, noun: str) -> str:
+    measures = {
+        "unique": gib(data.column("unique_size")),
+        "total": gib(data.column("total_size")),
+        "layers": gib(data.column("layer_bytes")),
+    }
+    fig = bars(go, labels(data, noun), measures, "GiB")
+    note = (
+        "Unique counts each image once; total counts every tag (the gap is sharing); layers "
+        "count each layer once where manifests were collected (the real footprint)."
+    )
+    return section(f"{title} — {top_of(data, noun)}", note, fig, table(data, noun, noun))
+
+
+def growth_section(go: Any, data: Rows, windows: Rows, growers: Rows) -> str:
     fig = go.Figure(
         [
             go.Scatter(
-                name="total", x=times, y=gib(data.column("total_size")), mode="lines+markers"
-            ),
-            go.Scatter(
-                name="unique", x=times, y=gib(data.column("unique_size")), mode="lines+markers"
-            ),
+                name=measure,
+                x=data.column("snapshot_at"),  # a time axis: runs minutes apart stay apart
+                y=gib(data.column(f"{measure}_size")),
+                text=data.column("run"),
+                hovertemplate="%{text}<br>%{y:.2f} GiB",
+                mode="lines+markers",
+                line_color=COLOURS[measure],
+                connectgaps=False,
+            )
+            for measure in ("total", "unique")
         ]
     )
-    fig.update_traces(connectgaps=False)
     fig.update_layout(yaxis_title="GiB", xaxis_title="run (UTC)")
-    note = "Per run; a run in which a repository failed is a gap, never a drop."
-    return section("Growth over time", note, fig, data)
+    note = (
+        "Per run; a run in which a repository failed is a gap, never a drop. Beside it, the "
+        "growth of the last 7 and 30 days and the repositories that grew most."
+    )
+    return section(
+        "Growth over time",
+        note,
+        fig,
+        table(windows, "growth_windows"),
+        table(growers, "growers"),
+    )
 
 
 def ages_section(go: Any, data: Rows) -> str:
     fig = go.Figure()
     for measure, name in (("age", "since created"), ("staleness", "since last push")):
         picked = [row for row in data.rows if row[0] == measure]
-        fig.add_trace(go.Bar(name=name, x=[r[1] for r in picked], y=[r[2] for r in picked]))
+        fig.add_trace(
+            go.Bar(
+                name=name,
+                x=[r[1] for r in picked],
+                y=[r[2] for r in picked],
+                marker_color=COLOURS[name],
+            )
+        )
     fig.update_layout(barmode="group", yaxis_title="tags", xaxis_title="age")
-    return section(
-        "Age and staleness", "Tags by time since creation and since the last push.", fig, data
-    )
-
-
-def reclaimable_section(go: Any, data: Rows) -> str:
-    days = [f"{d} days" for d in data.column("days")]
-    fig = go.Figure([go.Bar(x=days, y=gib(data.column("reclaimable_size")))])
-    fig.update_layout(yaxis_title="GiB", xaxis_title="not pushed for")
-    note = "Deleting tags not pushed for so long frees this (each image once, none still used)."
-    return section("Reclaimable by staleness", note, fig, data)
+    fig.update_xaxes(type="category")
+    note = "Tags by time since creation and since the last push."
+    return section("Age and staleness", note, fig, table(data, "ages"))
 
 
 def changes_section(go: Any, data: Rows, retagged: Rows) -> str:
+    runs = list(dict.fromkeys(data.column("run")))
     fig = go.Figure()
-    for kind in ("added", "removed", "retagged", "repushed", "modified"):
-        picked = [row for row in data.rows if row[2] == kind]
-        fig.add_trace(go.Bar(name=kind, x=[r[1] for r in picked], y=[r[3] for r in picked]))
-    fig.update_layout(barmode="stack", yaxis_title="tags", xaxis_title="run (UTC)")
-    note = "Tags changed per run; beside them, the latest tags moved to another digest."
-    return section("Changes per run", note, fig, retagged)
-
-
-def retention_section(go: Any, data: Rows) -> str:
-    fig = go.Figure([go.Bar(x=data.column("rule"), y=gib(data.column("freed_size")))])
-    fig.update_layout(yaxis_title="GiB freed")
-    note = "What SWR retention rules would delete; tags of unknown age are kept."
-    return section("Retention preview", note, fig, data)
+    for kind in ("added", "removed", "retagged", "repushed", "modified", "untracked"):
+        counts = {r[1]: r[3] for r in data.rows if r[2] == kind}
+        if counts:
+            fig.add_trace(
+                go.Bar(
+                    name=kind,
+                    x=runs,
+                    y=[counts.get(run, 0) for run in runs],
+                    marker_color=COLOURS[kind],
+                )
+            )
+    fig.update_layout(barmode="stack", yaxis_title="tags", xaxis_title="run (UTC · seq)")
+    fig.update_xaxes(type="category")
+    shown = len(retagged.rows)
+    total = retagged.first().get("retagged_in_all", 0)
+    note = (
+        f"Tags changed per run; beside them, the latest {shown} of {total:,} tags moved to "
+        "another digest."
+    )
+    return section(
+        "Changes per run", note, fig, table(retagged, "retagged", hide=("retagged_in_all",))
+    )
 
 
 def pulls_section(go: Any, data: Rows) -> str:
-    names = data.column("repository")[::-1]
-    fig = go.Figure([go.Bar(y=names, x=data.column("pulls")[::-1], orientation="h")])
-    fig.update_layout(xaxis_title="pulls observed")
+    fig = bars(go, labels(data, "repositories"), {"pulls": data.column("pulls")}, "pulls observed")
     note = (
-        "From the repository list's pull counter, between syncs that saw each repository."
+        "From the repository list's pull counter, between syncs that saw each repository; a "
+        "rate per day only where the syncs span at least a day."
         if data.rows
         else "No pull activity observed yet: it needs discovery and two syncs."
     )
-    return section("Pull activity", note, fig, data)
-
-
-def largest_section(go: Any, data: Rows) -> str:
-    largest = [row for row in data.rows if row[0] == "largest"]
-    fig = go.Figure(
-        [
-            go.Bar(
-                y=[r[1] for r in largest][::-1],
-                x=gib([r[2] for r in largest])[::-1],
-                orientation="h",
-            )
-        ]
-    )
-    fig.update_layout(xaxis_title="GiB")
-    note = "The largest tags, and the images tagged most often."
-    return section("Largest tags and reused images", note, fig, data)
-
-
-# --- building blocks ------------------------------------------------------------------------
-
-
-def section(title: str, note: str, fig: Any, numbers: Rows) -> str:
-    """Return one section: a chart with its numbers beside it."""
-    fig.update_layout(
-        margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=360, legend={"orientation": "h"}
-    )
-    fig.update_yaxes(automargin=True)
-    chart = fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False})
-    return (
-        f'<section><h2>{html.escape(title)}</h2><p class="note">{html.escape(note)}</p>'
-        f'<div class="pair"><div class="chart">{chart}</div>{table(numbers)}</div></section>'
+    return section(
+        f"Pull activity — {top_of(data, 'repositories')}",
+        note,
+        fig,
+        table(data, "pulls", "repositories"),
     )
 
 
-def table(data: Rows) -> str:
-    """Return the numbers of a section as an HTML table, sizes in binary units."""
-    head = "".join(
-        f'<th class="{"num" if is_size(c) else ""}">{html.escape(c)}</th>' for c in data.columns
+def largest_section(go: Any, data: Rows, reused: Rows) -> str:
+    fig = bars(go, labels(data, "tags"), {"total": gib(data.column("size"))}, "GiB")
+    total = reused.first().get("reused_images", 0)
+    note = (
+        f"The largest tags; beside them, {len(reused.rows)} of the {total:,} images tagged "
+        "more than once."
     )
-    body = "".join(
-        "<tr>" + "".join(cell(c, v) for c, v in zip(data.columns, row, strict=True)) + "</tr>"
-        for row in data.rows
+    title = f"Largest tags — {top_of(data, 'tags')} — and reused images"
+    return section(
+        title,
+        note,
+        fig,
+        table(data, "largest", "tags"),
+        table(reused, "reused", hide=("reused_images",)),
     )
-    empty = "" if data.rows else f'<tr><td colspan="{len(data.columns)}">(none)</td></tr>'
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}{empty}</tbody></table>"
-
-
-def cell(column: str, value: Any) -> str:
-    if is_size(column):
-        return f'<td class="num" title="{value} bytes">{human_bytes(value)}</td>'
-    if isinstance(value, datetime):
-        return f"<td>{utc(value)}</td>"
-    if isinstance(value, float):
-        return f'<td class="num">{value:,.1f}</td>'
-    if isinstance(value, int):
-        return f'<td class="num">{value:,}</td>'
-    return f"<td>{html.escape('' if value is None else str(value))}</td>"
-
-
-def gib(values: list[Any]) -> list[float | None]:
-    """Return byte counts in GiB for a chart axis (None stays a gap)."""
-    return [None if v is None else int(v) / GIB for v in values]
-
-
-def utc(moment: datetime | None) -> str:
-    """Return a time as `YYYY-MM-DD HH:MM UTC`."""
-    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"

@@ -69,6 +69,7 @@ def sql(name: str) -> str:
 DEFINITION_FOLDERS = ("macros", "views")
 DEFINES = re.compile(r"CREATE OR REPLACE (?:VIEW|MACRO) (\w+)", re.IGNORECASE)
 COMMENT = re.compile(r"--[^\n]*")
+DEFINITION = re.compile(r"CREATE OR REPLACE (VIEW|MACRO)\b", re.IGNORECASE)
 
 
 def definition_files() -> list[str]:
@@ -99,6 +100,24 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql(name))
 
 
+def define_missing_for_reading(con: duckdb.DuckDBPyConnection) -> None:
+    """On a read-only connection to a database an older version wrote last, create this
+    version's macros and views as temporary ones (they shadow the stored ones), so a reader
+    upgraded before the next sync still finds every view and macro it names."""
+    stored = {
+        row[0]
+        for row in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal UNION "
+            "SELECT function_name FROM duckdb_functions() WHERE function_type LIKE '%macro'"
+        ).fetchall()
+    }
+    files = definition_files()
+    if all(set(DEFINES.findall(sql(name))) <= stored for name in files):
+        return
+    for name in files:
+        con.execute(DEFINITION.sub(r"CREATE OR REPLACE TEMP \1", sql(name)))
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a connection to the warehouse with the schema and views applied.
@@ -122,6 +141,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     try:
         con.execute("SET TimeZone = 'UTC'")
         if read_only:
+            define_missing_for_reading(con)
             con.execute("SET lock_configuration = true")
         else:
             # A sync must run in little memory whatever the registry's size: DuckDB spills to

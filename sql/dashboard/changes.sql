@@ -1,5 +1,10 @@
--- The dashboard's changes per run, by kind: added, removed, retagged, repushed, modified.
-SELECT to_run AS run_id, to_at AS snapshot_at, change, count(*) AS tags
-FROM tag_changes
+-- The dashboard's changes per run (the last 30 runs that changed anything), by kind: added, removed, retagged, repushed, modified, untracked.
+WITH recent AS (
+    SELECT DISTINCT to_seq FROM tag_changes ORDER BY to_seq DESC LIMIT 30
+)
+SELECT c.to_seq AS seq, run_label(c.to_seq, r.started_at) AS run, c.change, count(*) AS tags
+FROM tag_changes AS c
+SEMI JOIN recent USING (to_seq)
+JOIN runs AS r ON r.seq = c.to_seq
 GROUP BY ALL
-ORDER BY snapshot_at, change;
+ORDER BY seq, change;

@@ -1,7 +1,10 @@
--- The dashboard's largest tags and most reused images.
-SELECT 'largest' AS kind, endpoint || ':' || namespace || '/' || repository || ':' || tag AS name,
-       size, NULL::BIGINT AS tags
-FROM largest_tags WHERE rank <= 10
-UNION ALL
-SELECT 'reused', digest, size, tags FROM (SELECT * FROM digest_reuse ORDER BY tags DESC, digest LIMIT 10)
-ORDER BY kind, size DESC;
+-- The dashboard's 10 largest tags and one `other` row for every other current tag (members: how many it stands for).
+SELECT * EXCLUDE (rank) FROM (
+    SELECT rank, endpoint || ':' || namespace || '/' || repository || ':' || tag AS tag,
+           1 AS members, size
+    FROM largest_tags WHERE rank <= 10
+    UNION ALL
+    SELECT NULL, 'other', count(*), sum(size::HUGEINT) FROM largest_tags WHERE rank > 10
+    HAVING count(*) > 0
+)
+ORDER BY rank NULLS LAST;

@@ -1,7 +1,20 @@
--- The dashboard's pull activity: the most pulled repositories over everything observed, and their pulls per day.
-SELECT endpoint || ':' || namespace || '/' || repository AS repository, sum(pulls) AS pulls,
-       sum(pulls) / nullif(sum(days_between(from_at, to_at)), 0) AS pulls_per_day
-FROM repo_pulls
-GROUP BY ALL
-ORDER BY pulls DESC, repository
-LIMIT 10;
+-- The dashboard's pull activity: per repository, the pulls counted between syncs that saw it (repo_pulls) over how many days; a rate per day only over at least a day, since two syncs minutes apart say nothing of a day. The top 10 by pulls and one `other` row for the rest (members: how many it stands for).
+WITH observed AS (
+    SELECT endpoint, namespace, repository, sum(pulls) AS pulls,
+           sum(days_between(from_at, to_at)) AS days
+    FROM repo_pulls
+    GROUP BY ALL
+),
+ranked AS (
+    SELECT *, row_number() OVER (ORDER BY pulls DESC, endpoint, namespace, repository) AS rank
+    FROM observed
+)
+SELECT * EXCLUDE (rank) FROM (
+    SELECT rank, endpoint || ':' || namespace || '/' || repository AS repository, 1 AS members,
+           pulls, days AS over_days, CASE WHEN days >= 1 THEN pulls / days END AS pulls_per_day
+    FROM ranked WHERE rank <= 10
+    UNION ALL
+    SELECT NULL, 'other', count(*), sum(pulls), NULL, NULL FROM ranked WHERE rank > 10
+    HAVING count(*) > 0
+)
+ORDER BY rank NULLS LAST;

@@ -1,44 +1,33 @@
--- The real storage footprint where manifests were collected: distinct layer bytes (shared layers once) next to the sum of image sizes, per repository and per namespace.
+-- The real storage footprint where manifests were collected: distinct layer bytes (shared layers once) next to the sum of image sizes, per repository, per namespace and per endpoint (image_layers).
 CREATE OR REPLACE VIEW layer_storage AS
-WITH images AS (
-    SELECT DISTINCT t.endpoint, t.namespace, t.repository, t.digest AS image, t.size AS image_size,
-                    m.manifest
-    FROM tags_current AS t
-    JOIN manifests AS m USING (digest)
-),
-blobs AS (
-    SELECT endpoint, namespace, repository, image, image_size,
-           unnest(list_concat(
-               coalesce(from_json(manifest, '{"layers": [{"digest": "VARCHAR", "size": "BIGINT"}]}').layers, []),
-               [from_json(manifest, '{"config": {"digest": "VARCHAR", "size": "BIGINT"}}').config]
-           )) AS blob
-    FROM images
-),
-layered AS (
-    -- Schema 1 manifests and manifest lists carry no layer sizes, so they are left out.
-    SELECT endpoint, namespace, repository, image, image_size,
-           blob.digest AS layer, blob.size AS layer_size
-    FROM blobs
-    WHERE blob.digest IS NOT NULL AND blob.size IS NOT NULL
-),
-repository_images AS (
+WITH repository_images AS (
     SELECT endpoint, namespace, repository, count(*) AS images, sum(image_size::HUGEINT) AS image_size
-    FROM (SELECT DISTINCT endpoint, namespace, repository, image, image_size FROM layered)
+    FROM (SELECT DISTINCT endpoint, namespace, repository, image, image_size FROM image_layers)
     GROUP BY ALL
 ),
 repository_layers AS (
     SELECT endpoint, namespace, repository, count(*) AS layers, sum(layer_size::HUGEINT) AS layer_bytes
-    FROM (SELECT DISTINCT endpoint, namespace, repository, layer, layer_size FROM layered)
+    FROM (SELECT DISTINCT endpoint, namespace, repository, layer, layer_size FROM image_layers)
     GROUP BY ALL
 ),
 namespace_images AS (
     SELECT endpoint, namespace, count(*) AS images, sum(image_size::HUGEINT) AS image_size
-    FROM (SELECT DISTINCT endpoint, namespace, repository, image, image_size FROM layered)
+    FROM (SELECT DISTINCT endpoint, namespace, repository, image, image_size FROM image_layers)
     GROUP BY ALL
 ),
 namespace_layers AS (
     SELECT endpoint, namespace, count(*) AS layers, sum(layer_size::HUGEINT) AS layer_bytes
-    FROM (SELECT DISTINCT endpoint, namespace, layer, layer_size FROM layered)
+    FROM (SELECT DISTINCT endpoint, namespace, layer, layer_size FROM image_layers)
+    GROUP BY ALL
+),
+endpoint_images AS (
+    SELECT endpoint, count(*) AS images, sum(image_size::HUGEINT) AS image_size
+    FROM (SELECT DISTINCT endpoint, namespace, repository, image, image_size FROM image_layers)
+    GROUP BY ALL
+),
+endpoint_layers AS (
+    SELECT endpoint, count(*) AS layers, sum(layer_size::HUGEINT) AS layer_bytes
+    FROM (SELECT DISTINCT endpoint, layer, layer_size FROM image_layers)
     GROUP BY ALL
 )
 SELECT 'repository' AS level, endpoint, namespace, repository, images, image_size, layers,
@@ -47,4 +36,8 @@ FROM repository_images JOIN repository_layers USING (endpoint, namespace, reposi
 UNION ALL
 SELECT 'namespace' AS level, endpoint, namespace, NULL AS repository, images, image_size, layers,
        layer_bytes, image_size - layer_bytes AS shared_bytes
-FROM namespace_images JOIN namespace_layers USING (endpoint, namespace);
+FROM namespace_images JOIN namespace_layers USING (endpoint, namespace)
+UNION ALL
+SELECT 'endpoint' AS level, endpoint, NULL AS namespace, NULL AS repository, images, image_size,
+       layers, layer_bytes, image_size - layer_bytes AS shared_bytes
+FROM endpoint_images JOIN endpoint_layers USING (endpoint);
