@@ -1,4 +1,4 @@
-"""AK/SK signing against FACTS.md's vectors and the official SDK; IAM password tokens."""
+"""AK/SK signing against docs/swr-api.md's vectors and the official SDK; IAM password tokens."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The local SWR API follows the API page and FACTS.md, read independently of the client."""
+"""The local SWR API follows the API page and docs/swr-api.md, read independently of the client."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from etl.fakeswr.state import REQUEST_ID, STATE, SwrState, gateway_error, json_r
 from etl.swr.auth import SignableRequest, sign
 
 AUTH_RE = re.compile(r"SDK-HMAC-SHA256 Access=([^,]+), SignedHeaders=([^,]+), Signature=(\w+)")
-MAX_SKEW_S = 15 * 60  # FACTS.md: APIGW.0303 when X-Sdk-Date is more than 15 minutes off
+MAX_SKEW_S = 15 * 60  # docs/swr-api.md: APIGW.0303 when X-Sdk-Date is more than 15 minutes off
 
 
 async def issue_token(request: web.Request) -> web.Response:

@@ -1,7 +1,7 @@
 """The local SWR API: an aiohttp.web app serving the v3 tag list, the organization and
 repository lists, and an IAM token endpoint.
 
-This is a second, independent reading of the API page and FACTS.md, not a mirror of the
+This is a second, independent reading of the API page and docs/swr-api.md, not a mirror of the
 client: it validates names, limits, markers and credentials with its own code. Only the AK/SK
 check reuses the client's signer, which tests pin to the official SDK.
 """

@@ -36,7 +36,7 @@ async def list_namespaces(request: web.Request) -> web.StreamResponse:
 
 async def list_repositories(request: web.Request) -> web.StreamResponse:
     """GET /v3/manage/repos: repositories by id, `limit` a page; `nextMarker` is the integer
-    id the next page starts at (FACTS.md), absent on the last page."""
+    id the next page starts at (docs/swr-api.md), absent on the last page."""
     state: SwrState = request.app[STATE]
     refused, fault = await admitted(request, state, "v3")
     if refused is not None:
@@ -91,7 +91,7 @@ def create_mid_list(state: SwrState, namespace: str) -> None:
 
 
 def repository_item(repo: Repository) -> dict[str, Any]:
-    """Return one repository as the v3 repository list shows it (FACTS.md's fields)."""
+    """Return one repository as the v3 repository list shows it (docs/swr-api.md's fields)."""
     return {
         "id": repo.repo_id,
         "name": repo.name,

@@ -35,7 +35,7 @@ class Options:
 
     token_ttl_s: float = 24 * 3600
     latency_ms: float = 0.0
-    marker_key: str = "nextMarker"  # FACTS.md: Terraform reads "next_marker"
+    marker_key: str = "nextMarker"  # docs/swr-api.md: Terraform reads "next_marker"
     has_more: bool = True
     error_shape: str = "rotate"  # "full", "array", "errors" or "rotate"
     rate_limit_rps: float | None = None
@@ -95,7 +95,7 @@ class SwrState:
         self.server: web.Server | None = None  # set once running: its open connections
 
     def swr_error(self, status: int, code: str, message: str) -> web.Response:
-        """Return an SWR error response in one of SWR's three body shapes (FACTS.md)."""
+        """Return an SWR error response in one of SWR's three body shapes (docs/swr-api.md)."""
         shape = self.options.error_shape
         shape = next(self._shape_cycle) if shape == "rotate" else shape
         item = {"errorCode": code, "errorMessage": message, "detail": message}

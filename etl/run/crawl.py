@@ -130,7 +130,7 @@ async def crawl_target(
             exc.at(endpoint=target.endpoint, target=target.path),
         )
         if isinstance(exc, (AuthError, EndpointError)):
-            # FACTS.md: refused credentials or a missing API fail the whole endpoint at once.
+            # docs/swr-api.md: refused credentials or a missing API fail the whole endpoint at once.
             dead_endpoints.setdefault(target.endpoint, exc)
     except EtlError:
         raise  # the lake could not be written: that stops the run, not one target

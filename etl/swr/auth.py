@@ -63,7 +63,7 @@ class Auth(Protocol):
 
 
 def escape(value: str) -> str:
-    """Return `value` percent-encoded with only A-Za-z0-9-._~ left bare (FACTS.md)."""
+    """Return `value` percent-encoded with only A-Za-z0-9-._~ left bare (docs/swr-api.md)."""
     return quote(value, safe="~")
 
 

@@ -33,7 +33,7 @@ from etl.swr.wire import api_error_from_response, read_capped
 log = logging.getLogger("etl.swr.client")
 
 
-# FACTS.md: SWR's own throttling and busy codes arrive as 403 and 409; retry them like a 429.
+# docs/swr-api.md: SWR's own throttling and busy codes arrive as 403 and 409; retry them like a 429.
 THROTTLE_CODES = frozenset({"SVCSTG.SWR.4031032", "SVCSTG.SWR.4031042", "SVCSTG.SWR.4090023"})
 Decoder = Callable[[bytes], Awaitable[Any]]
 
@@ -279,7 +279,7 @@ class SwrClient:
                 error = exc.at(endpoint=self.name, target=target)
             if error.status == 401:
                 recovery = await self._auth.recover_from_401(headers)
-                # FACTS.md: refresh the token once after a 401, then fail.
+                # docs/swr-api.md: refresh the token once after a 401, then fail.
                 if recovery == "replaced" or (recovery == "refresh" and not refreshed):
                     refreshed = refreshed or recovery == "refresh"
                     stats.retries += 1

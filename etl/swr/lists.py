@@ -36,7 +36,7 @@ def tag_list(
     tag: str | None = None,
     with_manifest: bool = False,
 ) -> SwrList[TagPage]:
-    """Return the v3 tag list of one repository (booleans sent lowercase, FACTS.md)."""
+    """Return the v3 tag list of one repository (booleans sent lowercase, docs/swr-api.md)."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
     query = [("limit", str(page_size))]
@@ -67,7 +67,7 @@ def v2_tag_list(
     with_manifest: bool = False,
 ) -> SwrList[TagPage]:
     """Return the v2 tag list of one repository: offset paging; manifests always sent, kept
-    only if asked for (FACTS.md)."""
+    only if asked for (docs/swr-api.md)."""
     return SwrList(
         tag_list_path(namespace, repository, "v2"),
         (("tag", tag),) if tag else (),
@@ -93,7 +93,7 @@ def tag_list_of(
 
 
 def repository_list(namespace: str, *, page_size: int = MAX_PAGE_SIZE) -> SwrList[RepositoryPage]:
-    """Return the v3 repository list of one organization (FACTS.md: integer `nextMarker`,
+    """Return the v3 repository list of one organization (docs/swr-api.md: integer `nextMarker`,
     `limit` up to 1000; names carry their '/')."""
     query = (("namespace", namespace), ("limit", str(page_size)))
     return SwrList("/v3/manage/repos", query, decode_repository_page, namespace)
@@ -145,5 +145,5 @@ def v3_probe(namespace: str | None, repository: str | None) -> SwrList[Any]:
 
 
 def namespace_list() -> SwrList[NamespacePage]:
-    """Return the list of organizations these credentials may see (one page, FACTS.md)."""
+    """Return the list of organizations these credentials may see (one page, docs/swr-api.md)."""
     return SwrList("/v2/manage/namespaces", (), decode_namespace_page, "organizations")

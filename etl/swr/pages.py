@@ -256,7 +256,7 @@ def snapshot_batch(columns: pa.RecordBatch, context: SnapshotContext) -> pa.Reco
     return batch
 
 
-# FACTS.md: the v3 repository list's fields; `name` carries its '/'.
+# docs/swr-api.md: the v3 repository list's fields; `name` carries its '/'.
 REPOSITORY_FIELDS: dict[str, pa.DataType] = {
     "name": pa.string(),
     "namespace_name": pa.string(),
@@ -447,7 +447,7 @@ def timestamps(values: list[Any], name: str, tags: list[dict[str, Any]]) -> tupl
 def parse_timestamps(array: pa.Array, kind: pa.DataType) -> tuple[pa.Array, int]:
     """Return UTC timestamps parsed from strings, and how many could not be parsed.
 
-    FACTS.md: 0-9 fraction digits, 'Z' or no zone (taken as UTC); bad values become NULL.
+    docs/swr-api.md: 0-9 fraction digits, 'Z' or no zone (taken as UTC); bad values become NULL.
     """
     try:  # the usual page: every value has its zone, one cast does it
         return pc.cast(pc.cast(array, NS_UTC), kind, safe=False), 0

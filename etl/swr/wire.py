@@ -52,10 +52,10 @@ def _too_large(resp: aiohttp.ClientResponse, limit: int, bound: str) -> LimitErr
     )
 
 
-# FACTS.md: 404 APIGW.0101 means the gateway does not know the path (v3 not offered here).
+# docs/swr-api.md: 404 APIGW.0101 means the gateway does not know the path (v3 not offered here).
 UNKNOWN_PATH_CODE = "APIGW.0101"
 CLOCK_SKEW_CODE = "APIGW.0303"
-# FACTS.md: SWR's own "namespace / repository not found" codes are SVCSTG.SWR.404xxxx. Only
+# docs/swr-api.md: SWR's own "namespace / repository not found" codes are SVCSTG.SWR.404xxxx. Only
 # these make a target `not_found`: a proxy's or a wrong URL's 404 must never erase state.
 SWR_NOT_FOUND_PREFIX = "SVCSTG.SWR.404"
 
