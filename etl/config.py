@@ -27,12 +27,10 @@ from yarl import URL
 
 from etl.errors import ConfigError, NameError_
 from etl.redact import hold
+from etl.results import Target
+from etl.swr.bounds import MAX_PAGE_BYTES, MAX_PAGES
 from etl.swr.names import validate_namespace, validate_repository
 
-# A page of 1,000 tags is ~0.6 MB, ~4 MB with typical manifests: 64 MiB leaves room for large
-# manifest lists while an endless body or a gzip bomb stops long before it hurts.
-MAX_PAGE_BYTES = 64 * 2**20
-MAX_PAGES = 10_000  # 10 million tags at 1,000 a page: far beyond any real repository
 ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -347,29 +345,6 @@ class Config(Model):
     def writer(self) -> str:
         """The name this config's runs carry in the lake: output.writer, or the file's name."""
         return self.output.writer or self.source.stem
-
-
-LITERAL = "literal"  # how a target named in the config was selected
-
-
-@dataclass(frozen=True, order=True)
-class Target:
-    """One repository on one endpoint, its optional server-side tag filter, and how it was
-    selected: `literal`, or the pattern (`namespace/repository`) that found it."""
-
-    endpoint: str
-    namespace: str
-    repository: str
-    tag: str | None = None
-    selected_by: str = LITERAL
-
-    @property
-    def path(self) -> str:
-        """`namespace/repository`, as errors name a target within its endpoint."""
-        return f"{self.namespace}/{self.repository}"
-
-    def __str__(self) -> str:
-        return f"{self.endpoint}:{self.path}"
 
 
 def _by_name_rules(check: Any, value: str) -> str:

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from etl.errors import ApiError, AuthError, EndpointError, NotFoundError, ResponseError
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, generate_registry, start, stop
-from etl.swr.client import RequestStats, RetryPolicy, SwrClient, TokenBucket
+from etl.results import RequestStats
+from etl.swr.client import RetryPolicy, SwrClient, TokenBucket
 from etl.swr.lists import tag_list
 from tests.conftest import all_tags, client_for, expected_tags, serve
 

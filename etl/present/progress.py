@@ -15,11 +15,11 @@ import click
 import orjson
 
 from etl.present.text import printable
-from etl.run.crawl import TargetResult
+from etl.results import TargetResult
 from etl.status import TargetStatus
 
 if TYPE_CHECKING:
-    from etl.run.sync import SyncOutcome
+    from etl.results import SyncOutcome
 
 log = logging.getLogger("etl.present.progress")
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from etl.config import Target
 from etl.errors import (
     ApiError,
     AuthError,
@@ -28,28 +27,15 @@ from etl.errors import (
     StorageError,
 )
 from etl.failpoints import failpoint
+from etl.results import Target, TargetResult
 from etl.status import TargetStatus
 from etl.store.lake import Lane, RunWriter
-from etl.swr.client import RequestStats, SwrClient
+from etl.swr.client import SwrClient
 from etl.swr.lists import Api, tag_list_of
 from etl.swr.pages import MAX_MANIFEST_BYTES, SnapshotContext, snapshot_batch
 from etl.swr.paging import OffsetPaginator
 
 log = logging.getLogger("etl.run.crawl")
-
-
-@dataclass
-class TargetResult:
-    """How one target went: its status, counts, and the error if it failed."""
-
-    target: Target
-    status: TargetStatus = TargetStatus.OK
-    tags: int = 0
-    warnings: int = 0
-    duration_s: float = 0.0
-    stats: RequestStats = field(default_factory=RequestStats)
-    error: ApiError | None = None
-    api: str | None = None  # the tag list it was crawled with (v3 or v2)
 
 
 @dataclass

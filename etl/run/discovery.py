@@ -27,11 +27,11 @@ from fnmatch import fnmatchcase
 
 import pyarrow as pa
 
-from etl.config import LITERAL, Config, EndpointConfig, Target, TargetConfig, is_glob
+from etl.config import Config, EndpointConfig, TargetConfig, is_glob
 from etl.errors import ApiError, NotFoundError, ResponseError
-from etl.run.crawl import TargetResult
+from etl.results import LITERAL, RequestStats, Target, TargetResult
 from etl.status import TargetStatus
-from etl.swr.client import RequestStats, SwrClient
+from etl.swr.client import SwrClient
 from etl.swr.lists import Api, namespace_list, offered_api, repository_list_of, v3_probe
 from etl.swr.names import NAMESPACE, REPOSITORY, broken_rule
 from etl.swr.pages import REPOSITORY_SCHEMA, RepositoryPage

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from etl.errors import LimitError
-from etl.run.crawl import TargetResult
+from etl.results import TargetResult
 from etl.status import TargetStatus
 from etl.store.warehouse import Held
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import click
 import duckdb
 
-from etl.config import LITERAL, Config, EndpointConfig, Target
+from etl.config import Config, EndpointConfig
 from etl.errors import ApiError, EndpointError, EtlError, NotFoundError
+from etl.results import LITERAL, Target
 from etl.run.discovery import (
     Discovery,
     EndpointDiscovery,
@@ -20,10 +21,11 @@ from etl.run.discovery import (
     discovers,
     endpoint_api,
 )
+from etl.run.endpoints import client_for
 from etl.run.identity import known_writer_id
 from etl.store import warehouse
 from etl.swr.auth import Auth
-from etl.swr.client import RetryPolicy, SwrClient, client_for
+from etl.swr.client import RetryPolicy, SwrClient
 from etl.swr.lists import Api, tag_list_of
 from etl.swr.wire import UNKNOWN_PATH_CODE
 

@@ -8,21 +8,10 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from etl.errors import ApiError
-from etl.run.crawl import TargetResult
+from etl.results import TargetResult, run_status
 from etl.run.discovery import Discovery, Listing
 from etl.status import RunStatus, TargetStatus
 from etl.store import lake
-
-EXIT_CODES = {RunStatus.OK: 0, RunStatus.PARTIAL: 1, RunStatus.FAILED: 3}
-
-
-def run_status(results: list[TargetResult], failed_lists: int = 0) -> RunStatus:
-    """Return how a run went: ok (nothing failed), failed (no target synced, and something
-    failed: a target or a discovery list), else partial."""
-    failed = sum(r.status == TargetStatus.FAILED for r in results)
-    if failed == 0 and failed_lists == 0:
-        return RunStatus.OK
-    return RunStatus.FAILED if failed == len(results) else RunStatus.PARTIAL
 
 
 def run_row(

@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
-from etl.config import LITERAL, Target
 from etl.errors import NotFoundError
-from etl.run.crawl import TargetResult
+from etl.results import LITERAL, Target, TargetResult
 from etl.status import TargetStatus
 
 log = logging.getLogger("etl.run.scope")

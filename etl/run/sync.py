@@ -15,83 +15,38 @@ import shutil
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack, ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import duckdb
 import pyarrow as pa
 
 from etl.config import (
-    AkSkAuthConfig,
     Config,
-    EndpointConfig,
-    PasswordAuthConfig,
     check_output,
-    token_from,
 )
-from etl.errors import ApiError, ConfigError, DatabaseBusy, EtlError, Interrupted, StorageError
+from etl.errors import ConfigError, DatabaseBusy, EtlError, Interrupted, StorageError
 from etl.failpoints import failpoint
-from etl.run.crawl import CrawlSettings, TargetResult, crawl_targets
+from etl.results import SyncOutcome, TargetResult
+from etl.run.crawl import CrawlSettings, crawl_targets
 from etl.run.discovery import Discovery, Members, discover, endpoint_apis
+from etl.run.endpoints import auth_for, client_for
 from etl.run.guard import refuse_mass_removals
 from etl.run.identity import writer_id
 from etl.run.lock import OutputLock
-from etl.run.records import (
-    EXIT_CODES,
-    discoveries_table,
-    repositories_table,
-    run_row,
-    run_status,
-    target_runs_table,
-)
+from etl.run.records import discoveries_table, repositories_table, run_row, target_runs_table
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
 from etl.run.scope import fail_unknown_names, untracked_results
 from etl.status import RunStatus
 from etl.store import commits, lake, warehouse
 from etl.store.storage import LakeStore, store_for
 from etl.store.warehouse import LoadRefused
-from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
-from etl.swr.client import RetryPolicy, client_for
+from etl.swr.auth import Auth
+from etl.swr.client import RetryPolicy
 
 log = logging.getLogger("etl.run.sync")
-
-
-@dataclass(frozen=True)
-class SyncOutcome:
-    """What a finished run did: its id, per-target results and the run's summary row."""
-
-    run_id: str
-    results: list[TargetResult]
-    run: dict[str, object]
-    caught_up: list[str]
-    list_failures: list[ApiError] = field(default_factory=list)  # discovery's failed lists
-    summary: dict[str, Any] = field(default_factory=dict)  # from the run record and views
-
-    @property
-    def exit_code(self) -> int:
-        """0 all targets synced; 1 some failed (or a discovery list); 3 none could be synced."""
-        return EXIT_CODES[run_status(self.results, len(self.list_failures))]
-
-
-def auth_for(endpoint: EndpointConfig, config: Config, index: int) -> Auth:
-    """Return the authentication scheme an endpoint's config asks for."""
-    auth = endpoint.auth
-    if isinstance(auth, PasswordAuthConfig):
-        iam = IamCredentials(
-            auth.iam_url,
-            auth.domain,
-            auth.user,
-            auth.password.get_secret_value(),
-            auth.project,
-            auth.project_id,
-        )
-        return IamPasswordAuth(iam, timeout_s=config.crawl.timeout_s)
-    if isinstance(auth, AkSkAuthConfig):
-        return AkSkAuth(auth.ak.get_secret_value(), auth.sk.get_secret_value(), auth.project_id)
-    return TokenAuth(token_from(auth, str(config.source), index))
 
 
 def prepare(config: Config, probe_write: bool = True) -> dict[str, Auth]:

@@ -24,9 +24,10 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from etl.config import MAX_PAGE_BYTES, MAX_PAGES, CrawlConfig, EndpointConfig
 from etl.errors import ApiError, EndpointError, LimitError, ResponseError
+from etl.results import RequestStats
 from etl.swr.auth import Auth, SignableRequest, canonical_query
+from etl.swr.bounds import MAX_PAGE_BYTES, MAX_PAGES
 from etl.swr.paging import Answer, P, Paginator, SwrList
 from etl.swr.wire import api_error_from_response, read_capped
 
@@ -102,35 +103,6 @@ class TokenBucket:
     def speed_up(self) -> None:
         """Recover a little of the configured rate after a success."""
         self.rate = min(self.max_rate, self.rate + self.max_rate * 0.01)
-
-
-@dataclass
-class RequestStats:
-    """Counters for one target's requests, kept by the client as it works."""
-
-    requests: int = 0
-    retries: int = 0
-    pages: int = 0
-
-
-def client_for(
-    endpoint: EndpointConfig, crawl: CrawlConfig, auth: Auth, **shared: Any
-) -> SwrClient:
-    """Return the client of one configured endpoint, bounded as the crawl config says;
-    `shared` passes what several clients share (retry policy, in-flight cap, connector)."""
-    return SwrClient(
-        endpoint.url,
-        auth,
-        name=endpoint.name,
-        requests_per_second=crawl.requests_per_second,
-        max_connections=crawl.concurrency,
-        timeout_s=crawl.timeout_s,
-        verify_tls=endpoint.verify_tls,
-        ca_bundle=str(endpoint.ca_bundle) if endpoint.ca_bundle else None,
-        max_page_bytes=crawl.max_page_bytes,
-        max_pages=crawl.max_pages_per_target,
-        **shared,
-    )
 
 
 def ssl_context(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:

@@ -1,0 +1,55 @@
+"""A configured endpoint, made ready to talk to: its authentication scheme and its client.
+The one place where the config meets the API side (`etl.swr` knows nothing of the config)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from etl.config import (
+    AkSkAuthConfig,
+    Config,
+    CrawlConfig,
+    EndpointConfig,
+    PasswordAuthConfig,
+    token_from,
+)
+from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
+from etl.swr.client import SwrClient
+
+
+def auth_for(endpoint: EndpointConfig, config: Config, index: int) -> Auth:
+    """Return the authentication scheme an endpoint's config asks for."""
+    auth = endpoint.auth
+    if isinstance(auth, PasswordAuthConfig):
+        iam = IamCredentials(
+            auth.iam_url,
+            auth.domain,
+            auth.user,
+            auth.password.get_secret_value(),
+            auth.project,
+            auth.project_id,
+        )
+        return IamPasswordAuth(iam, timeout_s=config.crawl.timeout_s)
+    if isinstance(auth, AkSkAuthConfig):
+        return AkSkAuth(auth.ak.get_secret_value(), auth.sk.get_secret_value(), auth.project_id)
+    return TokenAuth(token_from(auth, str(config.source), index))
+
+
+def client_for(
+    endpoint: EndpointConfig, crawl: CrawlConfig, auth: Auth, **shared: Any
+) -> SwrClient:
+    """Return the client of one configured endpoint, bounded as the crawl config says;
+    `shared` passes what several clients share (retry policy, in-flight cap, connector)."""
+    return SwrClient(
+        endpoint.url,
+        auth,
+        name=endpoint.name,
+        requests_per_second=crawl.requests_per_second,
+        max_connections=crawl.concurrency,
+        timeout_s=crawl.timeout_s,
+        verify_tls=endpoint.verify_tls,
+        ca_bundle=str(endpoint.ca_bundle) if endpoint.ca_bundle else None,
+        max_page_bytes=crawl.max_page_bytes,
+        max_pages=crawl.max_pages_per_target,
+        **shared,
+    )
