@@ -6,7 +6,7 @@ TOOLS := $(VENV)/.installed-test
 # apt-get as root, or through sudo when it asks no password; otherwise say what to install.
 APT := $(shell if [ "$$(id -u)" = 0 ]; then echo apt-get; elif sudo -n true 2>/dev/null; then echo "sudo apt-get"; fi)
 
-.PHONY: help install lint browser java systemd versions test demo bench clean
+.PHONY: help install lint browser java systemd versions test test-fast demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ versions: $(TOOLS) ## the wheel in a fresh venv of every other CPython here that
 test: lint browser java systemd ## lint, then the whole test suite, then the other Python versions
 	$(VENV)/bin/pytest -q
 	$(MAKE) --no-print-directory versions
+
+test-fast: $(TOOLS) ## the inner loop: every test not marked slow (no lint, no browser, Spark or S3)
+	$(VENV)/bin/pytest -q -m "not slow"
 
 bench: $(TOOLS) ## the benchmark (9 to 20 minutes here, plus install): every target with its figure
 	$(PY) -m tests.bench.bench

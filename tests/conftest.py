@@ -34,6 +34,47 @@ from etl.swr.lists import tag_list
 ENV_PREFIXES = ("SWR_", "HW_", "IAM_", "HUAWEICLOUD_")
 
 
+# What `make test-fast` leaves out (`-m "not slow"`): modules that start a browser, Spark, the
+# S3 stand-in or whole `swr-etl` processes, or wait out real backoff in whole syncs. A single
+# slow test elsewhere carries `@pytest.mark.slow` itself. `make test` runs everything.
+SLOW_MODULES = frozenset(
+    {
+        # a browser, Spark, the S3 stand-in, a container's steps, a terminal
+        "tests.test_bi",
+        "tests.test_dashboard",
+        "tests.test_deploy",
+        "tests.test_object_storage",
+        "tests.test_operate",
+        "tests.test_spark",
+        # whole syncs, several per test, or whole processes killed and restarted
+        "tests.test_discovery",
+        "tests.test_figures",
+        "tests.test_scope",
+        "tests.test_sync",
+        "tests.test_v2",
+        "tests.reliability.test_crash",
+        "tests.reliability.test_faults",
+        "tests.reliability.test_hostile",
+        "tests.reliability.test_hostile_network",
+        "tests.reliability.test_lake_integrity",
+        "tests.reliability.test_messages",
+        "tests.reliability.test_overlap",
+        "tests.reliability.test_readers",
+        "tests.reliability.test_removal_guard",
+        "tests.reliability.test_resources",
+        "tests.reliability.test_secrets",
+        "tests.reliability.test_shared_lake",
+        "tests.reliability.test_throttling",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 # The running test's MonkeyPatch: `write_config` sets environment variables through it, so
 # they are undone when the test ends.
 RUNNING: list[pytest.MonkeyPatch] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -23,9 +24,20 @@ def test_every_sql_file_opens_with_a_one_line_comment() -> None:
         assert first.startswith("-- ") and len(first) > 20, name
 
 
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh warehouse; each test runs in a transaction rolled back after it."""
+    with warehouse.connect(tmp_path_factory.mktemp("fresh") / "fresh.duckdb") as con:
+        yield con
+
+
 @pytest.mark.parametrize("name", SQL_FILES)
-def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> None:
-    with warehouse.connect(tmp_path / "fresh.duckdb") as con:
+def test_every_sql_file_runs_on_a_fresh_database(
+    fresh: duckdb.DuckDBPyConnection, name: str
+) -> None:
+    con = fresh
+    con.execute("BEGIN")
+    try:
         con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
         con.register("staged_target_runs", lake.TARGET_RUN_SCHEMA.empty_table())
         con.register("staged_manifests", lake.MANIFEST_SCHEMA.empty_table())
@@ -51,6 +63,8 @@ def test_every_sql_file_runs_on_a_fresh_database(tmp_path: Path, name: str) -> N
         }
         text = warehouse.sql(name)
         con.execute(text, warehouse.named_params(text, params))
+    finally:
+        con.execute("ROLLBACK")
 
 
 def test_an_old_database_is_brought_forward_on_open(tmp_path: Path) -> None:
