@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from etl import __version__
-from etl.config import Config, load_config
+from etl.config import Config
+from etl.config_file import load_config
 from etl.errors import EtlError, Interrupted, raise_interrupted
 from etl.present.text import printable
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import yaml
 
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.errors import Refused
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
 from etl.present.formats import Section, print_sections

@@ -109,7 +109,7 @@ BAD = [
     pytest.param(
         replaced("https://swr-api.cn-north-4.myhuaweicloud.com", "swr-api.example"),
         "endpoints[0].url",
-        "pattern",
+        "must be http(s)://HOST[:PORT]",
         id="url-without-scheme",
     ),
     pytest.param(

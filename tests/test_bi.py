@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry
 from etl.run.sync import run_sync
 from tests.conftest import write_config

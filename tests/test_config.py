@@ -9,7 +9,8 @@ import yaml
 from click.testing import CliRunner
 
 from etl.cli import cli
-from etl.config import TokenAuthConfig, load_config
+from etl.config import TokenAuthConfig
+from etl.config_file import load_config
 from etl.errors import ConfigError
 from etl.fakeswr import FakeSwr, Registry
 from etl.run.sync import run_sync
@@ -32,7 +33,7 @@ def test_the_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
         "cn-north-4:platform/web",
         "cn-north-4:platform/base/nginx",
     ]  # the Open Telekom Cloud endpoint's targets are patterns: found by discovery
-    otc = config.endpoint("otc-eu-de")
+    otc = next(e for e in config.endpoints if e.name == "otc-eu-de")
     assert (otc.api, otc.url, otc.auth.type) == (
         "auto",
         "https://swr-api.eu-de.otc.t-systems.com",

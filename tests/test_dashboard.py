@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from etl.cli import cli
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.demo import run_demo
 from etl.fakeswr import FakeSwr, Registry, ServerThread
 from etl.run.sync import run_sync

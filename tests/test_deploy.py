@@ -25,7 +25,7 @@ import duckdb
 import pytest
 import yaml
 
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry
 from tests.pushgateway import Pushgateway
 from tests.s3 import REGION, moto_server

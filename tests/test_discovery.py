@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import etl.run.sync
 from etl.cli import cli
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry, next_day
 from etl.run.sync import run_sync
 from tests.conftest import discovering, expected_rows, parse_time, query, stored_rows

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry
 from etl.run.sync import run_sync
 from etl.store import commits, lake

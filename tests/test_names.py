@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from etl.errors import NameError_
 from etl.swr.names import (
-    decode_repository,
     encode_repository,
     validate_namespace,
     validate_repository,
@@ -98,7 +97,6 @@ def test_invalid_repositories_name_the_rule(name: str, rule: str) -> None:
 
 def test_a_slash_is_sent_as_a_dollar() -> None:
     assert encode_repository("mirror/library/redis") == "mirror$library$redis"
-    assert decode_repository("mirror$library$redis") == "mirror/library/redis"
 
 
 ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -120,7 +118,7 @@ def test_generated_repositories_pass_and_round_trip(name: str) -> None:
     # Truncation can leave a separator pair at the cut: such a name is not valid, not a case.
     assume(not re.search(r"[/._-]{2,}", name.replace("__", "")) and "___" not in name)
     assert validate_repository(name) == name
-    assert decode_repository(encode_repository(name)) == name
+    assert encode_repository(name).replace("$", "/") == name  # the server's reading
     assert "/" not in encode_repository(name)
 
 

@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from etl.cli import cli
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits, lake
 from etl.store.storage import store_for

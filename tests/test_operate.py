@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from etl.cli import cli
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import (
     FakeSwr,
     FaultPlan,

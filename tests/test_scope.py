@@ -18,7 +18,7 @@ import yaml
 from click.testing import CliRunner
 
 from etl.cli import cli
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry
 from etl.results import SyncOutcome
 from etl.run.sync import run_sync

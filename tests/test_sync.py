@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from etl.cli import cli
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
 from etl.run.lock import OutputLock
 from etl.run.sync import run_sync

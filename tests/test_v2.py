@@ -11,7 +11,7 @@ import duckdb
 import pytest
 import yaml
 
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, ServerThread, generate_registry
 from etl.fakeswr.registry import repository_names
 from etl.run.sync import run_sync

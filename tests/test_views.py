@@ -21,7 +21,7 @@ import yaml
 from click.testing import CliRunner
 
 from etl.cli import cli
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.fakeswr.registry import Repository, Tag
 from etl.run.sync import run_sync

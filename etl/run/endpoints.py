@@ -5,14 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from etl.config import (
-    AkSkAuthConfig,
-    Config,
-    CrawlConfig,
-    EndpointConfig,
-    PasswordAuthConfig,
-    token_from,
-)
+from etl.config import AkSkAuthConfig, Config, CrawlConfig, EndpointConfig, PasswordAuthConfig
+from etl.config_file import token_from
 from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.swr.client import SwrClient
 

@@ -23,10 +23,8 @@ import aiohttp
 import duckdb
 import pyarrow as pa
 
-from etl.config import (
-    Config,
-    check_output,
-)
+from etl.config import Config
+from etl.config_file import check_output
 from etl.errors import ConfigError, DatabaseBusy, EtlError, Interrupted, StorageError
 from etl.failpoints import failpoint
 from etl.results import SyncOutcome, TargetResult

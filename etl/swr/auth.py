@@ -230,7 +230,6 @@ class IamPasswordAuth:
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
-        self.refreshes = 0
 
     def __repr__(self) -> str:
         return f"IamPasswordAuth(user={self._credentials.user!r}, password=***)"
@@ -256,7 +255,6 @@ class IamPasswordAuth:
         async with self._lock:
             if self._fresh_token() is None:
                 self._token, self._expires_at = await self._fetch_token(session)
-                self.refreshes += 1
             return self._token  # type: ignore[return-value]
 
     def _fresh_token(self) -> str | None:

@@ -102,8 +102,3 @@ def encode_repository(repository: str) -> str:
     """Return the repository as the API expects it in the path: every '/' replaced by '$'."""
     # The API page: "Replace a slash (/) with a dollar sign ($) before you send the request."
     return repository.replace("/", "$")
-
-
-def decode_repository(encoded: str) -> str:
-    """Return the repository name from its '$'-encoded path form."""
-    return encoded.replace("$", "/")

@@ -55,9 +55,8 @@ FAST_STRUCT = pa.struct([*FAST_SCHEMA, ("manifest", pa.string())])
 TYPED_SCHEMA = pa.schema([*TAG_FIELDS.items(), ("manifest", pa.string()), *V2_FIELDS.items()])
 # What Arrow's JSON reader is told a page holds: anything else it meets is ignored, and a value
 # of another JSON type than declared (a float where an integer belongs, say) stops it.
-PAGE_TAG = FAST_STRUCT
 MARKER_FIELDS = {"nextMarker": pa.string(), "next_marker": pa.string(), "has_more": pa.bool_()}
-PAGE_SCHEMA = pa.schema([("tags", pa.list_(PAGE_TAG)), *MARKER_FIELDS.items()])
+PAGE_SCHEMA = pa.schema([("tags", pa.list_(FAST_STRUCT)), *MARKER_FIELDS.items()])
 PAGE_PARSING = pa_json.ParseOptions(
     explicit_schema=PAGE_SCHEMA, unexpected_field_behavior="ignore", newlines_in_values=True
 )

@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from etl.cli import cli
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.failpoints import FAILPOINTS
 from etl.fakeswr import FakeSwr, Options, Registry, next_day
 from etl.store import commits, lake

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import FaultPlan, Options, Registry, ServerThread, generate_registry, next_day
 from etl.run.sync import run_sync
 from tests.conftest import expected_rows, stored_rows, write_config

@@ -18,7 +18,7 @@ import duckdb
 from click.testing import CliRunner
 
 from etl.cli import cli
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread
 from etl.fakeswr.registry import Repository
 from etl.run.sync import run_sync

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import Options, ServerThread, generate_registry
 from etl.run.sync import run_sync
 from tests.conftest import write_config

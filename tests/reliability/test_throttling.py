@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.config import load_config
+from etl.config_file import load_config
 from etl.fakeswr import Options, ServerThread, generate_registry
 from etl.run.sync import run_sync
 from tests.conftest import expected_rows, stored_rows, write_config
