@@ -154,7 +154,7 @@ def plan(config_path: Path) -> None:
     patterns need (what each target resolves to is listed); writes nothing.
     """
     from etl.run.plan import known_scope, plan_endpoints, print_plan
-    from etl.run.sync import prepare
+    from etl.run.start import prepare
 
     config = load_config(config_path)
     auths = prepare(config, probe_write=False)
@@ -346,7 +346,7 @@ def rebuild(config_path: Path, force: bool) -> None:
     Refuses (exit 2) when the lake holds fewer committed runs than the database (an unmounted
     or emptied lake), unless --force.
     """
-    from etl.run.sync import output_lock
+    from etl.run.start import output_lock
     from etl.store.storage import store_for
     from etl.store.warehouse import publish_copy
     from etl.store.warehouse import rebuild as rebuild_warehouse

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import etl.run.sync
+import etl.run.start
 from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry, next_day
@@ -227,7 +227,7 @@ def three_days(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with ServerThread(days[0]) as server, pytest.MonkeyPatch.context() as patch:
         path = discovering(directory, server, EVERYTHING, env=patch)
-        patch.setattr(etl.run.sync, "datetime", Clock)
+        patch.setattr(etl.run.start, "datetime", Clock)
         for index, registry in enumerate(days):
             server.serve(registry)
             Clock.moment = start + timedelta(days=DAYS_APART * index)

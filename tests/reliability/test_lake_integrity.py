@@ -18,7 +18,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-import etl.run.sync
+import etl.run.start
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Options, Registry, next_day
 from etl.store import commits
@@ -141,7 +141,7 @@ def test_a_clock_that_jumps_back_keeps_runs_in_order(
     assert sync(path).exit_code == 0
     tomorrow = next_day(small_registry)
     served.serve(tomorrow)
-    monkeypatch.setattr(etl.run.sync, "datetime", ClockBack)
+    monkeypatch.setattr(etl.run.start, "datetime", ClockBack)
     second = sync(path)
     assert second.exit_code == 0, second.output
     assert "did it jump back?" in second.output

@@ -1,0 +1,155 @@
+"""After a run is committed to the lake: its load into DuckDB, then the outputs readers open
+(the read-only copy, the dashboard page). Every failure here says the same two things: what
+is committed where, and what the next sync does (`Committed`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from etl.config import Config
+from etl.errors import Interrupted, StorageError
+from etl.store import commits, lake, warehouse
+from etl.store.storage import store_for
+from etl.store.warehouse import LoadRefused
+
+log = logging.getLogger("etl.run.publish")
+NEXT_LOADS = "the next sync loads it"
+
+
+@dataclass(frozen=True)
+class Committed:
+    """Where a committed run stands, in the words every message of the run uses."""
+
+    run_id: str
+    lake: str
+    duckdb: Path
+
+    def in_lake(self) -> str:
+        """`run X is committed to the lake at URL`."""
+        return f"run {self.run_id} is committed to the lake at {self.lake}"
+
+    def loaded(self) -> str:
+        """`run X is committed to the lake and loaded into FILE`."""
+        return f"run {self.run_id} is committed to the lake and loaded into {self.duckdb}"
+
+
+def committed(config: Config, run_id: str) -> Committed:
+    """Return where run `run_id` of this config stands once committed."""
+    return Committed(run_id, store_for(config.output).url, config.output.duckdb)
+
+
+def refresh_outputs(config: Config, run_id: str, draw_page: bool = True) -> None:
+    """Refresh the read-only copy and the dashboard page of a loaded run. The run is loaded:
+    one that cannot be refreshed (a reader holds the DuckDB file, a full disk) is a warning that
+    says so and when it will be, never a failed run; an interrupt still stops the process."""
+    out = config.output
+    if out.readonly_copy is not None:
+        refreshing("the read-only copy", out.readonly_copy, lambda: refresh_copy(config, run_id))
+    if out.dashboard is not None and draw_page:
+        refreshing("the dashboard", out.dashboard, lambda: refresh_dashboard(config, run_id))
+
+
+def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
+    """Run one refresh; on a storage error, log a warning naming what was not refreshed."""
+    try:
+        refresh()
+    except (StorageError, OSError) as exc:
+        log.warning(
+            "%s %s was not refreshed (%s); the next sync or `swr-etl load` refreshes it",
+            what,
+            where,
+            exc,
+        )
+
+
+def places(config: Config, snapshot_date: str, run_id: str) -> dict[str, str]:
+    """Return where a run went: its lake partition, the DuckDB file, the copy, the page."""
+    out = config.output
+    store = store_for(out)
+    found = {
+        "lake": store.show(store.path(lake.partition("tag_snapshots", snapshot_date, run_id))),
+        "duckdb": str(out.duckdb),
+    }
+    for name, path in (("read-only copy", out.readonly_copy), ("dashboard", out.dashboard)):
+        if path is not None:
+            found[name] = str(path)
+    return found
+
+
+def refresh_dashboard(config: Config, run_id: str) -> None:
+    """Rewrite the dashboard page; on failure say that the run itself is safe."""
+    from etl.present.dashboard import write_dashboard  # plotly only when a page is asked for
+
+    out = config.output
+    assert out.dashboard is not None
+    try:
+        with warehouse.connect(out.duckdb) as con:  # within the sync's memory limit
+            write_dashboard(con, out.dashboard)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write the dashboard {out.dashboard}: {exc.strerror or exc}; "
+            f"{committed(config, run_id).loaded()}"
+        ) from None
+
+
+def load_published(
+    config: Config, snapshot_date: str, run_id: str, stack: ExitStack
+) -> duckdb.DuckDBPyConnection:
+    """Load a run just committed to the lake into DuckDB and return the connection, open until
+    `stack` closes; on any failure, raise one line that says the run is safe in the lake and
+    what the next sync will do."""
+    out = config.output
+    store = store_for(out)
+    where = committed(config, run_id).in_lake()
+    try:
+        con = stack.enter_context(warehouse.connect(out.duckdb))
+        warehouse.load_run(con, commits.read_commit(store, snapshot_date, run_id))
+        checkpoint(con, out.duckdb, run_id)
+        return con
+    except Interrupted as exc:
+        raise Interrupted(
+            exc.signum, f"{where} but not loaded into {out.duckdb}; {NEXT_LOADS}"
+        ) from None
+    except LoadRefused as exc:
+        warehouse.note_load_failure(con, run_id, str(exc))
+        raise LoadRefused(
+            f"{exc}; {where}; the next sync tries once more, then sets it aside and goes on"
+        ) from None
+    except StorageError as exc:
+        raise type(exc)(f"{exc}; {where} and {NEXT_LOADS}") from None
+    except duckdb.Error as exc:
+        raise StorageError(
+            f"DuckDB could not open {out.duckdb}: {str(exc).splitlines()[0]}; {where} and "
+            f"{NEXT_LOADS}"
+        ) from None
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> None:
+    """Fold DuckDB's write-ahead log into the file; raise StorageError (the run is loaded)."""
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.Error as exc:
+        raise StorageError(
+            f"DuckDB could not checkpoint {path}: {str(exc).splitlines()[0]}; run {run_id} "
+            "is loaded (in DuckDB's write-ahead log) and committed to the lake"
+        ) from None
+
+
+def refresh_copy(config: Config, run_id: str) -> None:
+    """Replace the read-only copy; on failure say that the run itself is safe."""
+    out = config.output
+    assert out.readonly_copy is not None
+    done = committed(config, run_id).loaded()
+    stale = f"the read-only copy {out.readonly_copy} was not refreshed (the next sync does it)"
+    try:
+        warehouse.publish_copy(out.duckdb, out.readonly_copy)
+    except Interrupted as exc:
+        raise Interrupted(exc.signum, f"{done}; {stale}") from None
+    except OSError as exc:
+        raise StorageError(f"{exc.strerror or exc}: {done}; {stale}") from None
