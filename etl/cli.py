@@ -347,9 +347,9 @@ def rebuild(config_path: Path, force: bool) -> None:
     or emptied lake), unless --force.
     """
     from etl.run.start import output_lock
+    from etl.store.loading import rebuild as rebuild_warehouse
     from etl.store.storage import store_for
     from etl.store.warehouse import publish_copy
-    from etl.store.warehouse import rebuild as rebuild_warehouse
 
     config = load_config(config_path, secrets_needed=False)
     out = config.output

@@ -16,7 +16,7 @@ from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
 from etl.run.lock import OutputLock
 from etl.run.sync import run_sync
-from etl.store import commits, warehouse
+from etl.store import commits, loading, warehouse
 from etl.store.storage import local_store
 from etl.swr import pages
 from tests.conftest import (
@@ -131,12 +131,12 @@ def test_loading_a_run_twice_adds_nothing(
     assert run_id == outcome.run_id
     with warehouse.connect(config.output.duckdb) as con:
         assert (
-            warehouse.load_run(
+            loading.load_run(
                 con, commits.read_commit(local_store(config.output.lake), date, run_id)
             )
             is False
         )
-        assert warehouse.catch_up(con, local_store(config.output.lake)) == []
+        assert loading.catch_up(con, local_store(config.output.lake)) == []
     assert table_rows(config.output.duckdb) == before
 
 
@@ -151,7 +151,7 @@ def test_a_load_duckdb_refuses_fails_in_one_line_and_the_next_sync_catches_up(
     with monkeypatch.context() as patched:
         broken = "INSERT INTO tag_history SELECT * FROM no_such_table"
         patched.setattr(
-            warehouse,
+            loading,
             "sql",
             lambda name: broken if name == "load/open_versions" else read_sql(name),
         )
@@ -192,7 +192,7 @@ def test_rebuild_recreates_identical_tables(
 @pytest.mark.parametrize(
     "versions_per_part",
     [
-        pytest.param(warehouse.VERSIONS_PER_PART, id="one-part"),
+        pytest.param(loading.VERSIONS_PER_PART, id="one-part"),
         pytest.param(7, id="compared-in-many-parts"),
     ],
 )
@@ -203,7 +203,7 @@ def test_snapshots_of_every_run_are_reconstructed(
     monkeypatch: pytest.MonkeyPatch,
     versions_per_part: int,
 ) -> None:
-    monkeypatch.setattr(warehouse, "VERSIONS_PER_PART", versions_per_part)
+    monkeypatch.setattr(loading, "VERSIONS_PER_PART", versions_per_part)
     config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
     first = run_sync(config)
     tomorrow = next_day(small_registry)

@@ -15,8 +15,8 @@ import duckdb
 from etl.config import Config
 from etl.errors import Interrupted, StorageError
 from etl.store import commits, lake, warehouse
+from etl.store.loading import LoadRefused, load_run, note_load_failure
 from etl.store.storage import store_for
-from etl.store.warehouse import LoadRefused
 
 log = logging.getLogger("etl.run.publish")
 NEXT_LOADS = "the next sync loads it"
@@ -109,7 +109,7 @@ def load_published(
     where = committed(config, run_id).in_lake()
     try:
         con = stack.enter_context(warehouse.connect(out.duckdb))
-        warehouse.load_run(con, commits.read_commit(store, snapshot_date, run_id))
+        load_run(con, commits.read_commit(store, snapshot_date, run_id))
         checkpoint(con, out.duckdb, run_id)
         return con
     except Interrupted as exc:
@@ -117,7 +117,7 @@ def load_published(
             exc.signum, f"{where} but not loaded into {out.duckdb}; {NEXT_LOADS}"
         ) from None
     except LoadRefused as exc:
-        warehouse.note_load_failure(con, run_id, str(exc))
+        note_load_failure(con, run_id, str(exc))
         raise LoadRefused(
             f"{exc}; {where}; the next sync tries once more, then sets it aside and goes on"
         ) from None

@@ -20,8 +20,8 @@ from etl.run.endpoints import auth_for
 from etl.run.identity import writer_id
 from etl.run.lock import OutputLock
 from etl.store import commits, lake, warehouse
+from etl.store.loading import LoadRefused, catch_up
 from etl.store.storage import LakeStore, store_for
-from etl.store.warehouse import LoadRefused
 from etl.swr.auth import Auth
 
 log = logging.getLogger("etl.run.start")
@@ -138,7 +138,7 @@ def prepare_outputs(config: Config) -> StartState:
     identity = writer_id(out.duckdb)
     try:
         with warehouse.connect(out.duckdb) as con:
-            caught_up = warehouse.catch_up(con, store)
+            caught_up = catch_up(con, store)
             state = StartState(
                 caught_up,
                 warehouse.manifest_digests(con),

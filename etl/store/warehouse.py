@@ -1,9 +1,6 @@
-"""The DuckDB warehouse: schema and views from `sql/`, and loading committed lake runs.
-
-A run is loaded in one transaction and only once: `load_run` on a run already present changes
-nothing. Tags are kept as versions (`tag_history`), so the database grows with changes, not
-with tags × runs.
-"""
+"""The DuckDB warehouse: opening it (schema, macros and views from `sql/`), the SQL files by
+name, what it tells a run before it crawls, and the read-only copy for dashboards. Loading
+committed lake runs into it is `etl.store.loading`'s job."""
 
 from __future__ import annotations
 
@@ -20,15 +17,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import duckdb
-import pyarrow as pa
-import pyarrow.dataset as ds
 
-from etl.errors import DatabaseBusy, Refused, StorageError, UsageError
+from etl.errors import DatabaseBusy, StorageError, UsageError
 from etl.failpoints import failpoint
-from etl.store import lake
-from etl.store.commits import LOADS_BEFORE_SET_ASIDE, Commit, commits_in_order, listed_runs
-from etl.store.storage import LakeStore
-from etl.swr.pages import SNAPSHOT_SCHEMA
+from etl.store.commits import LOADS_BEFORE_SET_ASIDE
 
 log = logging.getLogger("etl.store.warehouse")
 
@@ -40,16 +32,6 @@ READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
-
-# The versioning steps of a load run once per part of the targets, so their hash joins hold at
-# most about VERSIONS_PER_PART current versions whatever the registry size.
-VERSIONING_STEPS = (
-    "load/current_versions",
-    "load/diff",
-    "load/close_versions",
-    "load/open_versions",
-)
-VERSIONS_PER_PART = 750_000  # measured: 1M versions fit in MEMORY_LIMIT, 96 MB was too little
 
 
 def sql_dir() -> Path:
@@ -219,154 +201,9 @@ def _holder(reason: str) -> str:
     return f"pid {match.group(2)}, {Path(match.group(1)).name}" if match else "unknown process"
 
 
-class LoadRefused(StorageError):
-    """DuckDB refused a run's data, or the run's files do not match its commit record: the
-    same run would fail again (a full disk or a busy file is not this)."""
-
-
-def load_run(con: duckdb.DuckDBPyConnection, commit: Commit) -> bool:
-    """Load one committed lake run in one transaction; return False if it was already loaded.
-
-    Raises LoadRefused (one line) if DuckDB refuses a step or the run's files do not match its
-    commit record, StorageError if the disk fails: either way nothing of the run is kept in
-    the database, and the lake still holds it.
-    """
-    run_id = commit.run_id
-    con.execute("BEGIN TRANSACTION")
-    step = "reading the run"
-    try:
-        if con.execute("SELECT 1 FROM runs WHERE run_id = $r", {"r": run_id}).fetchall():
-            con.execute("ROLLBACK")
-            return False
-        started_at = commit.row.column("started_at")[0].as_py()
-        params = {"seq": seq_for(con, commit), "run_id": run_id, "snapshot_at": started_at}
-        _register_staged(con, commit)
-        for step, values in load_steps(con, params):
-            text = sql(step)
-            con.execute(text, named_params(text, values))
-        failpoint("warehouse-loading")
-        step = "commit"
-        con.execute("COMMIT")
-        warn_overlaps(con, run_id)
-    except StorageError as exc:
-        rollback(con)
-        raise LoadRefused(str(exc)) from None
-    except duckdb.Error as exc:
-        rollback(con)
-        reason = str(exc).splitlines()[0]
-        # A full or failing disk is not the run's fault: it must not count towards setting
-        # the run aside.
-        kind = StorageError if disk_trouble(exc) else LoadRefused
-        raise kind(f"DuckDB could not load run {run_id} ({step}): {reason}") from None
-    except BaseException:
-        rollback(con)
-        raise
-    finally:
-        for name in (
-            "staged_target_runs",
-            "staged_manifests",
-            "staged_run",
-            "staged_tags",
-            "staged_repositories",
-            "staged_discoveries",
-        ):
-            con.unregister(name)  # a no-op for names that were not registered
-        con.execute("DROP VIEW IF EXISTS staged_tags")
-        con.execute("DROP TABLE IF EXISTS staged_diff")
-        con.execute("DROP TABLE IF EXISTS staged_current")
-    return True
-
-
-# DuckDB reports a failed write of its write-ahead log at COMMIT as a TransactionException,
-# so the disk's trouble is also recognised by what the message says.
-DISK_TROUBLE = ("No space left on device", "Disk quota exceeded", "Could not write file")
-
-
-def disk_trouble(exc: duckdb.Error) -> bool:
-    """Return True if DuckDB failed because of the disk, not because of the data."""
-    return isinstance(exc, duckdb.IOException) or any(s in str(exc) for s in DISK_TROUBLE)
-
-
-def rollback(con: duckdb.DuckDBPyConnection) -> None:
-    """Roll the open transaction back, if a failed COMMIT has not already ended it."""
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.TransactionException:
-        pass
-
-
-def load_steps(
-    con: duckdb.DuckDBPyConnection, params: dict[str, Any]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield the SQL steps that load a run, in order, each with its parameters."""
-    yield "load/target_runs", params
-    parts = version_parts(con)
-    for part in range(parts):
-        for step in VERSIONING_STEPS:
-            yield step, {**params, "part": part, "parts": parts}
-    yield "load/manifests", params
-    yield "load/discoveries", params
-    yield "load/close_repositories", params
-    yield "load/open_repositories", params
-    yield "load/run_totals", params
-    yield "load/run", params
-
-
-def version_parts(con: duckdb.DuckDBPyConnection) -> int:
-    """Return in how many parts to compare a run with the current versions."""
-    (current,) = con.execute(
-        "SELECT count(*) FROM tag_history WHERE valid_to_seq IS NULL"
-    ).fetchall()
-    return max(1, -(-int(current[0]) // VERSIONS_PER_PART))
-
-
 def next_seq(con: duckdb.DuckDBPyConnection) -> int:
     """Return the sequence number after the latest loaded run's."""
     return int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchall()[0][0])
-
-
-def seq_for(con: duckdb.DuckDBPyConnection, commit: Commit) -> int:
-    """Return the sequence number a run is loaded with: its commit record's, or the next one
-    when that is taken (older runs carry none; another writer sharing the lake counts its own).
-
-    Raises StorageError if a writer's run would come after a later run of the same writer:
-    its tags' versions would be recorded out of order.
-    """
-    following = next_seq(con)
-    if commit.seq is None or commit.seq >= following:
-        return following if commit.seq is None else commit.seq
-    who: str | None
-    if commit.writer_id is not None:  # one writer, whatever the names of the others
-        query, who = "SELECT max(started_at) FROM runs WHERE writer_id = $w", commit.writer_id
-    else:
-        query, who = "SELECT max(started_at) FROM runs WHERE writer = $w", commit.writer
-    later = con.execute(query, {"w": who}).fetchall()[0][0]
-    if who is None or (later is not None and later >= commit.started_at):
-        raise StorageError(
-            f"run {commit.run_id} has sequence number {commit.seq}, but the database already "
-            f"holds runs up to {following - 1}: `swr-etl rebuild` replays the lake in order"
-        )
-    return following
-
-
-def warn_overlaps(con: duckdb.DuckDBPyConnection, run_id: str, shown: int = 5) -> None:
-    """Say which repositories of a loaded run another writer synced just before: two configs
-    that sync one repository interleave its history."""
-    rows = con.execute(sql("load/overlaps"), {"run_id": run_id}).fetchall()
-    for endpoint, namespace, repository, writer, other, other_run in rows[:shown]:
-        log.warning(
-            "%s/%s/%s is synced by two writers: %s (run %s) and %s (run %s); configs sharing "
-            "a lake must not sync the same repository (name their endpoints apart)",
-            endpoint,
-            namespace,
-            repository,
-            other,
-            other_run,
-            writer,
-            run_id,
-        )
-    if len(rows) > shown:
-        log.warning("… and %d more repositories synced by two writers", len(rows) - shown)
 
 
 def shared_names(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -392,126 +229,10 @@ def named_params(text: str, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in named}
 
 
-def _read_one(commit: Commit, table: str, schema: pa.Schema | None = None) -> pa.Table:
-    files = commit.files_of(table)
-    if not files:
-        raise StorageError(f"run {commit.run_id} has no {table} in the lake {commit.store.url}")
-    data = _dataset(commit.store, files).to_table()
-    return data if schema is None else conform(data, schema)
-
-
-def _dataset(store: LakeStore, files: list[str]) -> ds.Dataset:
-    return ds.dataset(files, format="parquet", filesystem=store.fs)
-
-
-def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
-    tags = commit.files_of("tag_snapshots")
-    if not tags:
-        con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
-    elif commit.store.local:
-        # DuckDB's own Parquet reader: faster than scanning through an Arrow dataset.
-        con.read_parquet(tags).create_view("staged_tags")
-    else:  # object storage, read through pyarrow's filesystem (DuckDB scans it in batches)
-        con.register("staged_tags", _dataset(commit.store, tags))
-    con.register("staged_target_runs", _read_one(commit, "target_runs", lake.TARGET_RUN_SCHEMA))
-    con.register("staged_manifests", _read_one(commit, "manifests"))
-    for table, schema in OPTIONAL_TABLES.items():
-        files = commit.files_of(table)
-        data = _dataset(commit.store, files).to_table() if files else schema.empty_table()
-        con.register(f"staged_{table}", conform(data, schema))
-    con.register("staged_run", conform(commit.row, lake.RUN_SCHEMA))
-
-
-# Tables a run written before discovery existed does not have.
-OPTIONAL_TABLES = {"repositories": lake.REPOSITORY_ROW_SCHEMA, "discoveries": lake.DISCOVERY_SCHEMA}
-
-
-def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Return `table` with every column of `schema`: one an older run lacks is all NULL."""
-    columns = [
-        table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
-        for f in schema
-    ]
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def catch_up(con: duckdb.DuckDBPyConnection, store: LakeStore) -> list[str]:
-    """Load every committed lake run the warehouse lacks, in commit order; return their ids.
-
-    A run that fails to load a second time is set aside for this database (recorded in its
-    `load_failures`; the lake is left as it is, since other writers may share it) and the
-    others are loaded; after a first failure the error is raised, so that no later run is
-    loaded before it.
-    """
-    have = loaded_run_ids(con) | set(set_aside_runs(con))
-    missing = [(date, run_id) for date, run_id in listed_runs(store) if run_id not in have]
-    loaded = []
-    for commit in commits_in_order(store, missing):
-        try:
-            if load_run(con, commit):
-                loaded.append(commit.run_id)
-        except LoadRefused as exc:
-            if note_load_failure(con, commit.run_id, str(exc)) < LOADS_BEFORE_SET_ASIDE:
-                raise
-            log.error(
-                "run %s failed to load twice and is set aside for this database (the lake "
-                "keeps it): %s",
-                commit.run_id,
-                exc,
-            )
-    return loaded
-
-
-def note_load_failure(con: duckdb.DuckDBPyConnection, run_id: str, reason: str) -> int:
-    """Count one more failed load of a run in this database; return how many there were."""
-    text = sql("load/failure")
-    rows = con.execute(text, {"run_id": run_id, "reason": reason.replace("\n", " ")})
-    return int(rows.fetchall()[0][0])
-
-
 def set_aside_runs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Return the runs set aside for this database, each with the reason of its last failure."""
     rows = con.execute(sql("start/set_aside"), {"loads": LOADS_BEFORE_SET_ASIDE}).fetchall()
     return {run_id: reason for run_id, reason in rows}
-
-
-def rebuild(db_path: Path, store: LakeStore, force: bool = False) -> list[str]:
-    """Recreate the DuckDB file by replaying the lake's committed runs in order.
-
-    Refuses (unless `force`) when the lake holds fewer committed runs than the database: an
-    unmounted or emptied lake must not erase the database. Nothing changes if a run's files
-    do not match its commit record.
-    """
-    in_lake = len(listed_runs(store))
-    in_db = count_runs(db_path)
-    if in_lake < in_db and not force:
-        raise Refused(
-            f"the lake {store.url} has {in_lake} committed run(s) and the database {db_path} "
-            f"has {in_db}: rebuilding would lose runs (is the lake mounted?); "
-            "`swr-etl rebuild --force` rebuilds anyway"
-        )
-    aside = set_aside_in(db_path)
-    fresh = db_path.with_name(db_path.name + ".rebuild")
-    fresh.unlink(missing_ok=True)
-    try:
-        with connect(fresh) as con:
-            loaded = []
-            wanted = [(d, r) for d, r in listed_runs(store) if r not in aside]
-            for commit in commits_in_order(store, wanted):
-                if load_run(con, commit):
-                    loaded.append(commit.run_id)
-            for run_id, reason in aside.items():  # still set aside for this database
-                for _ in range(LOADS_BEFORE_SET_ASIDE):
-                    note_load_failure(con, run_id, reason)
-            con.execute("CHECKPOINT")
-    except BaseException:
-        fresh.unlink(missing_ok=True)
-        Path(str(fresh) + ".wal").unlink(missing_ok=True)
-        raise
-    # The old file's write-ahead log belongs to the old file: drop it before the swap.
-    Path(str(db_path) + ".wal").unlink(missing_ok=True)
-    fresh.replace(db_path)
-    return loaded
 
 
 def set_aside_in(db_path: Path) -> dict[str, str]:
