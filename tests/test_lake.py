@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from etl import schemas
 from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry
 from etl.run.sync import run_sync
@@ -40,8 +41,8 @@ def write_run(root: Path, run_id: str, rows: int) -> lake.RunWriter:
     batch = rows_of([tag(tag=f"t{i}") for i in range(rows)])
     lane.write(batch)
     lane.target_completed()
-    run = pa.Table.from_pylist([{"run_id": run_id, "status": "ok"}], schema=lake.RUN_SCHEMA)
-    writer.write_run(lake.TARGET_RUN_SCHEMA.empty_table(), run)
+    run = pa.Table.from_pylist([{"run_id": run_id, "status": "ok"}], schema=schemas.RUN_SCHEMA)
+    writer.write_run(schemas.TARGET_RUN_SCHEMA.empty_table(), run)
     return writer
 
 
@@ -82,8 +83,8 @@ def test_only_completed_targets_of_a_lane_reach_the_lake(tmp_path: Path, page_ro
             lane.target_completed()
     lane.start_target()  # a last target that fails on its first page
     lane.write(rows_of([tag(tag="d0-0")]))
-    run = pa.Table.from_pylist([{"run_id": "r1", "status": "ok"}], schema=lake.RUN_SCHEMA)
-    writer.write_run(lake.TARGET_RUN_SCHEMA.empty_table(), run)
+    run = pa.Table.from_pylist([{"run_id": "r1", "status": "ok"}], schema=schemas.RUN_SCHEMA)
+    writer.write_run(schemas.TARGET_RUN_SCHEMA.empty_table(), run)
     writer.publish()
     files = commits.read_commit(local_store(tmp_path), "2026-11-27", "r1").files_of("tag_snapshots")
     stored = pq.read_table(files[0]).column("tag").to_pylist()

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from etl import schemas
 from etl.errors import ResponseError
 from etl.swr import pages
 
@@ -160,7 +161,7 @@ def test_a_missing_field_is_null() -> None:
 
 def test_an_empty_page_is_an_empty_batch() -> None:
     batch, warnings = decoded([])
-    assert batch.num_rows == 0 and batch.schema == pages.SNAPSHOT_SCHEMA and warnings == 0
+    assert batch.num_rows == 0 and batch.schema == schemas.SNAPSHOT_SCHEMA and warnings == 0
 
 
 # --- the two readers of a page body agree ----------------------------------------------------

@@ -9,8 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from etl.store import lake, warehouse
-from etl.swr.pages import SNAPSHOT_SCHEMA
+from etl import schemas
+from etl.schemas import SNAPSHOT_SCHEMA
+from etl.store import warehouse
 
 SQL_FILES = sorted(
     p.relative_to(warehouse.sql_dir()).with_suffix("").as_posix()
@@ -39,11 +40,11 @@ def test_every_sql_file_runs_on_a_fresh_database(
     con.execute("BEGIN")
     try:
         con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
-        con.register("staged_target_runs", lake.TARGET_RUN_SCHEMA.empty_table())
-        con.register("staged_manifests", lake.MANIFEST_SCHEMA.empty_table())
-        con.register("staged_run", lake.RUN_SCHEMA.empty_table())
-        con.register("staged_repositories", lake.REPOSITORY_ROW_SCHEMA.empty_table())
-        con.register("staged_discoveries", lake.DISCOVERY_SCHEMA.empty_table())
+        con.register("staged_target_runs", schemas.TARGET_RUN_SCHEMA.empty_table())
+        con.register("staged_manifests", schemas.MANIFEST_SCHEMA.empty_table())
+        con.register("staged_run", schemas.RUN_SCHEMA.empty_table())
+        con.register("staged_repositories", schemas.REPOSITORY_ROW_SCHEMA.empty_table())
+        con.register("staged_discoveries", schemas.DISCOVERY_SCHEMA.empty_table())
         con.execute(warehouse.sql("load/current_versions"), {"seq": 1, "part": 0, "parts": 1})
         con.execute(warehouse.sql("load/diff"), {"part": 0, "parts": 1})
         params = {

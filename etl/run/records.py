@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from etl import schemas
 from etl.errors import ApiError
 from etl.results import TargetResult, run_status
 from etl.run.discovery import Discovery, Listing
 from etl.status import RunStatus, TargetStatus
-from etl.store import lake
 
 
 def run_row(
@@ -75,7 +75,7 @@ def target_runs_table(run_id: str, started: datetime, results: list[TargetResult
                 "api": r.api,
             }
         )
-    return pa.Table.from_pylist(rows, schema=lake.TARGET_RUN_SCHEMA)
+    return pa.Table.from_pylist(rows, schema=schemas.TARGET_RUN_SCHEMA)
 
 
 def repositories_table(run_id: str, started: datetime, listings: list[Listing]) -> pa.Table:
@@ -95,11 +95,11 @@ def repositories_table(run_id: str, started: datetime, listings: list[Listing]) 
         }
         columns = [
             context[f.name] if f.name in context else table.column(f.name)
-            for f in lake.REPOSITORY_ROW_SCHEMA
+            for f in schemas.REPOSITORY_ROW_SCHEMA
         ]
-        parts.append(pa.Table.from_arrays(columns, schema=lake.REPOSITORY_ROW_SCHEMA))
+        parts.append(pa.Table.from_arrays(columns, schema=schemas.REPOSITORY_ROW_SCHEMA))
     if not parts:
-        return lake.REPOSITORY_ROW_SCHEMA.empty_table()
+        return schemas.REPOSITORY_ROW_SCHEMA.empty_table()
     return pa.concat_tables(parts)
 
 
@@ -117,7 +117,7 @@ def discoveries_table(run_id: str, started: datetime, discovery: Discovery) -> p
             )
         )
         rows[-1]["warnings"] = listing.warnings
-    return pa.Table.from_pylist(rows, schema=lake.DISCOVERY_SCHEMA)
+    return pa.Table.from_pylist(rows, schema=schemas.DISCOVERY_SCHEMA)
 
 
 def discovery_row(

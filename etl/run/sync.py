@@ -20,6 +20,7 @@ import aiohttp
 import duckdb
 import pyarrow as pa
 
+from etl import schemas
 from etl.config import Config
 from etl.errors import EtlError, Interrupted, StorageError
 from etl.failpoints import failpoint
@@ -162,7 +163,7 @@ def commit(run: Run) -> dict[str, object]:
     untracked = untracked_results(state.tracked, run.results)
     run.writer.write_run(
         target_runs_table(run_id, started, run.results + untracked),
-        pa.Table.from_pylist([row], schema=lake.RUN_SCHEMA),
+        pa.Table.from_pylist([row], schema=schemas.RUN_SCHEMA),
         repositories_table(run_id, started, run.discovery.listings),
         discoveries_table(run_id, started, run.discovery),
     )

@@ -31,8 +31,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.failpoints import failpoint
+from etl.schemas import (
+    DISCOVERY_SCHEMA,
+    MANIFEST_SCHEMA,
+    REPOSITORY_ROW_SCHEMA,
+    RUN_FILES,
+    SNAPSHOT_SCHEMA,
+)
 from etl.store.storage import LakeStore
-from etl.swr.pages import REPOSITORY_SCHEMA, SNAPSHOT_SCHEMA
 
 # Publish order: `runs` last (the commit record).
 TABLES = ("manifests", "tag_snapshots", "repositories", "discoveries", "target_runs", "runs")
@@ -45,88 +51,6 @@ DONE = 0  # the owner of a lane's batches that hold only completed targets' rows
 # (paths, digests) costs memory and time and then falls back to plain encoding anyway.
 DICTIONARY_COLUMNS = ["run_id", "endpoint", "namespace", "repository", "domain_id", "image_id"]
 
-MANIFEST_SCHEMA = pa.schema(
-    [("digest", pa.string()), ("manifest", pa.string()), ("run_id", pa.string())]
-)
-TARGET_RUN_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("snapshot_at", pa.timestamp("us", tz="UTC")),
-        ("endpoint", pa.string()),
-        ("namespace", pa.string()),
-        ("repository", pa.string()),
-        ("tag_filter", pa.string()),
-        ("status", pa.string()),
-        ("tags", pa.int64()),
-        ("pages", pa.int64()),
-        ("requests", pa.int64()),
-        ("retries", pa.int64()),
-        ("warnings", pa.int64()),
-        ("duration_s", pa.float64()),
-        ("http_status", pa.int32()),
-        ("error_code", pa.string()),
-        ("error_message", pa.string()),
-        ("request_id", pa.string()),
-        ("selected_by", pa.string()),
-        ("api", pa.string()),
-    ]
-)
-RUN_CONTEXT = [
-    ("run_id", pa.string()),
-    ("snapshot_at", pa.timestamp("us", tz="UTC")),
-    ("endpoint", pa.string()),
-    ("namespace", pa.string()),
-]
-# Every repository an organization's repository list showed in a run (REPOSITORY_SCHEMA's
-# fields; `name` stored as `repository`, the organization as `namespace`).
-REPOSITORY_ROW_SCHEMA = pa.schema(
-    [
-        *RUN_CONTEXT,
-        ("repository", pa.string()),
-        *((f.name, f.type) for f in REPOSITORY_SCHEMA if f.name not in ("name", "namespace_name")),
-    ]
-)
-# How each list of a discovery went: one row per organization listed, and one (namespace NULL)
-# for the organization list itself. Only a complete (`ok`) list may close anything.
-DISCOVERY_SCHEMA = pa.schema(
-    [
-        *RUN_CONTEXT,
-        ("status", pa.string()),
-        ("repositories", pa.int64()),
-        ("warnings", pa.int64()),
-        ("http_status", pa.int32()),
-        ("error_code", pa.string()),
-        ("error_message", pa.string()),
-        ("request_id", pa.string()),
-    ]
-)
-# The commit record's list of the run's files: which table, the file's name in its partition,
-# and its row count (readers check it, so a pruned or damaged run is named, never half-read).
-RUN_FILES = pa.list_(
-    pa.struct([("table", pa.string()), ("file", pa.string()), ("rows", pa.int64())])
-)
-RUN_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("seq", pa.int64()),
-        ("started_at", pa.timestamp("us", tz="UTC")),
-        ("finished_at", pa.timestamp("us", tz="UTC")),
-        ("status", pa.string()),
-        ("targets", pa.int64()),
-        ("ok", pa.int64()),
-        ("not_found", pa.int64()),
-        ("failed", pa.int64()),
-        ("tags", pa.int64()),
-        ("requests", pa.int64()),
-        ("retries", pa.int64()),
-        ("warnings", pa.int64()),
-        ("files", RUN_FILES),
-        ("writer", pa.string()),  # which config wrote it (several may share one lake)
-        # Which writer, whatever its name: a random id kept beside its database (two
-        # machines may give their configs one name).
-        ("writer_id", pa.string()),
-    ]
-)
 LOCK = "_lock"  # the lake's lock file: one writer at a time (see etl.run.lock)
 
 

@@ -16,9 +16,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from etl import schemas
 from etl.errors import Refused, StorageError
 from etl.failpoints import failpoint
-from etl.store import lake
+from etl.schemas import SNAPSHOT_SCHEMA
 from etl.store.commits import LOADS_BEFORE_SET_ASIDE, Commit, commits_in_order, listed_runs
 from etl.store.storage import LakeStore
 from etl.store.warehouse import (
@@ -31,7 +32,6 @@ from etl.store.warehouse import (
     set_aside_runs,
     sql,
 )
-from etl.swr.pages import SNAPSHOT_SCHEMA
 
 log = logging.getLogger("etl.store.loading")
 
@@ -213,17 +213,20 @@ def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
         con.read_parquet(tags).create_view("staged_tags")
     else:  # object storage, read through pyarrow's filesystem (DuckDB scans it in batches)
         con.register("staged_tags", _dataset(commit.store, tags))
-    con.register("staged_target_runs", _read_one(commit, "target_runs", lake.TARGET_RUN_SCHEMA))
+    con.register("staged_target_runs", _read_one(commit, "target_runs", schemas.TARGET_RUN_SCHEMA))
     con.register("staged_manifests", _read_one(commit, "manifests"))
     for table, schema in OPTIONAL_TABLES.items():
         files = commit.files_of(table)
         data = _dataset(commit.store, files).to_table() if files else schema.empty_table()
         con.register(f"staged_{table}", conform(data, schema))
-    con.register("staged_run", conform(commit.row, lake.RUN_SCHEMA))
+    con.register("staged_run", conform(commit.row, schemas.RUN_SCHEMA))
 
 
 # Tables a run written before discovery existed does not have.
-OPTIONAL_TABLES = {"repositories": lake.REPOSITORY_ROW_SCHEMA, "discoveries": lake.DISCOVERY_SCHEMA}
+OPTIONAL_TABLES = {
+    "repositories": schemas.REPOSITORY_ROW_SCHEMA,
+    "discoveries": schemas.DISCOVERY_SCHEMA,
+}
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -20,33 +20,15 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from etl.errors import LimitError, ResponseError
+from etl.schemas import (
+    CONTEXT_FIELDS,
+    REPOSITORY_FIELDS,
+    REPOSITORY_SCHEMA,
+    SNAPSHOT_SCHEMA,
+    TAG_FIELDS,
+    V2_FIELDS,
+)
 
-TAG_FIELDS: dict[str, pa.DataType] = {
-    "tag": pa.string(),
-    "id": pa.int64(),
-    "repo_id": pa.int64(),
-    "image_id": pa.string(),
-    "digest": pa.string(),
-    "schema": pa.int16(),
-    "path": pa.string(),
-    "internal_path": pa.string(),
-    "size": pa.int64(),
-    "is_trusted": pa.bool_(),
-    "created": pa.timestamp("us", tz="UTC"),
-    "updated": pa.timestamp("us", tz="UTC"),
-    "domain_id": pa.string(),
-    "tag_type": pa.int16(),
-}
-CONTEXT_FIELDS: dict[str, pa.DataType] = {
-    "run_id": pa.string(),
-    "snapshot_at": pa.timestamp("us", tz="UTC"),
-    "endpoint": pa.string(),
-    "namespace": pa.string(),
-    "repository": pa.string(),
-}
-# What only the v2 tag list says of a tag: kept in the lake (NULL for v3 rows), never compared.
-V2_FIELDS: dict[str, pa.DataType] = {"deleted": pa.string(), "scanned": pa.bool_()}
-SNAPSHOT_SCHEMA = pa.schema([*CONTEXT_FIELDS.items(), *TAG_FIELDS.items(), *V2_FIELDS.items()])
 FAST_SCHEMA = pa.schema(
     [(n, pa.string() if pa.types.is_timestamp(k) else k) for n, k in TAG_FIELDS.items()]
 )
@@ -256,24 +238,6 @@ def snapshot_batch(columns: pa.RecordBatch, context: SnapshotContext) -> pa.Reco
 
 
 # docs/swr-api.md: the v3 repository list's fields; `name` carries its '/'.
-REPOSITORY_FIELDS: dict[str, pa.DataType] = {
-    "name": pa.string(),
-    "namespace_name": pa.string(),
-    "id": pa.int64(),
-    "category": pa.string(),
-    "description": pa.string(),
-    "size": pa.int64(),
-    "is_public": pa.bool_(),
-    "num_images": pa.int64(),
-    "num_download": pa.int64(),
-    "created_at": pa.timestamp("us", tz="UTC"),
-    "updated_at": pa.timestamp("us", tz="UTC"),
-    "domain_name": pa.string(),
-    "status": pa.bool_(),
-}
-REPOSITORY_SCHEMA = pa.schema(list(REPOSITORY_FIELDS.items()))
-
-
 @dataclass(frozen=True)
 class RepositoryPage:
     """One page of the repository list, typed (REPOSITORY_SCHEMA), and its marker fields."""
