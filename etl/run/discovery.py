@@ -33,9 +33,9 @@ from etl.results import LITERAL, RequestStats, Target, TargetResult
 from etl.schemas import REPOSITORY_SCHEMA
 from etl.status import TargetStatus
 from etl.swr.client import SwrClient
+from etl.swr.list_pages import RepositoryPage
 from etl.swr.lists import Api, namespace_list, offered_api, repository_list_of, v3_probe
 from etl.swr.names import NAMESPACE, REPOSITORY, broken_rule
-from etl.swr.pages import RepositoryPage
 from etl.swr.paging import OffsetPaginator, SwrList
 
 log = logging.getLogger("etl.run.discovery")

@@ -8,8 +8,8 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from graphlib import TopologicalSorter
 from importlib import resources
@@ -135,6 +135,29 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def reading(
+    path: Path, copy: Path | None, note: Callable[[str], None]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a read-only connection to the warehouse at `path`, or to its read-only `copy`
+    (telling `note` so) while another process holds the main file open: the one way readers
+    (report, diff, query, dashboard) open it."""
+    with ExitStack() as stack:
+        try:
+            con = stack.enter_context(connect(path, read_only=True))
+        except DatabaseBusy as exc:
+            if copy is None or not copy.exists():
+                raise DatabaseBusy(
+                    f"{exc}; set output.readonly_copy so that readers have a copy to open"
+                ) from None
+            note(
+                f"note: {exc}; reading the read-only copy {copy} instead "
+                "(as of the last run loaded before it was refreshed)"
+            )
+            con = stack.enter_context(connect(copy, read_only=True))
+        yield con
 
 
 class Held(NamedTuple):

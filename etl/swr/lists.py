@@ -11,17 +11,15 @@ from urllib.parse import quote
 
 from etl.errors import ApiError, EndpointError
 from etl.swr.client import SwrClient
-from etl.swr.names import encode_repository
-from etl.swr.pages import (
+from etl.swr.list_pages import (
     NamespacePage,
     RepositoryPage,
-    TagPage,
     decode_namespace_page,
     decode_repository_page,
-    decode_tag_page,
     decode_v2_repository_page,
-    decode_v2_tag_page,
 )
+from etl.swr.names import encode_repository
+from etl.swr.pages import TagPage, decode_tag_page, decode_v2_tag_page
 from etl.swr.paging import MAX_PAGE_SIZE, SwrList
 from etl.swr.wire import UNKNOWN_PATH_CODE
 

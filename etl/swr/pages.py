@@ -22,8 +22,6 @@ import pyarrow.json as pa_json
 from etl.errors import LimitError, ResponseError
 from etl.schemas import (
     CONTEXT_FIELDS,
-    REPOSITORY_FIELDS,
-    REPOSITORY_SCHEMA,
     SNAPSHOT_SCHEMA,
     TAG_FIELDS,
     V2_FIELDS,
@@ -194,7 +192,7 @@ async def decode_v2_tag_page(body: bytes, keep_manifest: bool = False) -> TagPag
     """Return a v2 tag-list body (a bare array; the name under `Tag`; `deleted`, `scanned`)
     as a typed page. The v2 list always carries manifests: without `keep_manifest` they are
     dropped on arrival, so v2 holds no more than v3."""
-    tags = _objects(orjson.loads(body), "the v2 tag list")
+    tags = list_of_objects(orjson.loads(body), "the v2 tag list")
     for tag in tags:
         if "Tag" in tag:
             tag["tag"] = tag.pop("Tag")
@@ -237,81 +235,7 @@ def snapshot_batch(columns: pa.RecordBatch, context: SnapshotContext) -> pa.Reco
     return batch
 
 
-# docs/swr-api.md: the v3 repository list's fields; `name` carries its '/'.
-@dataclass(frozen=True)
-class RepositoryPage:
-    """One page of the repository list, typed (REPOSITORY_SCHEMA), and its marker fields."""
-
-    columns: pa.RecordBatch
-    bad_times: int
-    markers: dict[str, Any]
-
-    def __len__(self) -> int:
-        return int(self.columns.num_rows)
-
-
-@dataclass(frozen=True)
-class NamespacePage:
-    """The organization list: the names, in the order given (one page, no markers)."""
-
-    names: list[str]
-    markers: dict[str, Any]
-
-
-async def decode_repository_page(body: bytes) -> RepositoryPage:
-    """Return a v3 repository-list body as typed columns; raise ResponseError (naming the
-    field, the repository and the value) if its shape or a field is wrong."""
-    parsed = orjson.loads(body)
-    batch, warnings = repository_columns(_objects_under(parsed, "repos"))
-    return RepositoryPage(batch, warnings, {k: parsed[k] for k in ("nextMarker",) if k in parsed})
-
-
-async def decode_v2_repository_page(body: bytes) -> RepositoryPage:
-    """Return a v2 repository-list body (a bare array, no `id`, the organization under
-    `namespace`) as typed columns."""
-    repos = _objects(orjson.loads(body), "the v2 repository list")
-    for repo in repos:
-        repo["namespace_name"] = repo.get("namespace")
-    batch, warnings = repository_columns(repos)
-    return RepositoryPage(batch, warnings, {})
-
-
-def repository_columns(repos: list[dict[str, Any]]) -> tuple[pa.RecordBatch, int]:
-    """Return (REPOSITORY_SCHEMA columns, count of unparseable timestamps) for repositories."""
-    columns, warnings = [], 0
-    for name, kind in REPOSITORY_FIELDS.items():
-        values = [r.get(name) for r in repos]
-        if pa.types.is_timestamp(kind):
-            array, bad = timestamps(values, name, repos)
-            warnings += bad
-        else:
-            array = typed_column(values, name, kind, repos, label="name")
-        columns.append(array)
-    batch = pa.RecordBatch.from_arrays(columns, schema=REPOSITORY_SCHEMA)
-    if batch.column("name").null_count:
-        raise ResponseError("a repository object has no 'name'")
-    return batch, warnings
-
-
-async def decode_namespace_page(body: bytes) -> NamespacePage:
-    """Return the organization names of a namespace-list body."""
-    names = [item.get("name") for item in _objects_under(orjson.loads(body), "namespaces")]
-    valid = [name for name in names if isinstance(name, str) and name]
-    if len(valid) != len(names):
-        raise ResponseError("an organization has no 'name'")
-    return NamespacePage(valid, {})
-
-
-def _objects_under(body: Any, key: str) -> list[dict[str, Any]]:
-    """Return `body[key]`, checked to be a list of objects (null is an empty list)."""
-    if not isinstance(body, dict):
-        raise ResponseError(f"expected a JSON object, got {type(body).__name__}")
-    if key not in body:
-        raise ResponseError(f"the page has no {key!r} key")
-    return _objects(body[key] if body[key] is not None else [], repr(key))
-
-
-def _objects(items: Any, what: str) -> list[dict[str, Any]]:
+def list_of_objects(items: Any, what: str) -> list[dict[str, Any]]:
     """Return `items`, checked to be a list of objects."""
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise ResponseError(f"{what} is not a list of objects")

@@ -46,7 +46,7 @@ MORE = [
     pytest.param(
         GOOD.replace("myhuaweicloud.com", "myhuaweicloud.com/v3/path"),
         "endpoints[0].url",
-        "pattern",
+        "with no path, query or user",
         id="url-with-a-path",
     ),
     pytest.param(

@@ -1,50 +1,27 @@
-"""The `swr-etl` command line. EtlError becomes one line on stderr and an exit code, here only."""
+"""The `swr-etl` command line. EtlError becomes one line on stderr and an exit code, here only
+(`etl.cli_errors`)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from functools import wraps
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from etl import __version__
+from etl.cli.errors import OneLineUsage, one_line_errors
+from etl.cli.fake import fake_server
 from etl.config import Config
 from etl.config_file import load_config
-from etl.errors import EtlError, Interrupted, raise_interrupted
-from etl.present.text import printable
+from etl.errors import raise_interrupted
 
 if TYPE_CHECKING:
     import duckdb
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def one_line_errors(command: F) -> F:
-    """Turn an EtlError raised by a command into `error: ...` on stderr and its exit code."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except KeyboardInterrupt:
-            exc = Interrupted(signal.SIGINT)
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except EtlError as exc:
-            # The message may quote what a server or registry said: control characters escaped.
-            click.echo(f"error: {printable(str(exc))}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]
-
 
 config_option = click.option(
     "-c",
@@ -54,35 +31,6 @@ config_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="The YAML config file.",
 )
-
-
-class OneLineUsage(click.Group):
-    """A click group whose usage mistakes (a bad option value, a missing argument) print one
-    `error:` line and exit 2, like every other error of swr-etl."""
-
-    def main(
-        self,
-        args: Any = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, False, **extra)
-        try:
-            code = super().main(args, prog_name, complete_var, False, **extra)
-        except click.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx is not None else "swr-etl"
-            click.echo(f"error: {where}: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
-        except click.ClickException as exc:
-            exc.show()
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
-        sys.exit(code if isinstance(code, int) else 0)
 
 
 @click.group(cls=OneLineUsage)
@@ -165,29 +113,12 @@ def plan(config_path: Path) -> None:
         sys.exit(1)
 
 
-@contextmanager
-def reader(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Yield a read-only connection to the warehouse, or to its read-only copy (saying so on
-    stderr) while another process holds the main file open."""
-    from etl.errors import DatabaseBusy
-    from etl.store.warehouse import connect
+def reading(config: Config) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """The warehouse for a reader command, or its read-only copy while the file is held."""
+    from etl.store.warehouse import reading as open_for_reading
 
     out = config.output
-    with ExitStack() as stack:
-        try:
-            con = stack.enter_context(connect(out.duckdb, read_only=True))
-        except DatabaseBusy as exc:
-            if out.readonly_copy is None or not out.readonly_copy.exists():
-                raise DatabaseBusy(
-                    f"{exc}; set output.readonly_copy so that readers have a copy to open"
-                ) from None
-            click.echo(
-                f"note: {exc}; reading the read-only copy {out.readonly_copy} instead "
-                "(as of the last run loaded before it was refreshed)",
-                err=True,
-            )
-            con = stack.enter_context(connect(out.readonly_copy, read_only=True))
-        yield con
+    return open_for_reading(out.duckdb, out.readonly_copy, lambda m: click.echo(m, err=True))
 
 
 format_option = click.option(
@@ -231,7 +162,7 @@ def report(config_path: Path, fmt: str, top: int, stale_days: int, unpulled_days
     from etl.present.report import summarise_report
 
     config = load_config(config_path, secrets_needed=False)
-    with reader(config) as con:
+    with reading(config) as con:
         sections = summarise_report(con, top, stale_days, unpulled_days)
     print_sections(sections, fmt)
 
@@ -263,7 +194,7 @@ def diff(config_path: Path, from_ref: str | None, to_ref: str | None, fmt: str) 
     from etl.present.report import diff_runs, print_diff_plan, summarise_diff
 
     config = load_config(config_path, secrets_needed=False)
-    with reader(config) as con:
+    with reading(config) as con:
         old, new = diff_runs(con, from_ref, to_ref)
         sections = summarise_diff(con, old, new)
     if fmt == "table":
@@ -295,7 +226,7 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
     if not text.strip():
         raise QueryError("the SQL is empty: give a query, e.g. 'SELECT * FROM repo_summary'")
     config = load_config(config_path, secrets_needed=False)
-    with reader(config) as con:
+    with reading(config) as con:
         try:
             result = con.execute(text)
             columns = [d[0] for d in result.description or []]
@@ -327,7 +258,7 @@ def dashboard(config_path: Path, out_path: Path | None) -> None:
 
     config = load_config(config_path, secrets_needed=False)
     target = out_path or config.output.dashboard or Path("swr-dashboard.html")
-    with reader(config) as con:
+    with reading(config) as con:
         write_dashboard(con, target)
     click.echo(f"wrote {target}")
 
@@ -406,76 +337,7 @@ def demo(directory: Path, repos: int, seed: int) -> None:
     run_demo(directory, repos=repos, seed=seed)
 
 
-@cli.command("fake-server")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, help="Port (0 picks a free one).")
-@click.option("--repos", default=200, show_default=True, help="Repositories to generate.")
-@click.option("--tags", type=int, default=None, help="Total tags (default ~40 per repository).")
-@click.option("--seed", default=1, show_default=True, help="Seed of the generated registry.")
-@click.option("--latency-ms", default=0.0, show_default=True, help="Added latency per request.")
-@click.option("--fault-rate", default=0.0, show_default=True, help="Share of requests that fail.")
-@click.option("--token-ttl", default=86400.0, show_default=True, help="IAM token lifetime, s.")
-@click.option("--manifests/--no-manifests", default=True, help="Generate manifest documents.")
-@click.option(
-    "--api",
-    type=click.Choice(["both", "v3", "v2"]),
-    default="both",
-    show_default=True,
-    help="Which list APIs to serve; the other's paths answer APIGW.0101 (a v2-only region).",
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the URL and credentials as one JSON line."
-)
-@one_line_errors
-def fake_server(
-    host: str,
-    port: int,
-    repos: int,
-    tags: int | None,
-    seed: int,
-    latency_ms: float,
-    fault_rate: float,
-    token_ttl: float,
-    manifests: bool,
-    api: str,
-    as_json: bool,
-) -> None:
-    """Serve a generated registry through the local SWR API until interrupted.
-
-    POST /_fake/next-day?churn=0.01 advances the registry by a day (for benchmarks).
-    """
-    from etl.fakeswr import FaultPlan, Options, generate_registry, start, stop
-
-    registry = generate_registry(repos=repos, tags=tags, seed=seed, manifests=manifests)
-    options = Options(
-        token_ttl_s=token_ttl,
-        latency_ms=latency_ms,
-        faults=FaultPlan(rate=fault_rate, seed=seed),
-        api=api,
-    )
-
-    async def serve_forever() -> None:
-        server = await start(registry, options=options, host=host, port=port)
-        creds = server.credentials
-        if as_json:
-            click.echo(json.dumps({"url": server.url, "tags": registry.tag_count(), **vars(creds)}))
-            sys.stdout.flush()
-            await asyncio.Event().wait()
-        click.echo(f"local SWR API on {server.url} ({registry.tag_count()} tags)")
-        click.echo(f"  token:    {creds.token}")
-        click.echo(f"  password: domain={creds.domain} user={creds.user} password={creds.password}")
-        click.echo(f"            project={creds.project_name} iam_url={server.url}")
-        click.echo(f"  aksk:     ak={creds.ak} sk={creds.sk} project_id={creds.project_id}")
-        click.echo("  (local, throw-away credentials; Ctrl-C stops)", err=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await stop(server)
-
-    try:
-        asyncio.run(serve_forever())
-    except KeyboardInterrupt:
-        pass
+cli.add_command(fake_server)
 
 
 def main() -> None:
