@@ -1,8 +1,9 @@
 """The local SWR API: a faithful stand-in for SWR's v3 tag list, IAM tokens and AK/SK."""
 
 from etl.fakeswr.app import make_app
+from etl.fakeswr.days import next_day
 from etl.fakeswr.faults import FAULT_KINDS, FaultPlan
-from etl.fakeswr.registry import Registry, Tag, generate_registry, next_day
+from etl.fakeswr.registry import Registry, Tag, generate_registry
 from etl.fakeswr.server import (
     AppThread,
     FakeSwr,

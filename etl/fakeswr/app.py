@@ -24,6 +24,7 @@ from aiohttp import web
 
 from etl.fakeswr.access import issue_token
 from etl.fakeswr.answers import admitted, send_page
+from etl.fakeswr.days import next_day, push_tags
 from etl.fakeswr.lists import (
     admitted_v2,
     content_range,
@@ -31,7 +32,7 @@ from etl.fakeswr.lists import (
     list_repositories,
     list_repositories_v2,
 )
-from etl.fakeswr.registry import Registry, Tag, next_day, push_tags
+from etl.fakeswr.registry import Registry, Tag
 from etl.fakeswr.state import (
     REQUEST_ID,
     STATE,

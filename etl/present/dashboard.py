@@ -12,7 +12,6 @@ Plotly is an optional dependency (the `dashboard` extra): the sync never imports
 from __future__ import annotations
 
 import html
-import os
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -36,6 +35,7 @@ from etl.present.charts import (
     utc,
 )
 from etl.present.formats import human_bytes
+from etl.store.files import replacing
 
 # The default cleanup rule, as `swr-etl report`'s: tags nobody pushed for a year.
 CLEANUP_DAYS = 365
@@ -86,13 +86,8 @@ def render_dashboard(con: duckdb.DuckDBPyConnection) -> str:
 def write_dashboard(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Write the dashboard to `path` atomically: a reader sees the old page or the new one."""
     text = render_dashboard(con)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
+    with replacing(path) as partial:
         partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 # --- the headline -----------------------------------------------------------------------------

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -38,6 +39,15 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+class UtcFormatter(logging.Formatter):
+    """Text log lines stamped in UTC with the zone (`2026-12-03T13:00:00Z`), as the JSON logs
+    and every time the tool shows: a cron log read on another machine means the same."""
+
+    converter = time.gmtime  # type: ignore[assignment]
+    default_time_format = "%Y-%m-%dT%H:%M:%SZ"
+    default_msec_format = None
+
+
 class PrintableLines(logging.Filter):
     """Escapes control characters in a text log line's message: registry text in it (a tag,
     an error message) can neither hide nor forge nor restyle lines. JSON logs escape them
@@ -55,9 +65,7 @@ def setup_logging(log_format: str = "text", verbose: bool = False, quiet: bool =
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
-        )
+        handler.setFormatter(UtcFormatter("%(asctime)s %(levelname)s %(message)s"))
         handler.addFilter(PrintableLines())
     root = logging.getLogger("etl")
     root.handlers[:] = [handler]
@@ -116,29 +124,10 @@ def progress_reporter(show_bar: bool) -> Iterator[Reporter]:
     if not show_bar:
         yield Reporter(log_result)
         return
-    # Imported here: a sync from cron shows no bar and starts sooner without them.
-    from rich.console import Console
-    from rich.logging import RichHandler
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.logging import RichHandler  # a sync from cron shows no bar and needs no rich
 
     counters = {"tags": 0, "requests": 0, "retries": 0, "errors": 0}
-    columns = (
-        TextColumn("[bold]sync"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[summary]}"),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with live_bar() as bar:
         task = bar.add_task("sync", total=None, summary="finding repositories")
         root = logging.getLogger("etl")
         saved = root.handlers[:]
@@ -163,6 +152,30 @@ def progress_reporter(show_bar: bool) -> Iterator[Reporter]:
             yield Reporter(advance, lambda count: bar.update(task, total=count, summary=""))
         finally:
             root.handlers[:] = saved
+
+
+def live_bar() -> Any:
+    """Return the sync's progress bar (a rich Progress on stderr, gone when it ends)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("[bold]sync"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[summary]}"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+    )
+    return Progress(*columns, console=Console(stderr=True), transient=True)
 
 
 def print_sync_summary(outcome: SyncOutcome, as_json: bool = False) -> None:

@@ -5,10 +5,11 @@ cron runs and container restarts as long as the database's folder does (a volume
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from pathlib import Path
+
+from etl.store.files import replacing
 
 ID_FORM = re.compile(r"[0-9a-f]{16}")
 
@@ -35,7 +36,6 @@ def writer_id(duckdb: Path) -> str:
         return known
     made = secrets.token_hex(8)
     path = id_file(duckdb)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(made + "\n", encoding="ascii")
-    os.replace(partial, path)
+    with replacing(path) as partial:
+        partial.write_text(made + "\n", encoding="ascii")
     return made

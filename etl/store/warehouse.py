@@ -5,7 +5,6 @@ committed lake runs into it is `etl.store.loading`'s job."""
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ import duckdb
 from etl.errors import DatabaseBusy, StorageError, UsageError
 from etl.failpoints import failpoint
 from etl.store.commits import LOADS_BEFORE_SET_ASIDE
+from etl.store.files import replacing
 
 log = logging.getLogger("etl.store.warehouse")
 
@@ -281,13 +281,6 @@ def publish_copy(db_path: Path, copy_path: Path) -> None:
     readers of the copy never block the next sync, and they see whole runs only. The partial
     copy is removed on every way out.
     """
-    copy_path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in copy_path.parent.glob(f".{copy_path.name}.*.partial"):
-        stale.unlink(missing_ok=True)  # a killed writer's (callers hold the output lock)
-    partial = copy_path.with_name(f".{copy_path.name}.{os.getpid()}.partial")
-    try:
+    with replacing(copy_path, clean_stale=True) as partial:  # callers hold the output lock
         shutil.copyfile(db_path, partial)
         failpoint("copy-written")
-        os.replace(partial, copy_path)
-    finally:
-        partial.unlink(missing_ok=True)
