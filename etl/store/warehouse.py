@@ -4,12 +4,14 @@ committed lake runs into it is `etl.store.loading`'s job."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from functools import lru_cache
 from graphlib import TopologicalSorter
 from importlib import resources
 from pathlib import Path
@@ -74,35 +76,49 @@ def definition_files() -> list[str]:
     return list(TopologicalSorter(needs).static_order())
 
 
+# A macro that answers which definitions the database holds: this version's are applied only
+# when it answers otherwise (a new database, another version), not on every open.
+DIGEST_MACRO = "swr_etl_definitions"
+
+
+@lru_cache(maxsize=1)
+def definitions_digest() -> str:
+    """Return a digest of this version's schema, macros and views."""
+    texts = [sql("schema"), *(sql(name) for name in definition_files())]
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+
+
+def holds_these_definitions(con: duckdb.DuckDBPyConnection) -> bool:
+    """Return True if the database holds exactly this version's definitions."""
+    try:
+        held = con.execute(f"SELECT {DIGEST_MACRO}()").fetchall()
+    except duckdb.Error:
+        return False
+    return held == [(definitions_digest(),)]
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create missing tables and (re)create every macro and view: an old database is brought
-    forward."""
+    forward. Then mark the database as holding this version's definitions."""
     con.execute(sql("schema"))
     for name in definition_files():
         con.execute(sql(name))
+    con.execute(f"CREATE OR REPLACE MACRO {DIGEST_MACRO}() AS '{definitions_digest()}'")
 
 
-def define_missing_for_reading(con: duckdb.DuckDBPyConnection) -> None:
-    """On a read-only connection to a database an older version wrote last, create this
+def define_for_reading(con: duckdb.DuckDBPyConnection) -> None:
+    """On a read-only connection to a database another version wrote last, create this
     version's macros and views as temporary ones (they shadow the stored ones), so a reader
-    upgraded before the next sync still finds every view and macro it names."""
-    stored = {
-        row[0]
-        for row in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal UNION "
-            "SELECT function_name FROM duckdb_functions() WHERE function_type LIKE '%macro'"
-        ).fetchall()
-    }
-    files = definition_files()
-    if all(set(DEFINES.findall(sql(name))) <= stored for name in files):
-        return
-    for name in files:
+    upgraded before the next sync finds every view and macro it names, as this version
+    defines them."""
+    for name in definition_files():
         con.execute(DEFINITION.sub(r"CREATE OR REPLACE TEMP \1", sql(name)))
 
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Yield a connection to the warehouse with the schema and views applied.
+    """Yield a connection to the warehouse with this version's schema, macros and views (applied
+    when the database holds others; on a read-only connection, as temporary ones).
 
     A read-only connection can read the database and nothing else: no file, no extension,
     no setting. Raises DatabaseBusy when another process holds the file open.
@@ -123,7 +139,8 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     try:
         con.execute("SET TimeZone = 'UTC'")
         if read_only:
-            define_missing_for_reading(con)
+            if not holds_these_definitions(con):
+                define_for_reading(con)
             con.execute("SET lock_configuration = true")
         else:
             # A sync must run in little memory whatever the registry's size: DuckDB spills to
@@ -131,7 +148,8 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
             # (report, query) keep DuckDB's defaults.
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             con.execute("SET preserve_insertion_order = false")
-            apply_schema(con)
+            if not holds_these_definitions(con):
+                apply_schema(con)
         yield con
     finally:
         con.close()
