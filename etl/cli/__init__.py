@@ -101,7 +101,8 @@ def plan(config_path: Path) -> None:
     Sends one small request per endpoint, and the organization and repository lists that
     patterns need (what each target resolves to is listed); writes nothing.
     """
-    from etl.run.plan import known_scope, plan_endpoints, print_plan
+    from etl.cli.plan import print_plan
+    from etl.run.plan import known_scope, plan_endpoints
     from etl.run.start import prepare
 
     config = load_config(config_path)
