@@ -14,10 +14,10 @@ import yaml
 from etl.config_file import load_config
 from etl.errors import Refused
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
+from etl.job import run_sync
 from etl.present.formats import Section, print_sections
 from etl.present.progress import print_sync_summary
 from etl.present.report import diff_runs, section, summarise_diff, summarise_report
-from etl.run.sync import run_sync
 from etl.store import warehouse
 
 TOKEN_VAR = "SWR_DEMO_TOKEN"

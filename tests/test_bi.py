@@ -13,7 +13,7 @@ import yaml
 
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.conftest import write_config
 
 

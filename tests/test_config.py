@@ -13,7 +13,7 @@ from etl.config import TokenAuthConfig
 from etl.config_file import load_config
 from etl.errors import ConfigError
 from etl.fakeswr import FakeSwr, Registry
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.configs import BAD, GOOD
 from tests.conftest import write_config
 

@@ -22,7 +22,7 @@ from etl.cli import cli
 from etl.config_file import load_config
 from etl.demo import run_demo
 from etl.fakeswr import FakeSwr, Registry, ServerThread
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.conftest import write_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

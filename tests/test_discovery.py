@@ -19,7 +19,7 @@ import etl.run.start
 from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry, next_day
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.conftest import discovering, expected_rows, parse_time, query, stored_rows
 
 REGISTRY = generate_registry(repos=60, seed=11)  # three organizations of twenty

@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
+from etl.job import run_sync
 from etl.results import SyncOutcome
-from etl.run.sync import run_sync
 from etl.store import warehouse
 from tests.conftest import discovering, query
 

@@ -15,7 +15,7 @@ import pytest
 from etl import schemas
 from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from etl.store import commits, lake
 from etl.store.storage import local_store
 from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns

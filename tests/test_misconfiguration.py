@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.conftest import discovering, write_config
 
 

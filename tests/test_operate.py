@@ -31,8 +31,8 @@ from etl.fakeswr import (
     generate_registry,
     next_day,
 )
+from etl.job import run_sync
 from etl.run.lock import OutputLock
-from etl.run.sync import run_sync
 from tests.conftest import write_config
 from tests.pushgateway import Pushgateway
 from tests.reliability.conftest import sync_process

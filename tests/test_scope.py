@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry
+from etl.job import run_sync
 from etl.results import SyncOutcome
-from etl.run.sync import run_sync
 from tests.conftest import discovering, expected_rows, query, stored_rows
 
 REGISTRY = generate_registry(repos=60, seed=11)  # data-eng, ml.models, platform: twenty each

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
+from etl.job import run_sync
 from etl.run.lock import OutputLock
-from etl.run.sync import run_sync
 from etl.store import commits, loading, warehouse
 from etl.store.storage import local_store
 from etl.swr import pages

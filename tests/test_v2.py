@@ -14,7 +14,7 @@ import yaml
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, ServerThread, generate_registry
 from etl.fakeswr.registry import repository_names
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.conftest import expected_rows, stored_rows, write_config
 
 SIZES = [0, 1000, 1001, 2500, 3, 17]  # tags per repository; names include '/'

@@ -24,7 +24,7 @@ from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.fakeswr.registry import Repository, Tag
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.conftest import parse_time, write_config
 
 Key = tuple[str, str]  # namespace, repository

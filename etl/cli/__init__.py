@@ -78,8 +78,8 @@ def sync(
     error, 3 nothing could be synced, 4 the lake or DuckDB could not be written (the message
     says what is committed where), 75 another sync holds the lock.
     """
+    from etl.job import run_sync
     from etl.present.progress import print_sync_summary, progress_reporter, setup_logging
-    from etl.run.sync import run_sync
 
     config = load_config(config_path)
     setup_logging(log_format, verbose, quiet)
@@ -303,8 +303,8 @@ def load(config_path: Path) -> None:
     For one warehouse fed by several writers (each its own config and cron job) that share a
     lake on object storage. Refreshes the read-only copy and the dashboard when it loads.
     """
+    from etl.job import load_lake
     from etl.present.progress import setup_logging
-    from etl.run.sync import load_lake
     from etl.store.storage import store_for
 
     setup_logging()  # warnings: runs set aside, repositories synced by two writers

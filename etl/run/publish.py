@@ -8,7 +8,9 @@ import logging
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 import duckdb
 
@@ -20,6 +22,29 @@ from etl.store.storage import store_for
 
 log = logging.getLogger("etl.run.publish")
 NEXT_LOADS = "the next sync loads it"
+
+
+class Reports(Protocol):
+    """What a run hands its reports to: the end-of-run summary, the metrics file, the page.
+    The caller supplies them (`etl.job` wires `etl.present`): a run never imports how it is
+    presented."""
+
+    def summary(
+        self, con: duckdb.DuckDBPyConnection, run_id: str, places: dict[str, str]
+    ) -> dict[str, Any]:
+        """The summary of a loaded run, read over the load's connection."""
+
+    def bare_summary(self, row: dict[str, Any], places: dict[str, str]) -> dict[str, Any]:
+        """The summary the run's own row gives, when the database cannot be asked."""
+
+    def metrics(self, config: Config, summary: dict[str, Any]) -> None:
+        """Write (and deliver) the metrics of a finished run."""
+
+    def failed_metrics(self, config: Config, started: datetime, interrupted: bool) -> None:
+        """Write the metrics of a run that failed or was interrupted before it finished."""
+
+    def page(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+        """Write the dashboard page of the warehouse behind `con`."""
 
 
 @dataclass(frozen=True)
@@ -44,15 +69,17 @@ def committed(config: Config, run_id: str) -> Committed:
     return Committed(run_id, store_for(config.output).url, config.output.duckdb)
 
 
-def refresh_outputs(config: Config, run_id: str, draw_page: bool = True) -> None:
+def refresh_outputs(config: Config, run_id: str, reports: Reports | None) -> None:
     """Refresh the read-only copy and the dashboard page of a loaded run. The run is loaded:
     one that cannot be refreshed (a reader holds the DuckDB file, a full disk) is a warning that
-    says so and when it will be, never a failed run; an interrupt still stops the process."""
+    says so and when it will be, never a failed run; an interrupt still stops the process.
+    Without `reports` (a failed run) the page is left as it was."""
     out = config.output
     if out.readonly_copy is not None:
         refreshing("the read-only copy", out.readonly_copy, lambda: refresh_copy(config, run_id))
-    if out.dashboard is not None and draw_page:
-        refreshing("the dashboard", out.dashboard, lambda: refresh_dashboard(config, run_id))
+    if out.dashboard is not None and reports is not None:
+        page = reports.page
+        refreshing("the dashboard", out.dashboard, lambda: refresh_dashboard(config, run_id, page))
 
 
 def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
@@ -82,15 +109,15 @@ def places(config: Config, snapshot_date: str, run_id: str) -> dict[str, str]:
     return found
 
 
-def refresh_dashboard(config: Config, run_id: str) -> None:
+def refresh_dashboard(
+    config: Config, run_id: str, write_page: Callable[[duckdb.DuckDBPyConnection, Path], None]
+) -> None:
     """Rewrite the dashboard page; on failure say that the run itself is safe."""
-    from etl.present.dashboard import write_dashboard  # plotly only when a page is asked for
-
     out = config.output
     assert out.dashboard is not None
     try:
         with warehouse.connect(out.duckdb) as con:  # within the sync's memory limit
-            write_dashboard(con, out.dashboard)
+            write_page(con, out.dashboard)
     except OSError as exc:
         raise StorageError(
             f"cannot write the dashboard {out.dashboard}: {exc.strerror or exc}; "

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import duckdb
@@ -29,7 +30,7 @@ from etl.run.crawl import CrawlSettings, crawl_targets
 from etl.run.discovery import Discovery, discover, endpoint_apis
 from etl.run.endpoints import client_for
 from etl.run.guard import refuse_mass_removals
-from etl.run.publish import load_published, places, refresh_outputs, refreshing
+from etl.run.publish import Reports, load_published, places, refresh_outputs, refreshing
 from etl.run.records import discoveries_table, repositories_table, run_row, target_runs_table
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
 from etl.run.scope import fail_unknown_names, untracked_results
@@ -77,42 +78,35 @@ class Run:
 
 
 def run_sync(
-    config: Config,
-    on_done: Callable[[TargetResult], None] = lambda result: None,
-    accept_removals: bool = False,
-    on_targets: Callable[[int], None] = lambda count: None,
+    config: Config, reports: Reports, hooks: Hooks | None = None, accept_removals: bool = False
 ) -> SyncOutcome:
     """Run one sync and return its outcome; raises LockHeldError if another sync runs.
 
-    `on_targets` hears how many targets the run has once discovery has found them, `on_done`
-    each target's result as it finishes. With `output.metrics`, every run that took the lock
-    leaves its metrics, failed ones included."""
+    `hooks` hear how many targets the run has and each target's result as it finishes;
+    `reports` get its summary, metrics and page. With `output.metrics`, every run that took
+    the lock leaves its metrics, failed ones included."""
     auths = prepare(config)
     started = datetime.now(UTC)
     with output_lock(config):
         try:
-            outcome = run_locked(config, auths, Hooks(on_targets, on_done), accept_removals)
+            outcome = run_locked(config, auths, hooks or Hooks(), accept_removals, reports)
         except BaseException as exc:
             if config.output.metrics is not None:
-                from etl.present.metrics import write_failed_run_metrics
-
                 stopped = isinstance(exc, (Interrupted, KeyboardInterrupt))
-                write_failed_run_metrics(config, started, interrupted=stopped)
+                reports.failed_metrics(config, started, stopped)
             raise
     metrics = config.output.metrics
     if metrics is not None:
-        from etl.present.metrics import deliver_metrics, run_metrics
-
-        refreshing(
-            "the metrics file",
-            metrics,
-            lambda: deliver_metrics(config, run_metrics(outcome.summary)),
-        )
+        refreshing("the metrics file", metrics, lambda: reports.metrics(config, outcome.summary))
     return outcome
 
 
 def run_locked(
-    config: Config, auths: dict[str, Auth], hooks: Hooks, accept_removals: bool
+    config: Config,
+    auths: dict[str, Auth],
+    hooks: Hooks,
+    accept_removals: bool,
+    reports: Reports,
 ) -> SyncOutcome:
     """The run's steps, holding the output lock."""
     run = begin(config)
@@ -126,9 +120,9 @@ def run_locked(
     except BaseException:
         run.writer.abandon()
         raise
-    summary = load_and_summarise(run, row)
+    summary = load_and_summarise(run, row, reports)
     failpoint("warehouse-loaded")
-    refresh_outputs(config, run.run_id, draw_page=row["status"] != RunStatus.FAILED)
+    refresh_outputs(config, run.run_id, reports if row["status"] != RunStatus.FAILED else None)
     failures = run.discovery.failures()
     return SyncOutcome(run.run_id, run.results, row, run.state.caught_up, failures, summary)
 
@@ -191,33 +185,30 @@ def lake_write_failed(run: Run, exc: BaseException) -> StorageError:
     )
 
 
-def load_and_summarise(run: Run, row: dict[str, object]) -> dict[str, object]:
+def load_and_summarise(run: Run, row: dict[str, Any], reports: Reports) -> dict[str, Any]:
     """Load the committed run into DuckDB and return its summary, read over the load's
     connection (within the sync's memory limit)."""
-    # Imported after the crawl: what the summary needs is not on the way to the first request.
-    from etl.present.summary import bare_summary, summarise_run
-
     where = places(run.config, run.writer.snapshot_date, run.run_id)
     with ExitStack() as stack:
         con = load_published(run.config, run.writer.snapshot_date, run.run_id, stack)
         try:
-            return summarise_run(con, run.run_id, where)
+            return reports.summary(con, run.run_id, where)
         except (EtlError, duckdb.Error) as exc:
             # The run is committed and loaded: a summary that cannot be read must not fail it.
             log.warning(
                 "run %s is committed, but its summary could not be read: %s", run.run_id, exc
             )
-            return bare_summary(row, where)
+            return reports.bare_summary(row, where)
 
 
-def load_lake(config: Config) -> list[str]:
+def load_lake(config: Config, reports: Reports) -> list[str]:
     """Load into DuckDB every committed lake run it lacks, without crawling (one warehouse
     for several writers sharing a lake); refresh the copy and the page; return the run ids."""
     check_outputs(config, probe_write=False)
     with output_lock(config):
         loaded = prepare_outputs(config).caught_up
         if loaded:
-            refresh_outputs(config, loaded[-1])
+            refresh_outputs(config, loaded[-1], reports)
     return loaded
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from etl.config_file import load_config
 from etl.fakeswr import FaultPlan, Options, Registry, ServerThread, generate_registry, next_day
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.conftest import expected_rows, stored_rows, write_config
 
 REGISTRY = generate_registry(repos=12, seed=31)

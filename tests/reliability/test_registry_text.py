@@ -21,7 +21,7 @@ from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread
 from etl.fakeswr.registry import Repository
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.conftest import discovering, query
 from tests.reliability.conftest import Script, page, raw, tag, write_hostile_config
 

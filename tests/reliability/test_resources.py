@@ -9,7 +9,7 @@ import yaml
 
 from etl.config_file import load_config
 from etl.fakeswr import Options, ServerThread, generate_registry
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.conftest import write_config
 
 REGISTRY = generate_registry(repos=16, seed=12)

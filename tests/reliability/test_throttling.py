@@ -7,7 +7,7 @@ from pathlib import Path
 
 from etl.config_file import load_config
 from etl.fakeswr import Options, ServerThread, generate_registry
-from etl.run.sync import run_sync
+from etl.job import run_sync
 from tests.conftest import expected_rows, stored_rows, write_config
 
 REGISTRY = generate_registry(repos=6, tags=300, seed=8)

@@ -1,0 +1,72 @@
+"""A sync as the tool runs it: a run (`etl.run`) handed its reports (`etl.present`): the
+end-of-run summary, the metrics file and the dashboard page. The one place the two meet; the
+command line, the demo and the tests start syncs here.
+
+The reports' modules are imported when a run first needs them, after its crawl: nothing they
+need is on the way to the first request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from etl.config import Config
+from etl.results import SyncOutcome, TargetResult
+from etl.run import sync
+
+
+class PresentedReports:
+    """The run's reports as `etl.present` makes them (`etl.run.publish.Reports`)."""
+
+    def summary(
+        self, con: duckdb.DuckDBPyConnection, run_id: str, places: dict[str, str]
+    ) -> dict[str, Any]:
+        from etl.present.summary import summarise_run
+
+        return summarise_run(con, run_id, places)
+
+    def bare_summary(self, row: dict[str, Any], places: dict[str, str]) -> dict[str, Any]:
+        from etl.present.summary import bare_summary
+
+        return bare_summary(row, places)
+
+    def metrics(self, config: Config, summary: dict[str, Any]) -> None:
+        from etl.present.metrics import deliver_metrics, run_metrics
+
+        deliver_metrics(config, run_metrics(summary))
+
+    def failed_metrics(self, config: Config, started: datetime, interrupted: bool) -> None:
+        from etl.present.metrics import write_failed_run_metrics
+
+        write_failed_run_metrics(config, started, interrupted=interrupted)
+
+    def page(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+        from etl.present.dashboard import write_dashboard  # Plotly only when a page is asked for
+
+        write_dashboard(con, path)
+
+
+REPORTS = PresentedReports()
+
+
+def run_sync(
+    config: Config,
+    on_done: Callable[[TargetResult], None] = lambda result: None,
+    accept_removals: bool = False,
+    on_targets: Callable[[int], None] = lambda count: None,
+) -> SyncOutcome:
+    """Run one sync with its reports and return its outcome (`etl.run.sync.run_sync`);
+    `on_targets` hears how many targets it has, `on_done` each target's result."""
+    hooks = sync.Hooks(on_targets, on_done)
+    return sync.run_sync(config, REPORTS, hooks, accept_removals)
+
+
+def load_lake(config: Config) -> list[str]:
+    """Load the committed lake runs the database lacks, then refresh the copy and the page
+    (`etl.run.sync.load_lake`); return the run ids."""
+    return sync.load_lake(config, REPORTS)
