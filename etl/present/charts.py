@@ -108,13 +108,12 @@ def bars(go: Any, names: list[str], measures: dict[str, list[Any]], unit: str) -
     """Return horizontal bars, largest first, one trace (and colour) per measure. When an
     `other` bar dwarfs the rest (more than OTHER_DWARFS times the largest), the axis is
     logarithmic and says so: the top N stay readable."""
-    values = [v for column in measures.values() for v in column[:-1] if v]
-    others = [column[-1] or 0 for column in measures.values() if column]
-    dwarfs = bool(names) and names[-1].startswith(f"{OTHER} (") and bool(values)
-    if dwarfs and max(others) > OTHER_DWARFS * max(values):
+    has_other_bar = bool(names) and names[-1].startswith(f"{OTHER} (")
+    top = [v for column in measures.values() for v in column[:-1] if v]
+    other = max((column[-1] or 0 for column in measures.values() if column), default=0)
+    dwarfs = has_other_bar and bool(top) and other > OTHER_DWARFS * max(top)
+    if dwarfs:
         unit += " (log scale)"
-    else:
-        dwarfs = False
     fig = go.Figure(
         [
             go.Bar(

@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from graphlib import TopologicalSorter
 from importlib import resources
 from pathlib import Path
@@ -44,6 +44,7 @@ def sql_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "sql"
 
 
+@cache  # the files are part of the installed version: read each once
 def sql(name: str) -> str:
     """Return the text of `sql/<name>.sql` (`name` may name a folder: `load/diff`)."""
     return (sql_dir() / f"{name}.sql").read_text(encoding="utf-8")
@@ -60,7 +61,7 @@ def definition_files() -> list[str]:
     """Return the macro and view files (`views/tags_current`, …) in an order where each comes
     after every file whose macro or view it names: the order is read from the SQL itself."""
     texts = {
-        f"{folder}/{path.stem}": path.read_text(encoding="utf-8")
+        f"{folder}/{path.stem}": sql(f"{folder}/{path.stem}")
         for folder in DEFINITION_FOLDERS
         for path in sorted((sql_dir() / folder).glob("*.sql"))
     }

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from etl.errors import ResponseError
 from etl.schemas import REPOSITORY_FIELDS, REPOSITORY_SCHEMA
-from etl.swr.pages import list_of_objects, timestamps, typed_column
+from etl.swr.pages import field_arrays, list_of_objects
 
 
 # docs/swr-api.md: the v3 repository list's fields; `name` carries its '/'.
@@ -55,15 +55,7 @@ async def decode_v2_repository_page(body: bytes) -> RepositoryPage:
 
 def repository_columns(repos: list[dict[str, Any]]) -> tuple[pa.RecordBatch, int]:
     """Return (REPOSITORY_SCHEMA columns, count of unparseable timestamps) for repositories."""
-    columns, warnings = [], 0
-    for name, kind in REPOSITORY_FIELDS.items():
-        values = [r.get(name) for r in repos]
-        if pa.types.is_timestamp(kind):
-            array, bad = timestamps(values, name, repos)
-            warnings += bad
-        else:
-            array = typed_column(values, name, kind, repos, label="name")
-        columns.append(array)
+    columns, warnings = field_arrays(repos, REPOSITORY_FIELDS, label="name")
     batch = pa.RecordBatch.from_arrays(columns, schema=REPOSITORY_SCHEMA)
     if batch.column("name").null_count:
         raise ResponseError("a repository object has no 'name'")

@@ -168,15 +168,7 @@ def tag_columns(tags: list[dict[str, Any]], v2: bool = False) -> tuple[pa.Record
     if fields is not None:
         batch, warnings = typed_columns(fields)
     else:
-        columns, warnings = [], 0
-        for name, kind in TAG_FIELDS.items():
-            values = [t.get(name) for t in tags]
-            if pa.types.is_timestamp(kind):
-                array, bad = timestamps(values, name, tags)
-                warnings += bad
-            else:
-                array = typed_column(values, name, kind, tags)
-            columns.append(array)
+        columns, warnings = field_arrays(tags, TAG_FIELDS)
         manifests = [t.get("manifest") for t in tags]
         columns.append(typed_column(manifests, "manifest", pa.string(), tags))
         columns += [pa.nulls(len(tags), kind) for kind in V2_FIELDS.values()]
@@ -186,6 +178,24 @@ def tag_columns(tags: list[dict[str, Any]], v2: bool = False) -> tuple[pa.Record
             values = typed_column([t.get(name) for t in tags], name, kind, tags)
             batch = batch.set_column(batch.schema.get_field_index(name), name, values)
     return batch, warnings
+
+
+def field_arrays(
+    objects: list[dict[str, Any]], fields: dict[str, pa.DataType], label: str = "tag"
+) -> tuple[list[pa.Array], int]:
+    """Return one typed array per field of a page's JSON objects (tags, or repositories named
+    by `label`), and the count of unparseable timestamps; raise ResponseError naming the
+    field, the object and the value when a field has a wrong type."""
+    columns, warnings = [], 0
+    for name, kind in fields.items():
+        values = [o.get(name) for o in objects]
+        if pa.types.is_timestamp(kind):
+            array, bad = timestamps(values, name, objects)
+            warnings += bad
+        else:
+            array = typed_column(values, name, kind, objects, label=label)
+        columns.append(array)
+    return columns, warnings
 
 
 async def decode_v2_tag_page(body: bytes, keep_manifest: bool = False) -> TagPage:
