@@ -15,13 +15,14 @@ from etl.config_file import load_config
 from etl.errors import Refused
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
 from etl.job import run_sync
-from etl.present.formats import Section, print_sections
+from etl.present.formats import print_sections
 from etl.present.progress import print_sync_summary
 from etl.present.report import diff_runs, section, summarise_diff, summarise_report
 from etl.store import warehouse
 
 TOKEN_VAR = "SWR_DEMO_TOKEN"
 DEMO_PULLS = "SELECT namespace, repository, pulls FROM repo_pulls ORDER BY pulls DESC LIMIT 5"
+DEMO_CHANGES = "SELECT change, count(*) AS tags FROM tag_diff($f, $t) GROUP BY ALL ORDER BY ALL"
 
 
 def demo_config(url: str) -> dict[str, object]:
@@ -45,16 +46,6 @@ def demo_config(url: str) -> dict[str, object]:
         },
         "output": {"lake": "./lake", "duckdb": "./swr.duckdb", "dashboard": "./dashboard.html"},
     }
-
-
-def counts_by_change(changes: Section) -> Section:
-    """Return how many tags each kind of change touched."""
-    counts: dict[str, int] = {}
-    for record in changes.records():
-        counts[record["change"]] = counts.get(record["change"], 0) + 1
-    return Section(
-        "changes", "Changes between the two syncs", ["change", "tags"], sorted(counts.items())
-    )
 
 
 MARK = ".swr-etl-demo"  # what tells a folder the demo made (and may remake) from any other
@@ -123,9 +114,11 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
         click.echo("")
         print_sections(summarise_report(con, top=5), "table")
         old, new = diff_runs(con, None, None)
-        _, changes, repositories = summarise_diff(con, old, new)
+        repositories = summarise_diff(con, old, new)[2]
+        title = "Changes between the two syncs"
+        changes = section(con, "changes", title, DEMO_CHANGES, f=old.seq, t=new.seq)
         pulls = section(con, "pulls", "Most pulled between the two syncs", DEMO_PULLS)
-    print_sections([counts_by_change(changes), repositories, pulls], "table")
+    print_sections([changes, repositories, pulls], "table")
     click.echo(
         "(two syncs a minute apart are too short for 'Never pulled, never pushed': after 30 "
         "days of syncs, the report lists the repositories whose pull counter stood still)"

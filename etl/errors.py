@@ -29,6 +29,9 @@ from typing import NoReturn
 
 from etl.redact import redact, redact_or_none
 
+# Said where a dashboard is asked for without Plotly: at the start (config) and on `dashboard`.
+NEEDS_PLOTLY = "the dashboard needs plotly: pip install 'swr-tag-etl[dashboard]'"
+
 
 class EtlError(Exception):
     """Base class: the CLI turns any of these into one line and an exit code."""

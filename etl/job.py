@@ -1,5 +1,5 @@
 """A sync as the tool runs it: a run (`etl.run`) handed its reports (`etl.present`): the
-end-of-run summary, the metrics file and the dashboard page. The one place the two meet; the
+metrics file and the dashboard page. The one place the two meet; the
 command line, the demo and the tests start syncs here.
 
 The reports' modules are imported when a run first needs them, after its crawl: nothing they
@@ -11,31 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from etl.config import Config
-from etl.results import SyncOutcome, TargetResult
+from etl.results import RunSummary, SyncOutcome, TargetResult
 from etl.run import sync
+from etl.store.storage import LakeStore
 
 
 class PresentedReports:
     """The run's reports as `etl.present` makes them (`etl.run.publish.Reports`)."""
 
-    def summary(
-        self, con: duckdb.DuckDBPyConnection, run_id: str, places: dict[str, str]
-    ) -> dict[str, Any]:
-        from etl.present.summary import summarise_run
-
-        return summarise_run(con, run_id, places)
-
-    def bare_summary(self, row: dict[str, Any], places: dict[str, str]) -> dict[str, Any]:
-        from etl.present.summary import bare_summary
-
-        return bare_summary(row, places)
-
-    def metrics(self, config: Config, summary: dict[str, Any]) -> None:
+    def metrics(self, config: Config, summary: RunSummary) -> None:
         from etl.present.metrics import deliver_metrics, run_metrics
 
         deliver_metrics(config, run_metrics(summary))
@@ -66,7 +54,7 @@ def run_sync(
     return sync.run_sync(config, REPORTS, hooks, accept_removals)
 
 
-def load_lake(config: Config) -> list[str]:
-    """Load the committed lake runs the database lacks, then refresh the copy and the page
-    (`etl.run.sync.load_lake`); return the run ids."""
-    return sync.load_lake(config, REPORTS)
+def load_lake(config: Config, store: LakeStore) -> list[str]:
+    """Load the committed lake runs the database lacks from `store`, then refresh the copy and
+    the page (`etl.run.sync.load_lake`); return the run ids."""
+    return sync.load_lake(config, store, REPORTS)

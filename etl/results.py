@@ -1,10 +1,11 @@
-"""What a run works on and what it comes to: targets, a target's result, a run's outcome and
-its exit code. The bottom layer: every package may import it, and it imports none of them
-(only the errors and statuses beside it)."""
+"""What a run works on and what it comes to: targets, a target's result, a run's summary, its
+outcome and its exit code. The bottom layer: every package may import it, and it imports none
+of them (only the errors and statuses beside it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from etl.errors import ApiError
@@ -67,6 +68,111 @@ def run_status(results: list[TargetResult], failed_lists: int = 0) -> RunStatus:
 
 
 @dataclass(frozen=True)
+class Counts:
+    """Targets by status, with their tags, requests, retries and warnings."""
+
+    ok: int
+    not_found: int
+    failed: int
+    tags: int
+    requests: int
+    retries: int
+    warnings: int
+
+
+@dataclass(frozen=True)
+class Totals(Counts):
+    """A run's counts, with how many targets it had."""
+
+    targets: int
+
+
+@dataclass(frozen=True)
+class EndpointCounts(Counts):
+    """One endpoint's share of a run's counts."""
+
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class Holding:
+    """What one endpoint holds after a run: repositories, current tags, total and unique bytes."""
+
+    endpoint: str
+    repositories: int
+    tags: int
+    total_size: int
+    unique_size: int
+
+
+@dataclass(frozen=True)
+class SlowTarget:
+    """One of a run's slowest targets."""
+
+    target: str
+    duration_s: float
+    tags: int
+    requests: int
+    retries: int
+
+
+@dataclass(frozen=True)
+class FailedTarget:
+    """One failed target of a run, with what the server said."""
+
+    target: str
+    http_status: int | None
+    error_code: str | None
+    error_message: str | None
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a finished run came to, read from its record and the views after the load: one
+    screen whatever the number of repositories. `places` says where the run went."""
+
+    run_id: str
+    seq: int
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    totals: Totals
+    places: dict[str, str]
+    endpoints: list[EndpointCounts] = field(default_factory=list)
+    changes: dict[str, int] = field(default_factory=dict)  # tags per change kind
+    bytes_added: int = 0
+    bytes_freed: int = 0
+    slowest: list[SlowTarget] = field(default_factory=list)
+    failures: list[FailedTarget] = field(default_factory=list)  # the first ten
+    current: list[Holding] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from the run's start to its finish, to the millisecond."""
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
+
+    @property
+    def tags_per_s(self) -> int | None:
+        """Tags synced per second (None for a run that took no time)."""
+        seconds = self.duration_s
+        return round(self.totals.tags / seconds) if seconds > 0 else None
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary as log collectors get it: ISO-8601 times, exact integers."""
+        head = {
+            "run_id": self.run_id,
+            "seq": self.seq,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "duration_s": self.duration_s,
+            "tags_per_s": self.tags_per_s,
+        }
+        return head | {k: v for k, v in asdict(self).items() if k not in head}
+
+
+@dataclass(frozen=True)
 class SyncOutcome:
     """What a finished run did: its id, per-target results and the run's summary row."""
 
@@ -74,8 +180,8 @@ class SyncOutcome:
     results: list[TargetResult]
     run: dict[str, object]
     caught_up: list[str]
+    summary: RunSummary  # from the run record and the views
     list_failures: list[ApiError] = field(default_factory=list)  # discovery's failed lists
-    summary: dict[str, Any] = field(default_factory=dict)  # from the run record and views
 
     @property
     def exit_code(self) -> int:

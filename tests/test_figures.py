@@ -91,7 +91,7 @@ def test_unique_size_is_each_image_once_within_its_group_on_every_surface(runs: 
     assert dict(query(db, namespaces)) == per_namespace
     repositories = "SELECT namespace, repository, unique_size FROM repo_summary"
     assert {(n, r): u for n, r, u in query(db, repositories)} == per_repository
-    assert runs.outcomes[-1].summary["current"][0]["unique_size"] == endpoint
+    assert runs.outcomes[-1].summary.current[0].unique_size == endpoint
     assert f'swr_etl_current_bytes{{endpoint="local",kind="unique"}} {float(endpoint)}' in (
         runs.metrics.read_text()
     )
@@ -114,7 +114,7 @@ def test_diff_of_consecutive_runs_is_exactly_their_tag_changes(runs: Runs) -> No
             runs.db, f"SELECT {fields} FROM tag_changes WHERE to_seq = $t ORDER BY ALL", t=to_seq
         )
         assert diffed == changed, to_seq
-    summary = runs.outcomes[2].summary["changes"]
+    summary = runs.outcomes[2].summary.changes
     assert "added" not in summary  # the namespace newly added to the config is a baseline
     printed = runs.cli("diff", "--to", runs.outcomes[2].run_id)
     assert printed.exit_code == 0, printed.output

@@ -74,8 +74,8 @@ def test_a_narrowed_pattern_leaves_what_it_no_longer_selects_untracked_not_remov
     assert query(db, "SELECT tags FROM warehouse_totals") == [(tags_of(platform),)]
     assert changes(db, 2) == {"untracked": tags_of(REGISTRY) - tags_of(platform)}
     assert changes(db, 3) == {}
-    assert narrowed.summary["changes"] == {"untracked": tags_of(REGISTRY) - tags_of(platform)}
-    assert narrowed.summary["bytes_freed"] == 0
+    assert narrowed.summary.changes == {"untracked": tags_of(REGISTRY) - tags_of(platform)}
+    assert narrowed.summary.bytes_freed == 0
     offered = query(db, "SELECT DISTINCT namespace FROM stale_tags(0)")
     assert offered == [("platform",)]
 
@@ -139,7 +139,7 @@ def test_an_endpoint_renamed_with_the_same_url_never_counts_a_tag_twice(
     assert query(db, "SELECT DISTINCT endpoint FROM tags_current") == [("renamed",)]
     assert query(db, "SELECT tags FROM warehouse_totals") == [(tags_of(REGISTRY),)]
     assert changes(db, 2) == {"untracked": tags_of(REGISTRY)}  # `local` left; `renamed` began
-    assert outcome.summary["bytes_freed"] == 0
+    assert outcome.summary.bytes_freed == 0
     repo_tags = query(db, "SELECT sum(tags) FROM repo_summary")[0][0]
     assert repo_tags == tags_of(REGISTRY)
 
@@ -157,10 +157,10 @@ def test_a_tag_filter_change_is_a_new_scope_not_removals_or_additions(
     outside = sum("main" not in t.tag for t in api.tags)
     assert 0 < outside < len(api.tags)
     assert changes(db, 2) == {"untracked": outside}
-    assert narrowed.summary["bytes_freed"] == 0
-    assert "removed" not in narrowed.summary["changes"]
+    assert narrowed.summary.bytes_freed == 0
+    assert "removed" not in narrowed.summary.changes
     assert changes(db, 3) == {}
-    assert "added" not in widened.summary["changes"]
+    assert "added" not in widened.summary.changes
     assert stored_rows(db) == expected_rows(only(REGISTRY, lambda key: key == ("platform", "api")))
 
 

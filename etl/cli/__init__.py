@@ -104,9 +104,10 @@ def plan(config_path: Path) -> None:
     from etl.cli.plan import print_plan
     from etl.run.plan import known_scope, plan_endpoints
     from etl.run.start import prepare
+    from etl.store.storage import store_for
 
     config = load_config(config_path)
-    auths = prepare(config, probe_write=False)
+    auths = prepare(config, store_for(config.output), probe_write=False)
     known = known_scope(config)
     plans = asyncio.run(plan_endpoints(config, auths, known))
     print_plan(config, plans, known)
@@ -220,6 +221,7 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
 
     from etl.errors import QueryError
     from etl.present.formats import Section, print_sections
+    from etl.store.warehouse import answer
 
     if (sql is None) == (sql_file is None):
         raise QueryError("give the SQL as an argument or with -f FILE, not both")
@@ -229,9 +231,7 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
     config = load_config(config_path, secrets_needed=False)
     with reading(config) as con:
         try:
-            result = con.execute(text)
-            columns = [d[0] for d in result.description or []]
-            rows = result.fetchall() if columns else []
+            found = answer(con, text)
         except duckdb.Error as exc:
             # DuckDB's whole message: its hints ("Did you mean …") and caret are the help.
             reason = str(exc).rstrip()
@@ -240,7 +240,7 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
             ):
                 reason = f"refused: query only reads the database ({reason.splitlines()[0]})"
             raise QueryError(reason) from None
-    print_sections([Section("rows", "", columns, rows)], fmt)
+    print_sections([Section(found.columns, found.rows, name="rows")], fmt)
 
 
 @cli.command()
@@ -309,8 +309,9 @@ def load(config_path: Path) -> None:
 
     setup_logging()  # warnings: runs set aside, repositories synced by two writers
     config = load_config(config_path, secrets_needed=False)
-    loaded = load_lake(config)
-    lake_url = store_for(config.output).url
+    store = store_for(config.output)
+    loaded = load_lake(config, store)
+    lake_url = store.url
     if loaded:
         click.echo(f"loaded {len(loaded)} run(s) from {lake_url} into {config.output.duckdb}:")
         for run_id in loaded:

@@ -8,7 +8,6 @@ module only draws and formats it.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ import duckdb
 
 from etl.present.formats import human_bytes, is_size
 from etl.present.text import printable
-from etl.store.warehouse import sql
+from etl.store.warehouse import Answer, ask
 
 GIB = 2**30
 # One colour per measure, on every chart (Okabe-Ito and Tableau hues, told apart in colour
@@ -45,29 +44,12 @@ OTHER = "other"
 OTHER_DWARFS = 3
 
 
-@dataclass(frozen=True)
-class Rows:
-    """A query's answer: its column names and rows."""
-
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-
-    def column(self, name: str) -> list[Any]:
-        index = self.columns.index(name)
-        return [row[index] for row in self.rows]
-
-    def first(self) -> dict[str, Any]:
-        """The first row by column name (empty when there is none)."""
-        return dict(zip(self.columns, self.rows[0], strict=True)) if self.rows else {}
-
-
-def rows_of(con: duckdb.DuckDBPyConnection, name: str) -> Rows:
+def rows_of(con: duckdb.DuckDBPyConnection, name: str) -> Answer:
     """Return the answer of `sql/dashboard/<name>.sql`, its text escaped for Plotly: Plotly
     draws labels as a subset of HTML, and registry text must show as text, never as a link or
     a style."""
-    result = con.execute(sql(f"dashboard/{name}"))
-    rows = [tuple(as_text(v) for v in row) for row in result.fetchall()]
-    return Rows([d[0] for d in result.description or []], rows)
+    raw = ask(con, f"dashboard/{name}")
+    return Answer(raw.columns, [tuple(as_text(v) for v in row) for row in raw.rows])
 
 
 def as_text(value: Any) -> Any:
@@ -79,7 +61,7 @@ def as_text(value: Any) -> Any:
 # --- top N of M ---------------------------------------------------------------------------
 
 
-def top_of(data: Rows, noun: str) -> str:
+def top_of(data: Answer, noun: str) -> str:
     """Return "top N of M <noun>" for a query whose last row may be `other` (its `members`
     column says how many it stands for)."""
     shown = len(data.rows) - has_other(data)
@@ -87,13 +69,13 @@ def top_of(data: Rows, noun: str) -> str:
     return f"top {shown} of {total:,} {noun}"
 
 
-def has_other(data: Rows) -> int:
+def has_other(data: Answer) -> int:
     """1 if the last row is the `other` row, else 0 (no name of a registry's reads `other`:
     each carries its endpoint and a colon)."""
     return int(bool(data.rows) and data.rows[-1][0] == OTHER)
 
 
-def labels(data: Rows, noun: str) -> list[str]:
+def labels(data: Answer, noun: str) -> list[str]:
     """Return the first column as chart labels, the `other` row as `other (N <noun>)`."""
     names = [str(v) for v in data.column(data.columns[0])]
     if has_other(data):
@@ -177,18 +159,20 @@ def section(title: str, note: str, fig: Any, *tables: str, extra: str = "") -> s
 # --- numbers ----------------------------------------------------------------------------------
 
 
-def table(data: Rows, name: str, noun: str = "", hide: tuple[str, ...] = ()) -> str:
+def table(data: Answer, name: str, noun: str = "", hide: tuple[str, ...] = ()) -> str:
     """Return the numbers of a section as an HTML table (`data-table` names it for scripts
     and tests), sizes in binary units with the exact bytes in a tooltip. A top-N answer's
     `members` column is folded into its `other` row's label: `other (22 repositories)`;
     `hide` leaves out columns the section's title or note already says (a count of all)."""
     if hide:
         keep = [i for i, c in enumerate(data.columns) if c not in hide]
-        data = Rows([data.columns[i] for i in keep], [tuple(r[i] for i in keep) for r in data.rows])
+        data = Answer(
+            [data.columns[i] for i in keep], [tuple(r[i] for i in keep) for r in data.rows]
+        )
     if "members" in data.columns:
         index = data.columns.index("members")
         names = labels(data, noun)
-        data = Rows(
+        data = Answer(
             [c for c in data.columns if c != "members"],
             [(names[i], *row[1:index], *row[index + 1 :]) for i, row in enumerate(data.rows)],
         )
@@ -206,7 +190,7 @@ def table(data: Rows, name: str, noun: str = "", hide: tuple[str, ...] = ()) -> 
     )
 
 
-def fields(data: Rows, name: str) -> str:
+def fields(data: Answer, name: str) -> str:
     """Return a one-row answer as a two-column table of field and value."""
     row = data.first()
     body = "".join(f"<tr><th>{html.escape(k)}</th>{cell(k, v)}</tr>" for k, v in row.items())
@@ -227,7 +211,7 @@ def cell(column: str, value: Any) -> str:
         return f'<td class="num" data-value="{value!r}">{value:,.1f}</td>'
     if isinstance(value, int):
         return f'<td class="num" data-value="{value}">{value:,}</td>'
-    # Rows hold text escaped for Plotly (`<`, `>`, `&`): HTML text already; in an attribute,
+    # Answer hold text escaped for Plotly (`<`, `>`, `&`): HTML text already; in an attribute,
     # quotes too.
     return f'<td data-value="{str(value).replace(chr(34), "&quot;")}">{value}</td>'
 

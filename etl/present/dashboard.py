@@ -19,10 +19,9 @@ from typing import Any
 
 import duckdb
 
-from etl.errors import UsageError
+from etl.errors import NEEDS_PLOTLY, UsageError
 from etl.present.charts import (
     COLOURS,
-    Rows,
     bars,
     columns,
     fields,
@@ -36,6 +35,7 @@ from etl.present.charts import (
 )
 from etl.present.formats import human_bytes
 from etl.store.files import replacing
+from etl.store.warehouse import Answer
 
 # The default cleanup rule, as `swr-etl report`'s: tags nobody pushed for a year.
 CLEANUP_DAYS = 365
@@ -48,9 +48,7 @@ def chart_library() -> tuple[Any, str]:
         import plotly.graph_objects as go
         import plotly.offline
     except ImportError:
-        raise UsageError(
-            "the dashboard needs plotly: pip install 'swr-tag-etl[dashboard]'"
-        ) from None
+        raise UsageError(NEEDS_PLOTLY) from None
     return go, plotly.offline.get_plotlyjs()
 
 
@@ -93,7 +91,7 @@ def write_dashboard(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 # --- the headline -----------------------------------------------------------------------------
 
 
-def headline(totals: Rows, health: Rows) -> str:
+def headline(totals: Answer, health: Answer) -> str:
     """Return the headline cards; each carries its exact value for scripts and tests. The last
     run's card counts its age in the reader's browser, so an old page says it is old."""
     values, run = totals.first(), health.first()
@@ -138,7 +136,7 @@ def card(key: str, label: str, shown: str, values: dict[str, Any]) -> str:
 # --- sections, in the order a reader decides -------------------------------------------------
 
 
-def health_section(go: Any, health: Rows, runs: Rows, failures: Rows) -> str:
+def health_section(go: Any, health: Answer, runs: Answer, failures: Answer) -> str:
     status = {"ok": "ok", "not found": "not_found", "failed": "failed"}
     fig = columns(go, runs.column("run"), {k: runs.column(v) for k, v in status.items()}, "targets")
     fig.update_layout(barmode="stack", xaxis_title="run (UTC · seq)")
@@ -154,7 +152,7 @@ def health_section(go: Any, health: Rows, runs: Rows, failures: Rows) -> str:
     )
 
 
-def candidates_section(go: Any, data: Rows) -> str:
+def candidates_section(go: Any, data: Answer) -> str:
     names = labels(data, "repositories")
     fig = bars(
         go,
@@ -179,7 +177,7 @@ def candidates_section(go: Any, data: Rows) -> str:
     return section(title, note, fig, table(data, "candidates", "repositories"), extra=reproduce)
 
 
-def reclaimable_section(go: Any, data: Rows) -> str:
+def reclaimable_section(go: Any, data: Answer) -> str:
     days = [f"{d} days" for d in data.column("days")]
     fig = columns(go, days, {"reclaimable": gib(data.column("reclaimable_size"))}, "GiB")
     fig.update_layout(xaxis_title="not pushed for")
@@ -187,13 +185,13 @@ def reclaimable_section(go: Any, data: Rows) -> str:
     return section("Reclaimable by staleness", note, fig, table(data, "reclaimable"))
 
 
-def retention_section(go: Any, data: Rows) -> str:
+def retention_section(go: Any, data: Answer) -> str:
     fig = columns(go, data.column("rule"), {"freed": gib(data.column("freed_size"))}, "GiB")
     note = "What SWR retention rules would delete; tags of unknown age are kept."
     return section("Retention preview", note, fig, table(data, "retention"))
 
 
-def storage_section(go: Any, data: Rows, title: str, noun: str) -> str:
+def storage_section(go: Any, data: Answer, title: str, noun: str) -> str:
     measures = {
         "unique": gib(data.column("unique_size")),
         "total": gib(data.column("total_size")),
@@ -207,7 +205,7 @@ def storage_section(go: Any, data: Rows, title: str, noun: str) -> str:
     return section(f"{title} — {top_of(data, noun)}", note, fig, table(data, noun, noun))
 
 
-def growth_section(go: Any, data: Rows, windows: Rows, growers: Rows) -> str:
+def growth_section(go: Any, data: Answer, windows: Answer, growers: Answer) -> str:
     fig = go.Figure(
         [
             go.Scatter(
@@ -237,7 +235,7 @@ def growth_section(go: Any, data: Rows, windows: Rows, growers: Rows) -> str:
     )
 
 
-def ages_section(go: Any, data: Rows) -> str:
+def ages_section(go: Any, data: Answer) -> str:
     fig = go.Figure()
     for measure, name in (("age", "since created"), ("staleness", "since last push")):
         picked = [row for row in data.rows if row[0] == measure]
@@ -255,7 +253,7 @@ def ages_section(go: Any, data: Rows) -> str:
     return section("Age and staleness", note, fig, table(data, "ages"))
 
 
-def changes_section(go: Any, data: Rows, retagged: Rows) -> str:
+def changes_section(go: Any, data: Answer, retagged: Answer) -> str:
     runs = list(dict.fromkeys(data.column("run")))
     fig = go.Figure()
     for kind in ("added", "removed", "retagged", "repushed", "modified", "untracked"):
@@ -282,7 +280,7 @@ def changes_section(go: Any, data: Rows, retagged: Rows) -> str:
     )
 
 
-def pulls_section(go: Any, data: Rows) -> str:
+def pulls_section(go: Any, data: Answer) -> str:
     fig = bars(go, labels(data, "repositories"), {"pulls": data.column("pulls")}, "pulls observed")
     note = (
         "From the repository list's pull counter, between syncs that saw each repository; a "
@@ -298,7 +296,7 @@ def pulls_section(go: Any, data: Rows) -> str:
     )
 
 
-def largest_section(go: Any, data: Rows, reused: Rows) -> str:
+def largest_section(go: Any, data: Answer, reused: Answer) -> str:
     fig = bars(go, labels(data, "tags"), {"total": gib(data.column("size"))}, "GiB")
     total = reused.first().get("reused_images", 0)
     note = (

@@ -23,21 +23,17 @@ from rich.table import Table
 from rich.text import Text
 
 from etl.present.text import printable, spreadsheet_safe
+from etl.store.warehouse import Answer
 
 SIZE_SUFFIXES = ("size", "bytes")
 
 
-@dataclass(frozen=True)
-class Section:
-    """One titled table of a report: column names and rows."""
+@dataclass(frozen=True, kw_only=True)
+class Section(Answer):
+    """One titled table of a report: a query's answer, named for JSON and CSV."""
 
     name: str
-    title: str
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-
-    def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+    title: str = ""
 
 
 def human_bytes(size: int | None) -> str:

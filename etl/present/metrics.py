@@ -17,7 +17,6 @@ from base64 import urlsafe_b64encode
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
@@ -25,9 +24,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from etl.config import Config
 from etl.errors import EtlError
-from etl.present.summary import records
+from etl.results import RunSummary
 from etl.status import RunStatus, TargetStatus
 from etl.store import warehouse
+from etl.store.summaries import current_holdings
 
 log = logging.getLogger("etl.metrics")
 # A run's own statuses, and `interrupted` (SIGINT/SIGTERM): a manual stop is not a failure.
@@ -149,19 +149,20 @@ def previous_success(path: Path) -> float | None:
     return None
 
 
-def run_metrics(summary: dict[str, Any]) -> RunMetrics:
+def run_metrics(summary: RunSummary) -> RunMetrics:
     """Return a finished run's metrics, from its summary (the run record and the views)."""
+    t = summary.totals
     return RunMetrics(
-        datetime.fromisoformat(summary["started_at"]),
-        datetime.fromisoformat(summary["finished_at"]),
-        summary["status"],
-        {k: summary["totals"][k] for k in ("tags", "requests", "retries", "warnings")},
+        summary.started_at,
+        summary.finished_at,
+        summary.status,
+        {"tags": t.tags, "requests": t.requests, "retries": t.retries, "warnings": t.warnings},
         {
-            (e["endpoint"], status): e[status]
-            for e in summary["endpoints"]
+            (e.endpoint, status): getattr(e, status)
+            for e in summary.endpoints
             for status in (TargetStatus.OK, TargetStatus.NOT_FOUND, TargetStatus.FAILED)
         },
-        {c["endpoint"]: (c["tags"], c["total_size"], c["unique_size"]) for c in summary["current"]},
+        {c.endpoint: (c.tags, c.total_size, c.unique_size) for c in summary.current},
     )
 
 
@@ -173,8 +174,8 @@ def write_failed_run_metrics(config: Config, started: datetime, interrupted: boo
     try:
         with warehouse.connect(config.output.duckdb, read_only=True) as con:
             latest = con.execute("SELECT run_id FROM runs ORDER BY seq DESC LIMIT 1").fetchall()
-            rows = records(con, "summary/current", run_id=latest[0][0]) if latest else []
-        current = {r["endpoint"]: (r["tags"], r["total_size"], r["unique_size"]) for r in rows}
+            held = current_holdings(con, latest[0][0]) if latest else []
+        current = {c.endpoint: (c.tags, c.total_size, c.unique_size) for c in held}
     except (EtlError, duckdb.Error):
         pass  # the metrics still say the run failed, and when
     status = INTERRUPTED if interrupted else RunStatus.FAILED

@@ -12,16 +12,15 @@ import duckdb
 from etl.errors import UsageError
 from etl.present.formats import Section, human_bytes
 from etl.present.text import printable
-from etl.store.warehouse import sql
+from etl.store.warehouse import answer, sql
 
 
 def section(
     con: duckdb.DuckDBPyConnection, name: str, title: str, query: str, **params: object
 ) -> Section:
     """Return the result of `query` as a report section."""
-    result = con.execute(query, params)
-    columns = [d[0] for d in result.description or []]
-    return Section(name, title, columns, result.fetchall())
+    found = answer(con, query, **params)
+    return Section(found.columns, found.rows, name=name, title=title)
 
 
 def named_section(

@@ -10,34 +10,26 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import duckdb
 
 from etl.config import Config
 from etl.errors import Interrupted, StorageError
+from etl.results import RunSummary
 from etl.store import commits, lake, warehouse
 from etl.store.loading import LoadRefused, load_run, note_load_failure
-from etl.store.storage import store_for
+from etl.store.storage import LakeStore
 
 log = logging.getLogger("etl.run.publish")
 NEXT_LOADS = "the next sync loads it"
 
 
 class Reports(Protocol):
-    """What a run hands its reports to: the end-of-run summary, the metrics file, the page.
-    The caller supplies them (`etl.job` wires `etl.present`): a run never imports how it is
-    presented."""
+    """What a run hands its reports to: the metrics file and the page. The caller supplies
+    them (`etl.job` wires `etl.present`): a run never imports how it is presented."""
 
-    def summary(
-        self, con: duckdb.DuckDBPyConnection, run_id: str, places: dict[str, str]
-    ) -> dict[str, Any]:
-        """The summary of a loaded run, read over the load's connection."""
-
-    def bare_summary(self, row: dict[str, Any], places: dict[str, str]) -> dict[str, Any]:
-        """The summary the run's own row gives, when the database cannot be asked."""
-
-    def metrics(self, config: Config, summary: dict[str, Any]) -> None:
+    def metrics(self, config: Config, summary: RunSummary) -> None:
         """Write (and deliver) the metrics of a finished run."""
 
     def failed_metrics(self, config: Config, started: datetime, interrupted: bool) -> None:
@@ -64,22 +56,26 @@ class Committed:
         return f"run {self.run_id} is committed to the lake and loaded into {self.duckdb}"
 
 
-def committed(config: Config, run_id: str) -> Committed:
-    """Return where run `run_id` of this config stands once committed."""
-    return Committed(run_id, store_for(config.output).url, config.output.duckdb)
+def committed(config: Config, store: LakeStore, run_id: str) -> Committed:
+    """Return where run `run_id` of this config stands once committed to `store`."""
+    return Committed(run_id, store.url, config.output.duckdb)
 
 
-def refresh_outputs(config: Config, run_id: str, reports: Reports | None) -> None:
+def refresh_outputs(config: Config, store: LakeStore, run_id: str, reports: Reports | None) -> None:
     """Refresh the read-only copy and the dashboard page of a loaded run. The run is loaded:
     one that cannot be refreshed (a reader holds the DuckDB file, a full disk) is a warning that
     says so and when it will be, never a failed run; an interrupt still stops the process.
     Without `reports` (a failed run) the page is left as it was."""
     out = config.output
     if out.readonly_copy is not None:
-        refreshing("the read-only copy", out.readonly_copy, lambda: refresh_copy(config, run_id))
+        refreshing(
+            "the read-only copy", out.readonly_copy, lambda: refresh_copy(config, store, run_id)
+        )
     if out.dashboard is not None and reports is not None:
         page = reports.page
-        refreshing("the dashboard", out.dashboard, lambda: refresh_dashboard(config, run_id, page))
+        refreshing(
+            "the dashboard", out.dashboard, lambda: refresh_dashboard(config, store, run_id, page)
+        )
 
 
 def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
@@ -95,10 +91,9 @@ def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
         )
 
 
-def places(config: Config, snapshot_date: str, run_id: str) -> dict[str, str]:
+def places(config: Config, store: LakeStore, snapshot_date: str, run_id: str) -> dict[str, str]:
     """Return where a run went: its lake partition, the DuckDB file, the copy, the page."""
     out = config.output
-    store = store_for(out)
     found = {
         "lake": store.show(store.path(lake.partition("tag_snapshots", snapshot_date, run_id))),
         "duckdb": str(out.duckdb),
@@ -110,7 +105,10 @@ def places(config: Config, snapshot_date: str, run_id: str) -> dict[str, str]:
 
 
 def refresh_dashboard(
-    config: Config, run_id: str, write_page: Callable[[duckdb.DuckDBPyConnection, Path], None]
+    config: Config,
+    store: LakeStore,
+    run_id: str,
+    write_page: Callable[[duckdb.DuckDBPyConnection, Path], None],
 ) -> None:
     """Rewrite the dashboard page; on failure say that the run itself is safe."""
     out = config.output
@@ -121,19 +119,18 @@ def refresh_dashboard(
     except OSError as exc:
         raise StorageError(
             f"cannot write the dashboard {out.dashboard}: {exc.strerror or exc}; "
-            f"{committed(config, run_id).loaded()}"
+            f"{committed(config, store, run_id).loaded()}"
         ) from None
 
 
 def load_published(
-    config: Config, snapshot_date: str, run_id: str, stack: ExitStack
+    config: Config, store: LakeStore, snapshot_date: str, run_id: str, stack: ExitStack
 ) -> duckdb.DuckDBPyConnection:
     """Load a run just committed to the lake into DuckDB and return the connection, open until
     `stack` closes; on any failure, raise one line that says the run is safe in the lake and
     what the next sync will do."""
     out = config.output
-    store = store_for(out)
-    where = committed(config, run_id).in_lake()
+    where = committed(config, store, run_id).in_lake()
     try:
         con = stack.enter_context(warehouse.connect(out.duckdb))
         load_run(con, commits.read_commit(store, snapshot_date, run_id))
@@ -168,11 +165,11 @@ def checkpoint(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> None:
         ) from None
 
 
-def refresh_copy(config: Config, run_id: str) -> None:
+def refresh_copy(config: Config, store: LakeStore, run_id: str) -> None:
     """Replace the read-only copy; on failure say that the run itself is safe."""
     out = config.output
     assert out.readonly_copy is not None
-    done = committed(config, run_id).loaded()
+    done = committed(config, store, run_id).loaded()
     stale = f"the read-only copy {out.readonly_copy} was not refreshed (the next sync does it)"
     try:
         warehouse.publish_copy(out.duckdb, out.readonly_copy)

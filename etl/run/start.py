@@ -14,20 +14,20 @@ from pathlib import Path
 
 from etl.config import Config
 from etl.config_file import check_output
-from etl.errors import ConfigError, DatabaseBusy, StorageError
+from etl.errors import NEEDS_PLOTLY, ConfigError, DatabaseBusy, StorageError
 from etl.run.discovery import Members
 from etl.run.endpoints import auth_for
 from etl.run.identity import writer_id
 from etl.run.lock import OutputLock
 from etl.store import commits, lake, warehouse
 from etl.store.loading import LoadRefused, catch_up
-from etl.store.storage import LakeStore, store_for
+from etl.store.storage import LakeStore
 from etl.swr.auth import Auth
 
 log = logging.getLogger("etl.run.start")
 
 
-def prepare(config: Config, probe_write: bool = True) -> dict[str, Auth]:
+def prepare(config: Config, store: LakeStore, probe_write: bool = True) -> dict[str, Auth]:
     """Check the config, the credentials' sources and the outputs before any crawl (an
     object-storage lake with one listing and a probe write); return each endpoint's auth."""
     if not config.endpoints:
@@ -37,22 +37,22 @@ def prepare(config: Config, probe_write: bool = True) -> dict[str, Auth]:
             key="endpoints",
         )
     auths = {e.name: auth_for(e, config, i) for i, e in enumerate(config.endpoints)}
-    check_outputs(config, probe_write)
+    check_outputs(config, store, probe_write)
     return auths
 
 
-def check_outputs(config: Config, probe_write: bool) -> None:
+def check_outputs(config: Config, store: LakeStore, probe_write: bool) -> None:
     """Raise ConfigError if an output cannot be written: local paths by looking, an
     object-storage lake by one listing (and, with `probe_write`, a probe object)."""
     check_output(config)
     if config.output.dashboard is not None and importlib.util.find_spec("plotly") is None:
         # Found before the crawl, not after the commit: the page needs Plotly's script.
         raise ConfigError(
-            "the dashboard needs plotly: pip install 'swr-tag-etl[dashboard]'",
+            NEEDS_PLOTLY,
             file=str(config.source),
             key="output.dashboard",
         )
-    store_for(config.output).check_lake("output.lake", str(config.source), probe_write)
+    store.check_lake("output.lake", str(config.source), probe_write)
 
 
 def new_run_id(started: datetime) -> str:
@@ -121,11 +121,10 @@ class StartState:
     writer_id: str  # this writer's identity (etl.run.identity)
 
 
-def prepare_outputs(config: Config) -> StartState:
+def prepare_outputs(config: Config, store: LakeStore) -> StartState:
     """Remove what interrupted runs left, report set-aside runs, load the runs DuckDB missed,
     and return what the new run needs to know. Call it holding the output lock."""
     out = config.output
-    store = store_for(out)
     store.make_dirs(store.root)
     shutil.rmtree(spool_root(config), ignore_errors=True)  # a killed run's (we hold the lock)
     grace = 0.0 if store.local else out.orphan_grace

@@ -25,7 +25,7 @@ from etl import schemas
 from etl.config import Config
 from etl.errors import EtlError, Interrupted, StorageError
 from etl.failpoints import failpoint
-from etl.results import SyncOutcome, TargetResult
+from etl.results import RunSummary, SyncOutcome, TargetResult
 from etl.run.crawl import CrawlSettings, crawl_targets
 from etl.run.discovery import Discovery, discover, endpoint_apis
 from etl.run.endpoints import client_for
@@ -46,7 +46,8 @@ from etl.run.start import (
 )
 from etl.status import RunStatus
 from etl.store import lake
-from etl.store.storage import store_for
+from etl.store.storage import LakeStore, store_for
+from etl.store.summaries import bare_summary, summarise_run
 from etl.swr.auth import Auth
 from etl.swr.client import RetryPolicy, SwrClient
 from etl.swr.lists import Api
@@ -76,6 +77,11 @@ class Run:
     results: list[TargetResult] = field(default_factory=list)
     discovery: Discovery = field(default_factory=Discovery)
 
+    @property
+    def store(self) -> LakeStore:
+        """The lake the run is written to."""
+        return self.writer.store
+
 
 def run_sync(
     config: Config, reports: Reports, hooks: Hooks | None = None, accept_removals: bool = False
@@ -85,11 +91,13 @@ def run_sync(
     `hooks` hear how many targets the run has and each target's result as it finishes;
     `reports` get its summary, metrics and page. With `output.metrics`, every run that took
     the lock leaves its metrics, failed ones included."""
-    auths = prepare(config)
+    store = store_for(config.output)  # one per run: S3 resolves its credentials per client
+    auths = prepare(config, store)
     started = datetime.now(UTC)
     with output_lock(config):
         try:
-            outcome = run_locked(config, auths, hooks or Hooks(), accept_removals, reports)
+            run = begin(config, store)
+            outcome = run_locked(run, auths, hooks or Hooks(), accept_removals, reports)
         except BaseException as exc:
             if config.output.metrics is not None:
                 stopped = isinstance(exc, (Interrupted, KeyboardInterrupt))
@@ -102,14 +110,9 @@ def run_sync(
 
 
 def run_locked(
-    config: Config,
-    auths: dict[str, Auth],
-    hooks: Hooks,
-    accept_removals: bool,
-    reports: Reports,
+    run: Run, auths: dict[str, Auth], hooks: Hooks, accept_removals: bool, reports: Reports
 ) -> SyncOutcome:
-    """The run's steps, holding the output lock."""
-    run = begin(config)
+    """The run's steps after its start, holding the output lock."""
     try:
         run.results, run.discovery = asyncio.run(crawl(run, auths, hooks))
         release_memory()
@@ -120,19 +123,19 @@ def run_locked(
     except BaseException:
         run.writer.abandon()
         raise
-    summary = load_and_summarise(run, row, reports)
+    summary = load_and_summarise(run, row)
     failpoint("warehouse-loaded")
-    refresh_outputs(config, run.run_id, reports if row["status"] != RunStatus.FAILED else None)
+    shown = reports if row["status"] != RunStatus.FAILED else None
+    refresh_outputs(run.config, run.store, run.run_id, shown)
     failures = run.discovery.failures()
-    return SyncOutcome(run.run_id, run.results, row, run.state.caught_up, failures, summary)
+    return SyncOutcome(run.run_id, run.results, row, run.state.caught_up, summary, failures)
 
 
-def begin(config: Config) -> Run:
+def begin(config: Config, store: LakeStore) -> Run:
     """Start a run: clean up after interrupted ones, catch DuckDB up, name the run."""
-    state = prepare_outputs(config)
+    state = prepare_outputs(config, store)
     started = run_start(state.latest_start)
     run_id = new_run_id(started)
-    store = store_for(config.output)
     partition = started.strftime("%Y-%m-%d")
     writer = lake.RunWriter(store, run_id, partition, spool_for(config, run_id))
     return Run(config, state, started, run_id, writer)
@@ -185,30 +188,30 @@ def lake_write_failed(run: Run, exc: BaseException) -> StorageError:
     )
 
 
-def load_and_summarise(run: Run, row: dict[str, Any], reports: Reports) -> dict[str, Any]:
+def load_and_summarise(run: Run, row: dict[str, Any]) -> RunSummary:
     """Load the committed run into DuckDB and return its summary, read over the load's
     connection (within the sync's memory limit)."""
-    where = places(run.config, run.writer.snapshot_date, run.run_id)
+    where = places(run.config, run.store, run.writer.snapshot_date, run.run_id)
     with ExitStack() as stack:
-        con = load_published(run.config, run.writer.snapshot_date, run.run_id, stack)
+        con = load_published(run.config, run.store, run.writer.snapshot_date, run.run_id, stack)
         try:
-            return reports.summary(con, run.run_id, where)
+            return summarise_run(con, run.run_id, where)
         except (EtlError, duckdb.Error) as exc:
             # The run is committed and loaded: a summary that cannot be read must not fail it.
             log.warning(
                 "run %s is committed, but its summary could not be read: %s", run.run_id, exc
             )
-            return reports.bare_summary(row, where)
+            return bare_summary(row, where)
 
 
-def load_lake(config: Config, reports: Reports) -> list[str]:
+def load_lake(config: Config, store: LakeStore, reports: Reports) -> list[str]:
     """Load into DuckDB every committed lake run it lacks, without crawling (one warehouse
     for several writers sharing a lake); refresh the copy and the page; return the run ids."""
-    check_outputs(config, probe_write=False)
+    check_outputs(config, store, probe_write=False)
     with output_lock(config):
-        loaded = prepare_outputs(config).caught_up
+        loaded = prepare_outputs(config, store).caught_up
         if loaded:
-            refresh_outputs(config, loaded[-1], reports)
+            refresh_outputs(config, store, loaded[-1], reports)
     return loaded
 
 

@@ -8,7 +8,6 @@ commit record last (see etl.store.lake).
 
 from __future__ import annotations
 
-import functools
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,10 +166,10 @@ def s3_store(
     return LakeStore(fs, root, location.url)
 
 
-@functools.lru_cache(maxsize=16)
 def store_for(output: OutputConfig) -> LakeStore:
-    """Return the store of the lake a config's output names: one per config, since an S3
-    filesystem resolves its credentials (perhaps through the instance metadata) per client."""
+    """Return a store of the lake a config's output names. Make one per run or command and
+    pass it on: an S3 filesystem resolves its credentials (perhaps through the instance
+    metadata) per client."""
     if isinstance(output.lake, Path):
         return local_store(output.lake)
     s3 = output.s3 or S3Config()

@@ -10,6 +10,7 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
 from graphlib import TopologicalSorter
@@ -269,6 +270,40 @@ def named_params(text: str, params: dict[str, Any]) -> dict[str, Any]:
     """Return only the parameters the SQL `text` names."""
     named = set(re.findall(r"\$([A-Za-z_]\w*)", text))
     return {k: v for k, v in params.items() if k in named}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A query's answer: its column names and rows, as every reader of the views gets it."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as dicts by column name."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def column(self, name: str) -> list[Any]:
+        """One column's values, in row order."""
+        index = self.columns.index(name)
+        return [row[index] for row in self.rows]
+
+    def first(self) -> dict[str, Any]:
+        """The first row by column name (empty when there is none)."""
+        return dict(zip(self.columns, self.rows[0], strict=True)) if self.rows else {}
+
+
+def answer(con: duckdb.DuckDBPyConnection, text: str, **params: Any) -> Answer:
+    """Return the answer of the SQL `text`, given the parameters it names (a statement that
+    returns nothing answers with no columns)."""
+    result = con.execute(text, named_params(text, params) or None)
+    columns = [d[0] for d in result.description or []]
+    return Answer(columns, result.fetchall() if columns else [])
+
+
+def ask(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Answer:
+    """Return the answer of `sql/<name>.sql`, given the parameters it names."""
+    return answer(con, sql(name), **params)
 
 
 def set_aside_runs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
