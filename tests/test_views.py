@@ -384,7 +384,8 @@ def test_every_view_and_table_macro_returns_rows(synced: Synced) -> None:
     for name in sorted(views):
         assert synced.query(f"SELECT count(*) FROM {name}")[0][0] > 0, name
     for call in ("stale_tags(90)", "retention_preview(10, 90)", "cleanup_candidates(90)",
-                 "tag_diff(1, 2)", "tag_state(1)"):  # fmt: skip
+                 "tag_diff(1, 2)", "tag_state(1)", "top_storage('namespace', 1)",
+                 "top_storage('repository', 1)"):  # fmt: skip
         assert synced.query(f"SELECT count(*) FROM {call}")[0][0] > 0, call
 
 

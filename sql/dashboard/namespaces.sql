@@ -1,25 +1,3 @@
--- The dashboard's storage by organization: the top 15 by unique bytes and one `other` row for the rest (members: how many it stands for), with total bytes and, where manifests were collected, layer bytes. The other row's unique and layer bytes count each image and layer once across its members.
-WITH ranked AS (
-    SELECT endpoint, namespace, repositories, tags, total_size, unique_size,
-           row_number() OVER (ORDER BY unique_size DESC, endpoint, namespace) AS rank
-    FROM namespace_summary
-    WHERE level = 'namespace'
-),
-layers AS (SELECT endpoint, namespace, layer_bytes FROM layer_storage WHERE level = 'namespace'),
-rest AS (SELECT endpoint, namespace FROM ranked WHERE rank > 15)
-SELECT * EXCLUDE (rank) FROM (
-    SELECT rank, endpoint || ':' || namespace AS organization, 1 AS members, repositories, tags,
-           total_size, unique_size, layer_bytes
-    FROM ranked LEFT JOIN layers USING (endpoint, namespace)
-    WHERE rank <= 15
-    UNION ALL
-    SELECT NULL, 'other', count(*), sum(repositories), sum(tags), sum(total_size),
-           (SELECT sum(size) FROM (SELECT endpoint, image, max(size) AS size FROM current_images
-                                   SEMI JOIN rest USING (endpoint, namespace) GROUP BY ALL)),
-           (SELECT sum(layer_size) FROM (SELECT DISTINCT endpoint, layer, layer_size
-                                         FROM image_layers SEMI JOIN rest USING (endpoint, namespace)))
-    FROM ranked
-    WHERE rank > 15
-    HAVING count(*) > 0
-)
-ORDER BY rank NULLS LAST;
+-- The dashboard's storage by organization: the top 15 and one `other` row (top_storage).
+SELECT name AS organization, members, repositories, tags, total_size, unique_size, layer_bytes
+FROM top_storage('namespace', 15);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -75,7 +76,9 @@ class Script:
 
 
 def hostile_app(scripts: dict[str, Script]) -> web.Application:
-    """An app answering the v3 tag list from scripts keyed by 'namespace/repository'."""
+    """An app answering the v3 tag list from scripts keyed by 'namespace/repository'; it
+    plays its own copy, so that a script (a parametrised case) can be served again."""
+    scripts = copy.deepcopy(scripts)
 
     async def handler(request: web.Request) -> web.Response:
         key = f"{request.match_info['namespace']}/{request.match_info['repository'].replace('$', '/')}"

@@ -1,47 +1,39 @@
-"""Two syncs started together: one runs, the other exits 75 at once and says who holds the lock."""
+"""Two syncs at once: one runs, the other exits 75 at once and says who holds the lock."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
-
 from etl.errors import LockHeldError
-from etl.fakeswr import FakeSwr, Options, Registry
+from etl.fakeswr import FakeSwr, Registry
 from etl.run.lock import OutputLock
 from tests.conftest import expected_rows, stored_rows, write_config
+from tests.reliability.conftest import paused_sync, stopped, sync_process
 
 
-@pytest.mark.parametrize("fake_options", [Options(latency_ms=10)])
-def test_two_syncs_started_together(
+def test_a_sync_started_while_another_runs_exits_75_at_once_naming_it(
     tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(
         tmp_path, served, list(small_registry.repositories), page_size=20, concurrency=4
     )
-    command = [sys.executable, "-m", "etl", "sync", "-c", str(path), "--no-progress"]
-    began = time.monotonic()
-    first, second = (
-        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
-    )
-    ended: dict[int, float] = {}
-    while len(ended) < 2 and time.monotonic() - began < 120:
-        for index, process in enumerate((first, second)):
-            if index not in ended and process.poll() is not None:
-                ended[index] = time.monotonic() - began
-        time.sleep(0.01)
-    outputs = {}
-    for index, process in enumerate((first, second)):
-        out, err = process.communicate(timeout=10)
-        outputs[process.returncode] = (ended[index], (out + err).decode())
-    assert sorted(outputs) == [0, 75], outputs
-    waited, message = outputs[75]
-    assert "another sync holds" in message and "pid " in message
+    # The first sync holds the lock, stopped after its crawl: the two overlap by construction,
+    # not by how fast two interpreters start.
+    first = paused_sync(path, "lake-written:STOP")
+    assert stopped(first.pid)
+    second = sync_process(path)
+    out, err = second.communicate(timeout=120)
+    message = (out + err).decode()
+    assert stopped(first.pid)  # it did not wait for the other
+    assert second.returncode == 75, message
+    assert "another sync holds" in message and f"pid {first.pid} " in message
     assert message.count("\n") == 1  # one line
-    assert waited < outputs[0][0]  # it did not wait for the other
+    first.send_signal(signal.SIGCONT)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err.decode()
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
 
 
