@@ -77,6 +77,19 @@ def invoked_as() -> str:
     return "swr-etl" if on_path and Path(on_path) == program else os.path.relpath(program)
 
 
+def print_what_changed(db_path: Path) -> None:
+    """Print the report, then what changed between the demo's two syncs and the most pulled."""
+    with warehouse.connect(db_path, read_only=True) as con:
+        click.echo("")
+        print_sections(summarise_report(con, top=5), "table")
+        old, new = diff_runs(con, None, None)
+        repositories = summarise_diff(con, old, new)[2]
+        title = "Changes between the two syncs"
+        changes = section(con, "changes", title, DEMO_CHANGES, f=old.seq, t=new.seq)
+        pulls = section(con, "pulls", "Most pulled between the two syncs", DEMO_PULLS)
+    print_sections([changes, repositories, pulls], "table")
+
+
 def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     """Run the demo in `directory` (new, empty, or an earlier demo's), leaving its config, lake
     and DuckDB file there."""
@@ -110,15 +123,7 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
             print_sync_summary(run_sync(config))
         finally:
             os.environ.pop(TOKEN_VAR, None)
-    with warehouse.connect(config.output.duckdb, read_only=True) as con:
-        click.echo("")
-        print_sections(summarise_report(con, top=5), "table")
-        old, new = diff_runs(con, None, None)
-        repositories = summarise_diff(con, old, new)[2]
-        title = "Changes between the two syncs"
-        changes = section(con, "changes", title, DEMO_CHANGES, f=old.seq, t=new.seq)
-        pulls = section(con, "pulls", "Most pulled between the two syncs", DEMO_PULLS)
-    print_sections([changes, repositories, pulls], "table")
+    print_what_changed(config.output.duckdb)
     click.echo(
         "(two syncs a minute apart are too short for 'Never pulled, never pushed': after 30 "
         "days of syncs, the report lists the repositories whose pull counter stood still)"
