@@ -53,6 +53,19 @@ class CrawlSettings:
     apis: dict[str, Api] = field(default_factory=dict)  # per endpoint; v3 where absent
 
 
+@dataclass
+class TargetCrawl:
+    """One target's crawl: the client it reads from, the lane its pages go to, the run's
+    settings, and its result so far."""
+
+    target: Target
+    client: SwrClient
+    writer: RunWriter
+    lane: Lane
+    settings: CrawlSettings
+    result: TargetResult
+
+
 async def crawl_targets(
     targets: list[Target],
     clients: dict[str, SwrClient],
@@ -101,10 +114,8 @@ async def crawl_target(
         if began >= settings.deadline:
             raise deadline_passed(settings)
         try:
-            await asyncio.wait_for(
-                _stream_pages(target, client, writer, settings, lane, result),
-                settings.deadline - began,
-            )
+            crawl = TargetCrawl(target, client, writer, lane, settings, result)
+            await asyncio.wait_for(_stream_pages(crawl), settings.deadline - began)
         except TimeoutError:
             raise deadline_passed(settings) from None
         lane.target_completed()
@@ -141,26 +152,20 @@ def deadline_passed(settings: CrawlSettings) -> LimitError:
     )
 
 
-async def _stream_pages(
-    target: Target,
-    client: SwrClient,
-    writer: RunWriter,
-    settings: CrawlSettings,
-    lane: Lane,
-    result: TargetResult,
-) -> None:
-    api = settings.apis.get(target.endpoint, "v3")
+async def _stream_pages(crawl: TargetCrawl) -> None:
+    target, result = crawl.target, crawl.result
+    api = crawl.settings.apis.get(target.endpoint, "v3")
     result.api = api
-    totals = await _crawl_once(target, client, writer, settings, lane, result, api)
+    totals = await _crawl_once(crawl, api)
     if totals is not None and totals[0] != totals[1]:
         # Offset paging shifts while someone pushes: crawl once more; if it shifts again,
         # keep the second crawl (deduplicated by tag) and say so.
         log.info(
             "%s changed while it was crawled (%d -> %d tags): crawling it again", target, *totals
         )
-        lane.start_target()  # what the first crawl staged is dropped
+        crawl.lane.start_target()  # what the first crawl staged is dropped
         result.tags = 0
-        again = await _crawl_once(target, client, writer, settings, lane, result, api)
+        again = await _crawl_once(crawl, api)
         if again is not None and again[0] != again[1]:
             result.warnings += 1
             log.warning(
@@ -170,17 +175,10 @@ async def _stream_pages(
             )
 
 
-async def _crawl_once(
-    target: Target,
-    client: SwrClient,
-    writer: RunWriter,
-    settings: CrawlSettings,
-    lane: Lane,
-    result: TargetResult,
-    api: Api,
-) -> tuple[int, int] | None:
+async def _crawl_once(crawl: TargetCrawl, api: Api) -> tuple[int, int] | None:
     """Stage one crawl of a target's pages; return the first and last totals an offset-paged
     list reported (None for marker paging, or no totals)."""
+    target, settings, writer, result = crawl.target, crawl.settings, crawl.writer, crawl.result
     context = SnapshotContext(
         settings.run_id, settings.snapshot_at, target.endpoint, target.namespace, target.repository
     )
@@ -194,7 +192,7 @@ async def _crawl_once(
     )
     paginator = listing.paginator()
     seen: set[str] = set()
-    async for answer in client.iter_pages(listing, result.stats, paginator):
+    async for answer in crawl.client.iter_pages(listing, result.stats, paginator):
         page = answer.body
         fresh = fresh_tags(page.columns, seen)
         if isinstance(paginator, OffsetPaginator):
@@ -210,7 +208,7 @@ async def _crawl_once(
             # crawl_target adds the endpoint and target; only the page knows its request id.
             raise exc.at(request_id=answer.request_id) from None
         try:
-            lane.write(batch)
+            crawl.lane.write(batch)
         except (OSError, pa.ArrowException) as exc:
             raise StorageError(f"cannot write staging in {writer.staging}: {exc}") from None
         failpoint("page-staged")
