@@ -256,6 +256,9 @@ class OutputConfig(Model):
     # A partition without a commit record younger than this may be another writer's run in
     # progress (object storage has no lock): only older ones are removed.
     orphan_grace: float = Field(default=6 * 3600.0, ge=0)
+    # How often a repository's tags are stored whole in the lake; the runs between store what
+    # changed. Counted in UTC from the epoch: `1d`, the first run of each UTC day; 0, every run.
+    full_listing_every: float = Field(default=86400.0, ge=0)
     writer: str | None = None  # names this config's runs in a shared lake (default: file name)
     readonly_copy: Path | None = None  # refreshed after each run, for dashboards to open
     dashboard: Path | None = None  # an HTML page rewritten after each successful or partial run
@@ -274,7 +277,7 @@ class OutputConfig(Model):
             return parse_s3_url(value)
         return value
 
-    @field_validator("orphan_grace", mode="before")
+    @field_validator("orphan_grace", "full_listing_every", mode="before")
     @classmethod
     def duration(cls, value: Any) -> Any:
         return seconds_of(value) if isinstance(value, str) else value

@@ -1,7 +1,7 @@
 """The rows the lake stores and DuckDB loads, as Arrow schemas: a tag snapshot (the API's tag
-fields with the run's context), a repository of a list, a target's run, a discovery, a
-manifest, and the run's own row, its commit record. The bottom layer: the API parser and the
-store both write these, and it imports no package of its own."""
+fields with the run's context) and a tag's change, a repository of a list, a target's run, a
+discovery, a manifest, and the run's own row, its commit record. The bottom layer: the API
+parser and the store both write these, and it imports no package of its own."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ CONTEXT_FIELDS: dict[str, pa.DataType] = {
 # What only the v2 tag list says of a tag: kept in the lake (NULL for v3 rows), never compared.
 V2_FIELDS: dict[str, pa.DataType] = {"deleted": pa.string(), "scanned": pa.bool_()}
 SNAPSHOT_SCHEMA = pa.schema([*CONTEXT_FIELDS.items(), *TAG_FIELDS.items(), *V2_FIELDS.items()])
+# A repository's tags as changes since its state before the run (`tag_deltas`): `open` rows
+# carry a tag's new state (new or changed), `close` rows only its key (gone).
+OPEN, CLOSE = "open", "close"
+DELTA_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field("op", pa.string()))
+# How a run stored an `ok` repository's tags (`target_runs.listing`): every tag in
+# `tag_snapshots`, or the changes in `tag_deltas`. NULL (runs written before) reads as full.
+FULL, DELTA = "full", "delta"
 
 REPOSITORY_FIELDS: dict[str, pa.DataType] = {
     "name": pa.string(),
@@ -71,6 +78,7 @@ TARGET_RUN_SCHEMA = pa.schema(
         ("request_id", pa.string()),
         ("selected_by", pa.string()),
         ("api", pa.string()),
+        ("listing", pa.string()),  # FULL or DELTA for an ok target, else NULL
     ]
 )
 # A run's context on rows of an organization (no repository).

@@ -81,6 +81,9 @@ CREATE TABLE IF NOT EXISTS manifests (
 ALTER TABLE target_runs ADD COLUMN IF NOT EXISTS selected_by VARCHAR;
 -- Which tag list crawled it: v3 or v2 (NULL: not crawled, or a run before v2 support).
 ALTER TABLE target_runs ADD COLUMN IF NOT EXISTS api VARCHAR;
+-- How the lake keeps an `ok` target's tags of the run: `full` (every tag) or `delta` (what
+-- changed); NULL for other statuses and for runs written before (whole listings).
+ALTER TABLE target_runs ADD COLUMN IF NOT EXISTS listing VARCHAR;
 
 -- How each list of a run's discovery went: one row per organization listed, and one with a
 -- NULL namespace for the organization list itself. Only a complete (`ok`) list closes anything.

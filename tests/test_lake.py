@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +12,19 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
+from click.testing import CliRunner
 
+import etl.run.start
 from etl import schemas
+from etl.cli import cli
 from etl.config_file import load_config
-from etl.fakeswr import ServerThread, generate_registry
+from etl.fakeswr import ServerThread, generate_registry, next_day
 from etl.job import run_sync
 from etl.store import commits, lake
 from etl.store.storage import local_store
 from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns
-from tests.conftest import discovering, readme_sql
+from tests.conftest import discovering, query, readme_sql
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=UTC), "ep", "ns", "repo")
 
@@ -92,7 +97,51 @@ def test_only_completed_targets_of_a_lane_reach_the_lake(tmp_path: Path, page_ro
     assert len(stored) == 3 * page_rows
 
 
-def test_the_readme_duckdb_read_of_the_lake_is_the_latest_committed_snapshot(
+class Tomorrow(datetime):
+    """The wall clock a day on: the next run is the first of a new UTC day."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Tomorrow:  # type: ignore[override]
+        return super().now(tz) + timedelta(days=1)
+
+
+def lake_state(lake_folder: Path, run_id: str | None = None) -> list[tuple[Any, ...]]:
+    """The registry after a run (None: the latest), by the README's query over the lake, read
+    with the README's DuckDB views."""
+    views = readme_sql("DuckDB (a folder").replace("'lake/", f"'{lake_folder}/")
+    if not (lake_folder / "tag_deltas").exists():  # as the README says for such a lake
+        views = views.replace(
+            views[views.index("CREATE VIEW tag_deltas") :],
+            "CREATE VIEW tag_deltas AS SELECT *, NULL AS op FROM tag_snapshots LIMIT 0",
+        )
+    query = readme_sql("`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text")
+    if run_id is not None:
+        query = query.replace("CAST(NULL AS STRING)", f"'{run_id}'", 1)
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(views)
+        return sorted(con.execute(f"SELECT {KEY_AND_STATE} FROM ({query})").fetchall())
+
+
+KEY_AND_STATE = "endpoint, namespace, repository, tag, digest, size, updated"
+
+
+def states_by_run(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """What `tag_state` says the registry held after each run, by run id; `None`: now."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        runs = con.execute("SELECT seq, run_id FROM runs ORDER BY seq").fetchall()
+        states: dict[Any, list[tuple[Any, ...]]] = {
+            run_id: sorted(
+                con.execute(f"SELECT {KEY_AND_STATE} FROM tag_state($s)", {"s": seq}).fetchall()
+            )
+            for seq, run_id in runs
+        }
+        states[None] = sorted(con.execute(f"SELECT {KEY_AND_STATE} FROM tags_current").fetchall())
+    return states
+
+
+def test_the_readme_read_of_the_lake_is_the_registry_after_every_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = generate_registry(repos=12, seed=5)
@@ -100,23 +149,104 @@ def test_the_readme_duckdb_read_of_the_lake_is_the_latest_committed_snapshot(
     everything = [{"namespace": "*", "repositories": ["*"]}]
     with ServerThread(copy.deepcopy(registry)) as server:
         path = discovering(tmp_path, server, everything)
-        run_sync(load_config(path))
-        later = copy.deepcopy(registry)
-        del later.repositories[gone]  # not_found: no snapshot
+        run_sync(load_config(path))  # every repository whole
+        later = next_day(registry, churn=0.1)
+        later.repositories.pop(gone, None)  # not_found
         server.serve(later)
-        server.options.broken_repositories = {failing}  # failed: its last snapshot stands
-        narrowed = [{**everything[0], "exclude": ["*/web*"]}]  # untracked: no snapshot
-        run_sync(load_config(discovering(tmp_path, server, narrowed)))
-    monkeypatch.chdir(tmp_path)  # the README's paths are relative to the lake's folder
-    with duckdb.connect() as con:
-        con.execute("SET TimeZone = 'UTC'")
-        from_lake = con.execute(
-            f"SELECT endpoint, namespace, repository, tag, digest, size FROM ({readme_sql('DuckDB (a folder')})"
-        ).fetchall()
-    with duckdb.connect("swr.duckdb", read_only=True) as con:
-        current = con.execute(
-            "SELECT endpoint, namespace, repository, tag, digest, size FROM tags_current"
-        ).fetchall()
-    assert sorted(from_lake) == sorted(current)
-    kept = {row[1:3] for row in current}
-    assert failing in kept and gone not in kept and not [r for r in kept if r[1].startswith("web")]
+        server.options.broken_repositories = {failing}  # failed: what was known stands
+        run_sync(load_config(path))  # changes
+        narrowed = [{**everything[0], "exclude": ["*/web*"]}]  # untracked
+        server.serve(next_day(later, churn=0.1))
+        run_sync(load_config(discovering(tmp_path, server, narrowed)))  # changes
+        monkeypatch.setattr(etl.run.start, "datetime", Tomorrow)
+        server.options.broken_repositories = set()
+        run_sync(load_config(path))  # a new UTC day: whole again
+        server.serve(next_day(next_day(later, churn=0.1), churn=0.1))
+        run_sync(load_config(path))  # changes
+    db = tmp_path / "swr.duckdb"
+    listings = query(db, "SELECT seq, listing, count(*) FROM target_runs GROUP BY ALL ORDER BY ALL")
+    per_run = {seq: {k: n for s, k, n in listings if s == seq} for seq, _, _ in listings}
+    assert set(per_run[1]) == {"full"} and set(per_run[4]) <= {"full", None}
+    assert per_run[2]["delta"] > 0 and per_run[3]["delta"] > 0 and per_run[5]["delta"] > 0
+    for run_id, state in states_by_run(db).items():
+        assert lake_state(tmp_path / "lake", run_id) == state, run_id
+    kept = {row[1:3] for row in lake_state(tmp_path / "lake")}
+    assert gone not in kept and not [r for r in kept if r[1].startswith("web")]
+    before = {
+        t: query(db, f"SELECT * FROM {t} ORDER BY ALL") for t in ("tag_history", "target_runs")
+    }
+    assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
+    after = {
+        t: query(db, f"SELECT * FROM {t} ORDER BY ALL") for t in ("tag_history", "target_runs")
+    }
+    assert after == before
+
+
+def test_a_run_that_finds_nothing_changed_stores_no_tag(tmp_path: Path) -> None:
+    registry = generate_registry(repos=6, seed=2)
+    with ServerThread(registry) as server:
+        path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
+        first, second = run_sync(load_config(path)), run_sync(load_config(path))
+    lake_folder = tmp_path / "lake"
+    stored = {
+        run.run_id: {
+            table: sum(rows for _, rows in commit.files.get(table, []))
+            for table in ("tag_snapshots", "tag_deltas", "target_runs")
+        }
+        for run in (first, second)
+        if (commit := commits.read_commit(local_store(lake_folder), today(), run.run_id)).files
+    }
+    assert stored[first.run_id]["tag_snapshots"] == registry.tag_count()
+    assert stored[second.run_id] == {
+        "tag_snapshots": 0,
+        "tag_deltas": 0,
+        "target_runs": len(registry.repositories),
+    }
+    assert not list(lake_folder.glob(f"tag_*/*/run_id={second.run_id}"))
+
+
+def today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def test_every_run_whole_when_full_listing_every_is_0(tmp_path: Path) -> None:
+    registry = generate_registry(repos=4, seed=2)
+    with ServerThread(registry) as server:
+        path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
+        data = yaml.safe_load(path.read_text())
+        data["output"]["full_listing_every"] = 0
+        path.write_text(yaml.safe_dump(data))
+        for _ in range(2):
+            run_sync(load_config(path))
+    db = tmp_path / "swr.duckdb"
+    assert query(db, "SELECT DISTINCT listing FROM target_runs") == [("full",)]
+    assert not (tmp_path / "lake" / "tag_deltas").exists()
+    for run_id, state in states_by_run(db).items():
+        assert lake_state(tmp_path / "lake", run_id) == state
+
+
+FIXTURE_LAKE = Path(__file__).parent / "fixtures" / "lake-before-deltas"
+
+
+def test_a_lake_written_before_deltas_is_read_continued_and_rebuilt(tmp_path: Path) -> None:
+    # Written by the release before this change (tests/fixtures/README.md): two runs that
+    # listed every repository whole, the second a day later with one repository failing.
+    shutil.copytree(FIXTURE_LAKE, tmp_path / "lake")
+    registry = generate_registry(repos=8, tags=120, seed=11)
+    day2 = next_day(next_day(registry, churn=0.1), churn=0.1)
+    with ServerThread(day2) as server:
+        path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
+        data = yaml.safe_load(path.read_text())
+        data["output"]["full_listing_every"] = "36500d"  # the old runs' listings count
+        path.write_text(yaml.safe_dump(data))
+        outcome = run_sync(load_config(path))
+        assert outcome.exit_code == 0 and len(outcome.caught_up) == 2
+        server.serve(next_day(day2, churn=0.1))
+        assert run_sync(load_config(path)).exit_code == 0
+    db = tmp_path / "swr.duckdb"
+    assert query(db, "SELECT count(*) FROM target_runs WHERE listing = 'delta'")[0][0] > 0
+    for run_id, state in states_by_run(db).items():
+        assert lake_state(tmp_path / "lake", run_id) == state, run_id
+    before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
+    assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
+    assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before

@@ -106,7 +106,7 @@ def test_syncs_to_object_storage_equal_the_same_syncs_to_a_folder(
         for path in (folder, remote):
             result = sync(path)
             assert result.exit_code == 0, result.output
-    assert f"s3://{bucket}/lake/tag_snapshots/snapshot_date=" in result.output
+    assert f"s3://{bucket}/lake/runs/snapshot_date=" in result.output
     kept = [r for r in repositories if r in tomorrow.repositories]
     assert stored_rows(tmp_path / "s3" / "swr.duckdb") == expected_rows(tomorrow, kept)
     assert versions(tmp_path / "s3" / "swr.duckdb") == versions(tmp_path / "folder" / "swr.duckdb")

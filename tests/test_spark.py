@@ -1,6 +1,7 @@
 """An existing distributed engine reads the lake: Spark (local mode, on 127.0.0.1), through
-hive partitioning and the join on `runs` the README documents, agrees with DuckDB exactly —
-and does not count a run a crash left uncommitted."""
+hive partitioning and the README's query (the last whole listing of each repository, then its
+changes, joined on `runs`), agrees with DuckDB exactly — and does not count a run a crash left
+uncommitted."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ from tests.reliability.conftest import sync_process
 pyspark = pytest.importorskip("pyspark")
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a JVM")
 
-# The README's read for Spark SQL, word for word: the latest committed run of each target.
-SPARK_SQL = readme_sql("Spark SQL").split(";\n\n", 1)[1]
+# The README's views for Spark SQL and its query of the registry's state, word for word.
+SPARK_VIEWS = readme_sql("Spark SQL").split(";\n")
+STATE_SQL = readme_sql("`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text")
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +66,21 @@ def test_spark_reads_the_committed_lake_as_duckdb_does(
     assert crashed.returncode == -signal.SIGKILL
     lake = tmp_path / "lake"
     assert len(commits.listed_runs(local_store(lake))) == 2
-    assert len(list((lake / "tag_snapshots").glob("*/run_id=*"))) == 3
+    written = {p.name for p in lake.glob("tag_*/*/run_id=*")}  # whole listings and changes
+    assert len(written) == 3
 
-    for table in ("tag_snapshots", "target_runs", "runs"):
-        spark.read.parquet(str(lake / table)).createOrReplaceTempView(table)
-    from_spark = sorted((e, n, r, t, int(s)) for e, n, r, t, s in spark.sql(SPARK_SQL).collect())
+    assert list((lake / "tag_deltas").glob("*/run_id=*"))  # the second run stored changes
+    for view in SPARK_VIEWS:
+        spark.sql(view.replace("s3a://swr-analytics/lake", str(lake)))
+    state = spark.sql(
+        f"SELECT endpoint, namespace, repository, tag, digest, size FROM ({STATE_SQL})"
+    )
+    from_spark = sorted(tuple(row) for row in state.collect())
 
     with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
         from_duckdb = con.execute(
-            "SELECT endpoint, namespace, repository, tags, total_size FROM repo_summary"
+            "SELECT endpoint, namespace, repository, tag, digest, size FROM tags_current"
         ).fetchall()
-    assert from_spark == sorted((e, n, r, t, int(s)) for e, n, r, t, s in from_duckdb)
-    kept = [key for key in small_registry.repositories if key in tomorrow.repositories]
-    assert len(from_spark) == len(kept)
+    assert from_spark == sorted(from_duckdb)
+    kept = {key for key in small_registry.repositories if key in tomorrow.repositories}
+    assert {(n, r) for _, n, r, *_ in from_spark} == kept

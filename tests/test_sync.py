@@ -192,7 +192,7 @@ def test_rebuild_recreates_identical_tables(
 @pytest.mark.parametrize(
     "versions_per_part",
     [
-        pytest.param(loading.VERSIONS_PER_PART, id="one-part"),
+        pytest.param(warehouse.VERSIONS_PER_PART, id="one-part"),
         pytest.param(7, id="compared-in-many-parts"),
     ],
 )
@@ -203,7 +203,7 @@ def test_snapshots_of_every_run_are_reconstructed(
     monkeypatch: pytest.MonkeyPatch,
     versions_per_part: int,
 ) -> None:
-    monkeypatch.setattr(loading, "VERSIONS_PER_PART", versions_per_part)
+    monkeypatch.setattr(warehouse, "VERSIONS_PER_PART", versions_per_part)
     config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
     first = run_sync(config)
     tomorrow = next_day(small_registry)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from etl import schemas
@@ -39,7 +40,9 @@ def test_every_sql_file_runs_on_a_fresh_database(
     con = fresh
     con.execute("BEGIN")
     try:
-        con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
+        con.register("staged_tags", schemas.DELTA_SCHEMA.empty_table())
+        con.register("delta_listed", SNAPSHOT_SCHEMA.empty_table())
+        con.register("delta_targets", pa.table({"endpoint": [], "namespace": [], "repository": []}))
         con.register("staged_target_runs", schemas.TARGET_RUN_SCHEMA.empty_table())
         con.register("staged_manifests", schemas.MANIFEST_SCHEMA.empty_table())
         con.register("staged_run", schemas.RUN_SCHEMA.empty_table())
@@ -107,7 +110,7 @@ def test_sql_files_live_in_a_folder_that_says_what_they_are_for() -> None:
     folders = {name.partition("/")[0] for name in SQL_FILES if "/" in name}
     loose = [name for name in SQL_FILES if "/" not in name]
     assert loose == ["schema"]
-    assert folders == {"macros", "views", "load", "start", "report", "dashboard", "summary"}
+    assert folders == {"macros", "views", "load", "start", "report", "dashboard", "summary", "lake"}
 
 
 def test_every_macro_and_view_is_created_in_an_order_read_from_the_sql(tmp_path: Path) -> None:

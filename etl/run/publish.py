@@ -92,10 +92,11 @@ def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
 
 
 def places(config: Config, store: LakeStore, snapshot_date: str, run_id: str) -> dict[str, str]:
-    """Return where a run went: its lake partition, the DuckDB file, the copy, the page."""
+    """Return where a run went: its commit record's partition of the lake, the DuckDB file, the
+    copy, the page."""
     out = config.output
     found = {
-        "lake": store.show(store.path(lake.partition("tag_snapshots", snapshot_date, run_id))),
+        "lake": store.show(store.path(lake.partition("runs", snapshot_date, run_id))),
         "duckdb": str(out.duckdb),
     }
     for name, path in (("read-only copy", out.readonly_copy), ("dashboard", out.dashboard)):

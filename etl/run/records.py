@@ -11,6 +11,7 @@ from etl import schemas
 from etl.errors import ApiError
 from etl.results import TargetResult, run_status
 from etl.run.discovery import Discovery, Listing
+from etl.schemas import DELTA, FULL
 from etl.status import RunStatus, TargetStatus
 
 
@@ -47,11 +48,19 @@ def run_row(
     }
 
 
-def target_runs_table(run_id: str, started: datetime, results: list[TargetResult]) -> pa.Table:
-    """Return the lake's `target_runs` rows for a run: one per target, failures with details."""
+def target_runs_table(
+    run_id: str,
+    started: datetime,
+    results: list[TargetResult],
+    changes: frozenset[tuple[str, str, str]] = frozenset(),
+) -> pa.Table:
+    """Return the lake's `target_runs` rows for a run: one per target, failures with details,
+    and how the lake keeps an ok target's tags (whole, or the `changes`)."""
     rows = []
     for r in results:
         error = r.error
+        key = (r.target.endpoint, r.target.namespace, r.target.repository)
+        listing = (DELTA if key in changes else FULL) if r.status == TargetStatus.OK else None
         rows.append(
             {
                 "run_id": run_id,
@@ -73,6 +82,7 @@ def target_runs_table(run_id: str, started: datetime, results: list[TargetResult
                 "request_id": error.request_id if error else None,
                 "selected_by": r.target.selected_by,
                 "api": r.api,
+                "listing": listing,
             }
         )
     return pa.Table.from_pylist(rows, schema=schemas.TARGET_RUN_SCHEMA)

@@ -119,6 +119,7 @@ class StartState:
     members: Members
     tracked: dict[tuple[str, str, str], str]  # what this writer tracks, and how it was selected
     writer_id: str  # this writer's identity (etl.run.identity)
+    set_aside: frozenset[str] = frozenset()  # committed runs this database does not hold
 
 
 def prepare_outputs(config: Config, store: LakeStore) -> StartState:
@@ -138,6 +139,7 @@ def prepare_outputs(config: Config, store: LakeStore) -> StartState:
     try:
         with warehouse.connect(out.duckdb) as con:
             caught_up = catch_up(con, store)
+            aside = warehouse.set_aside_runs(con)
             state = StartState(
                 caught_up,
                 warehouse.manifest_digests(con),
@@ -147,9 +149,9 @@ def prepare_outputs(config: Config, store: LakeStore) -> StartState:
                 warehouse.scope_members(con),
                 warehouse.tracked(con, config.writer, identity),
                 identity,
+                frozenset(aside),
             )
             warehouse.warn_shared_names(con)
-            aside = warehouse.set_aside_runs(con)
     except DatabaseBusy as exc:
         raise DatabaseBusy(
             f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"

@@ -30,6 +30,7 @@ from etl.run.crawl import CrawlSettings, crawl_targets
 from etl.run.discovery import Discovery, discover, endpoint_apis
 from etl.run.endpoints import client_for
 from etl.run.guard import refuse_mass_removals
+from etl.run.listings import delta_targets
 from etl.run.publish import Reports, load_published, places, refresh_outputs, refreshing
 from etl.run.records import discoveries_table, repositories_table, run_row, target_runs_table
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
@@ -158,8 +159,11 @@ def commit(run: Run) -> dict[str, object]:
         run_id, state.seq, started, run.results, run.discovery, config.writer, state.writer_id
     )
     untracked = untracked_results(state.tracked, run.results)
+    every = config.output.full_listing_every
+    changes = delta_targets(run.results, state.current, started, every, not state.set_aside)
+    run.writer.keep_as_changes(changes, config.output.duckdb, started)
     run.writer.write_run(
-        target_runs_table(run_id, started, run.results + untracked),
+        target_runs_table(run_id, started, run.results + untracked, changes),
         pa.Table.from_pylist([row], schema=schemas.RUN_SCHEMA),
         repositories_table(run_id, started, run.discovery.listings),
         discoveries_table(run_id, started, run.discovery),

@@ -27,7 +27,6 @@ from etl.store.lake import STAGING, TABLES, partition
 from etl.store.storage import LakeStore
 
 SET_ASIDE = "_set_aside"
-LOADS_BEFORE_SET_ASIDE = 2
 COMMIT_RECORD = "runs.parquet"
 
 

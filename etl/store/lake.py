@@ -2,7 +2,8 @@
 
 Layout (hive-partitioned, zstd):
 
-    lake/tag_snapshots/snapshot_date=D/run_id=R/part-00000.parquet
+    lake/tag_snapshots/snapshot_date=D/run_id=R/part-00000.parquet   ← repositories listed whole
+    lake/tag_deltas/snapshot_date=D/run_id=R/part-00000.parquet      ← the others: what changed
     lake/target_runs/snapshot_date=D/run_id=R/target_runs.parquet
     lake/manifests/snapshot_date=D/run_id=R/manifests.parquet
     lake/runs/snapshot_date=D/run_id=R/runs.parquet        ← written last: the commit record
@@ -23,6 +24,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,24 +34,30 @@ import pyarrow.parquet as pq
 
 from etl.failpoints import failpoint
 from etl.schemas import (
+    DELTA_SCHEMA,
     DISCOVERY_SCHEMA,
     MANIFEST_SCHEMA,
     REPOSITORY_ROW_SCHEMA,
     RUN_FILES,
     SNAPSHOT_SCHEMA,
 )
-from etl.store.storage import LakeStore
+from etl.store.deltas import Key, delta_batches, key_text, keys_of
+from etl.store.parts import ROWS_PER_GROUP, PartWriter, chunks
+from etl.store.storage import LakeStore, local_store
 
 # Publish order: `runs` last (the commit record).
-TABLES = ("manifests", "tag_snapshots", "repositories", "discoveries", "target_runs", "runs")
+TABLES = (
+    "manifests",
+    "tag_snapshots",
+    "tag_deltas",
+    "repositories",
+    "discoveries",
+    "target_runs",
+    "runs",
+)
 STAGING = "_staging"
-ROWS_PER_PART = 1_000_000
-ROWS_PER_GROUP = 32_000  # large row groups: compact files, fast scans; ~10 MB in memory
 LANE_ROWS = 2_048  # rows a staging lane gathers before it writes
 DONE = 0  # the owner of a lane's batches that hold only completed targets' rows
-# Dictionary-encode only columns with few distinct values; a dictionary of unique strings
-# (paths, digests) costs memory and time and then falls back to plain encoding anyway.
-DICTIONARY_COLUMNS = ["run_id", "endpoint", "namespace", "repository", "domain_id", "image_id"]
 
 LOCK = "_lock"  # the lake's lock file: one writer at a time (see etl.run.lock)
 
@@ -157,6 +165,10 @@ class RunWriter:
     lanes: list[Lane] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)  # for the commit record
     dropped_endpoints: set[str] = field(default_factory=set)
+    # The repositories stored as changes against the warehouse (`etl.store.deltas`).
+    delta_targets: frozenset[Key] = frozenset()
+    warehouse: Path | None = None
+    snapshot_at: datetime | None = None
     _record: pa.Table | None = None
 
     @property
@@ -179,6 +191,13 @@ class RunWriter:
             if isinstance(digest, str) and isinstance(manifest, str) and manifest:
                 if digest not in known and digest not in self.manifests:
                     self.manifests[digest] = manifest
+
+    def keep_as_changes(
+        self, targets: frozenset[Key], warehouse: Path, snapshot_at: datetime
+    ) -> None:
+        """Store `targets`' tags as what changed since the current versions of `warehouse`
+        (which must hold every committed run), not whole; closes carry `snapshot_at`."""
+        self.delta_targets, self.warehouse, self.snapshot_at = targets, warehouse, snapshot_at
 
     def drop_endpoint(self, endpoint: str) -> None:
         """Leave an endpoint's tags out of the run (its targets were failed after crawling)."""
@@ -214,19 +233,52 @@ class RunWriter:
         self._record = run.set_column(run.schema.get_field_index("files"), "files", files)
 
     def _write_snapshots(self) -> None:
-        """Write the staged pages of completed targets as a few large zstd Parquet files."""
-        folder = self._folder("tag_snapshots")
-        parts = PartWriter(self.store, folder)
-        for chunk in _chunks(self._kept_batches(), ROWS_PER_GROUP):
-            parts.write(chunk)
+        """Write the staged pages of completed targets as a few large zstd Parquet files: the
+        repositories listed whole to `tag_snapshots`, the others' changes to `tag_deltas`."""
+        parts = PartWriter(self.store, self._folder("tag_snapshots", make=False), SNAPSHOT_SCHEMA)
+        listed = self.spool / "delta_listed"
+        listed.mkdir(parents=True, exist_ok=True)
+        spooled = PartWriter(local_store(listed), str(listed), SNAPSHOT_SCHEMA)
+        for chunk in chunks(self._kept_batches(), ROWS_PER_GROUP):
+            whole, changed = self._split(chunk)
+            if whole.num_rows:
+                parts.write(whole)
+            if changed.num_rows:
+                spooled.write(changed)
         parts.close()
-        self.files += [
-            {"table": "tag_snapshots", "file": name, "rows": rows} for name, rows in parts.written
-        ]
+        spooled.close()
+        self._listed("tag_snapshots", parts)
+        if self.delta_targets:
+            assert self.warehouse is not None and self.snapshot_at is not None
+            deltas = PartWriter(self.store, self._folder("tag_deltas", make=False), DELTA_SCHEMA)
+            batches = delta_batches(
+                self.warehouse,
+                [str(listed / name) for name, _ in spooled.written],
+                self.delta_targets,
+                (self.run_id, self.snapshot_at),
+                ROWS_PER_GROUP,
+            )
+            for chunk in chunks(batches, ROWS_PER_GROUP, DELTA_SCHEMA):
+                deltas.write(chunk)
+            deltas.close()
+            self._listed("tag_deltas", deltas)
 
-    def _folder(self, table: str) -> str:
+    def _split(self, chunk: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """Return the rows of repositories listed whole, and those of repositories kept as
+        changes."""
+        if not self.delta_targets:
+            return chunk, chunk.slice(0, 0)
+        wanted = pa.array(sorted(key_text(k) for k in self.delta_targets), type=pa.string())
+        mask = pc.is_in(keys_of(chunk), wanted)
+        return chunk.filter(pc.invert(mask)), chunk.filter(mask)
+
+    def _listed(self, table: str, parts: PartWriter) -> None:
+        self.files += [{"table": table, "file": name, "rows": rows} for name, rows in parts.written]
+
+    def _folder(self, table: str, make: bool = True) -> str:
         folder = f"{self.staging}/{partition(table, self.snapshot_date, self.run_id)}"
-        self.store.make_dirs(folder)
+        if make:
+            self.store.make_dirs(folder)
         return folder
 
     def _kept_batches(self) -> Iterator[pa.RecordBatch]:
@@ -238,6 +290,8 @@ class RunWriter:
                 yield batch
 
     def _write_table(self, table: str, data: pa.Table) -> None:
+        if data.num_rows == 0 and table not in ("target_runs", "runs"):
+            return  # an object fewer for every reader to list: no file reads as no rows
         path = f"{self._folder(table)}/{table}.parquet"
         pq.write_table(data, path, compression="zstd", filesystem=self.store.fs)
         if table != "runs":
@@ -258,6 +312,8 @@ class RunWriter:
         if not self.store.local:
             return  # written under its final keys
         where = partition(table, self.snapshot_date, self.run_id)
+        if not os.path.isdir(f"{self.staging}/{where}"):
+            return  # a table this run has no file of (`tag_deltas` of a run listing all whole)
         target = self.store.path(where)
         self.store.make_dirs(target.rsplit("/", 1)[0])
         os.replace(f"{self.staging}/{where}", target)
@@ -285,55 +341,6 @@ class RunWriter:
         shutil.rmtree(self.spool, ignore_errors=True)
         if self.store.local:
             shutil.rmtree(self.staging, ignore_errors=True)
-
-
-def _chunks(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
-    """Regroup small page batches into tables of about `rows` rows (one row group each)."""
-    buffer: list[pa.RecordBatch] = []
-    count = 0
-    for batch in batches:
-        buffer.append(batch)
-        count += batch.num_rows
-        if count >= rows:
-            yield pa.Table.from_batches(buffer, SNAPSHOT_SCHEMA)
-            buffer, count = [], 0
-    if buffer:
-        yield pa.Table.from_batches(buffer, SNAPSHOT_SCHEMA)
-
-
-class PartWriter:
-    """Parquet part files of at most ROWS_PER_PART rows, opened as data arrives."""
-
-    def __init__(self, store: LakeStore, folder: str):
-        self.store = store
-        self.folder = folder
-        self.part = -1
-        self.rows = 0
-        self.writer: pq.ParquetWriter | None = None
-        self.written: list[tuple[str, int]] = []  # (file name, rows) of every part
-
-    def write(self, table: pa.Table) -> None:
-        if self.writer is None or self.rows >= ROWS_PER_PART:
-            self.close()
-            self.part += 1
-            name = f"part-{self.part:05d}.parquet"
-            self.writer = pq.ParquetWriter(
-                f"{self.folder}/{name}",
-                SNAPSHOT_SCHEMA,
-                compression="zstd",
-                use_dictionary=DICTIONARY_COLUMNS,
-                filesystem=self.store.fs,
-            )
-            self.rows = 0
-            self.written.append((name, 0))
-        self.writer.write_table(table, row_group_size=ROWS_PER_GROUP)
-        self.rows += table.num_rows
-        self.written[-1] = (self.written[-1][0], self.rows)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
 
 
 def _fsync_dir(path: Path) -> None:

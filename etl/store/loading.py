@@ -19,31 +19,32 @@ import pyarrow.dataset as ds
 from etl import schemas
 from etl.errors import Refused, StorageError
 from etl.failpoints import failpoint
-from etl.schemas import SNAPSHOT_SCHEMA
-from etl.store.commits import LOADS_BEFORE_SET_ASIDE, Commit, commits_in_order, listed_runs
+from etl.schemas import DELTA_SCHEMA
+from etl.store.commits import Commit, commits_in_order, listed_runs
 from etl.store.storage import LakeStore
 from etl.store.warehouse import (
+    LOADS_BEFORE_SET_ASIDE,
     connect,
     count_runs,
     loaded_run_ids,
     named_params,
     next_seq,
+    parquet_view,
     set_aside_in,
     set_aside_runs,
     sql,
+    version_parts,
 )
 
 log = logging.getLogger("etl.store.loading")
 
-# The versioning steps of a load run once per part of the targets, so their hash joins hold at
-# most about VERSIONS_PER_PART current versions whatever the registry size.
+# The versioning steps of a load run once per part of the targets (warehouse.version_parts).
 VERSIONING_STEPS = (
     "load/current_versions",
     "load/diff",
     "load/close_versions",
     "load/open_versions",
 )
-VERSIONS_PER_PART = 750_000  # measured: 1M versions fit in MEMORY_LIMIT, 96 MB was too little
 
 
 class LoadRefused(StorageError):
@@ -132,20 +133,13 @@ def load_steps(
     for part in range(parts):
         for step in VERSIONING_STEPS:
             yield step, {**params, "part": part, "parts": parts}
+    yield "load/target_sizes", params
     yield "load/manifests", params
     yield "load/discoveries", params
     yield "load/close_repositories", params
     yield "load/open_repositories", params
     yield "load/run_totals", params
     yield "load/run", params
-
-
-def version_parts(con: duckdb.DuckDBPyConnection) -> int:
-    """Return in how many parts to compare a run with the current versions."""
-    (current,) = con.execute(
-        "SELECT count(*) FROM tag_history WHERE valid_to_seq IS NULL"
-    ).fetchall()
-    return max(1, -(-int(current[0]) // VERSIONS_PER_PART))
 
 
 def seq_for(con: duckdb.DuckDBPyConnection, commit: Commit) -> int:
@@ -200,21 +194,23 @@ def _read_one(commit: Commit, table: str, schema: pa.Schema | None = None) -> pa
     return data if schema is None else conform(data, schema)
 
 
-def _dataset(store: LakeStore, files: list[str]) -> ds.Dataset:
-    return ds.dataset(files, format="parquet", filesystem=store.fs)
+def _dataset(store: LakeStore, files: list[str], schema: pa.Schema | None = None) -> ds.Dataset:
+    # With a schema, a column a file lacks reads as NULL (a whole listing has no `op`).
+    return ds.dataset(files, schema=schema, format="parquet", filesystem=store.fs)
 
 
 def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
-    tags = commit.files_of("tag_snapshots")
+    # The run's tags: whole listings (`op` NULL) and changes (`op` open or close), as one.
+    changes = commit.files_of("tag_deltas")
+    tags = commit.files_of("tag_snapshots") + changes
     if not tags:
-        con.register("staged_tags", SNAPSHOT_SCHEMA.empty_table())
+        con.register("staged_tags", DELTA_SCHEMA.empty_table())
     elif commit.store.local:
         # DuckDB's own Parquet reader: faster than scanning through an Arrow dataset.
-        con.read_parquet(tags).create_view("staged_tags")
+        parquet_view(con, "staged_tags", tags, "*" if changes else "*, NULL::VARCHAR AS op")
     else:  # object storage, read through pyarrow's filesystem (DuckDB scans it in batches)
-        con.register("staged_tags", _dataset(commit.store, tags))
+        con.register("staged_tags", _dataset(commit.store, tags, DELTA_SCHEMA))
     con.register("staged_target_runs", _read_one(commit, "target_runs", schemas.TARGET_RUN_SCHEMA))
-    con.register("staged_manifests", _read_one(commit, "manifests"))
     for table, schema in OPTIONAL_TABLES.items():
         files = commit.files_of(table)
         data = _dataset(commit.store, files).to_table() if files else schema.empty_table()
@@ -222,8 +218,9 @@ def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
     con.register("staged_run", conform(commit.row, schemas.RUN_SCHEMA))
 
 
-# Tables a run written before discovery existed does not have.
+# Tables a run may not have: written before discovery existed, or with no row (not written).
 OPTIONAL_TABLES = {
+    "manifests": schemas.MANIFEST_SCHEMA,
     "repositories": schemas.REPOSITORY_ROW_SCHEMA,
     "discoveries": schemas.DISCOVERY_SCHEMA,
 }

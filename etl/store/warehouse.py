@@ -19,15 +19,19 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import duckdb
+import pyarrow as pa
 
 from etl.errors import DatabaseBusy, StorageError, UsageError
 from etl.failpoints import failpoint
-from etl.store.commits import LOADS_BEFORE_SET_ASIDE
 from etl.store.files import replacing
 
 log = logging.getLogger("etl.store.warehouse")
 
 MEMORY_LIMIT = "128MB"
+LOADS_BEFORE_SET_ASIDE = 2  # a run that fails to load this often is set aside for the database
+# A run is compared with the current versions in parts of about this many versions, so that
+# the comparison's hash joins hold whatever the registry size.
+VERSIONS_PER_PART = 750_000  # measured: 1M versions fit in MEMORY_LIMIT, 96 MB was too little
 # What a reader (report, diff, query) may not do: touch files, fetch or load extensions, or
 # change these settings back. With read_only, DuckDB also refuses every write to the database.
 READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
@@ -181,10 +185,12 @@ def reading(
 
 
 class Held(NamedTuple):
-    """What a repository holds now: its current tags, under which tag filter."""
+    """What a repository holds now: its current tags, under which tag filter, and when the
+    lake last stored its tags whole (None: never)."""
 
     tags: int
     tag_filter: str | None
+    listed_at: datetime | None = None
 
 
 def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -193,10 +199,12 @@ def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def held(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], Held]:
-    """Return what each (endpoint, namespace, repository) holds now: its current tags and the
-    tag filter of its latest sync."""
+    """Return what each (endpoint, namespace, repository) holds now: its current tags, the
+    tag filter of its latest sync and when the lake last stored its tags whole."""
     rows = con.execute(sql("start/held")).fetchall()
-    return {(e, n, r): Held(int(tags), tag_filter) for e, n, r, tags, tag_filter in rows}
+    return {
+        (e, n, r): Held(int(tags), tag_filter, listed) for e, n, r, tags, tag_filter, listed in rows
+    }
 
 
 def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[tuple[str, str]]]:
@@ -299,6 +307,36 @@ def answer(con: duckdb.DuckDBPyConnection, text: str, **params: Any) -> Answer:
     result = con.execute(text, named_params(text, params) or None)
     columns = [d[0] for d in result.description or []]
     return Answer(columns, result.fetchall() if columns else [])
+
+
+def parquet_view(
+    con: duckdb.DuckDBPyConnection, name: str, files: list[str], columns: str = "*"
+) -> None:
+    """Create the temporary view `name` over local Parquet `files` (their columns by name),
+    read by DuckDB's own reader: nothing of it is stored in the database."""
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {name} AS "
+        f"SELECT {columns} FROM read_parquet([{listed}], union_by_name = true)"
+    )
+
+
+def version_parts(con: duckdb.DuckDBPyConnection) -> int:
+    """Return in how many parts to compare a run with the current versions."""
+    (current,) = con.execute(
+        "SELECT count(*) FROM tag_history WHERE valid_to_seq IS NULL"
+    ).fetchall()
+    return max(1, -(-int(current[0]) // VERSIONS_PER_PART))
+
+
+def answer_batches(
+    con: duckdb.DuckDBPyConnection, text: str, rows: int, **params: Any
+) -> pa.RecordBatchReader:
+    """Return the answer of the SQL `text` as a stream of Arrow batches of about `rows` rows
+    (what is not read yet is not held)."""
+    # A relation's reader streams; an executed result's would copy every row first.
+    relation = con.sql(text, params=named_params(text, params) or None)
+    return relation.to_arrow_reader(batch_size=rows)
 
 
 def ask(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Answer:

@@ -1,4 +1,4 @@
--- The current versions of one part of the synced targets that the run shows changed (tag_payload) or gone.
+-- The current versions of one part of the synced targets that the run shows changed (tag_payload) or gone: not listed by a whole listing, or closed by a change.
 CREATE OR REPLACE TEMP TABLE staged_diff AS
 SELECT h.history_row
 FROM staged_current AS h
@@ -9,4 +9,4 @@ LEFT JOIN (
 ) AS s
   ON s.endpoint = h.endpoint AND s.namespace = h.namespace AND s.repository = h.repository
  AND s.tag = h.tag
-WHERE s.tag IS NULL OR tag_payload(h) IS DISTINCT FROM tag_payload(s);
+WHERE s.tag IS NULL OR s.op = 'close' OR tag_payload(h) IS DISTINCT FROM tag_payload(s);

@@ -31,19 +31,26 @@ MOMENTS = [
 ]
 
 
-def committed_partitions_only(lake_path: Path) -> bool:
+def uncommitted_runs(lake_path: Path) -> set[str]:
+    """The runs with a partition in the lake's tables and no commit record."""
     committed = {run_id for _, run_id in commits.listed_runs(local_store(lake_path))}
     shown = {
         p.name.split("=", 1)[1] for t in lake.TABLES for p in (lake_path / t).glob("*/run_id=*")
     }
-    return shown <= committed
+    return shown - committed
 
 
-def assert_whole(config_path: Path, registries: list[Registry]) -> None:
-    """The lake shows no uncommitted run; the database opens and every target in tags_current
-    matches one whole day of the registry."""
+def committed_partitions_only(lake_path: Path) -> bool:
+    return not uncommitted_runs(lake_path)
+
+
+def assert_whole(config_path: Path, registries: list[Registry], half_published: int = 0) -> None:
+    """The lake shows no uncommitted run (but `half_published`: a kill at a random moment may
+    land between a run's renames, as the failpoint does; the next sync removes them, checked
+    at the next moment); the database opens and every target in tags_current matches one whole
+    day of the registry."""
     config = load_config(config_path)
-    assert committed_partitions_only(config.output.lake)
+    assert len(uncommitted_runs(config.output.lake)) <= half_published
     if not config.output.duckdb.exists():
         return
     with duckdb.connect(str(config.output.duckdb), read_only=True) as con:
@@ -81,11 +88,13 @@ def test_sigkill_at_ten_moments(tmp_path: Path, served: FakeSwr, small_registry:
             # next sync removes them before anything else (see the README).
             assert not committed_partitions_only(tmp_path / "lake")
             commits.clean_uncommitted(local_store(tmp_path / "lake"))
-        assert_whole(path, days)  # the database opens; every repository shows one whole day
+        # The database opens; every repository shows one whole day.
+        assert_whole(path, days, half_published=int(moment.startswith("after-")))
     served.serve(tomorrow)
     finished = sync_process(path)
     _, err = finished.communicate(timeout=120)
     assert finished.returncode == 0, err.decode()
+    assert committed_partitions_only(tmp_path / "lake")
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(
         tomorrow, list(small_registry.repositories)
     )

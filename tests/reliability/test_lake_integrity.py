@@ -41,14 +41,15 @@ def only_committed_run(lake: Path) -> commits.Commit:
 
 
 def poison(lake: Path, run_id: str) -> None:
-    """Rewrite a committed run's tags so that DuckDB refuses them (a tag without a name),
-    keeping the row count its commit record lists."""
+    """Rewrite a committed run's records so that DuckDB refuses them (a repository without an
+    endpoint), keeping the row count its commit record lists: a run that found nothing
+    changed stores no tag to spoil."""
     (date, _), *_ = [r for r in commits.listed_runs(local_store(lake)) if r[1] == run_id]
-    (path,) = commits.read_commit(local_store(lake), date, run_id).files_of("tag_snapshots")
+    (path,) = commits.read_commit(local_store(lake), date, run_id).files_of("target_runs")
     table = pq.read_table(path)
-    names = table.column("tag").to_pylist()
+    names = table.column("endpoint").to_pylist()
     names[0] = None
-    table = table.set_column(table.schema.get_field_index("tag"), "tag", pa.array(names))
+    table = table.set_column(table.schema.get_field_index("endpoint"), "endpoint", pa.array(names))
     pq.write_table(table, path)
 
 

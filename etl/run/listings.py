@@ -1,0 +1,50 @@
+"""How a run stores each repository's tags in the lake: whole (`tag_snapshots`), or as what
+changed since the warehouse's current versions (`tag_deltas`). A repository is stored whole at
+least once per `output.full_listing_every` (counted in UTC from the epoch: with `1d`, by the
+first run of each UTC day that syncs it), so that a reader of the lake never replays more than
+that; and whenever the warehouse's state of it may not be the lake's."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from etl.results import TargetResult
+from etl.status import TargetStatus
+from etl.store.warehouse import Held
+
+Key = tuple[str, str, str]
+
+
+def period_start(moment: datetime, every_s: float) -> float:
+    """Return the start (epoch seconds) of the period of `every_s` seconds holding `moment`."""
+    return math.floor(moment.timestamp() / every_s) * every_s
+
+
+def delta_targets(
+    results: list[TargetResult],
+    current: dict[Key, Held],
+    started: datetime,
+    every_s: float,
+    exact: bool = True,
+) -> frozenset[Key]:
+    """Return the repositories of `results` that the run stores as changes: synced `ok`, under
+    the tag filter they were held with, and stored whole within this period. None when
+    `every_s` is 0 (every run whole) or the warehouse is not `exact` (a run set aside)."""
+    if every_s <= 0 or not exact:
+        return frozenset()
+    since = period_start(started, every_s)
+    chosen = set()
+    for result in results:
+        target = result.target
+        key = (target.endpoint, target.namespace, target.repository)
+        held = current.get(key)
+        if (
+            result.status == TargetStatus.OK
+            and held is not None
+            and held.tag_filter == target.tag
+            and held.listed_at is not None
+            and held.listed_at.timestamp() >= since
+        ):
+            chosen.add(key)
+    return frozenset(chosen)

@@ -1,0 +1,68 @@
+"""A run's tags as changes: for the repositories a run keeps as changes (`listing = delta`),
+the tags it opens (new or changed, whole rows) and closes (gone, keys alone), against what the
+warehouse holds before the run — the same facts `tag_history` gains when the run is loaded.
+
+The run's listings of those repositories are spooled to a local Parquet file as the lake is
+written; DuckDB compares them with the current versions, one part of the repositories at a
+time as the load does, and the changes stream into the lake's `tag_deltas` part files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.schemas import DELTA_SCHEMA, SNAPSHOT_SCHEMA
+from etl.store import warehouse
+
+Key = tuple[str, str, str]  # endpoint, namespace, repository
+KEY_COLUMNS = ("endpoint", "namespace", "repository")
+KEY_SEPARATOR = "\x1f"  # a character no SWR name may hold
+
+
+def key_text(key: Key) -> str:
+    """Return a repository's key as one string, as `keys_of` makes them for rows."""
+    return KEY_SEPARATOR.join(key)
+
+
+def keys_of(batch: pa.RecordBatch) -> pa.Array:
+    """Return each row's repository key as one string (see `key_text`)."""
+    columns = [batch.column(name) for name in KEY_COLUMNS]
+    return pc.binary_join_element_wise(*columns, KEY_SEPARATOR)
+
+
+def delta_batches(
+    db_path: Path,
+    listed: list[str],
+    targets: Iterable[Key],
+    run: tuple[str, datetime],
+    rows_per_batch: int,
+) -> Iterator[pa.RecordBatch]:
+    """Yield the changes of `targets` as DELTA_SCHEMA batches: their listings in the local
+    Parquet files `listed` against the warehouse at `db_path`; closes carry `run`'s id and
+    snapshot time."""
+    chosen = sorted(targets)
+    keys = pa.table(
+        {name: [key[i] for key in chosen] for i, name in enumerate(KEY_COLUMNS)},
+        schema=pa.schema([(name, pa.string()) for name in KEY_COLUMNS]),
+    )
+    with warehouse.connect(db_path) as con:
+        con.register("delta_targets", keys)
+        if listed:
+            warehouse.parquet_view(con, "delta_listed", listed)
+        else:
+            con.register("delta_listed", SNAPSHOT_SCHEMA.empty_table())
+        parts = warehouse.version_parts(con)
+        for part in range(parts):
+            params = {"run_id": run[0], "snapshot_at": run[1], "part": part, "parts": parts}
+            text = warehouse.sql("lake/deltas")
+            for batch in warehouse.answer_batches(con, text, rows_per_batch, **params):
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column(i).cast(f.type) for i, f in enumerate(DELTA_SCHEMA)],
+                    schema=DELTA_SCHEMA,
+                )
+        con.execute("DROP VIEW IF EXISTS delta_listed")

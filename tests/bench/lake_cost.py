@@ -1,0 +1,160 @@
+"""What the lake costs: bytes and objects each run adds, measured against the local SWR API.
+
+    .venv/bin/python -m tests.bench.lake_cost [--repos 200] [--tags 52000] [--churn 0.024]
+        [--full-listing-every 1d]
+
+Three syncs into a fresh folder: a first sync, a second that finds nothing changed, and a third
+a "day" later (`next_day` at `--churn`), all within one UTC day. For each it prints the bytes
+and objects the run added to the lake, as a share of the first run's, and the share of tags the
+day changed (from `tag_changes`). A year of hourly runs is estimated from them: one run a day
+stores every repository whole (`output.full_listing_every: 1d`) and costs what the first did,
+the other 23 cost what the unchanged run did; a reader of the registry's state lists the
+objects of `runs`, `target_runs`, `tag_snapshots` and `tag_deltas`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from etl.config import Config
+from etl.config_file import load_config
+from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
+from etl.job import run_sync
+
+DAYS, HOURS = 365, 24
+READ_TABLES = ("runs", "target_runs", "tag_snapshots", "tag_deltas")  # what a state query lists
+
+
+def lake_files(lake: Path) -> dict[Path, int]:
+    """Every file of the lake (staging aside) with its size."""
+    return {
+        p: p.stat().st_size for p in lake.rglob("*") if p.is_file() and "_staging" not in p.parts
+    }
+
+
+def write_config(directory: Path, url: str, token_env: str, full_every: str) -> Path:
+    config = {
+        "endpoints": [
+            {
+                "name": "local",
+                "url": url,
+                "auth": {"type": "token", "token": "${" + token_env + "}"},
+                "targets": [{"namespace": "*", "repositories": ["*"]}],
+            }
+        ],
+        "crawl": {"requests_per_second": 10_000, "concurrency": 16, "page_size": 1000},
+        "output": {"lake": "./lake", "duckdb": "./swr.duckdb", "full_listing_every": full_every},
+    }
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def history_and_rebuild(
+    config: Config, server: ServerThread, day: Registry, runs: int
+) -> tuple[int, float, int]:
+    """Sync until `runs` runs were made (~1% of tags changed between each), then rebuild the
+    database from the lake in a process of its own; return the runs, its seconds and the
+    lake's bytes."""
+    for _ in range(3, runs):
+        day = next_day(day, churn=0.0033)
+        server.serve(day)
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert run_sync(config).exit_code == 0
+    command = [sys.executable, "-m", "etl", "rebuild", "-c", str(config.source)]
+    began = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    took = time.perf_counter() - began
+    lake = config.output.lake
+    assert isinstance(lake, Path)
+    return runs, took, sum(lake_files(lake).values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repos", type=int, default=200)
+    parser.add_argument("--tags", type=int, default=52_000)
+    parser.add_argument("--churn", type=float, default=0.024, help="next_day's churn")
+    parser.add_argument(
+        "--full-listing-every", default="1d", help="output.full_listing_every (0: every run whole)"
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="then run up to this many runs (~1%% churn each) "
+        "and time `swr-etl rebuild` from the lake",
+    )
+    args = parser.parse_args()
+    registry = generate_registry(repos=args.repos, tags=args.tags, seed=5)
+    import os
+
+    with tempfile.TemporaryDirectory() as scratch, ServerThread(registry) as server:
+        directory = Path(scratch)
+        os.environ["LAKE_COST_TOKEN"] = server.credentials.token
+        path = write_config(directory, server.url, "LAKE_COST_TOKEN", args.full_listing_every)
+        config = load_config(path)
+        lake = directory / "lake"
+        seen: dict[Path, int] = {}
+        added: list[tuple[str, int, int, int, float]] = []
+        steps = [
+            ("first sync", registry),
+            ("nothing changed", registry),
+            ("a day later", next_day(registry, churn=args.churn)),
+        ]
+        for label, day in steps:
+            server.serve(day)
+            began = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                assert run_sync(config).exit_code == 0, label
+            took = time.perf_counter() - began
+            files = lake_files(lake)
+            new = {p: s for p, s in files.items() if p not in seen}
+            read = [p for p in new if p.relative_to(lake).parts[0] in READ_TABLES]
+            added.append((label, sum(new.values()), len(new), len(read), took))
+            seen = files
+        rebuilt = history_and_rebuild(config, server, day, args.history) if args.history else None
+        with duckdb.connect(str(directory / "swr.duckdb"), read_only=True) as con:
+            changed, before = con.execute(
+                "SELECT (SELECT count(*) FROM tag_changes WHERE to_seq = 3), "
+                "(SELECT count(*) FROM tag_state(2))"
+            ).fetchall()[0]
+    (_, first_bytes, _, first_read, _), (_, quiet_bytes, _, quiet_read, _) = added[:2]
+    print(f"registry: {registry.tag_count():,} tags in {len(registry.repositories)} repositories")
+    print(
+        f"{'run':<18}{'bytes added':>14}{'of the first':>14}{'objects':>9}{'read':>6}"
+        f"{'sync (s)':>10}"
+    )
+    for label, size, objects, read, took in added:
+        print(
+            f"{label:<18}{size:>14,}{size / first_bytes:>13.1%}{objects:>9}{read:>6}{took:>10.2f}"
+        )
+    print(f"the day changed {changed:,} of {before:,} tags ({changed / before:.1%})")
+    if rebuilt is not None:
+        runs, seconds, lake_bytes = rebuilt
+        print(
+            f"after {runs} runs: lake {lake_bytes / 2**20:.1f} MiB; `swr-etl rebuild` took "
+            f"{seconds:.1f} s"
+        )
+    quiet_runs = DAYS * (HOURS - 1)
+    year_bytes = DAYS * first_bytes + quiet_runs * quiet_bytes
+    year_read = DAYS * first_read + quiet_runs * quiet_read
+    print(
+        f"a year of hourly runs (estimated): {year_bytes / 1e9:.2f} GB, and {year_read:,} "
+        f"objects for a reader of the state to list (every run whole: "
+        f"{DAYS * HOURS * first_bytes / 1e9:.1f} GB, {DAYS * HOURS * first_read:,} objects)"
+    )
+
+
+if __name__ == "__main__":
+    main()
