@@ -250,3 +250,18 @@ def test_a_lake_written_before_deltas_is_read_continued_and_rebuilt(tmp_path: Pa
     before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
     assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
     assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before
+
+
+def test_a_database_ahead_of_its_lake_stores_every_repository_whole(tmp_path: Path) -> None:
+    # The lake was replaced by an empty one (a new bucket, a folder restored from an old
+    # backup): changes against the database would have nothing under them in that lake.
+    registry = generate_registry(repos=5, seed=3)
+    with ServerThread(registry) as server:
+        path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
+        run_sync(load_config(path))
+        shutil.move(tmp_path / "lake", tmp_path / "old-lake")
+        server.serve(next_day(registry, churn=0.1))
+        run_sync(load_config(path))
+    db = tmp_path / "swr.duckdb"
+    assert query(db, "SELECT DISTINCT listing FROM target_runs WHERE seq = 2") == [("full",)]
+    assert lake_state(tmp_path / "lake") == states_by_run(db)[None]

@@ -2,7 +2,8 @@
 changed since the warehouse's current versions (`tag_deltas`). A repository is stored whole at
 least once per `output.full_listing_every` (counted in UTC from the epoch: with `1d`, by the
 first run of each UTC day that syncs it), so that a reader of the lake never replays more than
-that; and whenever the warehouse's state of it may not be the lake's."""
+that; and whenever the warehouse's state of it may not be the lake's (a run set aside, or a
+run the lake no longer holds: every repository is then stored whole)."""
 
 from __future__ import annotations
 

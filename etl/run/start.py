@@ -120,6 +120,13 @@ class StartState:
     tracked: dict[tuple[str, str, str], str]  # what this writer tracks, and how it was selected
     writer_id: str  # this writer's identity (etl.run.identity)
     set_aside: frozenset[str] = frozenset()  # committed runs this database does not hold
+    beyond_lake: frozenset[str] = frozenset()  # runs this database holds and the lake does not
+
+    @property
+    def lake_matches(self) -> bool:
+        """True if the database holds exactly the lake's committed runs: a run's changes
+        computed against it are changes against what the lake's readers see."""
+        return not self.set_aside and not self.beyond_lake
 
 
 def prepare_outputs(config: Config, store: LakeStore) -> StartState:
@@ -138,8 +145,10 @@ def prepare_outputs(config: Config, store: LakeStore) -> StartState:
     identity = writer_id(out.duckdb)
     try:
         with warehouse.connect(out.duckdb) as con:
-            caught_up = catch_up(con, store)
+            listed = commits.listed_runs(store)
+            caught_up = catch_up(con, store, listed)
             aside = warehouse.set_aside_runs(con)
+            beyond = warehouse.loaded_run_ids(con) - {run_id for _, run_id in listed}
             state = StartState(
                 caught_up,
                 warehouse.manifest_digests(con),
@@ -150,6 +159,7 @@ def prepare_outputs(config: Config, store: LakeStore) -> StartState:
                 warehouse.tracked(con, config.writer, identity),
                 identity,
                 frozenset(aside),
+                frozenset(beyond),
             )
             warehouse.warn_shared_names(con)
     except DatabaseBusy as exc:

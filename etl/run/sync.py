@@ -160,7 +160,7 @@ def commit(run: Run) -> dict[str, object]:
     )
     untracked = untracked_results(state.tracked, run.results)
     every = config.output.full_listing_every
-    changes = delta_targets(run.results, state.current, started, every, not state.set_aside)
+    changes = delta_targets(run.results, state.current, started, every, state.lake_matches)
     run.writer.keep_as_changes(changes, config.output.duckdb, started)
     run.writer.write_run(
         target_runs_table(run_id, started, run.results + untracked, changes),

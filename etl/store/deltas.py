@@ -13,9 +13,11 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.errors import StorageError
 from etl.schemas import DELTA_SCHEMA, SNAPSHOT_SCHEMA
 from etl.store import warehouse
 
@@ -50,19 +52,36 @@ def delta_batches(
         {name: [key[i] for key in chosen] for i, name in enumerate(KEY_COLUMNS)},
         schema=pa.schema([(name, pa.string()) for name in KEY_COLUMNS]),
     )
-    with warehouse.connect(db_path) as con:
-        con.register("delta_targets", keys)
-        if listed:
-            warehouse.parquet_view(con, "delta_listed", listed)
-        else:
-            con.register("delta_listed", SNAPSHOT_SCHEMA.empty_table())
-        parts = warehouse.version_parts(con)
-        for part in range(parts):
-            params = {"run_id": run[0], "snapshot_at": run[1], "part": part, "parts": parts}
-            text = warehouse.sql("lake/deltas")
-            for batch in warehouse.answer_batches(con, text, rows_per_batch, **params):
-                yield pa.RecordBatch.from_arrays(
-                    [batch.column(i).cast(f.type) for i, f in enumerate(DELTA_SCHEMA)],
-                    schema=DELTA_SCHEMA,
-                )
-        con.execute("DROP VIEW IF EXISTS delta_listed")
+    try:
+        with warehouse.connect(db_path) as con:
+            yield from _changes(con, keys, listed, run, rows_per_batch)
+    except duckdb.Error as exc:
+        raise StorageError(
+            f"DuckDB could not compare the run with {db_path}: {str(exc).splitlines()[0]}; "
+            "nothing of this run was committed"
+        ) from None
+
+
+def _changes(
+    con: duckdb.DuckDBPyConnection,
+    keys: pa.Table,
+    listed: list[str],
+    run: tuple[str, datetime],
+    rows_per_batch: int,
+) -> Iterator[pa.RecordBatch]:
+    """Yield the changes, one part of the repositories after another (temporary views only:
+    nothing is written to the warehouse)."""
+    con.register("delta_targets", keys)
+    if listed:
+        warehouse.parquet_view(con, "delta_listed", listed)
+    else:
+        con.register("delta_listed", SNAPSHOT_SCHEMA.empty_table())
+    parts = warehouse.version_parts(con)
+    text = warehouse.sql("lake/deltas")
+    for part in range(parts):
+        params = {"run_id": run[0], "snapshot_at": run[1], "part": part, "parts": parts}
+        for batch in warehouse.answer_batches(con, text, rows_per_batch, **params):
+            yield pa.RecordBatch.from_arrays(
+                [batch.column(i).cast(f.type) for i, f in enumerate(DELTA_SCHEMA)],
+                schema=DELTA_SCHEMA,
+            )

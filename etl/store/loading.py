@@ -235,16 +235,21 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def catch_up(con: duckdb.DuckDBPyConnection, store: LakeStore) -> list[str]:
+def catch_up(
+    con: duckdb.DuckDBPyConnection,
+    store: LakeStore,
+    listed: list[tuple[str, str]] | None = None,
+) -> list[str]:
     """Load every committed lake run the warehouse lacks, in commit order; return their ids.
 
     A run that fails to load a second time is set aside for this database (recorded in its
     `load_failures`; the lake is left as it is, since other writers may share it) and the
     others are loaded; after a first failure the error is raised, so that no later run is
-    loaded before it.
+    loaded before it. `listed`: the lake's committed runs, when the caller has listed them.
     """
     have = loaded_run_ids(con) | set(set_aside_runs(con))
-    missing = [(date, run_id) for date, run_id in listed_runs(store) if run_id not in have]
+    listed = listed_runs(store) if listed is None else listed
+    missing = [(date, run_id) for date, run_id in listed if run_id not in have]
     loaded = []
     for commit in commits_in_order(store, missing):
         try:
