@@ -1,7 +1,7 @@
 """What the lake costs: bytes and objects each run adds, measured against the local SWR API.
 
     .venv/bin/python -m tests.bench.lake_cost [--repos 200] [--tags 52000] [--churn 0.024]
-        [--full-listing-every 1d]
+        [--full-listing-every 1d] [--history 48] [--compare-syncs 5]
 
 Three syncs into a fresh folder: a first sync, a second that finds nothing changed, and a third
 a "day" later (`next_day` at `--churn`), all within one UTC day. For each it prints the bytes
@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,6 +82,32 @@ def history_and_rebuild(
     return runs, took, sum(lake_files(lake).values())
 
 
+def compare_syncs(registry: Registry, times: int) -> None:
+    """Print the median seconds of `times` unchanged syncs that store changes (`1d`) and of as
+    many that store every run whole (`0`), interleaved so that the machine's moods hit both."""
+    with tempfile.TemporaryDirectory() as scratch, ServerThread(registry) as server:
+        os.environ["LAKE_COST_TOKEN"] = server.credentials.token
+        configs = {}
+        for every in ("1d", "0"):
+            directory = Path(scratch) / every
+            directory.mkdir()
+            configs[every] = load_config(
+                write_config(directory, server.url, "LAKE_COST_TOKEN", every)
+            )
+            with contextlib.redirect_stdout(io.StringIO()):
+                run_sync(configs[every])
+        seconds: dict[str, list[float]] = {every: [] for every in configs}
+        for _ in range(times):
+            for every, config in configs.items():
+                began = time.perf_counter()
+                with contextlib.redirect_stdout(io.StringIO()):
+                    run_sync(config)
+                seconds[every].append(time.perf_counter() - began)
+    for every, taken in seconds.items():
+        shown = ", ".join(f"{t:.2f}" for t in taken)
+        print(f"full_listing_every {every}: median {statistics.median(taken):.2f} s ({shown})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=int, default=200)
@@ -87,6 +115,13 @@ def main() -> None:
     parser.add_argument("--churn", type=float, default=0.024, help="next_day's churn")
     parser.add_argument(
         "--full-listing-every", default="1d", help="output.full_listing_every (0: every run whole)"
+    )
+    parser.add_argument(
+        "--compare-syncs",
+        type=int,
+        default=0,
+        help="instead: time this many unchanged syncs "
+        "storing changes and as many storing every run whole, interleaved; print the medians",
     )
     parser.add_argument(
         "--history",
@@ -97,7 +132,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     registry = generate_registry(repos=args.repos, tags=args.tags, seed=5)
-    import os
+    if args.compare_syncs:
+        compare_syncs(registry, args.compare_syncs)
+        return
 
     with tempfile.TemporaryDirectory() as scratch, ServerThread(registry) as server:
         directory = Path(scratch)
