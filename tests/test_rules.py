@@ -1,6 +1,7 @@
 """The pure rules, each on its own, in milliseconds: what a run's status and exit code are,
 when the removal guard refuses, how a Retry-After or Content-Range header reads, what a
-duration or an s3:// URL means, how a size is shown. The whole-sync tests show them at work;
+duration or an s3:// URL means, how a size is shown, which repositories a run stores in the
+lake as changes. The whole-sync tests show them at work;
 these pin each rule's edges."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from etl.errors import ApiError
 from etl.present.formats import human_bytes
 from etl.results import EXIT_CODES, Target, TargetResult, run_status
 from etl.run.guard import refuse_mass_removals
+from etl.run.listings import delta_targets
 from etl.status import RunStatus, TargetStatus
 from etl.store.warehouse import Held
 from etl.swr.paging import range_total
@@ -179,3 +181,37 @@ def test_an_s3_url_the_s3_layer_would_rewrite_is_refused(url: str) -> None:
 )  # fmt: skip
 def test_sizes_are_shown_in_binary_units(size: int | None, shown: str) -> None:
     assert human_bytes(size) == shown
+
+
+# --- which repositories a run stores as changes ------------------------------------------------
+
+NOON = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+DAY = 86400.0
+
+
+@pytest.mark.parametrize(
+    ("held", "target", "every", "lake_matches", "as_changes"),
+    [
+        pytest.param(Held(5, None, NOON - timedelta(hours=3)), result("r"), DAY, True, True,
+                     id="listed-whole-today-changes"),
+        pytest.param(Held(5, None, NOON - timedelta(hours=13)), result("r"), DAY, True, False,
+                     id="listed-whole-yesterday-whole-again"),
+        pytest.param(Held(5, None, NOON - timedelta(hours=3)), result("r"), 0.0, True, False,
+                     id="every-0-always-whole"),
+        pytest.param(Held(5, None, NOON - timedelta(hours=3)), result("r"), DAY, False, False,
+                     id="warehouse-not-the-lakes-whole"),
+        pytest.param(Held(5, "v1", NOON - timedelta(hours=3)), result("r", tag="v2"), DAY, True,
+                     False, id="tag-filter-changed-whole"),
+        pytest.param(Held(5, None, None), result("r"), DAY, True, False,
+                     id="never-listed-whole-whole"),
+        pytest.param(None, result("r"), DAY, True, False, id="new-repository-whole"),
+        pytest.param(Held(5, None, NOON - timedelta(hours=3)), result("r", FAILED), DAY, True,
+                     False, id="failed-neither"),
+    ],
+)  # fmt: skip
+def test_a_repository_is_stored_as_changes_only_after_a_whole_listing_this_period(
+    held: Held | None, target: TargetResult, every: float, lake_matches: bool, as_changes: bool
+) -> None:
+    current = {} if held is None else {("e", "ns", "r"): held}
+    chosen = delta_targets([target], current, NOON, every, lake_matches)
+    assert chosen == ({("e", "ns", "r")} if as_changes else set())

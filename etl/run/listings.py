@@ -12,9 +12,8 @@ from datetime import datetime
 
 from etl.results import TargetResult
 from etl.status import TargetStatus
+from etl.store.deltas import Key
 from etl.store.warehouse import Held
-
-Key = tuple[str, str, str]
 
 
 def period_start(moment: datetime, every_s: float) -> float:
