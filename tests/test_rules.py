@@ -1,8 +1,7 @@
 """The pure rules, each on its own, in milliseconds: what a run's status and exit code are,
 when the removal guard refuses, how a Retry-After or Content-Range header reads, what a
 duration or an s3:// URL means, how a size is shown, which repositories a run stores in the
-lake as changes. The whole-sync tests show them at work;
-these pin each rule's edges."""
+lake as changes. The whole-sync tests show them at work; these pin each rule's edges."""
 
 from __future__ import annotations
 
