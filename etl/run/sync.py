@@ -46,7 +46,7 @@ from etl.run.start import (
     spool_for,
 )
 from etl.status import RunStatus
-from etl.store import lake
+from etl.store import lake, warehouse
 from etl.store.storage import LakeStore, store_for
 from etl.store.summaries import bare_summary, summarise_run
 from etl.swr.auth import Auth
@@ -161,6 +161,15 @@ def commit(run: Run) -> dict[str, object]:
     untracked = untracked_results(state.tracked, run.results)
     every = config.output.full_listing_every
     changes = delta_targets(run.results, state.current, started, every, state.lake_matches)
+    if changes and warehouse.held_elsewhere(config.output.duckdb):
+        # The changes are computed against the database: without it the run is stored whole,
+        # so that it is still committed to the lake (and loaded by the next sync).
+        log.warning(
+            "%s is held by another process: run %s stores every repository whole in the lake",
+            config.output.duckdb,
+            run_id,
+        )
+        changes = frozenset()
     run.writer.keep_as_changes(changes, config.output.duckdb, started)
     run.writer.write_run(
         target_runs_table(run_id, started, run.results + untracked, changes),

@@ -358,6 +358,15 @@ def set_aside_in(db_path: Path) -> dict[str, str]:
         return set_aside_runs(con)
 
 
+def held_elsewhere(db_path: Path) -> bool:
+    """Return True if another process (a dashboard, a notebook) holds the database open."""
+    try:
+        with connect(db_path):
+            return False
+    except DatabaseBusy:
+        return True
+
+
 def count_runs(db_path: Path) -> int:
     """Return how many runs the database at `db_path` holds (0 if there is none)."""
     if not db_path.exists():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
 from etl.store.storage import local_store
-from tests.conftest import expected_rows, stored_rows, write_config
-from tests.reliability.conftest import paused_sync
+from tests.conftest import expected_rows, query, stored_rows, write_config
+from tests.reliability.conftest import paused_sync, stopped
 
 
 def run(*args: str) -> Result:
@@ -156,6 +157,36 @@ def test_a_database_held_during_the_load_keeps_the_run_in_the_lake(
     keys = list(small_registry.repositories)[:6]
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow, keys)
     assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 3
+
+
+def test_a_database_held_during_the_crawl_stores_the_run_whole_and_keeps_it_in_the_lake(
+    tmp_path: Path,
+    synced: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    holder: Callable[[Path], subprocess.Popen[str]],
+) -> None:
+    # Runs of the same day store changes against the database; a dashboard that opens it
+    # while the crawl runs must not cost the run: it is stored whole and committed.
+    tomorrow = next_day(small_registry)
+    served.serve(tomorrow)
+    paused = paused_sync(synced, "page-staged:STOP")
+    held = holder(tmp_path / "swr.duckdb")
+    while paused.poll() is None:  # the failpoint stops it at every page: let each one go
+        if stopped(paused.pid):
+            paused.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+    _, err = paused.communicate(timeout=60)
+    assert paused.returncode == 4, err.decode()
+    assert "stores every repository whole in the lake" in err.decode()
+    assert "is committed to the lake at" in err.decode().strip().splitlines()[-1]
+    held.kill()
+    held.wait()
+    assert run("sync", "-c", str(synced), "--no-progress").exit_code == 0
+    keys = list(small_registry.repositories)[:6]
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow, keys)
+    listings = query(tmp_path / "swr.duckdb", "SELECT seq, listing FROM target_runs")
+    assert {listing for seq, listing in listings if seq == 2} == {"full"}
 
 
 def test_a_reader_right_after_the_load_leaves_a_loaded_run_loaded(
