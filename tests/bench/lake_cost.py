@@ -1,7 +1,7 @@
 """What the lake costs: bytes and objects each run adds, measured against the local SWR API.
 
     .venv/bin/python -m tests.bench.lake_cost [--repos 200] [--tags 52000] [--churn 0.024]
-        [--full-listing-every 1d] [--history 48] [--compare-syncs 5]
+        [--full-listing-every 1d] [--history 48] [--compare-syncs 5] [--month]
 
 Three syncs into a fresh folder: a first sync, a second that finds nothing changed, and a third
 a "day" later (`next_day` at `--churn`), all within one UTC day. For each it prints the bytes
@@ -23,11 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import yaml
 
+import etl.run.start
 from etl.config import Config
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
@@ -108,6 +111,47 @@ def compare_syncs(registry: Registry, times: int) -> None:
         print(f"full_listing_every {every}: median {statistics.median(taken):.2f} s ({shown})")
 
 
+class Hourly(datetime):
+    """The run clock: an hour later at every run, from a UTC midnight."""
+
+    runs = 0
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Hourly:  # type: ignore[override]
+        start = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=cls.runs)
+        moment = start if tz is not None else start.replace(tzinfo=None)
+        return cls.fromtimestamp(moment.timestamp(), tz)
+
+
+def simulate_month(registry: Registry, full_every: str, days: int = 30) -> None:
+    """Sync hourly for `days` days (~1% of tags changed a run) and print the lake's bytes and
+    the objects a reader of the registry's state lists, then a year estimated as 365/`days` of
+    it."""
+    with tempfile.TemporaryDirectory() as scratch, ServerThread(registry) as server:
+        os.environ["LAKE_COST_TOKEN"] = server.credentials.token
+        config = load_config(write_config(Path(scratch), server.url, "LAKE_COST_TOKEN", full_every))
+        etl.run.start.datetime = Hourly  # type: ignore[misc]  # the runs' clock, not the tool's
+        day = registry
+        for hour in range(days * HOURS):
+            Hourly.runs = hour
+            if hour:
+                day = next_day(day, churn=0.0033)
+                server.serve(day)
+            with contextlib.redirect_stdout(io.StringIO()):
+                assert run_sync(config).exit_code == 0, hour
+        files = lake_files(Path(scratch) / "lake")
+    read = [p for p in files if p.relative_to(Path(scratch) / "lake").parts[0] in READ_TABLES]
+    size = sum(files.values())
+    print(f"{days * HOURS} hourly runs over {days} days, {registry.tag_count():,} tags:")
+    print(
+        f"  lake {size / 2**20:.1f} MiB in {len(files):,} objects; a state reader lists {len(read):,}"
+    )
+    scale = DAYS / days
+    print(
+        f"  a year (x{scale:.2f}): {size * scale / 2**30:.2f} GiB, {round(len(read) * scale):,} objects listed"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=int, default=200)
@@ -124,6 +168,12 @@ def main() -> None:
         "storing changes and as many storing every run whole, interleaved; print the medians",
     )
     parser.add_argument(
+        "--month",
+        action="store_true",
+        help="instead: simulate a month of hourly runs (the run "
+        "clock moved an hour a run) and count what a reader of the state lists",
+    )
+    parser.add_argument(
         "--history",
         type=int,
         default=0,
@@ -134,6 +184,9 @@ def main() -> None:
     registry = generate_registry(repos=args.repos, tags=args.tags, seed=5)
     if args.compare_syncs:
         compare_syncs(registry, args.compare_syncs)
+        return
+    if args.month:
+        simulate_month(registry, args.full_listing_every)
         return
 
     with tempfile.TemporaryDirectory() as scratch, ServerThread(registry) as server:
