@@ -239,8 +239,9 @@ class RunWriter:
         listed = self.spool / "delta_listed"
         listed.mkdir(parents=True, exist_ok=True)
         spooled = PartWriter(local_store(listed), str(listed), SNAPSHOT_SCHEMA)
+        wanted = pa.array(sorted(key_text(k) for k in self.delta_targets), type=pa.string())
         for chunk in chunks(self._kept_batches(), ROWS_PER_GROUP):
-            whole, changed = self._split(chunk)
+            whole, changed = split(chunk, wanted)
             if whole.num_rows:
                 parts.write(whole)
             if changed.num_rows:
@@ -262,15 +263,6 @@ class RunWriter:
                 deltas.write(chunk)
             deltas.close()
             self._listed("tag_deltas", deltas)
-
-    def _split(self, chunk: pa.Table) -> tuple[pa.Table, pa.Table]:
-        """Return the rows of repositories listed whole, and those of repositories kept as
-        changes."""
-        if not self.delta_targets:
-            return chunk, chunk.slice(0, 0)
-        wanted = pa.array(sorted(key_text(k) for k in self.delta_targets), type=pa.string())
-        mask = pc.is_in(keys_of(chunk), wanted)
-        return chunk.filter(pc.invert(mask)), chunk.filter(mask)
 
     def _listed(self, table: str, parts: PartWriter) -> None:
         self.files += [{"table": table, "file": name, "rows": rows} for name, rows in parts.written]
@@ -341,6 +333,15 @@ class RunWriter:
         shutil.rmtree(self.spool, ignore_errors=True)
         if self.store.local:
             shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def split(chunk: pa.Table, as_changes: pa.Array) -> tuple[pa.Table, pa.Table]:
+    """Return the rows of repositories listed whole, and those of the repositories whose keys
+    (`deltas.key_text`) are `as_changes`."""
+    if not len(as_changes):
+        return chunk, chunk.slice(0, 0)
+    mask = pc.is_in(keys_of(chunk), as_changes)
+    return chunk.filter(pc.invert(mask)), chunk.filter(mask)
 
 
 def _fsync_dir(path: Path) -> None:
