@@ -21,6 +21,12 @@ FAILPOINTS = (
     "warehouse-loaded",  # the run is loaded and the DuckDB file closed; no copy or page yet
     "copy-written",  # the read-only copy is written beside its place, not yet renamed
 )
+# `swr-etl thin`'s steps (etl.store.thinning): each must leave every reader right.
+THIN_FAILPOINTS = (
+    "thin-changes-written",  # a run's changes are in its tag_deltas folder, nothing else
+    "thin-target-runs-written",  # and its new target_runs file; the old record stands
+    "thin-recorded",  # the record is replaced; the replaced files are still there
+)
 ENV = "SWR_ETL_FAILPOINT"
 SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "STOP": signal.SIGSTOP}
 

@@ -284,3 +284,31 @@ def test_an_object_store_that_goes_away_while_a_run_is_written_is_one_line(
         "next sync removes it after output.orphan_grace"
     )
     assert gone.secret_key not in err.decode()
+
+
+def test_thin_on_object_storage_keeps_what_rebuild_reads(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+) -> None:
+    repositories = list(small_registry.repositories)
+    remote = s3_config(tmp_path, served, repositories, s3, bucket, full_listing_every=0)
+    for day in (small_registry, next_day(small_registry), next_day(next_day(small_registry))):
+        served.serve(day)
+        assert sync(remote).exit_code == 0
+    before = versions(tmp_path / "swr.duckdb")
+    thinned = run(
+        "thin",
+        "-c",
+        str(remote),
+        "--older-than",
+        "0",
+        "--keep-whole-every",
+        "3650d",
+        "--grace",
+        "0",
+    )
+    assert thinned.output.startswith(f"thinned 2 run(s) of s3://{bucket}/lake"), thinned.output
+    keys = s3.keys(bucket, "lake/")
+    assert len({k.split("/run_id=")[1].split("/")[0] for k in keys if "/tag_snapshots/" in k}) == 1
+    assert not [k for k in keys if "/_thinned/" in k]
+    assert run("rebuild", "-c", str(remote)).exit_code == 0
+    assert versions(tmp_path / "swr.duckdb") == before

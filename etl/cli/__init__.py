@@ -16,6 +16,7 @@ import click
 from etl import __version__
 from etl.cli.errors import OneLineUsage, one_line_errors
 from etl.cli.fake import fake_server
+from etl.cli.thin import thin
 from etl.config import Config
 from etl.config_file import load_config
 from etl.errors import raise_interrupted
@@ -340,6 +341,7 @@ def demo(directory: Path, repos: int, seed: int) -> None:
 
 
 cli.add_command(fake_server)
+cli.add_command(thin)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from etl.store import warehouse
 
 Key = tuple[str, str, str]  # endpoint, namespace, repository
 KEY_COLUMNS = ("endpoint", "namespace", "repository")
+CURRENT_VERSIONS = "SELECT * FROM tag_history WHERE valid_to_seq IS NULL"
 KEY_SEPARATOR = "\x1f"  # a character no SWR name may hold
 
 
@@ -69,14 +70,24 @@ def _changes(
     run: tuple[str, datetime],
     rows_per_batch: int,
 ) -> Iterator[pa.RecordBatch]:
-    """Yield the changes, one part of the repositories after another (temporary views only:
+    """Yield the changes against the warehouse's current versions (temporary views only:
     nothing is written to the warehouse)."""
     con.register("delta_targets", keys)
     if listed:
         warehouse.parquet_view(con, "delta_listed", listed)
     else:
         con.register("delta_listed", SNAPSHOT_SCHEMA.empty_table())
-    parts = warehouse.version_parts(con)
+    con.execute("CREATE OR REPLACE TEMP VIEW delta_known AS " + CURRENT_VERSIONS)
+    con.execute(warehouse.sql("lake/current_payloads"))
+    yield from changes(con, run, warehouse.version_parts(con), rows_per_batch)
+
+
+def changes(
+    con: duckdb.DuckDBPyConnection, run: tuple[str, datetime], parts: int, rows_per_batch: int
+) -> Iterator[pa.RecordBatch]:
+    """Yield, as DELTA_SCHEMA batches, the changes of the listings in the view `delta_listed`
+    against the keys and payload hashes in `delta_current`, one of `parts` parts of the
+    repositories after another; closes carry `run`'s id and snapshot time."""
     text = warehouse.sql("lake/deltas")
     for part in range(parts):
         params = {"run_id": run[0], "snapshot_at": run[1], "part": part, "parts": parts}

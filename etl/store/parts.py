@@ -37,8 +37,9 @@ def chunks(
 class PartWriter:
     """Parquet part files of at most ROWS_PER_PART rows, opened as data arrives."""
 
-    def __init__(self, store: LakeStore, folder: str, schema: pa.Schema):
+    def __init__(self, store: LakeStore, folder: str, schema: pa.Schema, prefix: str = "part"):
         self.store = store
+        self.prefix = prefix  # file names `<prefix>-00000.parquet`, …
         self.folder = folder
         self.schema = schema
         self.part = -1
@@ -52,7 +53,7 @@ class PartWriter:
             if self.part < 0:
                 self.store.make_dirs(self.folder)  # no folder for a table with no row
             self.part += 1
-            name = f"part-{self.part:05d}.parquet"
+            name = f"{self.prefix}-{self.part:05d}.parquet"
             self.writer = pq.ParquetWriter(
                 f"{self.folder}/{name}",
                 self.schema,

@@ -1,11 +1,6 @@
--- The changes a run stores for the repositories it keeps as changes (`delta_targets`), against the warehouse's current versions before the run: each listed tag that is new or changed (tag_payload) opens with its whole row; each current tag no longer listed closes with its key alone. One part of the repositories at a time, as the load compares them.
+-- The changes of listings (`delta_listed`) against what was known before them (`delta_current`: keys and payload hashes, see current_payloads.sql and etl/store/thinning.py): each listed tag that is new or changed (tag_payload) opens with its whole row; each known tag no longer listed closes with its key alone. One part of the repositories at a time, as the load compares them.
 WITH current AS (
-    -- The key and a 64-bit hash of the payload, not the whole row: the join's table stays
-    -- small (a change that keeps the hash, one in 2^64, would wait for the next whole listing).
-    SELECT h.endpoint, h.namespace, h.repository, h.tag, hash(tag_payload(h)) AS payload
-    FROM tag_history AS h
-    SEMI JOIN delta_targets AS t USING (endpoint, namespace, repository)
-    WHERE h.valid_to_seq IS NULL AND hash(h.endpoint, h.namespace, h.repository) % $parts = $part
+    SELECT * FROM delta_current WHERE hash(endpoint, namespace, repository) % $parts = $part
 ),
 listed AS (
     SELECT * FROM delta_listed WHERE hash(endpoint, namespace, repository) % $parts = $part

@@ -1,7 +1,8 @@
 """What the lake costs: bytes and objects each run adds, measured against the local SWR API.
 
     .venv/bin/python -m tests.bench.lake_cost [--repos 200] [--tags 52000] [--churn 0.024]
-        [--full-listing-every 1d] [--history 48] [--compare-syncs 5] [--month]
+        [--full-listing-every 1d] [--history 48] [--compare-syncs 5]
+        [--month [--days 30] [--thin 30d]]
 
 Three syncs into a fresh folder: a first sync, a second that finds nothing changed, and a third
 a "day" later (`next_day` at `--churn`), all within one UTC day. For each it prints the bytes
@@ -9,7 +10,9 @@ and objects the run added to the lake, as a share of the first run's, and the sh
 day changed (from `tag_changes`). A year of hourly runs is estimated from them: one run a day
 stores every repository whole (`output.full_listing_every: 1d`) and costs what the first did,
 the other 23 cost what the unchanged run did; a reader of the registry's state lists the
-objects of `runs`, `target_runs`, `tag_snapshots` and `tag_deltas`.
+objects of `runs`, `target_runs`, `tag_snapshots` and `tag_deltas`. `--month --thin 30d` then
+runs `swr-etl thin --older-than 0 --keep-whole-every 30d --grace 0` over the simulated month
+and prints the lake's bytes and objects after it, and how long it took.
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ import duckdb
 import yaml
 
 import etl.run.start
-from etl.config import Config
+from etl.config import Config, seconds_of
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
+from etl.store.storage import store_for
+from etl.store.thinning import thin
 
 DAYS, HOURS = 365, 24
 READ_TABLES = ("runs", "target_runs", "tag_snapshots", "tag_deltas")  # what a state query lists
@@ -123,10 +128,12 @@ class Hourly(datetime):
         return cls.fromtimestamp(moment.timestamp(), tz)
 
 
-def simulate_month(registry: Registry, full_every: str, days: int = 30) -> None:
+def simulate_month(
+    registry: Registry, full_every: str, days: int = 30, keep_whole: str | None = None
+) -> None:
     """Sync hourly for `days` days (~1% of tags changed a run) and print the lake's bytes and
     the objects a reader of the registry's state lists, then a year estimated as 365/`days` of
-    it."""
+    it; with `keep_whole`, then thin the lake and print the same again."""
     with tempfile.TemporaryDirectory() as scratch, ServerThread(registry) as server:
         os.environ["LAKE_COST_TOKEN"] = server.credentials.token
         config = load_config(write_config(Path(scratch), server.url, "LAKE_COST_TOKEN", full_every))
@@ -139,10 +146,24 @@ def simulate_month(registry: Registry, full_every: str, days: int = 30) -> None:
                 server.serve(day)
             with contextlib.redirect_stdout(io.StringIO()):
                 assert run_sync(config).exit_code == 0, hour
-        files = lake_files(Path(scratch) / "lake")
-    read = [p for p in files if p.relative_to(Path(scratch) / "lake").parts[0] in READ_TABLES]
+        print(f"{days * HOURS} hourly runs over {days} days, {registry.tag_count():,} tags:")
+        print_lake(Path(scratch) / "lake", days)
+        if keep_whole is not None:
+            began = time.perf_counter()
+            done = thin(store_for(config.output), 0, seconds_of(keep_whole), 0)
+            took = time.perf_counter() - began
+            print(
+                f"after `swr-etl thin --keep-whole-every {keep_whole}` ({len(done.runs)} runs "
+                f"thinned, {len(done.kept)} kept whole, {took:.1f} s):"
+            )
+            print_lake(Path(scratch) / "lake", days)
+
+
+def print_lake(lake: Path, days: int) -> None:
+    """Print the lake's bytes and objects, and a year's estimated as 365/`days` of them."""
+    files = lake_files(lake)
+    read = [p for p in files if p.relative_to(lake).parts[0] in READ_TABLES]
     size = sum(files.values())
-    print(f"{days * HOURS} hourly runs over {days} days, {registry.tag_count():,} tags:")
     print(
         f"  lake {size / 2**20:.1f} MiB in {len(files):,} objects; a state reader lists {len(read):,}"
     )
@@ -173,6 +194,10 @@ def main() -> None:
         help="instead: simulate a month of hourly runs (the run "
         "clock moved an hour a run) and count what a reader of the state lists",
     )
+    parser.add_argument("--days", type=int, default=30, help="with --month: how many days")
+    parser.add_argument(
+        "--thin", default=None, help="with --month: then thin, keeping a whole listing this often"
+    )
     parser.add_argument(
         "--history",
         type=int,
@@ -186,7 +211,7 @@ def main() -> None:
         compare_syncs(registry, args.compare_syncs)
         return
     if args.month:
-        simulate_month(registry, args.full_listing_every)
+        simulate_month(registry, args.full_listing_every, args.days, args.thin)
         return
 
     with tempfile.TemporaryDirectory() as scratch, ServerThread(registry) as server:

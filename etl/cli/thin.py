@@ -1,0 +1,87 @@
+"""`swr-etl thin`: keep a lake's size bounded over years (etl.store.thinning)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from etl.cli.errors import one_line_errors
+
+
+def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """Return the seconds of a duration option such as `90`, `30m`, `6h` or `30d`."""
+    from etl.config import seconds_of
+
+    if value is None:
+        return None
+    try:
+        return seconds_of(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+@click.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The YAML config file.",
+)
+@click.option(
+    "--older-than",
+    callback=duration,
+    default="30d",
+    show_default=True,
+    help="Thin the runs started longer ago than this.",
+)
+@click.option(
+    "--keep-whole-every",
+    callback=duration,
+    default="30d",
+    show_default=True,
+    help="Keep the first run with whole listings of each such period (UTC).",
+)
+@click.option(
+    "--grace",
+    callback=duration,
+    default=None,
+    help="Delete replaced files once this has passed [default: output.orphan_grace].",
+)
+@one_line_errors
+def thin(
+    config_path: Path, older_than: float, keep_whole_every: float, grace: float | None
+) -> None:
+    """Store old runs' whole listings as what they changed; every change is kept.
+
+    A reader of the lake then replays at most one period (--keep-whole-every) of changes for
+    those runs; `rebuild` stays exact. Replaced files are deleted once --grace has passed, by
+    this command or the next sync.
+    """
+    from etl.config_file import load_config
+    from etl.run.start import output_lock
+    from etl.store.storage import store_for
+    from etl.store.thinning import thin as thin_lake
+
+    if not keep_whole_every:
+        raise click.BadParameter("must be more than 0", param_hint="--keep-whole-every")
+    config = load_config(config_path, secrets_needed=False)
+    out = config.output
+    store = store_for(out)
+    store.check_lake("output.lake", str(config.source))
+    with output_lock(config):
+        done = thin_lake(
+            store, older_than, keep_whole_every, out.orphan_grace if grace is None else grace
+        )
+    click.echo(
+        f"thinned {len(done.runs)} run(s) of {store.url}: "
+        f"{mib(done.listing_bytes)} of whole listings stored as {mib(done.change_bytes)} "
+        f"of changes; {len(done.kept)} old run(s) kept whole (one a period); "
+        f"{done.deleted} replaced file(s) deleted"
+    )
+
+
+def mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"

@@ -1,0 +1,358 @@
+"""The lake over years: old whole listings rewritten as changes (`swr-etl thin`), so that the
+lake keeps every change and a whole listing of each repository only once a period.
+
+A run chosen (started before a cut-off, and not the first run with whole listings of its
+period) has its whole listings rewritten as the tags they open and close against the state
+the lake held before it: the README's query (`sql/lake/state.sql`) over the runs since each of
+its repositories was last listed whole, compared by the same rule as a sync's changes
+(`sql/lake/deltas.sql`). Each step leaves every reader right, whether it reads the commit
+records (`load`, `rebuild`) or globs the folders (the README's views):
+
+1. the changes are written as new `tag_deltas` files of the run: a folder reader ignores a
+   run's changes of a repository the same run lists whole;
+2. a new `target_runs` file says `delta` for those repositories: a folder reader that finds
+   both rows still takes the whole listing;
+3. the commit record is replaced (one rename, or one PUT): record readers read the changes;
+4. once `output.orphan_grace` has passed (readers that hold the old record still read the old
+   files), the files the record no longer lists are deleted, `target_runs` first.
+
+A marker `_thinned/R.T.txt` (run R, this attempt's token T), written before step 1, names the
+files replaced; `clear_replaced` (run by `thin` and at the start of every sync) finishes step 4,
+or removes what an attempt that died before step 3 wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from etl.errors import StorageError
+from etl.failpoints import failpoint
+from etl.schemas import DELTA_SCHEMA, RUN_FILES, SNAPSHOT_SCHEMA, TARGET_RUN_SCHEMA
+from etl.store import warehouse
+from etl.store.commits import COMMIT_RECORD, Commit, commits_in_order, listed_runs, read_commit
+from etl.store.deltas import KEY_COLUMNS, Key, changes
+from etl.store.lake import STAGING, partition
+from etl.store.parts import ROWS_PER_GROUP, PartWriter
+from etl.store.storage import LakeStore
+
+THINNED = "_thinned"
+# The README's query names the run it answers for in its first line; here it is a parameter.
+WANTED_LATEST = "CAST(NULL AS STRING)"
+WANTED_RUN = "CAST($run_id AS STRING)"
+RUNS_READ = pa.schema(
+    [("run_id", pa.string()), ("seq", pa.int64()), ("started_at", pa.timestamp("us", tz="UTC"))]
+)
+
+
+@dataclass(frozen=True)
+class Thinned:
+    """What one `thin` did."""
+
+    runs: list[str]  # the runs whose whole listings are now stored as changes
+    kept: list[str]  # runs older than the cut-off kept whole: the first of each period
+    listing_bytes: int  # bytes of the whole listings replaced
+    change_bytes: int  # bytes of the changes written in their place
+    deleted: int  # replaced files deleted (their grace had passed)
+
+
+def runs_to_thin(
+    ordered: list[Commit], cutoff: datetime, keep_every_s: float
+) -> tuple[list[Commit], list[Commit]]:
+    """Return the runs (in load order) whose whole listings become changes, and those kept
+    whole: of the runs started before `cutoff` that hold whole listings, the first of each
+    `keep_every_s` period (counted in UTC from the epoch) is kept. Runs whose record
+    lists no files (written before records did) are left as they are."""
+    chosen: list[Commit] = []
+    kept: list[Commit] = []
+    periods: set[int] = set()
+    for commit in ordered:
+        if commit.files is None or not commit.files.get("tag_snapshots"):
+            continue
+        if commit.started_at >= cutoff:
+            continue
+        period = int(commit.started_at.timestamp() // keep_every_s)
+        if period not in periods:
+            periods.add(period)
+            kept.append(commit)
+        else:
+            chosen.append(commit)
+    return chosen, kept
+
+
+def thin(
+    store: LakeStore,
+    older_than_s: float,
+    keep_every_s: float,
+    grace_s: float,
+    now: datetime | None = None,
+) -> Thinned:
+    """Rewrite as changes the whole listings of the lake's runs started more than
+    `older_than_s` ago but the first of each `keep_every_s` period, then delete the files
+    replaced more than `grace_s` ago. Call it holding the lake's lock (a local folder)."""
+    now = now or datetime.now(UTC)
+    if store.local:  # what a killed thin left in staging (we hold the lake's lock)
+        for name in store.children(store.path(STAGING)):
+            if name.startswith("thin-"):
+                store.remove_tree(store.path(STAGING, name))
+    ordered = commits_in_order(store, listed_runs(store))
+    chosen, kept = runs_to_thin(ordered, now - timedelta(seconds=older_than_s), keep_every_s)
+    listing_bytes = change_bytes = 0
+    position = {commit.run_id: index for index, commit in enumerate(ordered)}
+    with duckdb.connect() as con:
+        con.execute(warehouse.sql("macros/tag_payload"))
+        con.register("runs", _runs(ordered))
+        for commit in chosen:
+            replaced, written = _thin_run(con, ordered, position[commit.run_id])
+            listing_bytes += replaced
+            change_bytes += written
+    deleted = clear_replaced(store, grace_s)
+    return Thinned(
+        [c.run_id for c in chosen], [c.run_id for c in kept], listing_bytes, change_bytes, deleted
+    )
+
+
+def _runs(ordered: list[Commit]) -> pa.Table:
+    rows = [
+        {
+            name: c.row.column(name)[0].as_py() if name in c.row.column_names else None
+            for name in RUNS_READ.names
+        }
+        for c in ordered
+    ]
+    return pa.Table.from_pylist(rows, schema=RUNS_READ)
+
+
+def _thin_run(con: duckdb.DuckDBPyConnection, ordered: list[Commit], index: int) -> tuple[int, int]:
+    """Rewrite the whole listings of run `ordered[index]` as changes; return the bytes of the
+    listings replaced and of the changes written."""
+    commit = ordered[index]
+    store = commit.store
+    target_runs = _dataset(store, commit.files_of("target_runs"), TARGET_RUN_SCHEMA).to_table()
+    whole = target_runs.filter(_whole(target_runs))
+    keys = pa.table({name: whole.column(name) for name in KEY_COLUMNS})
+    con.register("delta_targets", keys)
+    con.register("delta_listed", _dataset(store, commit.files_of("tag_snapshots"), SNAPSHOT_SCHEMA))
+    _state_before(con, ordered, index, {tuple(k.values()) for k in keys.to_pylist()})
+    con.execute(warehouse.sql("lake/current_payloads"))
+    token = secrets.token_hex(4)
+    marker = store.path(THINNED, f"{commit.run_id}.{token}.txt")
+    snapshots = commit.files_of("tag_snapshots")
+    old_target_runs = commit.files_of("target_runs")
+    store.write_text(marker, _marker_text(commit, token, old_target_runs + snapshots))
+    written = _write_changes(con, commit, token)
+    failpoint("thin-changes-written")
+    new_target_runs = _write_target_runs(commit, token, _as_changes(target_runs))
+    failpoint("thin-target-runs-written")
+    _replace_record(commit, written, new_target_runs)
+    store.write_text(marker, _marker_text(commit, token, old_target_runs + snapshots))
+    failpoint("thin-recorded")
+    if store.local:
+        shutil.rmtree(store.path(STAGING, f"thin-{token}"), ignore_errors=True)
+    replaced = sum(_size(store, path) for path in snapshots)
+    folder = store.path(partition("tag_deltas", commit.snapshot_date, commit.run_id))
+    return replaced, sum(_size(store, f"{folder}/{name}") for name, _ in written)
+
+
+def _dataset(store: LakeStore, files: list[str], schema: pa.Schema) -> ds.Dataset:
+    # With a schema, a column a file lacks reads as NULL (older runs' `listing`, a listing's `op`).
+    return ds.dataset(files, schema=schema, format="parquet", filesystem=store.fs)
+
+
+def _whole(target_runs: pa.Table) -> pa.Array:
+    """Which rows are of repositories the run listed whole (ok, not stored as changes)."""
+    ok = pc.equal(target_runs.column("status"), "ok")
+    whole = pc.invert(pc.fill_null(pc.equal(target_runs.column("listing"), "delta"), False))
+    return pc.and_(ok, whole)
+
+
+def _state_before(
+    con: duckdb.DuckDBPyConnection, ordered: list[Commit], index: int, wanted: set[Key]
+) -> None:
+    """Create the temporary table `delta_known`: the registry after the run before
+    `ordered[index]`, by the README's query over the runs since each repository in `wanted`
+    was last listed whole (earlier runs cannot change what it says of them)."""
+    first = _window_start(ordered, index, wanted)
+    window = ordered[first:index]
+    for table, schema in (
+        ("target_runs", TARGET_RUN_SCHEMA),
+        ("tag_snapshots", SNAPSHOT_SCHEMA),
+        ("tag_deltas", DELTA_SCHEMA),
+    ):
+        files = [path for commit in window for path in commit.files_of(table)]
+        source = _dataset(ordered[index].store, files, schema) if files else schema.empty_table()
+        con.register(table, source)
+    before = ordered[index - 1].run_id if index else None
+    text = warehouse.sql("lake/state").replace(WANTED_LATEST, WANTED_RUN, 1).rstrip().rstrip(";")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE delta_known AS {text}", {"run_id": before})
+
+
+def _window_start(ordered: list[Commit], index: int, wanted: set[Key]) -> int:
+    """Return the position of the earliest of the last whole listings (or syncs that left
+    nothing: not found, untracked) of `wanted` before `ordered[index]` (0 if one has none)."""
+    missing = set(wanted)
+    position = index
+    while missing and position > 0:
+        position -= 1
+        commit = ordered[position]
+        rows = _dataset(commit.store, commit.files_of("target_runs"), TARGET_RUN_SCHEMA)
+        table = rows.to_table(columns=[*KEY_COLUMNS, "status", "listing"])
+        for row in table.to_pylist():
+            if row["status"] in ("ok", "not_found", "untracked") and row["listing"] != "delta":
+                missing.discard((row["endpoint"], row["namespace"], row["repository"]))
+    return position
+
+
+def _write_changes(
+    con: duckdb.DuckDBPyConnection, commit: Commit, token: str
+) -> list[tuple[str, int]]:
+    """Write the run's changes as `tag_deltas` files named for `token`; return (name, rows)."""
+    store = commit.store
+    final = store.path(partition("tag_deltas", commit.snapshot_date, commit.run_id))
+    folder = store.path(STAGING, f"thin-{token}") if store.local else final
+    parts = PartWriter(store, folder, DELTA_SCHEMA, prefix=f"thin-{token}")
+    run = (commit.run_id, commit.started_at)
+    for batch in changes(con, run, 1, ROWS_PER_GROUP):
+        parts.write(pa.Table.from_batches([batch]))
+    parts.close()
+    if store.local:
+        for name, _ in parts.written:
+            _move_into(store, f"{folder}/{name}", f"{final}/{name}")
+    return parts.written
+
+
+def _as_changes(target_runs: pa.Table) -> pa.Table:
+    """Return `target_runs` with `listing = 'delta'` for the repositories listed whole."""
+    changed = _whole(target_runs)
+    listing = pc.if_else(changed, pa.scalar("delta"), target_runs.column("listing"))
+    return target_runs.set_column(target_runs.schema.get_field_index("listing"), "listing", listing)
+
+
+def _write_target_runs(commit: Commit, token: str, rows: pa.Table) -> tuple[str, int]:
+    """Write the run's new `target_runs` file; return its (name, rows)."""
+    store = commit.store
+    name = f"target_runs-{token}.parquet"
+    final = store.path(partition("target_runs", commit.snapshot_date, commit.run_id), name)
+    path = store.path(STAGING, f"thin-{token}", name) if store.local else final
+    store.make_dirs(posixpath.dirname(path))
+    pq.write_table(rows, path, compression="zstd", filesystem=store.fs)
+    if store.local:
+        _move_into(store, path, final)
+    return name, rows.num_rows
+
+
+def _replace_record(
+    commit: Commit, changes_written: list[tuple[str, int]], target_runs: tuple[str, int]
+) -> None:
+    """Replace the run's commit record with one that lists the changes and the new
+    `target_runs` instead of the whole listings and the old one: one rename, or one PUT."""
+    assert commit.files is not None
+    entries = [
+        {"table": table, "file": name, "rows": rows}
+        for table, listed in commit.files.items()
+        if table not in ("tag_snapshots", "target_runs")
+        for name, rows in listed
+    ]
+    entries += [{"table": "tag_deltas", "file": n, "rows": r} for n, r in changes_written]
+    entries.append({"table": "target_runs", "file": target_runs[0], "rows": target_runs[1]})
+    row = commit.row
+    files = pa.array([entries], type=RUN_FILES)
+    row = row.set_column(row.schema.get_field_index("files"), "files", files)
+    store = commit.store
+    record = store.path(partition("runs", commit.snapshot_date, commit.run_id), COMMIT_RECORD)
+    if not store.local:
+        pq.write_table(row, record, compression="zstd", filesystem=store.fs)
+        return
+    beside = f"{record}.{secrets.token_hex(4)}.tmp"  # not `*.parquet`: no reader globs it
+    pq.write_table(row, beside, compression="zstd")
+    _fsync(beside)
+    os.replace(beside, record)
+    _fsync(posixpath.dirname(record))
+
+
+def _move_into(store: LakeStore, source: str, target: str) -> None:
+    store.make_dirs(posixpath.dirname(target))
+    _fsync(source)
+    os.replace(source, target)
+    _fsync(posixpath.dirname(target))
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _size(store: LakeStore, path: str) -> int:
+    return int(store.fs.get_file_info(path).size or 0)
+
+
+# --- the files replaced ----------------------------------------------------------------------
+
+
+def _marker_text(commit: Commit, token: str, replaced: list[str]) -> str:
+    return "\n".join([commit.snapshot_date, commit.run_id, token, *replaced]) + "\n"
+
+
+def clear_replaced(store: LakeStore, grace_s: float, now: datetime | None = None) -> int:
+    """Delete the files thinned runs' records no longer list, once the marker that names them
+    is older than `grace_s`, `target_runs` first; return how many were deleted. What an
+    attempt wrote before it died, unlisted, goes the same way."""
+    now = now or datetime.now(UTC)
+    deleted = 0
+    for info in store.files(store.path(THINNED)):
+        mtime = info.mtime.astimezone(UTC) if isinstance(info.mtime, datetime) else now
+        if now - mtime < timedelta(seconds=grace_s):
+            continue
+        date, run_id, token, *replaced = store.read_text(info.path).split("\n")
+        try:
+            commit = read_commit(store, date, run_id)
+        except StorageError:
+            continue  # an unreadable record: delete nothing it may still need
+        deleted += _delete_unlisted(commit, token, [p for p in replaced if p])
+        store.fs.delete_file(info.path)
+    return deleted
+
+
+def _delete_unlisted(commit: Commit, token: str, replaced: list[str]) -> int:
+    store = commit.store
+    assert commit.files is not None
+    listed = {
+        store.path(partition(table, commit.snapshot_date, commit.run_id), name)
+        for table, files in commit.files.items()
+        for name, _ in files
+    }
+    candidates = [*replaced, *_written_by(commit, token)]
+    # `target_runs` first: a folder reader must never find a whole listing's row without it.
+    candidates.sort(key=lambda path: "/target_runs/" not in path)
+    deleted = 0
+    for path in candidates:
+        if path not in listed and store.exists(path):
+            store.fs.delete_file(path)
+            deleted += 1
+            folder = posixpath.dirname(path)
+            if store.local and not store.children(folder):
+                store.fs.delete_dir(folder)  # a partition left empty: no folder for readers
+    return deleted
+
+
+def _written_by(commit: Commit, token: str) -> Iterator[str]:
+    """Yield the files an attempt with `token` wrote into the run's partitions."""
+    for table in ("target_runs", "tag_deltas"):
+        folder = commit.store.path(partition(table, commit.snapshot_date, commit.run_id))
+        for info in commit.store.files(folder):
+            if f"-{token}" in info.base_name:
+                yield info.path
