@@ -236,3 +236,16 @@ def test_replaced_files_stay_for_the_grace_and_the_next_sync_deletes_them(
         run_sync(load_config(config_for(synced / "all", server, EVERYTHING, monkeypatch)))
     assert not unlisted_files(synced / "lake")
     assert not list((synced / "lake" / "_thinned").iterdir())
+
+
+def test_a_run_whose_listed_file_is_missing_stops_thin_in_one_line(synced: Path) -> None:
+    store = local_store(synced / "lake")
+    ordered = commits.commits_in_order(store, commits.listed_runs(store))
+    damaged = [c for c in ordered if c.files and c.files.get("tag_snapshots")][-1]
+    Path(damaged.files_of("tag_snapshots")[0]).unlink()
+    config = str(synced / "all" / "config.yaml")
+    result = CliRunner().invoke(cli, ["thin", "-c", config, "--older-than", "0", "--grace", "0"])
+    assert result.exit_code == 4
+    assert f"error: run {damaged.run_id}: " in result.output and "is missing" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert commits.read_commit(store, damaged.snapshot_date, damaged.run_id).files == damaged.files

@@ -23,10 +23,12 @@ or removes what an attempt that died before step 3 wrote.
 
 from __future__ import annotations
 
+import bisect
 import os
 import posixpath
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +50,7 @@ from etl.store.parts import ROWS_PER_GROUP, PartWriter
 from etl.store.storage import LakeStore
 
 THINNED = "_thinned"
+SYNCED = ("ok", "not_found", "untracked")  # syncs that say what a repository holds
 # The README's query names the run it answers for in its first line; here it is a parameter.
 WANTED_LATEST = "CAST(NULL AS STRING)"
 WANTED_RUN = "CAST($run_id AS STRING)"
@@ -110,11 +113,24 @@ def thin(
     chosen, kept = runs_to_thin(ordered, now - timedelta(seconds=older_than_s), keep_every_s)
     listing_bytes = change_bytes = 0
     position = {commit.run_id: index for index, commit in enumerate(ordered)}
-    with duckdb.connect() as con:
+    last = max((position[c.run_id] for c in chosen), default=-1)
+    sightings = Sightings.of(ordered[:last])
+    with tempfile.TemporaryDirectory(prefix="swr-etl-thin-") as spill, duckdb.connect() as con:
+        # In little memory whatever the lake's size, as a sync: DuckDB spills beyond it.
+        con.execute(f"SET memory_limit = '{warehouse.MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = '{spill}'")
+        con.execute("SET preserve_insertion_order = false")
         con.execute(warehouse.sql("macros/tag_payload"))
         con.register("runs", _runs(ordered))
         for commit in chosen:
-            replaced, written = _thin_run(con, ordered, position[commit.run_id])
+            try:
+                replaced, written = _thin_run(con, ordered, position[commit.run_id], sightings)
+            except (OSError, pa.ArrowException, duckdb.Error) as exc:
+                reason = " ".join(str(exc).split())[:300]
+                raise StorageError(
+                    f"cannot thin run {commit.run_id} in {store.url}: {reason}; it reads as "
+                    "before, and what this attempt wrote is removed by the next thin or sync"
+                ) from None
             listing_bytes += replaced
             change_bytes += written
     deleted = clear_replaced(store, grace_s)
@@ -134,7 +150,9 @@ def _runs(ordered: list[Commit]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=RUNS_READ)
 
 
-def _thin_run(con: duckdb.DuckDBPyConnection, ordered: list[Commit], index: int) -> tuple[int, int]:
+def _thin_run(
+    con: duckdb.DuckDBPyConnection, ordered: list[Commit], index: int, sightings: Sightings
+) -> tuple[int, int]:
     """Rewrite the whole listings of run `ordered[index]` as changes; return the bytes of the
     listings replaced and of the changes written."""
     commit = ordered[index]
@@ -144,7 +162,7 @@ def _thin_run(con: duckdb.DuckDBPyConnection, ordered: list[Commit], index: int)
     keys = pa.table({name: whole.column(name) for name in KEY_COLUMNS})
     con.register("delta_targets", keys)
     con.register("delta_listed", _dataset(store, commit.files_of("tag_snapshots"), SNAPSHOT_SCHEMA))
-    _state_before(con, ordered, index, {tuple(k.values()) for k in keys.to_pylist()})
+    _state_before(con, ordered, index, {tuple(k.values()) for k in keys.to_pylist()}, sightings)
     con.execute(warehouse.sql("lake/current_payloads"))
     token = secrets.token_hex(4)
     marker = store.path(THINNED, f"{commit.run_id}.{token}.txt")
@@ -178,13 +196,16 @@ def _whole(target_runs: pa.Table) -> pa.Array:
 
 
 def _state_before(
-    con: duckdb.DuckDBPyConnection, ordered: list[Commit], index: int, wanted: set[Key]
+    con: duckdb.DuckDBPyConnection,
+    ordered: list[Commit],
+    index: int,
+    wanted: set[Key],
+    sightings: Sightings,
 ) -> None:
     """Create the temporary table `delta_known`: the registry after the run before
     `ordered[index]`, by the README's query over the runs since each repository in `wanted`
     was last listed whole (earlier runs cannot change what it says of them)."""
-    first = _window_start(ordered, index, wanted)
-    window = ordered[first:index]
+    window = ordered[sightings.window_start(index, wanted) : index]
     for table, schema in (
         ("target_runs", TARGET_RUN_SCHEMA),
         ("tag_snapshots", SNAPSHOT_SCHEMA),
@@ -198,20 +219,41 @@ def _state_before(
     con.execute(f"CREATE OR REPLACE TEMP TABLE delta_known AS {text}", {"run_id": before})
 
 
-def _window_start(ordered: list[Commit], index: int, wanted: set[Key]) -> int:
-    """Return the position of the earliest of the last whole listings (or syncs that left
-    nothing: not found, untracked) of `wanted` before `ordered[index]` (0 if one has none)."""
-    missing = set(wanted)
-    position = index
-    while missing and position > 0:
-        position -= 1
-        commit = ordered[position]
-        rows = _dataset(commit.store, commit.files_of("target_runs"), TARGET_RUN_SCHEMA)
-        table = rows.to_table(columns=[*KEY_COLUMNS, "status", "listing"])
-        for row in table.to_pylist():
-            if row["status"] in ("ok", "not_found", "untracked") and row["listing"] != "delta":
-                missing.discard((row["endpoint"], row["namespace"], row["repository"]))
-    return position
+@dataclass(frozen=True)
+class Sightings:
+    """Where each repository was synced, by position in load order: its first sync, and its
+    syncs that say whole what it holds (a whole listing, or none left: not found, untracked)."""
+
+    first: dict[Key, int]
+    whole: dict[Key, list[int]]  # ascending
+
+    @classmethod
+    def of(cls, ordered: list[Commit]) -> Sightings:
+        """Read the `target_runs` of every run in `ordered` (one pass)."""
+        first: dict[Key, int] = {}
+        whole: dict[Key, list[int]] = {}
+        for position, commit in enumerate(ordered):
+            rows = _dataset(commit.store, commit.files_of("target_runs"), TARGET_RUN_SCHEMA)
+            table = rows.to_table(columns=[*KEY_COLUMNS, "status", "listing"])
+            for row in table.to_pylist():
+                key = (row["endpoint"], row["namespace"], row["repository"])
+                first.setdefault(key, position)
+                if row["status"] in SYNCED and row["listing"] != "delta":
+                    whole.setdefault(key, []).append(position)
+        return cls(first, whole)
+
+    def window_start(self, index: int, wanted: set[Key]) -> int:
+        """Return the first position the state before run `index` needs for `wanted`: the
+        earliest of their last whole syncs before it (or first syncs, for one without)."""
+        start = index
+        for key in wanted:
+            positions = self.whole.get(key, [])
+            before = bisect.bisect_left(positions, index)
+            if before:
+                start = min(start, positions[before - 1])
+            elif self.first.get(key, index) < index:
+                start = min(start, self.first[key])
+        return start
 
 
 def _write_changes(

@@ -5,7 +5,7 @@ runs as `swr-etl sync` in its own process, so its peak RSS is its own. Prints on
 timing is the median of at least three runs, with min–max. Sizes are measured once (they are
 deterministic for a seed). Not part of `make test`: it prints figures, it asserts nothing.
 
-    python -m tests.bench.bench [--quick]
+    python -m tests.bench.bench [--quick] [--only paced]
 """
 
 from __future__ import annotations
@@ -340,24 +340,48 @@ def throughput(
 
 
 def rate_capped(rows: list[Row], runs: int, scale: int) -> None:
-    """A cap of 200 requests/s (API Gateway's default) on a server 50 ms away: the crawl should
-    run at the cap, and the whole sync beat the official SDK by the cap's margin."""
-    repos = 2000 // scale
-    with server(repos, repos * 100, latency_ms=50) as srv:
-        syncs = [fresh_sync(srv, concurrency=32, requests_per_second=200) for _ in range(runs)]
+    """A real endpoint's pace: 50 ms a request and API Gateway's 200 requests/s, which a user
+    who read the docs configures, over the 200,000-tag / 800-repository registry: the crawl
+    should run at the cap, the process cost little more than its requests, and the whole
+    beat the official SDK by the cap's margin."""
+    repos, tags = 800 // scale, 200_000 // scale
+    with server(repos, tags, latency_ms=50) as srv:
+        syncs = [fresh_sync(srv, concurrency=16, requests_per_second=200) for _ in range(runs)]
         with tempfile.TemporaryDirectory() as tmp:
-            sdk, _ = sdk_crawl(srv, Path(tmp) / "sdk.parquet")  # once: it takes minutes
+            sdk, _ = sdk_crawl(srv, Path(tmp) / "sdk.parquet")  # once: it takes a minute
     requests = summary_requests(syncs[0].summary)
     ideal = requests / 200
+    allowed = 1.25 * ideal + 0.5
+    walls = [r.seconds for r in syncs]
     rows.append(
         (
             "4",
-            f"50 ms latency, cap 200/s, {requests:,} requests: crawl / (requests / cap) (target <= 1.05)",
+            f"50 ms a request, cap 200/s, {tags:,} tags, {requests:,} requests: "
+            "crawl / (requests / cap) (target <= 1.05)",
             spread([r.crawl_seconds / ideal for r in syncs], "{:.3f}"),
         )
     )
-    walls = [r.seconds for r in syncs]
-    rows.append(("4", "  whole sync process", f"{spread(walls)} s"))
+    rows.append(
+        (
+            "4",
+            f"  whole sync process (target <= 1.25 x {ideal:.2f} + 0.5 = {allowed:.2f} s)",
+            f"{spread(walls, '{:.2f}')} s",
+        )
+    )
+    rows.append(
+        (
+            "4",
+            "  process start to first request (target <= 0.3 s)",
+            f"{spread([r.startup_seconds for r in syncs], '{:.2f}')} s",
+        )
+    )
+    rows.append(
+        (
+            "4",
+            "  last request to exit (target <= 0.5 s)",
+            f"{spread([r.tail_seconds for r in syncs], '{:.2f}')} s",
+        )
+    )
     rows.append(("4", "  official SDK, sequential, same registry (one run)", f"{sdk:.1f} s"))
     rows.append(
         ("4", "  speed-up over the SDK (target >= 10)", spread([sdk / w for w in walls], "{:.1f}"))
@@ -513,10 +537,17 @@ def main() -> None:
         "--quick", action="store_true", help="a tenth of the sizes, for a smoke run"
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--only", choices=["paced"], help="only the rows of a real endpoint's pace (row 4)"
+    )
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     started = time.perf_counter()
     rows: list[Row] = []
+    if args.only == "paced":
+        rate_capped(rows, args.runs, scale)
+        print_table(rows, started)
+        return
     throughput(rows, 200_000 // scale, 800 // scale, args.runs, "1")
     throughput(rows, 1_000_000 // scale, 2000 // scale, args.runs, "1", rss=True)
     base_mb = float(rows[-1][2].split()[0])

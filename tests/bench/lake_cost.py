@@ -34,12 +34,10 @@ import duckdb
 import yaml
 
 import etl.run.start
-from etl.config import Config, seconds_of
+from etl.config import Config
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
-from etl.store.storage import store_for
-from etl.store.thinning import thin
 
 DAYS, HOURS = 365, 24
 READ_TABLES = ("runs", "target_runs", "tag_snapshots", "tag_deltas")  # what a state query lists
@@ -149,13 +147,17 @@ def simulate_month(
         print(f"{days * HOURS} hourly runs over {days} days, {registry.tag_count():,} tags:")
         print_lake(Path(scratch) / "lake", days)
         if keep_whole is not None:
+            config_path = Path(scratch) / "config.yaml"
+            command = [sys.executable, "-m", "etl", "thin", "-c", str(config_path)]
+            command += ["--older-than", "0", "--keep-whole-every", keep_whole, "--grace", "0"]
             began = time.perf_counter()
-            done = thin(store_for(config.output), 0, seconds_of(keep_whole), 0)
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            _, status, usage = os.wait4(process.pid, 0)
             took = time.perf_counter() - began
-            print(
-                f"after `swr-etl thin --keep-whole-every {keep_whole}` ({len(done.runs)} runs "
-                f"thinned, {len(done.kept)} kept whole, {took:.1f} s):"
-            )
+            said = process.stdout.read().strip() if process.stdout else ""
+            assert os.waitstatus_to_exitcode(status) == 0, said
+            print(f"{said}")
+            print(f"  in {took:.1f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB; then:")
             print_lake(Path(scratch) / "lake", days)
 
 
