@@ -51,9 +51,9 @@ from etl.store.storage import LakeStore
 
 THINNED = "_thinned"
 SYNCED = ("ok", "not_found", "untracked")  # syncs that say what a repository holds
-# The README's query names the run it answers for in its first line; here it is a parameter.
-WANTED_LATEST = "CAST(NULL AS STRING)"
-WANTED_RUN = "CAST($run_id AS STRING)"
+# The README's query names the run it answers for in its first line; here a table holds it.
+WANTED_LATEST = "SELECT CAST(NULL AS STRING) AS run_id"
+WANTED_RUN = "SELECT run_id FROM thin_wanted"
 RUNS_READ = pa.schema(
     [("run_id", pa.string()), ("seq", pa.int64()), ("started_at", pa.timestamp("us", tz="UTC"))]
 )
@@ -161,7 +161,7 @@ def _thin_run(
     whole = target_runs.filter(_whole(target_runs))
     keys = pa.table({name: whole.column(name) for name in KEY_COLUMNS})
     con.register("delta_targets", keys)
-    con.register("delta_listed", _dataset(store, commit.files_of("tag_snapshots"), SNAPSHOT_SCHEMA))
+    _view(con, "delta_listed", store, commit.files_of("tag_snapshots"), SNAPSHOT_SCHEMA)
     _state_before(con, ordered, index, {tuple(k.values()) for k in keys.to_pylist()}, sightings)
     con.execute(warehouse.sql("lake/current_payloads"))
     token = secrets.token_hex(4)
@@ -183,6 +183,20 @@ def _thin_run(
     return replaced, sum(_size(store, f"{folder}/{name}") for name, _ in written)
 
 
+def _view(
+    con: duckdb.DuckDBPyConnection, name: str, store: LakeStore, files: list[str], schema: pa.Schema
+) -> None:
+    """Make `name` read the Parquet `files` (no file: no row)."""
+    con.execute(f"DROP VIEW IF EXISTS {name}")
+    con.unregister(name)
+    if not files:
+        con.register(name, schema.empty_table())
+    elif store.local:  # DuckDB's own reader: it streams the files in little memory
+        warehouse.parquet_view(con, name, files)
+    else:
+        con.register(name, _dataset(store, files, schema))
+
+
 def _dataset(store: LakeStore, files: list[str], schema: pa.Schema) -> ds.Dataset:
     # With a schema, a column a file lacks reads as NULL (older runs' `listing`, a listing's `op`).
     return ds.dataset(files, schema=schema, format="parquet", filesystem=store.fs)
@@ -202,21 +216,24 @@ def _state_before(
     wanted: set[Key],
     sightings: Sightings,
 ) -> None:
-    """Create the temporary table `delta_known`: the registry after the run before
+    """Create the temporary view `delta_known`: the registry after the run before
     `ordered[index]`, by the README's query over the runs since each repository in `wanted`
     was last listed whole (earlier runs cannot change what it says of them)."""
+    store = ordered[index].store
     window = ordered[sightings.window_start(index, wanted) : index]
-    for table, schema in (
-        ("target_runs", TARGET_RUN_SCHEMA),
-        ("tag_snapshots", SNAPSHOT_SCHEMA),
-        ("tag_deltas", DELTA_SCHEMA),
-    ):
-        files = [path for commit in window for path in commit.files_of(table)]
-        source = _dataset(ordered[index].store, files, schema) if files else schema.empty_table()
-        con.register(table, source)
+    files = {
+        table: [path for commit in window for path in commit.files_of(table)]
+        for table in ("target_runs", "tag_snapshots", "tag_deltas")
+    }
+    # Few rows, and older runs' files may all lack `listing`: read through Arrow with it.
+    target_runs = _dataset(store, files["target_runs"], TARGET_RUN_SCHEMA).to_table()
+    con.register("target_runs", target_runs)
+    _view(con, "tag_snapshots", store, files["tag_snapshots"], SNAPSHOT_SCHEMA)
+    _view(con, "tag_deltas", store, files["tag_deltas"], DELTA_SCHEMA)
     before = ordered[index - 1].run_id if index else None
+    con.register("thin_wanted", pa.table({"run_id": pa.array([before], pa.string())}))
     text = warehouse.sql("lake/state").replace(WANTED_LATEST, WANTED_RUN, 1).rstrip().rstrip(";")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE delta_known AS {text}", {"run_id": before})
+    con.execute(f"CREATE OR REPLACE TEMP VIEW delta_known AS {text}")
 
 
 @dataclass(frozen=True)
