@@ -116,10 +116,12 @@ def thin(
     last = max((position[c.run_id] for c in chosen), default=-1)
     sightings = Sightings.of(ordered[:last])
     with tempfile.TemporaryDirectory(prefix="swr-etl-thin-") as spill, duckdb.connect() as con:
-        # In little memory whatever the lake's size, as a sync: DuckDB spills beyond it.
+        # In little memory whatever the lake's size, as a sync: DuckDB spills beyond it. One
+        # thread: two ran out of that limit at 200,000 tags (each holds buffers of its own).
         con.execute(f"SET memory_limit = '{warehouse.MEMORY_LIMIT}'")
         con.execute(f"SET temp_directory = '{spill}'")
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET threads = 1")
         con.execute(warehouse.sql("macros/tag_payload"))
         con.register("runs", _runs(ordered))
         for commit in chosen:
@@ -164,6 +166,9 @@ def _thin_run(
     _view(con, "delta_listed", store, commit.files_of("tag_snapshots"), SNAPSHOT_SCHEMA)
     _state_before(con, ordered, index, {tuple(k.values()) for k in keys.to_pylist()}, sightings)
     con.execute(warehouse.sql("lake/current_payloads"))
+    # Keys and payload hashes only, held once: the comparison then joins a small table.
+    con.execute("CREATE OR REPLACE TEMP TABLE thin_current AS SELECT * FROM delta_current")
+    con.execute("CREATE OR REPLACE TEMP VIEW delta_current AS SELECT * FROM thin_current")
     token = secrets.token_hex(4)
     marker = store.path(THINNED, f"{commit.run_id}.{token}.txt")
     snapshots = commit.files_of("tag_snapshots")
@@ -402,9 +407,10 @@ def _delete_unlisted(commit: Commit, token: str, replaced: list[str]) -> int:
         if path not in listed and store.exists(path):
             store.fs.delete_file(path)
             deleted += 1
-            folder = posixpath.dirname(path)
-            if store.local and not store.children(folder):
-                store.fs.delete_dir(folder)  # a partition left empty: no folder for readers
+            if store.local:  # a partition (and its date) left empty: no folder for readers
+                for folder in (posixpath.dirname(path), posixpath.dirname(posixpath.dirname(path))):
+                    if not store.children(folder):
+                        store.fs.delete_dir(folder)
     return deleted
 
 

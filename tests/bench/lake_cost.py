@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -127,12 +128,16 @@ class Hourly(datetime):
 
 
 def simulate_month(
-    registry: Registry, full_every: str, days: int = 30, keep_whole: str | None = None
+    registry: Registry,
+    full_every: str,
+    days: int = 30,
+    keep_whole: str | None = None,
+    keep: Path | None = None,
 ) -> None:
     """Sync hourly for `days` days (~1% of tags changed a run) and print the lake's bytes and
     the objects a reader of the registry's state lists, then a year estimated as 365/`days` of
     it; with `keep_whole`, then thin the lake and print the same again."""
-    with tempfile.TemporaryDirectory() as scratch, ServerThread(registry) as server:
+    with kept_or_temporary(keep) as scratch, ServerThread(registry) as server:
         os.environ["LAKE_COST_TOKEN"] = server.credentials.token
         config = load_config(write_config(Path(scratch), server.url, "LAKE_COST_TOKEN", full_every))
         etl.run.start.datetime = Hourly  # type: ignore[misc]  # the runs' clock, not the tool's
@@ -159,6 +164,17 @@ def simulate_month(
             print(f"{said}")
             print(f"  in {took:.1f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB; then:")
             print_lake(Path(scratch) / "lake", days)
+
+
+@contextlib.contextmanager
+def kept_or_temporary(folder: Path | None) -> Iterator[str]:
+    """Yield `folder` (made, and kept afterwards) or a temporary folder."""
+    if folder is None:
+        with tempfile.TemporaryDirectory() as scratch:
+            yield scratch
+        return
+    folder.mkdir(parents=True)
+    yield str(folder)
 
 
 def print_lake(lake: Path, days: int) -> None:
@@ -198,6 +214,9 @@ def main() -> None:
     )
     parser.add_argument("--days", type=int, default=30, help="with --month: how many days")
     parser.add_argument(
+        "--keep", type=Path, default=None, help="with --month: leave the folder here (new)"
+    )
+    parser.add_argument(
         "--thin", default=None, help="with --month: then thin, keeping a whole listing this often"
     )
     parser.add_argument(
@@ -213,7 +232,7 @@ def main() -> None:
         compare_syncs(registry, args.compare_syncs)
         return
     if args.month:
-        simulate_month(registry, args.full_listing_every, args.days, args.thin)
+        simulate_month(registry, args.full_listing_every, args.days, args.thin, args.keep)
         return
 
     with tempfile.TemporaryDirectory() as scratch, ServerThread(registry) as server:
