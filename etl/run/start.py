@@ -19,7 +19,7 @@ from etl.run.discovery import Members
 from etl.run.endpoints import auth_for
 from etl.run.identity import writer_id
 from etl.run.lock import OutputLock
-from etl.store import commits, lake, thinning, warehouse
+from etl.store import commits, lake, replaced, warehouse
 from etl.store.loading import LoadRefused, catch_up
 from etl.store.storage import LakeStore
 from etl.swr.auth import Auth
@@ -138,7 +138,7 @@ def prepare_outputs(config: Config, store: LakeStore) -> StartState:
     grace = 0.0 if store.local else out.orphan_grace
     try:
         removed = commits.clean_uncommitted(store, grace)
-        thinning.clear_replaced(store, out.orphan_grace)  # what `thin` replaced
+        replaced.clear_replaced(store, out.orphan_grace)  # what `thin` replaced
     except OSError as exc:
         raise StorageError(f"cannot clean the lake {store.url}: {exc}") from None
     if removed:

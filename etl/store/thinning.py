@@ -16,9 +16,9 @@ records (`load`, `rebuild`) or globs the folders (the README's views):
 4. once `output.orphan_grace` has passed (readers that hold the old record still read the old
    files), the files the record no longer lists are deleted, `target_runs` first.
 
-A marker `_thinned/R.T.txt` (run R, this attempt's token T), written before step 1, names the
-files replaced; `clear_replaced` (run by `thin` and at the start of every sync) finishes step 4,
-or removes what an attempt that died before step 3 wrote.
+A marker (`etl.store.replaced`), written before step 1, names the files replaced; its
+`clear_replaced` (run by `thin` and at the start of every sync) finishes step 4, or removes
+what an attempt that died before step 3 wrote.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import posixpath
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -43,13 +42,13 @@ from etl.errors import StorageError
 from etl.failpoints import failpoint
 from etl.schemas import DELTA_SCHEMA, RUN_FILES, SNAPSHOT_SCHEMA, TARGET_RUN_SCHEMA
 from etl.store import warehouse
-from etl.store.commits import COMMIT_RECORD, Commit, commits_in_order, listed_runs, read_commit
+from etl.store.commits import COMMIT_RECORD, Commit, commits_in_order, listed_runs
 from etl.store.deltas import KEY_COLUMNS, Key, changes
 from etl.store.lake import STAGING, partition
 from etl.store.parts import ROWS_PER_GROUP, PartWriter
+from etl.store.replaced import clear_replaced, marker_path, marker_text
 from etl.store.storage import LakeStore
 
-THINNED = "_thinned"
 SYNCED = ("ok", "not_found", "untracked")  # syncs that say what a repository holds
 # The README's query names the run it answers for in its first line; here a table holds it.
 WANTED_LATEST = "SELECT CAST(NULL AS STRING) AS run_id"
@@ -170,16 +169,16 @@ def _thin_run(
     con.execute("CREATE OR REPLACE TEMP TABLE thin_current AS SELECT * FROM delta_current")
     con.execute("CREATE OR REPLACE TEMP VIEW delta_current AS SELECT * FROM thin_current")
     token = secrets.token_hex(4)
-    marker = store.path(THINNED, f"{commit.run_id}.{token}.txt")
+    marker = marker_path(store, commit, token)
     snapshots = commit.files_of("tag_snapshots")
     old_target_runs = commit.files_of("target_runs")
-    store.write_text(marker, _marker_text(commit, token, old_target_runs + snapshots))
+    store.write_text(marker, marker_text(commit, token, old_target_runs + snapshots))
     written = _write_changes(con, commit, token)
     failpoint("thin-changes-written")
     new_target_runs = _write_target_runs(commit, token, _as_changes(target_runs))
     failpoint("thin-target-runs-written")
     _replace_record(commit, written, new_target_runs)
-    store.write_text(marker, _marker_text(commit, token, old_target_runs + snapshots))
+    store.write_text(marker, marker_text(commit, token, old_target_runs + snapshots))
     failpoint("thin-recorded")
     if store.local:
         shutil.rmtree(store.path(STAGING, f"thin-{token}"), ignore_errors=True)
@@ -362,62 +361,3 @@ def _fsync(path: str) -> None:
 
 def _size(store: LakeStore, path: str) -> int:
     return int(store.fs.get_file_info(path).size or 0)
-
-
-# --- the files replaced ----------------------------------------------------------------------
-
-
-def _marker_text(commit: Commit, token: str, replaced: list[str]) -> str:
-    return "\n".join([commit.snapshot_date, commit.run_id, token, *replaced]) + "\n"
-
-
-def clear_replaced(store: LakeStore, grace_s: float, now: datetime | None = None) -> int:
-    """Delete the files thinned runs' records no longer list, once the marker that names them
-    is older than `grace_s`, `target_runs` first; return how many were deleted. What an
-    attempt wrote before it died, unlisted, goes the same way."""
-    now = now or datetime.now(UTC)
-    deleted = 0
-    for info in store.files(store.path(THINNED)):
-        mtime = info.mtime.astimezone(UTC) if isinstance(info.mtime, datetime) else now
-        if now - mtime < timedelta(seconds=grace_s):
-            continue
-        date, run_id, token, *replaced = store.read_text(info.path).split("\n")
-        try:
-            commit = read_commit(store, date, run_id)
-        except StorageError:
-            continue  # an unreadable record: delete nothing it may still need
-        deleted += _delete_unlisted(commit, token, [p for p in replaced if p])
-        store.fs.delete_file(info.path)
-    return deleted
-
-
-def _delete_unlisted(commit: Commit, token: str, replaced: list[str]) -> int:
-    store = commit.store
-    assert commit.files is not None
-    listed = {
-        store.path(partition(table, commit.snapshot_date, commit.run_id), name)
-        for table, files in commit.files.items()
-        for name, _ in files
-    }
-    candidates = [*replaced, *_written_by(commit, token)]
-    # `target_runs` first: a folder reader must never find a whole listing's row without it.
-    candidates.sort(key=lambda path: "/target_runs/" not in path)
-    deleted = 0
-    for path in candidates:
-        if path not in listed and store.exists(path):
-            store.fs.delete_file(path)
-            deleted += 1
-            if store.local:  # a partition (and its date) left empty: no folder for readers
-                for folder in (posixpath.dirname(path), posixpath.dirname(posixpath.dirname(path))):
-                    if not store.children(folder):
-                        store.fs.delete_dir(folder)
-    return deleted
-
-
-def _written_by(commit: Commit, token: str) -> Iterator[str]:
-    """Yield the files an attempt with `token` wrote into the run's partitions."""
-    for table in ("target_runs", "tag_deltas"):
-        folder = commit.store.path(partition(table, commit.snapshot_date, commit.run_id))
-        for info in commit.store.files(folder):
-            if f"-{token}" in info.base_name:
-                yield info.path
