@@ -17,6 +17,7 @@ import click
 from etl import __version__
 from etl.cli.errors import OneLineUsage, one_line_errors
 from etl.cli.fake import fake_server
+from etl.cli.options import config_option
 from etl.cli.thin import thin
 from etl.config import Config
 from etl.config_file import load_config
@@ -24,15 +25,6 @@ from etl.errors import raise_interrupted
 
 if TYPE_CHECKING:
     import duckdb
-
-config_option = click.option(
-    "-c",
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The YAML config file.",
-)
 
 
 @click.group(cls=OneLineUsage)

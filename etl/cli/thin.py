@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from etl.cli.errors import one_line_errors
+from etl.cli.options import config_option
 
 
 def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -22,14 +23,7 @@ def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> f
 
 
 @click.command()
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The YAML config file.",
-)
+@config_option
 @click.option(
     "--older-than",
     callback=duration,

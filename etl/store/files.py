@@ -1,5 +1,6 @@
 """Replacing a local file atomically: the one way the tool rewrites a file that others read
-(the read-only copy, the dashboard page, a writer's identity)."""
+(the read-only copy, the dashboard page, a writer's identity, a thinned run's commit record);
+and making a write or a rename durable."""
 
 from __future__ import annotations
 
@@ -25,3 +26,12 @@ def replacing(path: Path, clean_stale: bool = False) -> Iterator[Path]:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def fsync(path: str | Path) -> None:
+    """Flush a file, or a folder's entries (a rename in it), to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -42,6 +42,7 @@ from etl.schemas import (
     SNAPSHOT_SCHEMA,
 )
 from etl.store.deltas import Key, delta_batches, key_text, keys_of
+from etl.store.files import fsync
 from etl.store.parts import ROWS_PER_GROUP, PartWriter, chunks
 from etl.store.storage import LakeStore, local_store
 
@@ -309,7 +310,7 @@ class RunWriter:
         target = self.store.path(where)
         self.store.make_dirs(target.rsplit("/", 1)[0])
         os.replace(f"{self.staging}/{where}", target)
-        _fsync_dir(Path(target).parent)
+        fsync(Path(target).parent)
 
     def abandon(self) -> bool:
         """Remove everything this run wrote (writing nothing more: the disk may be full);
@@ -342,11 +343,3 @@ def split(chunk: pa.Table, as_changes: pa.Array) -> tuple[pa.Table, pa.Table]:
         return chunk, chunk.slice(0, 0)
     mask = pc.is_in(keys_of(chunk), as_changes)
     return chunk.filter(pc.invert(mask)), chunk.filter(mask)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

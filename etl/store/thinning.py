@@ -31,6 +31,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -44,6 +45,7 @@ from etl.schemas import DELTA_SCHEMA, RUN_FILES, SNAPSHOT_SCHEMA, TARGET_RUN_SCH
 from etl.store import warehouse
 from etl.store.commits import COMMIT_RECORD, Commit, commits_in_order, listed_runs
 from etl.store.deltas import KEY_COLUMNS, Key, changes
+from etl.store.files import fsync, replacing
 from etl.store.lake import STAGING, partition
 from etl.store.parts import ROWS_PER_GROUP, PartWriter
 from etl.store.replaced import clear_replaced, marker_path, marker_text
@@ -337,26 +339,17 @@ def _replace_record(
     if not store.local:
         pq.write_table(row, record, compression="zstd", filesystem=store.fs)
         return
-    beside = f"{record}.{secrets.token_hex(4)}.tmp"  # not `*.parquet`: no reader globs it
-    pq.write_table(row, beside, compression="zstd")
-    _fsync(beside)
-    os.replace(beside, record)
-    _fsync(posixpath.dirname(record))
+    with replacing(Path(record)) as partial:  # `.runs.parquet.PID.partial`: no reader globs it
+        pq.write_table(row, partial, compression="zstd")
+        fsync(partial)
+    fsync(posixpath.dirname(record))
 
 
 def _move_into(store: LakeStore, source: str, target: str) -> None:
     store.make_dirs(posixpath.dirname(target))
-    _fsync(source)
+    fsync(source)
     os.replace(source, target)
-    _fsync(posixpath.dirname(target))
-
-
-def _fsync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync(posixpath.dirname(target))
 
 
 def _size(store: LakeStore, path: str) -> int:
