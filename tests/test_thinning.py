@@ -4,6 +4,7 @@ was, `rebuild` still equals the database, and a kill at any step loses nothing."
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from etl.store import commits, warehouse
 from etl.store.loading import rebuild
 from etl.store.storage import local_store
 from tests.conftest import query, readme_sql, write_config
-from tests.test_lake import lake_state, states_by_run
+from tests.test_lake import FIXTURE_LAKE, lake_state, states_by_run
 
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
 
@@ -249,3 +250,23 @@ def test_a_run_whose_listed_file_is_missing_stops_thin_in_one_line(synced: Path)
     assert f"error: run {damaged.run_id}: " in result.output and "is missing" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert commits.read_commit(store, damaged.snapshot_date, damaged.run_id).files == damaged.files
+
+
+def test_a_lake_written_before_deltas_is_thinned_and_reads_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its target_runs have no `listing` column; every run listed every repository whole.
+    shutil.copytree(FIXTURE_LAKE, tmp_path / "lake")
+    day = next_day(next_day(generate_registry(repos=8, tags=120, seed=11), churn=0.1), churn=0.1)
+    (tmp_path / "all").mkdir()
+    with ServerThread(day) as server:
+        config = config_for(tmp_path / "all", server, EVERYTHING, monkeypatch)
+        assert run_sync(load_config(config)).exit_code == 0  # loads the two old runs
+    db = tmp_path / "swr.duckdb"
+    states = states_by_run(db)
+    history = query(db, "SELECT * FROM tag_history ORDER BY ALL")
+    said = thin(tmp_path, "--older-than", "0", "--keep-whole-every", "36500d", "--grace", "0")
+    assert said.startswith("thinned 2 run(s)"), said  # the second old run, and today's
+    for run_id, state in states.items():
+        assert lake_state(tmp_path / "lake", run_id) == state, run_id
+    assert record_read(tmp_path, tmp_path / "rebuilt.duckdb") == history
