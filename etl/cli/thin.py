@@ -55,6 +55,7 @@ def thin(
     this command or the next sync.
     """
     from etl.config_file import load_config
+    from etl.present.formats import human_bytes
     from etl.run.start import output_lock
     from etl.store.storage import store_for
     from etl.store.thinning import thin as thin_lake
@@ -69,13 +70,10 @@ def thin(
         done = thin_lake(
             store, older_than, keep_whole_every, out.orphan_grace if grace is None else grace
         )
+    listings, changes = human_bytes(done.listing_bytes), human_bytes(done.change_bytes)
     click.echo(
         f"thinned {len(done.runs)} run(s) of {store.url}: "
-        f"{mib(done.listing_bytes)} of whole listings stored as {mib(done.change_bytes)} "
+        f"{listings} of whole listings stored as {changes} "
         f"of changes; {len(done.kept)} old run(s) kept whole (one a period); "
         f"{done.deleted} replaced file(s) deleted"
     )
-
-
-def mib(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB"

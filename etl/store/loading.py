@@ -190,30 +190,48 @@ def _read_one(commit: Commit, table: str, schema: pa.Schema | None = None) -> pa
     files = commit.files_of(table)
     if not files:
         raise StorageError(f"run {commit.run_id} has no {table} in the lake {commit.store.url}")
-    data = _dataset(commit.store, files).to_table()
+    data = lake_dataset(commit.store, files).to_table()
     return data if schema is None else conform(data, schema)
 
 
-def _dataset(store: LakeStore, files: list[str], schema: pa.Schema | None = None) -> ds.Dataset:
-    # With a schema, a column a file lacks reads as NULL (a whole listing has no `op`).
+def lake_dataset(store: LakeStore, files: list[str], schema: pa.Schema | None = None) -> ds.Dataset:
+    """Return the lake's Parquet `files` as one Arrow dataset; with a schema, a column a file
+    lacks reads as NULL (a whole listing has no `op`, an older run's `target_runs` no
+    `listing`)."""
     return ds.dataset(files, schema=schema, format="parquet", filesystem=store.fs)
+
+
+def lake_view(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    store: LakeStore,
+    files: list[str],
+    schema: pa.Schema,
+    columns: str = "*",
+) -> None:
+    """Make `name` read the lake's Parquet `files` (no file: no row of `schema`): in a folder
+    with DuckDB's own reader (faster than an Arrow dataset, and it streams in little memory),
+    on object storage through pyarrow's filesystem as `schema` (DuckDB scans it in batches)."""
+    con.execute(f"DROP VIEW IF EXISTS {name}")
+    con.unregister(name)
+    if not files:
+        con.register(name, schema.empty_table())
+    elif store.local:
+        parquet_view(con, name, files, columns)
+    else:
+        con.register(name, lake_dataset(store, files, schema))
 
 
 def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
     # The run's tags: whole listings (`op` NULL) and changes (`op` open or close), as one.
     changes = commit.files_of("tag_deltas")
     tags = commit.files_of("tag_snapshots") + changes
-    if not tags:
-        con.register("staged_tags", DELTA_SCHEMA.empty_table())
-    elif commit.store.local:
-        # DuckDB's own Parquet reader: faster than scanning through an Arrow dataset.
-        parquet_view(con, "staged_tags", tags, "*" if changes else "*, NULL::VARCHAR AS op")
-    else:  # object storage, read through pyarrow's filesystem (DuckDB scans it in batches)
-        con.register("staged_tags", _dataset(commit.store, tags, DELTA_SCHEMA))
+    columns = "*" if changes else "*, NULL::VARCHAR AS op"
+    lake_view(con, "staged_tags", commit.store, tags, DELTA_SCHEMA, columns)
     con.register("staged_target_runs", _read_one(commit, "target_runs", schemas.TARGET_RUN_SCHEMA))
     for table, schema in OPTIONAL_TABLES.items():
         files = commit.files_of(table)
-        data = _dataset(commit.store, files).to_table() if files else schema.empty_table()
+        data = lake_dataset(commit.store, files).to_table() if files else schema.empty_table()
         con.register(f"staged_{table}", conform(data, schema))
     con.register("staged_run", conform(commit.row, schemas.RUN_SCHEMA))
 

@@ -36,7 +36,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from etl.errors import StorageError
@@ -47,6 +46,7 @@ from etl.store.commits import COMMIT_RECORD, Commit, commits_in_order, listed_ru
 from etl.store.deltas import KEY_COLUMNS, Key, changes
 from etl.store.files import fsync, replacing
 from etl.store.lake import STAGING, partition
+from etl.store.loading import lake_dataset, lake_view
 from etl.store.parts import ROWS_PER_GROUP, PartWriter
 from etl.store.replaced import clear_replaced, marker_path, marker_text
 from etl.store.storage import LakeStore
@@ -160,11 +160,13 @@ def _thin_run(
     listings replaced and of the changes written."""
     commit = ordered[index]
     store = commit.store
-    target_runs = _dataset(store, commit.files_of("target_runs"), TARGET_RUN_SCHEMA).to_table()
+    snapshots = commit.files_of("tag_snapshots")
+    old_target_runs = commit.files_of("target_runs")
+    target_runs = lake_dataset(store, old_target_runs, TARGET_RUN_SCHEMA).to_table()
     whole = target_runs.filter(_whole(target_runs))
     keys = pa.table({name: whole.column(name) for name in KEY_COLUMNS})
     con.register("delta_targets", keys)
-    _view(con, "delta_listed", store, commit.files_of("tag_snapshots"), SNAPSHOT_SCHEMA)
+    lake_view(con, "delta_listed", store, snapshots, SNAPSHOT_SCHEMA)
     _state_before(con, ordered, index, {tuple(k.values()) for k in keys.to_pylist()}, sightings)
     con.execute(warehouse.sql("lake/current_payloads"))
     # Keys and payload hashes only, held once: the comparison then joins a small table.
@@ -172,8 +174,6 @@ def _thin_run(
     con.execute("CREATE OR REPLACE TEMP VIEW delta_current AS SELECT * FROM thin_current")
     token = secrets.token_hex(4)
     marker = marker_path(store, commit, token)
-    snapshots = commit.files_of("tag_snapshots")
-    old_target_runs = commit.files_of("target_runs")
     store.write_text(marker, marker_text(commit, token, old_target_runs + snapshots))
     written = _write_changes(con, commit, token)
     failpoint("thin-changes-written")
@@ -187,25 +187,6 @@ def _thin_run(
     replaced = sum(_size(store, path) for path in snapshots)
     folder = store.path(partition("tag_deltas", commit.snapshot_date, commit.run_id))
     return replaced, sum(_size(store, f"{folder}/{name}") for name, _ in written)
-
-
-def _view(
-    con: duckdb.DuckDBPyConnection, name: str, store: LakeStore, files: list[str], schema: pa.Schema
-) -> None:
-    """Make `name` read the Parquet `files` (no file: no row)."""
-    con.execute(f"DROP VIEW IF EXISTS {name}")
-    con.unregister(name)
-    if not files:
-        con.register(name, schema.empty_table())
-    elif store.local:  # DuckDB's own reader: it streams the files in little memory
-        warehouse.parquet_view(con, name, files)
-    else:
-        con.register(name, _dataset(store, files, schema))
-
-
-def _dataset(store: LakeStore, files: list[str], schema: pa.Schema) -> ds.Dataset:
-    # With a schema, a column a file lacks reads as NULL (older runs' `listing`, a listing's `op`).
-    return ds.dataset(files, schema=schema, format="parquet", filesystem=store.fs)
 
 
 def _whole(target_runs: pa.Table) -> pa.Array:
@@ -232,10 +213,10 @@ def _state_before(
         for table in ("target_runs", "tag_snapshots", "tag_deltas")
     }
     # Few rows, and older runs' files may all lack `listing`: read through Arrow with it.
-    target_runs = _dataset(store, files["target_runs"], TARGET_RUN_SCHEMA).to_table()
+    target_runs = lake_dataset(store, files["target_runs"], TARGET_RUN_SCHEMA).to_table()
     con.register("target_runs", target_runs)
-    _view(con, "tag_snapshots", store, files["tag_snapshots"], SNAPSHOT_SCHEMA)
-    _view(con, "tag_deltas", store, files["tag_deltas"], DELTA_SCHEMA)
+    lake_view(con, "tag_snapshots", store, files["tag_snapshots"], SNAPSHOT_SCHEMA)
+    lake_view(con, "tag_deltas", store, files["tag_deltas"], DELTA_SCHEMA)
     before = ordered[index - 1].run_id if index else None
     con.register("thin_wanted", pa.table({"run_id": pa.array([before], pa.string())}))
     text = warehouse.sql("lake/state").replace(WANTED_LATEST, WANTED_RUN, 1).rstrip().rstrip(";")
@@ -256,7 +237,7 @@ class Sightings:
         first: dict[Key, int] = {}
         whole: dict[Key, list[int]] = {}
         for position, commit in enumerate(ordered):
-            rows = _dataset(commit.store, commit.files_of("target_runs"), TARGET_RUN_SCHEMA)
+            rows = lake_dataset(commit.store, commit.files_of("target_runs"), TARGET_RUN_SCHEMA)
             table = rows.to_table(columns=[*KEY_COLUMNS, "status", "listing"])
             for row in table.to_pylist():
                 key = (row["endpoint"], row["namespace"], row["repository"])

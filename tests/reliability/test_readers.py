@@ -132,6 +132,19 @@ def test_a_sync_finding_the_database_held_crawls_nothing(
     assert served.state.stats.requests == requests
 
 
+def synced_once_released(
+    held: subprocess.Popen[str], config: Path, day: Registry, repositories: list[tuple[str, str]]
+) -> Result:
+    """Let the holder of the database go and sync again: the run kept in the lake is loaded,
+    and the database holds `day` (the first six repositories, as `synced` configures)."""
+    held.kill()
+    held.wait()
+    after = run("sync", "-c", str(config), "--no-progress")
+    assert after.exit_code == 0, after.output
+    assert stored_rows(config.parent / "swr.duckdb") == expected_rows(day, repositories[:6])
+    return after
+
+
 def test_a_database_held_during_the_load_keeps_the_run_in_the_lake(
     tmp_path: Path,
     synced: Path,
@@ -149,13 +162,8 @@ def test_a_database_held_during_the_load_keeps_the_run_in_the_lake(
     assert paused.returncode == 4, err.decode()
     assert "is in use by another process" in message
     assert "is committed to the lake at" in message and "the next sync loads it" in message
-    held.kill()
-    held.wait()
-    after = run("sync", "-c", str(synced), "--no-progress")
-    assert after.exit_code == 0, after.output
+    after = synced_once_released(held, synced, tomorrow, list(small_registry.repositories))
     assert "loaded 1 earlier run(s)" in after.output
-    keys = list(small_registry.repositories)[:6]
-    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow, keys)
     assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 3
 
 
@@ -180,11 +188,7 @@ def test_a_database_held_during_the_crawl_stores_the_run_whole_and_keeps_it_in_t
     assert paused.returncode == 4, err.decode()
     assert "stores every repository whole in the lake" in err.decode()
     assert "is committed to the lake at" in err.decode().strip().splitlines()[-1]
-    held.kill()
-    held.wait()
-    assert run("sync", "-c", str(synced), "--no-progress").exit_code == 0
-    keys = list(small_registry.repositories)[:6]
-    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(tomorrow, keys)
+    synced_once_released(held, synced, tomorrow, list(small_registry.repositories))
     listings = query(tmp_path / "swr.duckdb", "SELECT seq, listing FROM target_runs")
     assert {listing for seq, listing in listings if seq == 2} == {"full"}
 
