@@ -44,8 +44,13 @@ def clock_at(moment: datetime) -> type[datetime]:
 
 
 def first_day() -> datetime:
-    """Midnight UTC three days ago: the history's first day."""
-    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(3)
+    """Midnight UTC three days ago, or earlier: the history's first day. Its three days lie in
+    one 30-day period (counted from the epoch, as `--keep-whole-every 30d` counts), whatever
+    today's date."""
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(3)
+    period = timedelta(30).total_seconds()
+    boundary = datetime.fromtimestamp((day + timedelta(3)).timestamp() // period * period, UTC)
+    return boundary - timedelta(3) if boundary > day else day
 
 
 def config_for(

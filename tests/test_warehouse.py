@@ -13,6 +13,7 @@ import pytest
 from etl import schemas
 from etl.schemas import SNAPSHOT_SCHEMA
 from etl.store import warehouse
+from etl.store.early import keys_table
 
 SQL_FILES = sorted(
     p.relative_to(warehouse.sql_dir()).with_suffix("").as_posix()
@@ -56,6 +57,13 @@ def test_every_sql_file_runs_on_a_fresh_database(
         con.register("staged_run", schemas.RUN_SCHEMA.empty_table())
         con.register("staged_repositories", schemas.REPOSITORY_ROW_SCHEMA.empty_table())
         con.register("staged_discoveries", schemas.DISCOVERY_SCHEMA.empty_table())
+        # What the load beside a paced crawl reads (etl.store.early).
+        con.register("staged_early", keys_table([]))
+        con.register("staged_listed", schemas.DELTA_SCHEMA.empty_table())
+        con.register("early_keys", keys_table([]))
+        con.register("early_tags", SNAPSHOT_SCHEMA.empty_table())
+        con.register("early_opens", SNAPSHOT_SCHEMA.empty_table())
+        con.register("early_closes", pa.table({"history_row": pa.array([], pa.int64())}))
         con.execute(warehouse.sql("load/current_versions"), {"seq": 1, "part": 0, "parts": 1})
         con.execute(warehouse.sql("load/diff"), {"part": 0, "parts": 1})
         if name.startswith("lake/"):  # the lake's tables, as `thin` and a sync name them

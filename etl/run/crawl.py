@@ -29,7 +29,8 @@ from etl.errors import (
 from etl.failpoints import failpoint
 from etl.results import Target, TargetResult
 from etl.status import TargetStatus
-from etl.store.lake import Lane, RunWriter
+from etl.store.lake import RunWriter
+from etl.store.lanes import Lane
 from etl.swr.client import SwrClient
 from etl.swr.lists import Api, tag_list_of
 from etl.swr.pages import MAX_MANIFEST_BYTES, SnapshotContext, snapshot_batch
@@ -109,7 +110,7 @@ async def crawl_target(
     if target.endpoint in dead_endpoints:
         result.status, result.error = TargetStatus.FAILED, dead_endpoints[target.endpoint]
         return result
-    lane.start_target()
+    lane.start_target((target.endpoint, target.namespace, target.repository))
     try:
         if began >= settings.deadline:
             raise deadline_passed(settings)
@@ -163,7 +164,8 @@ async def _stream_pages(crawl: TargetCrawl) -> None:
         log.info(
             "%s changed while it was crawled (%d -> %d tags): crawling it again", target, *totals
         )
-        crawl.lane.start_target()  # what the first crawl staged is dropped
+        # What the first crawl staged is dropped.
+        crawl.lane.start_target((target.endpoint, target.namespace, target.repository))
         result.tags = 0
         again = await _crawl_once(crawl, api)
         if again is not None and again[0] != again[1]:

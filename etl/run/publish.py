@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from etl.config import Config
 from etl.errors import Interrupted, StorageError
 from etl.results import RunSummary
 from etl.store import commits, lake, warehouse
+from etl.store.deltas import Key
 from etl.store.loading import LoadRefused, load_run, note_load_failure
 from etl.store.storage import LakeStore
 
@@ -125,18 +125,21 @@ def refresh_dashboard(
 
 
 def load_published(
-    config: Config, store: LakeStore, snapshot_date: str, run_id: str, stack: ExitStack
-) -> duckdb.DuckDBPyConnection:
-    """Load a run just committed to the lake into DuckDB and return the connection, open until
-    `stack` closes; on any failure, raise one line that says the run is safe in the lake and
-    what the next sync will do."""
+    config: Config,
+    store: LakeStore,
+    snapshot_date: str,
+    run_id: str,
+    con: duckdb.DuckDBPyConnection,
+    continued: list[Key] | None = None,
+) -> None:
+    """Load a run just committed to the lake into DuckDB over `con` (continuing its open
+    transaction, in which the `continued` targets are versioned, if any); on any failure,
+    raise one line that says the run is safe in the lake and what the next sync will do."""
     out = config.output
     where = committed(config, store, run_id).in_lake()
     try:
-        con = stack.enter_context(warehouse.connect(out.duckdb))
-        load_run(con, commits.read_commit(store, snapshot_date, run_id))
+        load_run(con, commits.read_commit(store, snapshot_date, run_id), continued or None)
         checkpoint(con, out.duckdb, run_id)
-        return con
     except Interrupted as exc:
         raise Interrupted(
             exc.signum, f"{where} but not loaded into {out.duckdb}; {NEXT_LOADS}"

@@ -29,6 +29,11 @@ def signals_deferred() -> Iterator[None]:
 def release_memory() -> None:
     """Hand memory freed by the last phase back to the OS, so phases' peaks do not stack."""
     gc.collect()
+    return_freed()
+
+
+def return_freed() -> None:
+    """Hand memory already freed back to the OS (no garbage collection: it holds the GIL)."""
     pa.default_memory_pool().release_unused()
     if LIBC is not None:
         LIBC.malloc_trim(0)

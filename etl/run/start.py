@@ -8,9 +8,12 @@ import importlib.util
 import logging
 import secrets
 import shutil
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import duckdb
 
 from etl.config import Config
 from etl.config_file import check_output
@@ -129,9 +132,13 @@ class StartState:
         return not self.set_aside and not self.beyond_lake
 
 
-def prepare_outputs(config: Config, store: LakeStore) -> StartState:
+def prepare_outputs(
+    config: Config, store: LakeStore, held: ExitStack
+) -> tuple[StartState, duckdb.DuckDBPyConnection]:
     """Remove what interrupted runs left, report set-aside runs, load the runs DuckDB missed,
-    and return what the new run needs to know. Call it holding the output lock."""
+    and return what the new run needs to know with the warehouse's connection, open until
+    `held` closes (no other process can open the file meanwhile). Call it holding the output
+    lock."""
     out = config.output
     store.make_dirs(store.root)
     shutil.rmtree(spool_root(config), ignore_errors=True)  # a killed run's (we hold the lock)
@@ -145,24 +152,8 @@ def prepare_outputs(config: Config, store: LakeStore) -> StartState:
         log.info("removed what interrupted runs left behind: %s", ", ".join(removed))
     identity = writer_id(out.duckdb)
     try:
-        with warehouse.connect(out.duckdb) as con:
-            listed = commits.listed_runs(store)
-            caught_up = catch_up(con, store, listed)
-            aside = warehouse.set_aside_runs(con)
-            beyond = warehouse.loaded_run_ids(con) - {run_id for _, run_id in listed}
-            state = StartState(
-                caught_up,
-                warehouse.manifest_digests(con),
-                warehouse.held(con),
-                warehouse.next_seq(con),
-                warehouse.latest_start(con),
-                warehouse.scope_members(con),
-                warehouse.tracked(con, config.writer, identity),
-                identity,
-                frozenset(aside),
-                frozenset(beyond),
-            )
-            warehouse.warn_shared_names(con)
+        con = held.enter_context(warehouse.connect(out.duckdb))
+        state = start_state(config, store, con, identity)
     except DatabaseBusy as exc:
         raise DatabaseBusy(
             f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"
@@ -173,7 +164,31 @@ def prepare_outputs(config: Config, store: LakeStore) -> StartState:
         ) from None
     except OSError as exc:
         raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
-    report_set_aside(aside, out.duckdb, store)
+    return state, con
+
+
+def start_state(
+    config: Config, store: LakeStore, con: duckdb.DuckDBPyConnection, identity: str
+) -> StartState:
+    """Load the committed runs the warehouse lacks and return what the new run needs to know."""
+    listed = commits.listed_runs(store)
+    caught_up = catch_up(con, store, listed)
+    aside = warehouse.set_aside_runs(con)
+    beyond = warehouse.loaded_run_ids(con) - {run_id for _, run_id in listed}
+    state = StartState(
+        caught_up,
+        warehouse.manifest_digests(con),
+        warehouse.held(con),
+        warehouse.next_seq(con),
+        warehouse.latest_start(con),
+        warehouse.scope_members(con),
+        warehouse.tracked(con, config.writer, identity),
+        identity,
+        frozenset(aside),
+        frozenset(beyond),
+    )
+    warehouse.warn_shared_names(con)
+    report_set_aside(aside, config.output.duckdb, store)
     return state
 
 

@@ -25,12 +25,13 @@ from etl import schemas
 from etl.config import Config
 from etl.errors import EtlError, Interrupted, StorageError
 from etl.failpoints import failpoint
-from etl.results import RunSummary, SyncOutcome, TargetResult
+from etl.results import RunSummary, SyncOutcome, Target, TargetResult
 from etl.run.crawl import CrawlSettings, crawl_targets
 from etl.run.discovery import Discovery, discover, endpoint_apis
 from etl.run.endpoints import client_for
 from etl.run.guard import refuse_mass_removals
 from etl.run.listings import delta_targets
+from etl.run.loader import Loader
 from etl.run.publish import Reports, load_published, places, refresh_outputs, refreshing
 from etl.run.records import discoveries_table, repositories_table, run_row, target_runs_table
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
@@ -46,7 +47,9 @@ from etl.run.start import (
     spool_for,
 )
 from etl.status import RunStatus
-from etl.store import lake, warehouse
+from etl.store import lake
+from etl.store.deltas import Key
+from etl.store.early import EarlyLoad
 from etl.store.storage import LakeStore, store_for
 from etl.store.summaries import bare_summary, summarise_run
 from etl.swr.auth import Auth
@@ -75,6 +78,9 @@ class Run:
     started: datetime
     run_id: str
     writer: lake.RunWriter
+    warehouse: duckdb.DuckDBPyConnection  # held from the start to the load (`held`)
+    held: ExitStack
+    early: EarlyLoad
     results: list[TargetResult] = field(default_factory=list)
     discovery: Discovery = field(default_factory=Discovery)
 
@@ -95,9 +101,9 @@ def run_sync(
     store = store_for(config.output)  # one per run: S3 resolves its credentials per client
     auths = prepare(config, store)
     started = datetime.now(UTC)
-    with output_lock(config):
+    with output_lock(config), ExitStack() as held:
         try:
-            run = begin(config, store)
+            run = begin(config, store, held)
             outcome = run_locked(run, auths, hooks or Hooks(), accept_removals, reports)
         except BaseException as exc:
             if config.output.metrics is not None:
@@ -132,14 +138,17 @@ def run_locked(
     return SyncOutcome(run.run_id, run.results, row, run.state.caught_up, summary, failures)
 
 
-def begin(config: Config, store: LakeStore) -> Run:
-    """Start a run: clean up after interrupted ones, catch DuckDB up, name the run."""
-    state = prepare_outputs(config, store)
+def begin(config: Config, store: LakeStore, held: ExitStack) -> Run:
+    """Start a run: clean up after interrupted ones, catch DuckDB up (and hold it until the
+    run is loaded, or `held` closes), name the run."""
+    state, con = prepare_outputs(config, store, held)
     started = run_start(state.latest_start)
     run_id = new_run_id(started)
     partition = started.strftime("%Y-%m-%d")
     writer = lake.RunWriter(store, run_id, partition, spool_for(config, run_id))
-    return Run(config, state, started, run_id, writer)
+    cursors = (held.enter_context(con.cursor()), held.enter_context(con.cursor()))
+    early = EarlyLoad(*cursors, state.seq, run_id, started)
+    return Run(config, state, started, run_id, writer, con, held, early)
 
 
 def settle(run: Run, accept_removals: bool) -> None:
@@ -150,6 +159,7 @@ def settle(run: Run, accept_removals: bool) -> None:
         share = run.config.crawl.max_removed_share
         for endpoint in refuse_mass_removals(run.results, run.state.current, share):
             run.writer.drop_endpoint(endpoint)
+            run.early.abandon()  # it versioned that endpoint's targets: the load does it all
 
 
 def commit(run: Run) -> dict[str, object]:
@@ -161,15 +171,6 @@ def commit(run: Run) -> dict[str, object]:
     untracked = untracked_results(state.tracked, run.results)
     every = config.output.full_listing_every
     changes = delta_targets(run.results, state.current, started, every, state.lake_matches)
-    if changes and warehouse.held_elsewhere(config.output.duckdb):
-        # The changes are computed against the database: without it the run is stored whole,
-        # so that it is still committed to the lake (and loaded by the next sync).
-        log.warning(
-            "%s is held by another process: run %s stores every repository whole in the lake",
-            config.output.duckdb,
-            run_id,
-        )
-        changes = frozenset()
     run.writer.keep_as_changes(changes, config.output.duckdb, started)
     run.writer.write_run(
         target_runs_table(run_id, started, run.results + untracked, changes),
@@ -205,8 +206,10 @@ def load_and_summarise(run: Run, row: dict[str, Any]) -> RunSummary:
     """Load the committed run into DuckDB and return its summary, read over the load's
     connection (within the sync's memory limit)."""
     where = places(run.config, run.store, run.writer.snapshot_date, run.run_id)
-    with ExitStack() as stack:
-        con = load_published(run.config, run.store, run.writer.snapshot_date, run.run_id, stack)
+    continued = run.early.continued()
+    con = run.early.con if continued else run.warehouse
+    with run.held:  # then no longer held: readers may open it
+        load_published(run.config, run.store, run.writer.snapshot_date, run.run_id, con, continued)
         try:
             return summarise_run(con, run.run_id, where)
         except (EtlError, duckdb.Error) as exc:
@@ -221,8 +224,9 @@ def load_lake(config: Config, store: LakeStore, reports: Reports) -> list[str]:
     """Load into DuckDB every committed lake run it lacks, without crawling (one warehouse
     for several writers sharing a lake); refresh the copy and the page; return the run ids."""
     check_outputs(config, store, probe_write=False)
-    with output_lock(config):
-        loaded = prepare_outputs(config, store).caught_up
+    with output_lock(config), ExitStack() as held:
+        loaded = prepare_outputs(config, store, held)[0].caught_up
+        held.close()
         if loaded:
             refresh_outputs(config, store, loaded[-1], reports)
     return loaded
@@ -240,6 +244,15 @@ async def crawl(
             try:
                 apis = await endpoint_apis(run.config, clients)
                 found = await discover(run.config, clients, run.state.members, apis)
+                loader = Loader(
+                    run.early,
+                    run.writer,
+                    changes_if_complete(run, found.targets),
+                    lambda: sum(c.limiter.waited_s for c in clients.values()),
+                )
+                run.writer.on_segment = loader.offer
+                loader.start()
+                stack.push_async_callback(loader.stop)  # before the connection is used again
                 hooks.on_targets(len(found.targets) + len(found.decided))
                 for result in found.decided:
                     hooks.on_done(result)
@@ -252,6 +265,15 @@ async def crawl(
                 if received:
                     raise Interrupted(received[0]) from None
                 raise
+
+
+def changes_if_complete(run: Run, targets: list[Target]) -> frozenset[Key]:
+    """Return the repositories of `targets` that the run stores as changes if they complete
+    (`listings.delta_targets` of them all synced `ok`), known before the crawl."""
+    config, state = run.config, run.state
+    every = config.output.full_listing_every
+    results = [TargetResult(target) for target in targets]
+    return delta_targets(results, state.current, run.started, every, state.lake_matches)
 
 
 async def open_clients(

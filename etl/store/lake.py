@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ from etl.schemas import (
 )
 from etl.store.deltas import Key, delta_batches, key_text, keys_of
 from etl.store.files import fsync
+from etl.store.lanes import Lane, Segment
 from etl.store.parts import ROWS_PER_GROUP, PartWriter, chunks
 from etl.store.storage import LakeStore, local_store
 
@@ -57,8 +58,6 @@ TABLES = (
     "runs",
 )
 STAGING = "_staging"
-LANE_ROWS = 2_048  # rows a staging lane gathers before it writes
-DONE = 0  # the owner of a lane's batches that hold only completed targets' rows
 
 LOCK = "_lock"  # the lake's lock file: one writer at a time (see etl.run.lock)
 
@@ -71,89 +70,6 @@ def partition(table: str, snapshot_date: str, run_id: str) -> str:
     return f"{table}/snapshot_date={snapshot_date}/run_id={run_id}"
 
 
-class Lane:
-    """One crawl worker's pages, appended to one Arrow IPC file as they arrive.
-
-    A worker crawls one target at a time. Small pages are gathered into batches of about
-    LANE_ROWS rows before they are written (one write per page cost more than the page's
-    conversion); a target's rows count only once it is marked complete, so a failed target's
-    rows are dropped unwritten or skipped when read back. One staging file per worker, not one
-    per repository; memory stays within 2 × LANE_ROWS rows per worker.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._owners: list[int] = []  # per written batch: its target's number, or DONE
-        self._kept: set[int] = {DONE}
-        self._current = 0
-        self._pending: list[pa.RecordBatch] = []  # the current target's, not yet written
-        self._done: list[pa.RecordBatch] = []  # completed targets', not yet written
-        self._writer: pa.ipc.RecordBatchFileWriter | None = None
-
-    def start_target(self) -> None:
-        """Begin a new target: the batches written from now on are its own."""
-        self._pending = []  # a target that did not complete: its rows are dropped
-        self._current += 1
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        """Add one page's batch to the current target (written once LANE_ROWS gather)."""
-        self._pending.append(batch)
-        if _rows(self._pending) >= LANE_ROWS:
-            self._write(self._pending, self._current)
-            self._pending = []
-
-    def target_completed(self) -> None:
-        """Keep the current target's batches: its pagination finished."""
-        self._kept.add(self._current)
-        self._done += self._pending
-        self._pending = []
-        if _rows(self._done) >= LANE_ROWS:
-            self._write(self._done, DONE)
-            self._done = []
-
-    def discard(self) -> None:
-        """Close the file without writing what is gathered (the run is abandoned)."""
-        self._pending, self._done = [], []
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            except (OSError, pa.ArrowException):
-                pass  # a full disk: the file is removed with the staging folder anyway
-            self._writer = None
-
-    def close(self) -> None:
-        """Write what is gathered of completed targets and close the file."""
-        if self._done:
-            self._write(self._done, DONE)
-            self._done = []
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        """Yield the batches of completed targets, in the order they were written."""
-        self.close()
-        if not self.path.exists():
-            return
-        # Read, not memory-mapped: mapped pages would count in the process's memory and grow
-        # with the run.
-        with pa.OSFile(str(self.path)) as source:
-            reader = pa.ipc.open_file(source)
-            for index, owner in enumerate(self._owners):
-                if owner in self._kept:
-                    yield reader.get_batch(index)
-
-    def _write(self, batches: list[pa.RecordBatch], owner: int) -> None:
-        if self._writer is None:
-            self._writer = pa.ipc.new_file(str(self.path), SNAPSHOT_SCHEMA)
-        self._writer.write_batch(pa.concat_batches(batches) if len(batches) > 1 else batches[0])
-        self._owners.append(owner)
-
-
-def _rows(batches: list[pa.RecordBatch]) -> int:
-    return sum(b.num_rows for b in batches)
-
-
 @dataclass
 class RunWriter:
     """Writes one run into the lake and commits it with its `runs` record, written last."""
@@ -164,6 +80,8 @@ class RunWriter:
     spool: Path  # a local folder for the crawl's lanes, removed with the run
     manifests: dict[str, str] = field(default_factory=dict)
     lanes: list[Lane] = field(default_factory=list)
+    # Hears every closed segment of a lane (the load beside a paced crawl).
+    on_segment: Callable[[Segment], None] = lambda segment: None
     files: list[dict[str, Any]] = field(default_factory=list)  # for the commit record
     dropped_endpoints: set[str] = field(default_factory=set)
     # The repositories stored as changes against the warehouse (`etl.store.deltas`).
@@ -171,6 +89,11 @@ class RunWriter:
     warehouse: Path | None = None
     snapshot_at: datetime | None = None
     _record: pa.Table | None = None
+    _parts: tuple[PartWriter, PartWriter] | None = None  # tag_snapshots, the changes' spool
+    # What `write_early` wrote while the run crawled: the segments, and for each repository
+    # whether it went to the changes' spool.
+    _early_segments: set[Path] = field(default_factory=set)
+    _early_keys: dict[Key, bool] = field(default_factory=dict)
 
     @property
     def staging(self) -> str:
@@ -182,7 +105,7 @@ class RunWriter:
         """Return a new staging lane for one crawl worker's pages."""
         folder = self.spool / "lanes"
         folder.mkdir(parents=True, exist_ok=True)
-        self.lanes.append(Lane(folder / f"{len(self.lanes):04d}.arrow"))
+        self.lanes.append(Lane(folder, f"{len(self.lanes):04d}", lambda s: self.on_segment(s)))
         return self.lanes[-1]
 
     def add_manifests(self, pairs: list[tuple[Any, Any]], known: set[str]) -> None:
@@ -233,14 +156,52 @@ class RunWriter:
         files = pa.array([self.files], type=RUN_FILES)
         self._record = run.set_column(run.schema.get_field_index("files"), "files", files)
 
+    def write_early(
+        self, tags: pa.Table, segments: list[Segment], as_changes: frozenset[Key]
+    ) -> None:
+        """Write the listings of closed `segments` (their rows: `tags`) while the run crawls:
+        to `tag_snapshots`, or to the spool of the repositories to store as changes
+        (`as_changes`, if they complete). `write_run` writes the rest, or all of it anew if
+        the run decided otherwise (an endpoint dropped)."""
+        parts, spooled = self._snapshot_parts()
+        whole, changed = split(tags, key_texts(as_changes))
+        if whole.num_rows:
+            parts.write(whole)
+        if changed.num_rows:
+            spooled.write(changed)
+        for segment in segments:
+            self._early_segments.add(segment.path)
+            self._early_keys.update((key, key in as_changes) for key in segment.completed)
+
+    def _snapshot_parts(self) -> tuple[PartWriter, PartWriter]:
+        if self._parts is None:
+            listed = self.spool / "delta_listed"
+            listed.mkdir(parents=True, exist_ok=True)
+            self._parts = (
+                PartWriter(self.store, self._folder("tag_snapshots", make=False), SNAPSHOT_SCHEMA),
+                PartWriter(local_store(listed), str(listed), SNAPSHOT_SCHEMA),
+            )
+        return self._parts
+
+    def _forget_early(self) -> None:
+        """Remove what `write_early` wrote: the run stores its repositories otherwise."""
+        if self._parts is not None:
+            for part in self._parts:
+                part.close()
+                if part.written:
+                    part.store.remove_tree(part.folder)
+        self._parts = None
+        self._early_segments.clear()
+        self._early_keys.clear()
+
     def _write_snapshots(self) -> None:
         """Write the staged pages of completed targets as a few large zstd Parquet files: the
         repositories listed whole to `tag_snapshots`, the others' changes to `tag_deltas`."""
-        parts = PartWriter(self.store, self._folder("tag_snapshots", make=False), SNAPSHOT_SCHEMA)
-        listed = self.spool / "delta_listed"
-        listed.mkdir(parents=True, exist_ok=True)
-        spooled = PartWriter(local_store(listed), str(listed), SNAPSHOT_SCHEMA)
-        wanted = pa.array(sorted(key_text(k) for k in self.delta_targets), type=pa.string())
+        early = self._early_keys.items()
+        if self.dropped_endpoints or any((k in self.delta_targets) != c for k, c in early):
+            self._forget_early()
+        parts, spooled = self._snapshot_parts()
+        wanted = key_texts(self.delta_targets)
         for chunk in chunks(self._kept_batches(), ROWS_PER_GROUP):
             whole, changed = split(chunk, wanted)
             if whole.num_rows:
@@ -255,7 +216,7 @@ class RunWriter:
             deltas = PartWriter(self.store, self._folder("tag_deltas", make=False), DELTA_SCHEMA)
             batches = delta_batches(
                 self.warehouse,
-                [str(listed / name) for name, _ in spooled.written],
+                [f"{spooled.folder}/{name}" for name, _ in spooled.written],
                 self.delta_targets,
                 (self.run_id, self.snapshot_at),
                 ROWS_PER_GROUP,
@@ -277,7 +238,7 @@ class RunWriter:
     def _kept_batches(self) -> Iterator[pa.RecordBatch]:
         dropped = pa.array(sorted(self.dropped_endpoints), type=pa.string())
         for lane in self.lanes:
-            for batch in lane.batches():
+            for batch in lane.batches(skip=self._early_segments):
                 if len(dropped):
                     batch = batch.filter(pc.invert(pc.is_in(batch.column("endpoint"), dropped)))
                 yield batch
@@ -334,6 +295,11 @@ class RunWriter:
         shutil.rmtree(self.spool, ignore_errors=True)
         if self.store.local:
             shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def key_texts(keys: frozenset[Key]) -> pa.Array:
+    """Return repositories' keys as `split` takes them (`deltas.key_text`)."""
+    return pa.array(sorted(key_text(k) for k in keys), type=pa.string())
 
 
 def split(chunk: pa.Table, as_changes: pa.Array) -> tuple[pa.Table, pa.Table]:

@@ -21,6 +21,8 @@ from etl.errors import Refused, StorageError
 from etl.failpoints import failpoint
 from etl.schemas import DELTA_SCHEMA
 from etl.store.commits import Commit, commits_in_order, listed_runs
+from etl.store.deltas import Key
+from etl.store.early import keys_table
 from etl.store.storage import LakeStore
 from etl.store.warehouse import (
     LOADS_BEFORE_SET_ASIDE,
@@ -52,15 +54,22 @@ class LoadRefused(StorageError):
     same run would fail again (a full disk or a busy file is not this)."""
 
 
-def load_run(con: duckdb.DuckDBPyConnection, commit: Commit) -> bool:
+def load_run(
+    con: duckdb.DuckDBPyConnection, commit: Commit, continued: list[Key] | None = None
+) -> bool:
     """Load one committed lake run in one transaction; return False if it was already loaded.
+
+    `continued`: the targets already versioned in the transaction open on `con` (the load
+    begun while the run crawled, `etl.store.early`); the load continues that transaction and
+    leaves those targets out.
 
     Raises LoadRefused (one line) if DuckDB refuses a step or the run's files do not match its
     commit record, StorageError if the disk fails: either way nothing of the run is kept in
     the database, and the lake still holds it.
     """
     run_id = commit.run_id
-    con.execute("BEGIN TRANSACTION")
+    if continued is None:
+        con.execute("BEGIN TRANSACTION")
     step = "reading the run"
     try:
         if con.execute("SELECT 1 FROM runs WHERE run_id = $r", {"r": run_id}).fetchall():
@@ -68,7 +77,7 @@ def load_run(con: duckdb.DuckDBPyConnection, commit: Commit) -> bool:
             return False
         started_at = commit.row.column("started_at")[0].as_py()
         params = {"seq": seq_for(con, commit), "run_id": run_id, "snapshot_at": started_at}
-        _register_staged(con, commit)
+        _register_staged(con, commit, continued or [])
         for step, values in load_steps(con, params):
             text = sql(step)
             con.execute(text, named_params(text, values))
@@ -94,7 +103,16 @@ def load_run(con: duckdb.DuckDBPyConnection, commit: Commit) -> bool:
     return True
 
 
-STAGED = ("target_runs", "manifests", "run", "tags", "repositories", "discoveries")
+STAGED = (
+    "target_runs",
+    "manifests",
+    "run",
+    "tags",
+    "listed",
+    "early",
+    "repositories",
+    "discoveries",
+)
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
@@ -102,6 +120,7 @@ def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
     for name in STAGED:
         con.unregister(f"staged_{name}")  # a no-op for names that were not registered
     con.execute("DROP VIEW IF EXISTS staged_tags")
+    con.execute("DROP VIEW IF EXISTS staged_listed")
     con.execute("DROP TABLE IF EXISTS staged_diff")
     con.execute("DROP TABLE IF EXISTS staged_current")
 
@@ -222,12 +241,18 @@ def lake_view(
         con.register(name, lake_dataset(store, files, schema))
 
 
-def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit) -> None:
-    # The run's tags: whole listings (`op` NULL) and changes (`op` open or close), as one.
+def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit, early: list[Key]) -> None:
+    # The run's tags: whole listings (`op` NULL) and changes (`op` open or close), as one,
+    # but for the targets versioned while the run crawled (`early`).
     changes = commit.files_of("tag_deltas")
     tags = commit.files_of("tag_snapshots") + changes
     columns = "*" if changes else "*, NULL::VARCHAR AS op"
-    lake_view(con, "staged_tags", commit.store, tags, DELTA_SCHEMA, columns)
+    con.register("staged_early", keys_table(early))
+    if early:
+        lake_view(con, "staged_listed", commit.store, tags, DELTA_SCHEMA, columns)
+        con.execute(sql("load/unversioned_tags"))
+    else:
+        lake_view(con, "staged_tags", commit.store, tags, DELTA_SCHEMA, columns)
     con.register("staged_target_runs", _read_one(commit, "target_runs", schemas.TARGET_RUN_SCHEMA))
     for table, schema in OPTIONAL_TABLES.items():
         files = commit.files_of(table)

@@ -35,7 +35,8 @@ def chunks(
 
 
 class PartWriter:
-    """Parquet part files of at most ROWS_PER_PART rows, opened as data arrives."""
+    """Parquet part files of at most ROWS_PER_PART rows, opened as data arrives. Smaller
+    tables are gathered into row groups of about ROWS_PER_GROUP rows."""
 
     def __init__(self, store: LakeStore, folder: str, schema: pa.Schema, prefix: str = "part"):
         self.store = store
@@ -46,8 +47,19 @@ class PartWriter:
         self.rows = 0
         self.writer: pq.ParquetWriter | None = None
         self.written: list[tuple[str, int]] = []  # (file name, rows) of every part
+        self._gathered: list[pa.Table] = []
 
     def write(self, table: pa.Table) -> None:
+        """Add `table`'s rows: written once ROWS_PER_GROUP rows have gathered."""
+        self._gathered.append(table)
+        if sum(t.num_rows for t in self._gathered) >= ROWS_PER_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._gathered:
+            return
+        table = pa.concat_tables(self._gathered) if len(self._gathered) > 1 else self._gathered[0]
+        self._gathered = []
         if self.writer is None or self.rows >= ROWS_PER_PART:
             self.close()
             if self.part < 0:
@@ -68,6 +80,8 @@ class PartWriter:
         self.written[-1] = (self.written[-1][0], self.rows)
 
     def close(self) -> None:
+        """Write what is gathered and close the open part."""
+        self._flush()
         if self.writer is not None:
             self.writer.close()
             self.writer = None

@@ -153,6 +153,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
             # disk beyond this, and keeps no insertion order it does not need. Readers
             # (report, query) keep DuckDB's defaults.
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            con.execute("SET write_buffer_row_group_count = 1")
             con.execute("SET preserve_insertion_order = false")
             if not holds_these_definitions(con):
                 apply_schema(con)
@@ -356,15 +357,6 @@ def set_aside_in(db_path: Path) -> dict[str, str]:
         return {}
     with connect(db_path, read_only=True) as con:
         return set_aside_runs(con)
-
-
-def held_elsewhere(db_path: Path) -> bool:
-    """Return True if another process (a dashboard, a notebook) holds the database open."""
-    try:
-        with connect(db_path):
-            return False
-    except DatabaseBusy:
-        return True
 
 
 def count_runs(db_path: Path) -> int:

@@ -80,6 +80,7 @@ class TokenBucket:
         self._floor = rate * floor_fraction
         self._burst = burst
         self._next = time.monotonic()  # when the next request may go
+        self.waited_s = 0.0  # how long requests have waited for a slot, in all
 
     async def acquire(self) -> None:
         """Wait until one request may be sent.
@@ -94,6 +95,7 @@ class TokenBucket:
         slot = max(self._next, now - (self._burst - 1) * interval)
         self._next = slot + interval
         if slot > now:
+            self.waited_s += slot - now
             await asyncio.sleep(slot - now)
 
     def slow_down(self) -> None:

@@ -1,0 +1,107 @@
+"""A run's load begun while it crawls: the tags of targets that completed are versioned in the
+warehouse in a transaction that stays open, which the run's load (`loading.load_run`)
+continues and commits after the lake's commit. Until then no reader sees any of it.
+
+What is versioned here is what the load would do for those targets (`sql/load/early_*` mirror
+`load/close_versions` and `load/open_versions`); the load then leaves them out.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from etl.schemas import SNAPSHOT_SCHEMA
+from etl.store.deltas import KEY_COLUMNS, Key
+from etl.store.warehouse import named_params, sql
+
+log = logging.getLogger("etl.store.early")
+
+KEYS_SCHEMA = pa.schema([(name, pa.string()) for name in KEY_COLUMNS])
+
+
+def keys_table(keys: list[Key]) -> pa.Table:
+    """Return target keys as a table of endpoint, namespace, repository."""
+    return pa.table(
+        {name: [key[i] for key in keys] for i, name in enumerate(KEY_COLUMNS)}, schema=KEYS_SCHEMA
+    )
+
+
+class EarlyLoad:
+    """The versions of a run's completed targets, written in one open transaction of `con`,
+    compared with the versions current before the run over `reader`, outside it (a pair of
+    connections of their own: they are used from the loader's thread)."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        reader: duckdb.DuckDBPyConnection,
+        seq: int,
+        run_id: str,
+        at: datetime,
+    ):
+        self.con, self.reader = con, reader
+        self.params = {"seq": seq, "run_id": run_id, "snapshot_at": at}
+        self.keys: list[Key] = []  # the targets versioned so far
+        self.begun = False
+        self.failed = False
+
+    def version(self, keys: list[Key], tags: pa.Table) -> None:
+        """Version `tags`, the listings of targets `keys` that completed. On a DuckDB error,
+        roll back what was versioned and stop (`failed`): the load then does all of it."""
+        if self.failed:
+            return
+        try:
+            closes, opens = self._compared(keys_table(keys), tags)
+            if not self.begun:
+                self.con.execute("BEGIN TRANSACTION")
+                self.begun = True
+            self.con.register("early_closes", closes)
+            self.con.register("early_opens", opens)
+            for step, rows in (
+                ("load/early_close_versions", closes),
+                ("load/early_open_versions", opens),
+            ):
+                if rows.num_rows:
+                    text = sql(step)
+                    self.con.execute(text, named_params(text, self.params))
+        except duckdb.Error as exc:
+            log.debug("the load beside the crawl stopped: %s", exc)
+            self.abandon()
+            self.failed = True
+            return
+        finally:
+            self.con.unregister("early_closes")
+            self.con.unregister("early_opens")
+        self.keys += keys
+
+    def _compared(self, keys: pa.Table, tags: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """Return the current versions that `tags` close (their rowids) and the tags they
+        open. The versions current before the run are read outside its transaction: its
+        own inserts are not scanned again for every chunk."""
+        self.reader.register("early_keys", keys)
+        self.reader.register("early_tags", tags.cast(SNAPSHOT_SCHEMA))
+        try:
+            closes = self.reader.sql(sql("load/early_closed_versions")).to_arrow_table()
+            opens = self.reader.sql(sql("load/early_opened_versions")).to_arrow_table()
+        finally:
+            self.reader.unregister("early_keys")
+            self.reader.unregister("early_tags")
+        return closes, opens
+
+    def continued(self) -> list[Key]:
+        """Return the targets versioned in the open transaction the load continues (none if
+        nothing was begun)."""
+        return self.keys if self.begun else []
+
+    def abandon(self) -> None:
+        """Roll back what was versioned: the load does it all, in a transaction of its own."""
+        if self.begun:
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # a transaction a failed statement already ended
+        self.begun, self.keys = False, []
