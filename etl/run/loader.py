@@ -51,6 +51,7 @@ class Loader:
 
     def start(self) -> None:
         """Begin taking segments (on the running event loop)."""
+        self._early.con.execute("SET threads = 1")  # the other core is the crawl's
         self._task = asyncio.create_task(self._run())
 
     def offer(self, segment: Segment) -> None:
@@ -65,6 +66,7 @@ class Loader:
         self._wake.set()
         if self._task is not None:
             await self._task
+        self._early.con.execute("RESET threads")
 
     async def _run(self) -> None:
         while not self._stopping:

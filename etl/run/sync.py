@@ -147,7 +147,7 @@ def begin(config: Config, store: LakeStore, held: ExitStack) -> Run:
     partition = started.strftime("%Y-%m-%d")
     writer = lake.RunWriter(store, run_id, partition, spool_for(config, run_id))
     cursors = (held.enter_context(con.cursor()), held.enter_context(con.cursor()))
-    early = EarlyLoad(*cursors, state.seq, run_id, started)
+    early = EarlyLoad(*cursors, writer.spool, (state.seq, run_id, started))
     return Run(config, state, started, run_id, writer, con, held, early)
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from etl.schemas import SNAPSHOT_SCHEMA
 from etl.store.deltas import KEY_COLUMNS, Key
-from etl.store.warehouse import named_params, sql
+from etl.store.warehouse import named_params, parquet_view, sql
 
 log = logging.getLogger("etl.store.early")
 
@@ -33,17 +35,19 @@ def keys_table(keys: list[Key]) -> pa.Table:
 class EarlyLoad:
     """The versions of a run's completed targets, written in one open transaction of `con`,
     compared with the versions current before the run over `reader`, outside it (a pair of
-    connections of their own: they are used from the loader's thread)."""
+    connections of their own: they are used from the loader's thread). `spool`: a local
+    folder of the run's."""
 
     def __init__(
         self,
         con: duckdb.DuckDBPyConnection,
         reader: duckdb.DuckDBPyConnection,
-        seq: int,
-        run_id: str,
-        at: datetime,
+        spool: Path,
+        run: tuple[int, str, datetime],
     ):
         self.con, self.reader = con, reader
+        self.opens_file = spool / "early-opens.parquet"  # each chunk's new versions
+        seq, run_id, at = run
         self.params = {"seq": seq, "run_id": run_id, "snapshot_at": at}
         self.keys: list[Key] = []  # the targets versioned so far
         self.begun = False
@@ -60,7 +64,11 @@ class EarlyLoad:
                 self.con.execute("BEGIN TRANSACTION")
                 self.begun = True
             self.con.register("early_closes", closes)
-            self.con.register("early_opens", opens)
+            # Read back from Parquet: rows inserted from Arrow keep their Arrow buffers alive
+            # until the commit (~60 MB per 100,000 tags); DuckDB's reader copies them.
+            self.opens_file.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(opens, self.opens_file, compression="none")
+            parquet_view(self.con, "early_opens", [str(self.opens_file)])
             for step, rows in (
                 ("load/early_close_versions", closes),
                 ("load/early_open_versions", opens),
@@ -75,7 +83,6 @@ class EarlyLoad:
             return
         finally:
             self.con.unregister("early_closes")
-            self.con.unregister("early_opens")
         self.keys += keys
 
     def _compared(self, keys: pa.Table, tags: pa.Table) -> tuple[pa.Table, pa.Table]:

@@ -148,7 +148,7 @@ def load_steps(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield the SQL steps that load a run, in order, each with its parameters."""
     yield "load/target_runs", params
-    parts = version_parts(con)
+    parts = version_parts(con, params["seq"])
     for part in range(parts):
         for step in VERSIONING_STEPS:
             yield step, {**params, "part": part, "parts": parts}

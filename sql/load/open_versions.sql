@@ -1,4 +1,4 @@
--- Starts a version for each staged tag of one part without a current one (new, or just closed), but for the tags a change closes.
+-- Starts a version for each staged tag of one part without a current one (new, or just closed), but for the tags a change closes. Versions this run started (of targets versioned while it crawled) are not scanned.
 INSERT INTO tag_history
 SELECT
     s.endpoint, s.namespace, s.repository, s.tag, s.id, s.repo_id, s.image_id, s.digest, s.schema,
@@ -8,6 +8,7 @@ FROM staged_tags AS s
 ANTI JOIN (
     SELECT endpoint, namespace, repository, tag
     FROM tag_history
-    WHERE valid_to_seq IS NULL AND hash(endpoint, namespace, repository) % $parts = $part
+    WHERE valid_to_seq IS NULL AND valid_from_seq < $seq
+      AND hash(endpoint, namespace, repository) % $parts = $part
 ) AS h USING (endpoint, namespace, repository, tag)
 WHERE hash(s.endpoint, s.namespace, s.repository) % $parts = $part AND s.op IS DISTINCT FROM 'close';
