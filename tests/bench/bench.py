@@ -382,6 +382,13 @@ def rate_capped(rows: list[Row], runs: int, scale: int) -> None:
             f"{spread([r.tail_seconds for r in syncs], '{:.2f}')} s",
         )
     )
+    rows.append(
+        (
+            "4",
+            "  peak RSS of the paced sync (target <= 300 MB)",
+            f"{spread([r.peak_rss_mb for r in syncs], '{:.0f}')} MB",
+        )
+    )
     rows.append(("4", "  official SDK, sequential, same registry (one run)", f"{sdk:.1f} s"))
     rows.append(
         ("4", "  speed-up over the SDK (target >= 10)", spread([sdk / w for w in walls], "{:.1f}"))
