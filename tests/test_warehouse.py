@@ -13,7 +13,7 @@ import pytest
 from etl import schemas
 from etl.schemas import SNAPSHOT_SCHEMA
 from etl.store import warehouse
-from etl.store.early import keys_table
+from etl.store.deltas import keys_table
 
 SQL_FILES = sorted(
     p.relative_to(warehouse.sql_dir()).with_suffix("").as_posix()

@@ -138,7 +138,7 @@ def load_published(
     out = config.output
     where = committed(config, store, run_id).in_lake()
     try:
-        load_run(con, commits.read_commit(store, snapshot_date, run_id), continued or None)
+        load_run(con, commits.read_commit(store, snapshot_date, run_id), continued)
         checkpoint(con, out.duckdb, run_id)
     except Interrupted as exc:
         raise Interrupted(

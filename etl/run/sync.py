@@ -207,7 +207,7 @@ def load_and_summarise(run: Run, row: dict[str, Any]) -> RunSummary:
     connection (within the sync's memory limit)."""
     where = places(run.config, run.store, run.writer.snapshot_date, run.run_id)
     continued = run.early.continued()
-    con = run.early.con if continued else run.warehouse
+    con = run.early.con if continued is not None else run.warehouse
     with run.held:  # then no longer held: readers may open it
         load_published(run.config, run.store, run.writer.snapshot_date, run.run_id, con, continued)
         try:

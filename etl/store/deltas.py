@@ -23,6 +23,7 @@ from etl.store import warehouse
 
 Key = tuple[str, str, str]  # endpoint, namespace, repository
 KEY_COLUMNS = ("endpoint", "namespace", "repository")
+KEYS_SCHEMA = pa.schema([(name, pa.string()) for name in KEY_COLUMNS])
 CURRENT_VERSIONS = "SELECT * FROM tag_history WHERE valid_to_seq IS NULL"
 KEY_SEPARATOR = "\x1f"  # a character no SWR name may hold
 
@@ -30,6 +31,14 @@ KEY_SEPARATOR = "\x1f"  # a character no SWR name may hold
 def key_text(key: Key) -> str:
     """Return a repository's key as one string, as `keys_of` makes them for rows."""
     return KEY_SEPARATOR.join(key)
+
+
+def keys_table(keys: Iterable[Key]) -> pa.Table:
+    """Return repositories' keys as a table of endpoint, namespace, repository."""
+    keys = list(keys)
+    return pa.table(
+        {name: [key[i] for key in keys] for i, name in enumerate(KEY_COLUMNS)}, schema=KEYS_SCHEMA
+    )
 
 
 def keys_of(batch: pa.RecordBatch) -> pa.Array:
@@ -48,11 +57,7 @@ def delta_batches(
     """Yield the changes of `targets` as DELTA_SCHEMA batches: their listings in the local
     Parquet files `listed` against the warehouse at `db_path`; closes carry `run`'s id and
     snapshot time."""
-    chosen = sorted(targets)
-    keys = pa.table(
-        {name: [key[i] for key in chosen] for i, name in enumerate(KEY_COLUMNS)},
-        schema=pa.schema([(name, pa.string()) for name in KEY_COLUMNS]),
-    )
+    keys = keys_table(sorted(targets))
     try:
         with warehouse.connect(db_path) as con:
             yield from _changes(con, keys, listed, run, rows_per_batch)

@@ -16,20 +16,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl.schemas import SNAPSHOT_SCHEMA
-from etl.store.deltas import KEY_COLUMNS, Key
+from etl.store.deltas import Key, keys_table
 from etl.store.warehouse import named_params, parquet_view, sql
 
 log = logging.getLogger("etl.store.early")
-
-KEYS_SCHEMA = pa.schema([(name, pa.string()) for name in KEY_COLUMNS])
-
-
-def keys_table(keys: list[Key]) -> pa.Table:
-    """Return target keys as a table of endpoint, namespace, repository."""
-    return pa.table(
-        {name: [key[i] for key in keys] for i, name in enumerate(KEY_COLUMNS)}, schema=KEYS_SCHEMA
-    )
 
 
 class EarlyLoad:
@@ -90,7 +80,7 @@ class EarlyLoad:
         open. The versions current before the run are read outside its transaction: its
         own inserts are not scanned again for every chunk."""
         self.reader.register("early_keys", keys)
-        self.reader.register("early_tags", tags.cast(SNAPSHOT_SCHEMA))
+        self.reader.register("early_tags", tags)
         try:
             closes = self.reader.sql(sql("load/early_closed_versions")).to_arrow_table()
             opens = self.reader.sql(sql("load/early_opened_versions")).to_arrow_table()
@@ -99,10 +89,10 @@ class EarlyLoad:
             self.reader.unregister("early_tags")
         return closes, opens
 
-    def continued(self) -> list[Key]:
-        """Return the targets versioned in the open transaction the load continues (none if
+    def continued(self) -> list[Key] | None:
+        """Return the targets versioned in the open transaction the load continues (None if
         nothing was begun)."""
-        return self.keys if self.begun else []
+        return self.keys if self.begun else None
 
     def abandon(self) -> None:
         """Roll back what was versioned: the load does it all, in a transaction of its own."""

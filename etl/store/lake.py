@@ -163,15 +163,20 @@ class RunWriter:
         to `tag_snapshots`, or to the spool of the repositories to store as changes
         (`as_changes`, if they complete). `write_run` writes the rest, or all of it anew if
         the run decided otherwise (an endpoint dropped)."""
+        self._write_split(tags, key_texts(as_changes))
+        for segment in segments:
+            self._early_segments.add(segment.path)
+            self._early_keys.update((key, key in as_changes) for key in segment.completed)
+
+    def _write_split(self, tags: pa.Table, as_changes: pa.Array) -> None:
+        """Write `tags` to `tag_snapshots`, but those of repositories `as_changes` (keys as
+        `key_texts` gives them) to the changes' spool."""
         parts, spooled = self._snapshot_parts()
-        whole, changed = split(tags, key_texts(as_changes))
+        whole, changed = split(tags, as_changes)
         if whole.num_rows:
             parts.write(whole)
         if changed.num_rows:
             spooled.write(changed)
-        for segment in segments:
-            self._early_segments.add(segment.path)
-            self._early_keys.update((key, key in as_changes) for key in segment.completed)
 
     def _snapshot_parts(self) -> tuple[PartWriter, PartWriter]:
         if self._parts is None:
@@ -200,14 +205,10 @@ class RunWriter:
         early = self._early_keys.items()
         if self.dropped_endpoints or any((k in self.delta_targets) != c for k, c in early):
             self._forget_early()
-        parts, spooled = self._snapshot_parts()
         wanted = key_texts(self.delta_targets)
         for chunk in chunks(self._kept_batches(), ROWS_PER_GROUP):
-            whole, changed = split(chunk, wanted)
-            if whole.num_rows:
-                parts.write(whole)
-            if changed.num_rows:
-                spooled.write(changed)
+            self._write_split(chunk, wanted)
+        parts, spooled = self._snapshot_parts()
         parts.close()
         spooled.close()
         self._listed("tag_snapshots", parts)

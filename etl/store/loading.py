@@ -21,8 +21,7 @@ from etl.errors import Refused, StorageError
 from etl.failpoints import failpoint
 from etl.schemas import DELTA_SCHEMA
 from etl.store.commits import Commit, commits_in_order, listed_runs
-from etl.store.deltas import Key
-from etl.store.early import keys_table
+from etl.store.deltas import Key, keys_table
 from etl.store.storage import LakeStore
 from etl.store.warehouse import (
     LOADS_BEFORE_SET_ASIDE,

@@ -326,8 +326,9 @@ def version_parts(con: duckdb.DuckDBPyConnection, seq: int | None = None) -> int
     """Return in how many parts to compare run `seq` with the versions current before it
     (not those it started while it crawled)."""
     (current,) = con.execute(
-        "SELECT count(*) FROM tag_history WHERE valid_to_seq IS NULL AND valid_from_seq < $s",
-        {"s": seq if seq is not None else 2**62},
+        "SELECT count(*) FROM tag_history "
+        "WHERE valid_to_seq IS NULL AND ($s IS NULL OR valid_from_seq < $s)",
+        {"s": seq},
     ).fetchall()
     return max(1, -(-int(current[0]) // VERSIONS_PER_PART))
 
