@@ -16,12 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from etl.config import (
-    HEADER_UNSAFE,
-    Config,
-    TokenAuthConfig,
-    unsafe_in_header,
-)
+from etl.config import Config, TokenAuthConfig
+from etl.config_values import HEADER_UNSAFE, unsafe_in_header
 from etl.errors import ConfigError
 from etl.redact import hold
 

@@ -12,7 +12,7 @@ from etl.cli.options import config_option
 
 def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
     """Return the seconds of a duration option such as `90`, `30m`, `6h` or `30d`."""
-    from etl.config import seconds_of
+    from etl.config_values import seconds_of
 
     if value is None:
         return None
