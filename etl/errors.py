@@ -9,7 +9,8 @@
     ├── UsageError           a command's option or argument names nothing usable (exit code 2)
     ├── Refused              a command would lose data; a flag allows it (exit code 2)
     ├── StorageError         the lake or DuckDB could not be written or read (exit code 4)
-    │   └── DatabaseBusy     another process holds the DuckDB file open
+    │   ├── DatabaseBusy     another process holds the DuckDB file open
+    │   └── NewerLakeFormat  the lake holds a run this release cannot read (a newer format)
     └── ApiError             SWR or IAM answered with an error, or never answered well
         ├── AuthError        401: token, password or AK/SK refused; clock skew; IAM redirected
         ├── NotFoundError    404 SVCSTG.SWR.404…: namespace or repository unknown (`not_found`)
@@ -107,6 +108,11 @@ class StorageError(EtlError):
 
 class DatabaseBusy(StorageError):
     """Another process (a dashboard, a notebook) holds the DuckDB file open."""
+
+
+class NewerLakeFormat(StorageError):
+    """A committed run is written in a lake format newer than this release reads: the reader
+    is old, the run is not broken (it is never set aside for it)."""
 
 
 class Refused(EtlError):

@@ -111,6 +111,11 @@ DISCOVERY_SCHEMA = pa.schema(
 RUN_FILES = pa.list_(
     pa.struct([("table", pa.string()), ("file", pa.string()), ("rows", pa.int64())])
 )
+# The lake's format (docs/lake-format.md): what this release writes in every commit record, and
+# the newest it reads. A record without the column is format 1; a reader meeting a greater one
+# refuses the lake instead of reading part of it.
+LAKE_FORMAT = 2
+UNVERSIONED_LAKE_FORMAT = 1
 RUN_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -131,5 +136,6 @@ RUN_SCHEMA = pa.schema(
         # Which writer, whatever its name: a random id kept beside its database (two
         # machines may give their configs one name).
         ("writer_id", pa.string()),
+        ("lake_format", pa.int32()),
     ]
 )

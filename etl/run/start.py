@@ -17,7 +17,7 @@ import duckdb
 
 from etl.config import Config
 from etl.config_file import check_output
-from etl.errors import NEEDS_PLOTLY, ConfigError, DatabaseBusy, StorageError
+from etl.errors import NEEDS_PLOTLY, ConfigError, DatabaseBusy, NewerLakeFormat, StorageError
 from etl.run.discovery import Members
 from etl.run.endpoints import auth_for
 from etl.run.identity import writer_id
@@ -162,6 +162,8 @@ def prepare_outputs(
         raise LoadRefused(
             f"{exc}; the next sync tries it once more, then sets it aside and goes on"
         ) from None
+    except NewerLakeFormat as exc:
+        raise NewerLakeFormat(f"{exc}; nothing was loaded, crawled or written") from None
     except OSError as exc:
         raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
     return state, con
