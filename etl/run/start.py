@@ -150,10 +150,9 @@ def prepare_outputs(
         raise StorageError(f"cannot clean the lake {store.url}: {exc}") from None
     if removed:
         log.info("removed what interrupted runs left behind: %s", ", ".join(removed))
-    identity = writer_id(out.duckdb)
     try:
         con = held.enter_context(warehouse.connect(out.duckdb))
-        state = start_state(config, store, con, identity)
+        state = start_state(config, store, con)
     except DatabaseBusy as exc:
         raise DatabaseBusy(
             f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"
@@ -169,12 +168,15 @@ def prepare_outputs(
     return state, con
 
 
-def start_state(
-    config: Config, store: LakeStore, con: duckdb.DuckDBPyConnection, identity: str
-) -> StartState:
-    """Load the committed runs the warehouse lacks and return what the new run needs to know."""
+def start_state(config: Config, store: LakeStore, con: duckdb.DuckDBPyConnection) -> StartState:
+    """Load the committed runs the warehouse lacks and return what the new run needs to know,
+    with the writer's identity (found again in the lake if its file was lost)."""
     listed = commits.listed_runs(store)
     caught_up = catch_up(con, store, listed)
+    endpoints = [endpoint.name for endpoint in config.endpoints]
+    identity = writer_id(
+        config.output.duckdb, lambda: warehouse.lost_identities(con, config.writer, endpoints)
+    )
     aside = warehouse.set_aside_runs(con)
     beyond = warehouse.loaded_run_ids(con) - {run_id for _, run_id in listed}
     state = StartState(

@@ -230,6 +230,15 @@ def tracked(
     return {(e, n, r): selected_by for e, n, r, selected_by in rows}
 
 
+def lost_identities(con: duckdb.DuckDBPyConnection, writer: str, endpoints: list[str]) -> list[str]:
+    """Return the identities of the writers named `writer` whose repositories lie on one of
+    `endpoints`: the one a writer that lost its identity file had, if there is one."""
+    if not endpoints:
+        return []
+    rows = con.execute(sql("start/lost_identities"), {"writer": writer, "endpoints": endpoints})
+    return [row[0] for row in rows.fetchall()]
+
+
 def last_writers(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
     """Return, per (endpoint, namespace, repository), the writer and run that last synced it."""
     rows = con.execute(sql("start/last_writers")).fetchall()
