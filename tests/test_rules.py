@@ -206,11 +206,15 @@ DAY = 86400.0
         pytest.param(None, result("r"), DAY, True, False, id="new-repository-whole"),
         pytest.param(Held(5, None, NOON - timedelta(hours=3)), result("r", FAILED), DAY, True,
                      False, id="failed-neither"),
+        pytest.param(Held(5, None, NOON - timedelta(hours=3), "me"), result("r"), DAY, True, True,
+                     id="last-synced-by-this-writer-changes"),
+        pytest.param(Held(5, None, NOON - timedelta(hours=3), "other"), result("r"), DAY, True,
+                     False, id="last-synced-by-another-writer-whole"),
     ],
 )  # fmt: skip
 def test_a_repository_is_stored_as_changes_only_after_a_whole_listing_this_period(
     held: Held | None, target: TargetResult, every: float, lake_matches: bool, as_changes: bool
 ) -> None:
     current = {} if held is None else {("e", "ns", "r"): held}
-    chosen = delta_targets([target], current, NOON, every, lake_matches)
+    chosen = delta_targets([target], current, NOON, every, lake_matches, "me")
     assert chosen == ({("e", "ns", "r")} if as_changes else set())

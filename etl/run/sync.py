@@ -170,7 +170,9 @@ def commit(run: Run) -> dict[str, object]:
     )
     untracked = untracked_results(state.tracked, run.results)
     every = config.output.full_listing_every
-    changes = delta_targets(run.results, state.current, started, every, state.lake_matches)
+    changes = delta_targets(
+        run.results, state.current, started, every, state.lake_matches, state.writer_id
+    )
     run.writer.keep_as_changes(changes, config.output.duckdb, started)
     run.writer.write_run(
         target_runs_table(run_id, started, run.results + untracked, changes),
@@ -273,7 +275,9 @@ def changes_if_complete(run: Run, targets: list[Target]) -> frozenset[Key]:
     config, state = run.config, run.state
     every = config.output.full_listing_every
     results = [TargetResult(target) for target in targets]
-    return delta_targets(results, state.current, run.started, every, state.lake_matches)
+    return delta_targets(
+        results, state.current, run.started, every, state.lake_matches, state.writer_id
+    )
 
 
 async def open_clients(

@@ -22,6 +22,7 @@ from etl.failpoints import failpoint
 from etl.schemas import DELTA_SCHEMA
 from etl.store.commits import Commit, commits_in_order, listed_runs
 from etl.store.deltas import Key, keys_table
+from etl.store.ordering import runs_to_take_back, take_back
 from etl.store.storage import LakeStore
 from etl.store.warehouse import (
     LOADS_BEFORE_SET_ASIDE,
@@ -282,7 +283,8 @@ def catch_up(
     store: LakeStore,
     listed: list[tuple[str, str]] | None = None,
 ) -> list[str]:
-    """Load every committed lake run the warehouse lacks, in commit order; return their ids.
+    """Load every committed lake run the warehouse lacks, in the lake's order (taking back the
+    runs loaded after one that arrives late: `etl.store.ordering`); return their ids.
 
     A run that fails to load a second time is set aside for this database (recorded in its
     `load_failures`; the lake is left as it is, since other writers may share it) and the
@@ -292,8 +294,14 @@ def catch_up(
     have = loaded_run_ids(con) | set(set_aside_runs(con))
     listed = listed_runs(store) if listed is None else listed
     missing = [(date, run_id) for date, run_id in listed if run_id not in have]
+    pending = commits_in_order(store, missing)
+    if pending:  # one that sorts before loaded runs is loaded before them
+        seq, again = runs_to_take_back(con, store, listed, pending[0])
+        if seq is not None:
+            take_back(con, seq, pending[0].run_id)
+            pending = commits_in_order(store, missing + again)
     loaded = []
-    for commit in commits_in_order(store, missing):
+    for commit in pending:
         try:
             if load_run(con, commit):
                 loaded.append(commit.run_id)

@@ -186,12 +186,14 @@ def reading(
 
 
 class Held(NamedTuple):
-    """What a repository holds now: its current tags, under which tag filter, and when the
-    lake last stored its tags whole (None: never)."""
+    """What a repository holds now: its current tags, under which tag filter, when the lake
+    last stored its tags whole (None: never), and the identity of the writer of its latest
+    sync (None: a run written before writers had one)."""
 
     tags: int
     tag_filter: str | None
     listed_at: datetime | None = None
+    written_by: str | None = None
 
 
 def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -200,12 +202,9 @@ def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def held(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], Held]:
-    """Return what each (endpoint, namespace, repository) holds now: its current tags, the
-    tag filter of its latest sync and when the lake last stored its tags whole."""
+    """Return what each (endpoint, namespace, repository) holds now (`Held`)."""
     rows = con.execute(sql("start/held")).fetchall()
-    return {
-        (e, n, r): Held(int(tags), tag_filter, listed) for e, n, r, tags, tag_filter, listed in rows
-    }
+    return {(e, n, r): Held(int(tags), *rest) for e, n, r, tags, *rest in rows}
 
 
 def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[tuple[str, str]]]:
