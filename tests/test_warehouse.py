@@ -85,9 +85,10 @@ def test_every_sql_file_runs_on_a_fresh_database(
             "writer_id": "0123456789abcdef",
             "reason": "a test",
             "loads": 2,
+            "started": "2026-11-27 00:00:00+00",
+            "endpoints": ["local"],
         }
-        text = warehouse.sql(name)
-        con.execute(text, warehouse.named_params(text, params))
+        warehouse.run_script(con, name, **params)
     finally:
         con.execute("ROLLBACK")
 

@@ -15,7 +15,7 @@ import duckdb
 
 from etl.store.commits import Commit, commits_in_order
 from etl.store.storage import LakeStore
-from etl.store.warehouse import named_params, sql
+from etl.store.warehouse import named_params, run_script, sql
 
 log = logging.getLogger("etl.store.ordering")
 
@@ -55,9 +55,7 @@ def take_back(con: duckdb.DuckDBPyConnection, seq: int, late: str) -> None:
     run `late` loads before them."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for statement in sql("load/take_back").split(";\n"):
-            if statement.strip():
-                con.execute(statement, {"seq": seq})
+        run_script(con, "load/take_back", seq=seq)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -351,6 +351,18 @@ def answer_batches(
     return relation.to_arrow_reader(batch_size=rows)
 
 
+def statements(name: str) -> list[str]:
+    """Return the statements of `sql/<name>.sql`, one by one (DuckDB binds parameters to one
+    statement at a time)."""
+    return [text for text in sql(name).split(";\n") if text.strip()]
+
+
+def run_script(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> None:
+    """Run every statement of `sql/<name>.sql` in order, each given the parameters it names."""
+    for text in statements(name):
+        con.execute(text, named_params(text, params) or None)
+
+
 def ask(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Answer:
     """Return the answer of `sql/<name>.sql`, given the parameters it names."""
     return answer(con, sql(name), **params)
