@@ -351,15 +351,10 @@ def answer_batches(
     return relation.to_arrow_reader(batch_size=rows)
 
 
-def statements(name: str) -> list[str]:
-    """Return the statements of `sql/<name>.sql`, one by one (DuckDB binds parameters to one
-    statement at a time)."""
-    return [text for text in sql(name).split(";\n") if text.strip()]
-
-
 def run_script(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> None:
-    """Run every statement of `sql/<name>.sql` in order, each given the parameters it names."""
-    for text in statements(name):
+    """Run every statement of `sql/<name>.sql` in order, each given the parameters it names
+    (DuckDB binds parameters to one statement at a time)."""
+    for text in filter(str.strip, sql(name).split(";\n")):
         con.execute(text, named_params(text, params) or None)
 
 
