@@ -86,7 +86,9 @@ def expand_env(
     """Return `value` with `${VAR}` / `${VAR:-default}` in every string replaced.
 
     Without `secrets_needed` (commands that only read the outputs), a variable missing under an
-    `auth` key becomes an empty string instead of an error.
+    `auth` key or `output.s3` (credentials readers never use: the systemd unit's
+    `${CREDENTIALS_DIRECTORY}` is set for the service alone) becomes an empty string instead
+    of an error.
     """
     if isinstance(value, dict):
         return {
@@ -106,7 +108,7 @@ def expand_env(
             return environ[name]
         if default is not None:
             return default
-        if not secrets_needed and ".auth." in f"{key}.":
+        if not secrets_needed and (".auth." in f"{key}." or key.startswith("output.s3.")):
             return ""
         raise ConfigError(f"environment variable {name} is not set", file=file, key=key)
 
