@@ -314,3 +314,32 @@ def test_a_slow_gateway_never_turns_the_next_run_away(
     assert first.returncode == (0 if first_run is None else 143), stderr.decode()
     pushed = [line for line in stderr.decode().splitlines() if "not pushed" in line]
     assert len(pushed) == 1, stderr.decode()
+
+
+@pytest.mark.slow
+def test_a_signal_while_pushing_says_the_run_is_committed_and_loaded(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    hostile: Callable[..., HostileGateway],
+) -> None:
+    gateway = hostile(silent)
+    path = pushing_config(tmp_path, served, small_registry, gateway.url)
+    data = yaml.safe_load(path.read_text())
+    data["output"]["pushgateway_timeout_s"] = 120
+    path.write_text(yaml.safe_dump(data))
+    process = sync_process(path)
+    try:
+        deadline = time.monotonic() + 60
+        while gateway.requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143
+    (error,) = [line for line in stderr.decode().splitlines() if line.startswith("error:")]
+    assert "interrupted by SIGTERM: run " in error, error
+    assert f"is committed to the lake and loaded into {tmp_path / 'swr.duckdb'}" in error
+    assert error.endswith("its metrics were not all delivered")

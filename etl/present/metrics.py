@@ -17,6 +17,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 from prometheus_client.parser import text_string_to_metric_families
 
+from etl.errors import Interrupted
 from etl.present.push import Gateway, push, shown
 from etl.results import RunSummary
 from etl.status import RunStatus, TargetStatus
@@ -100,11 +101,14 @@ class MetricsOutput:
 
 
 def deliver_metrics(out: MetricsOutput, run: RunMetrics) -> None:
-    """Write the metrics of `run` to the file and push it to the gateway, if any. Never
-    raises: the run is over (committed, or failed with its own error), so a file or a push
-    that fails, whatever the reason, is one warning naming what was not written."""
+    """Write the metrics of `run` to the file and push it to the gateway, if any. Raises
+    nothing but an interrupt: the run is over (committed, or failed with its own error), so a
+    file or a push that fails, whatever the reason, is one warning naming what was not
+    written."""
     try:
         write_metrics(out.path, run)
+    except Interrupted:
+        raise  # SIGINT/SIGTERM stop the process; the caller says what is committed
     except Exception as exc:  # a full disk, a folder in the way, a read-only mount: any
         unpushed = "" if out.gateway is None else f", nor pushed to {out.gateway.url}"
         log.warning("the metrics file %s was not written (%s)%s", out.path, reason(exc), unpushed)
@@ -117,6 +121,8 @@ def push_metrics(path: Path, gateway: Gateway, writer: str) -> None:
     """Push the metrics file to the gateway; a push that fails is one warning line."""
     try:
         problem = push(path.read_bytes(), gateway, writer)
+    except Interrupted:
+        raise
     except Exception as exc:
         problem = reason(exc)
     if problem is not None:
@@ -166,8 +172,8 @@ def write_failed_run_metrics(
     out: MetricsOutput, duckdb_path: Path, started: datetime, interrupted: bool = False
 ) -> None:
     """Write (and push) the metrics of a run that failed, or was interrupted, before it
-    finished: what the database at `duckdb_path` holds, where it can still be read. Never
-    raises: the run's own error is what the operator sees."""
+    finished: what the database at `duckdb_path` holds, where it can still be read. Raises
+    nothing but an interrupt: the run's own error is what the operator sees."""
     status = INTERRUPTED if interrupted else RunStatus.FAILED
     current = held_now(duckdb_path)
     deliver_metrics(out, RunMetrics(started, datetime.now(UTC), status, current=current))
@@ -180,6 +186,8 @@ def held_now(duckdb_path: Path) -> dict[str, tuple[int, int, int]]:
         with warehouse.connect(duckdb_path, read_only=True) as con:
             latest = warehouse.ask(con, "report/last_run").first()
             held = current_holdings(con, latest["run_id"]) if latest else []
+    except Interrupted:
+        raise
     except Exception:  # a missing, busy or broken database: the file says what it can
         return {}
     return {c.endpoint: (c.tags, c.total_size, c.unique_size) for c in held}

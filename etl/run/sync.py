@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AsyncExitStack, ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -33,7 +33,14 @@ from etl.run.endpoints import client_for
 from etl.run.guard import refuse_mass_removals
 from etl.run.listings import delta_targets
 from etl.run.loader import Loader
-from etl.run.publish import Reports, load_published, places, refresh_outputs, refreshing
+from etl.run.publish import (
+    Reports,
+    committed,
+    load_published,
+    places,
+    refresh_outputs,
+    refreshing,
+)
 from etl.run.records import discoveries_table, repositories_table, run_row, target_runs_table
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
 from etl.run.scope import fail_unknown_names, untracked_results
@@ -114,10 +121,17 @@ def run_sync(
         if metrics is not None:
             stopped = isinstance(exc, (Interrupted, KeyboardInterrupt))
             failed = partial(reports.failed_metrics, config, started, stopped)
-            refreshing("the metrics file", metrics, failed)
+            with suppress(Interrupted):  # a second signal: the run's own error is the news
+                refreshing("the metrics file", metrics, failed)
         raise
     if metrics is not None:
-        refreshing("the metrics file", metrics, lambda: reports.metrics(config, outcome.summary))
+        try:
+            refreshing(
+                "the metrics file", metrics, lambda: reports.metrics(config, outcome.summary)
+            )
+        except Interrupted as exc:  # while pushing, say: the run itself is done
+            done = committed(config, store, outcome.run_id).loaded()
+            raise Interrupted(exc.signum, f"{done}; its metrics were not all delivered") from None
     return outcome
 
 
