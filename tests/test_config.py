@@ -71,22 +71,24 @@ FROM_CREDENTIALS = GOOD.replace(
 
 
 @pytest.mark.parametrize(
-    "secrets_needed",
+    ("needs", "loads"),
     [
-        pytest.param(False, id="report-diff-query-dashboard-load-it"),
-        pytest.param(True, id="sync-names-the-missing-variable"),
+        pytest.param({"lake_secrets_needed": False}, True, id="report-diff-query-dashboard-load"),
+        pytest.param({}, False, id="rebuild-load-thin-name-the-missing-variable"),
+        pytest.param({"secrets_needed": True}, False, id="sync-names-the-missing-variable"),
     ],
 )
 def test_a_readers_config_needs_no_variable_of_the_credentials_it_never_uses(
-    tmp_path: Path, secrets_needed: bool
+    tmp_path: Path, needs: dict[str, bool], loads: bool
 ) -> None:
     path = write(tmp_path, FROM_CREDENTIALS)
-    if not secrets_needed:
-        config = load_config(path, environ={}, secrets_needed=False)
+    needs = {"secrets_needed": False, **needs}
+    if loads:  # the shipped systemd config, from an operator's shell
+        config = load_config(path, environ={}, **needs)
         assert config.output.duckdb == tmp_path / "swr.duckdb"
         return
     with pytest.raises(ConfigError) as raised:
-        load_config(path, environ={"SWR_TOKEN": "t0ken"}, secrets_needed=True)
+        load_config(path, environ={"SWR_TOKEN": "t0ken"}, **needs)
     assert str(raised.value) == (
         f"{path}: output.s3.access_key_file: environment variable CREDENTIALS_DIRECTORY is not set"
     )
