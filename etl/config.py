@@ -265,6 +265,9 @@ class OutputConfig(Model):
     metrics: Path | None = None  # a Prometheus text file rewritten after every run
     # A Prometheus Pushgateway (http(s)://HOST[:PORT]) each metrics file is also sent to.
     pushgateway: str | None = None
+    # One deadline for a whole push (name lookup, connect, send, the answer), far below an
+    # hourly schedule; the push comes after the run's lock is released.
+    pushgateway_timeout_s: float = Field(default=10.0, gt=0, le=300)
 
     _gateway = field_validator("pushgateway")(lambda v: None if v is None else checked_url(v))
 

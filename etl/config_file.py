@@ -29,17 +29,23 @@ ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def load_config(
-    path: str | Path, environ: dict[str, str] | None = None, secrets_needed: bool = True
+    path: str | Path,
+    environ: dict[str, str] | None = None,
+    secrets_needed: bool = True,
+    lake_secrets_needed: bool = True,
 ) -> Config:
     """Return the validated config in `path`; raise ConfigError naming file and key.
 
-    `secrets_needed=False` is for commands that only read the outputs (report, diff, query):
-    they work without the credentials' environment variables.
+    `secrets_needed=False` is for commands that do not call SWR (report, diff, query,
+    dashboard; rebuild, load, thin): they work without the environment variables of `auth`.
+    `lake_secrets_needed=False` is for those that read only the DuckDB file, not the lake
+    (report, diff, query, dashboard): they work without those of `output.s3` too, such as the
+    systemd unit's `${CREDENTIALS_DIRECTORY}`, set for the service alone.
     """
     path = Path(path)
     raw = read_yaml(path)
     env = dict(os.environ) if environ is None else environ
-    expanded = expand_env(raw, env, str(path), secrets_needed=secrets_needed)
+    expanded = expand_env(raw, env, str(path), "", secrets_needed, lake_secrets_needed)
     expanded = with_secret_files(expanded, path, secrets_needed)
     if "source" in expanded:
         raise ConfigError("unknown key", file=str(path), key="source")
@@ -81,22 +87,25 @@ def read_yaml(path: Path) -> Any:
 
 
 def expand_env(
-    value: Any, environ: dict[str, str], file: str, key: str = "", secrets_needed: bool = True
+    value: Any,
+    environ: dict[str, str],
+    file: str,
+    key: str = "",
+    secrets_needed: bool = True,
+    lake_secrets_needed: bool = True,
 ) -> Any:
     """Return `value` with `${VAR}` / `${VAR:-default}` in every string replaced.
 
-    Without `secrets_needed` (commands that only read the outputs), a variable missing under an
-    `auth` key becomes an empty string instead of an error.
+    Without `secrets_needed`, a variable missing under an `auth` key becomes an empty string
+    instead of an error; without `lake_secrets_needed`, one under `output.s3` too.
     """
+    needs = (secrets_needed, lake_secrets_needed)
     if isinstance(value, dict):
         return {
-            k: expand_env(v, environ, file, _join(key, str(k)), secrets_needed)
-            for k, v in value.items()
+            k: expand_env(v, environ, file, _join(key, str(k)), *needs) for k, v in value.items()
         }
     if isinstance(value, list):
-        return [
-            expand_env(v, environ, file, f"{key}[{i}]", secrets_needed) for i, v in enumerate(value)
-        ]
+        return [expand_env(v, environ, file, f"{key}[{i}]", *needs) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -107,6 +116,8 @@ def expand_env(
         if default is not None:
             return default
         if not secrets_needed and ".auth." in f"{key}.":
+            return ""
+        if not lake_secrets_needed and key.startswith("output.s3."):
             return ""
         raise ConfigError(f"environment variable {name} is not set", file=file, key=key)
 

@@ -157,7 +157,7 @@ def report(config_path: Path, fmt: str, top: int, stale_days: int, unpulled_days
     from etl.present.formats import print_sections
     from etl.present.report import summarise_report
 
-    config = load_config(config_path, secrets_needed=False)
+    config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     with reading(config) as con:
         sections = summarise_report(con, top, stale_days, unpulled_days)
     print_sections(sections, fmt)
@@ -189,7 +189,7 @@ def diff(config_path: Path, from_ref: str | None, to_ref: str | None, fmt: str) 
     from etl.present.formats import print_sections
     from etl.present.report import diff_runs, print_diff_plan, summarise_diff
 
-    config = load_config(config_path, secrets_needed=False)
+    config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     with reading(config) as con:
         old, new = diff_runs(con, from_ref, to_ref)
         sections = summarise_diff(con, old, new)
@@ -222,7 +222,7 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
     text = sql if sql is not None else sql_file.read()
     if not text.strip():
         raise QueryError("the SQL is empty: give a query, e.g. 'SELECT * FROM repo_summary'")
-    config = load_config(config_path, secrets_needed=False)
+    config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     with reading(config) as con:
         try:
             found = answer(con, text)
@@ -251,7 +251,7 @@ def dashboard(config_path: Path, out_path: Path | None) -> None:
     storage goes, how it grows, what is stale, what changed, and pulls."""
     from etl.present.dashboard import write_dashboard
 
-    config = load_config(config_path, secrets_needed=False)
+    config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     target = out_path or config.output.dashboard or Path("swr-dashboard.html")
     with reading(config) as con:
         write_dashboard(con, target)

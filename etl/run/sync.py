@@ -12,9 +12,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AsyncExitStack, ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -23,7 +24,7 @@ import pyarrow as pa
 
 from etl import schemas
 from etl.config import Config
-from etl.errors import EtlError, Interrupted, StorageError
+from etl.errors import EtlError, Interrupted, LockHeldError, StorageError
 from etl.failpoints import failpoint
 from etl.results import RunSummary, SyncOutcome, Target, TargetResult
 from etl.run.crawl import CrawlSettings, crawl_targets
@@ -32,7 +33,14 @@ from etl.run.endpoints import client_for
 from etl.run.guard import refuse_mass_removals
 from etl.run.listings import delta_targets
 from etl.run.loader import Loader
-from etl.run.publish import Reports, load_published, places, refresh_outputs, refreshing
+from etl.run.publish import (
+    Reports,
+    committed,
+    load_published,
+    places,
+    refresh_outputs,
+    refreshing,
+)
 from etl.run.records import discoveries_table, repositories_table, run_row, target_runs_table
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
 from etl.run.scope import fail_unknown_names, untracked_results
@@ -97,22 +105,33 @@ def run_sync(
 
     `hooks` hear how many targets the run has and each target's result as it finishes;
     `reports` get its summary, metrics and page. With `output.metrics`, every run that took
-    the lock leaves its metrics, failed ones included."""
+    the lock leaves its metrics, failed ones included, once the lock is released: a slow
+    Pushgateway holds this process only, never the next run's lock."""
     store = store_for(config.output)  # one per run: S3 resolves its credentials per client
     auths = prepare(config, store)
     started = datetime.now(UTC)
-    with output_lock(config), ExitStack() as held:
-        try:
+    metrics = config.output.metrics
+    try:
+        with output_lock(config), ExitStack() as held:
             run = begin(config, store, held)
             outcome = run_locked(run, auths, hooks or Hooks(), accept_removals, reports)
-        except BaseException as exc:
-            if config.output.metrics is not None:
-                stopped = isinstance(exc, (Interrupted, KeyboardInterrupt))
-                reports.failed_metrics(config, started, stopped)
-            raise
-    metrics = config.output.metrics
+    except LockHeldError:
+        raise  # turned away: not a run, so it leaves no metrics
+    except BaseException as exc:
+        if metrics is not None:
+            stopped = isinstance(exc, (Interrupted, KeyboardInterrupt))
+            failed = partial(reports.failed_metrics, config, started, stopped)
+            with suppress(Interrupted):  # a second signal: the run's own error is the news
+                refreshing("the metrics file", metrics, failed)
+        raise
     if metrics is not None:
-        refreshing("the metrics file", metrics, lambda: reports.metrics(config, outcome.summary))
+        try:
+            refreshing(
+                "the metrics file", metrics, lambda: reports.metrics(config, outcome.summary)
+            )
+        except Interrupted as exc:  # while pushing, say: the run itself is done
+            done = committed(config, store, outcome.run_id).loaded()
+            raise Interrupted(exc.signum, f"{done}; its metrics were not all delivered") from None
     return outcome
 
 
