@@ -319,24 +319,26 @@ def readme_sql(after: str) -> str:
 
 
 @contextmanager
-def time_limit(seconds: float, memory: int = 2 << 30) -> Iterator[None]:
-    """Fail what runs inside with TimeoutError after `seconds`, and with MemoryError beyond
-    `memory` more bytes of address space: a regression that waits on a FIFO, serves forever
-    or reads /dev/zero fails its test instead of hanging the suite or the machine."""
+def time_limit(seconds: float, memory: int | None = None) -> Iterator[None]:
+    """Fail what runs inside with TimeoutError after `seconds`, and, given `memory`, with
+    MemoryError beyond that many more bytes of address space: a regression that waits on a
+    FIFO, serves forever or reads /dev/zero fails its test instead of hanging the suite or
+    the machine. (Only around code that starts no threads: each reserves address space.)"""
 
     def expire(signum: int, frame: object) -> None:
         raise TimeoutError(f"still running after {seconds} s")
 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    with open("/proc/self/statm") as statm:
-        used = int(statm.read().split()[0]) * resource.getpagesize()
-    bound = used + memory if hard == resource.RLIM_INFINITY else min(hard, used + memory)
+    if memory is not None:
+        with open("/proc/self/statm") as statm:
+            used = int(statm.read().split()[0]) * resource.getpagesize()
+        bound = used + memory if hard == resource.RLIM_INFINITY else min(hard, used + memory)
+        resource.setrlimit(resource.RLIMIT_AS, (bound, hard))
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
-    resource.setrlimit(resource.RLIMIT_AS, (bound, hard))
     try:
         yield
     finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -315,7 +315,8 @@ def test_a_secret_file_that_is_not_a_small_text_file_is_one_line_naming_its_key(
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data))
     before = sorted(str(p) for p in tmp_path.rglob("*"))
-    with time_limit(30):  # a FIFO opened to be read waits for a writer: not here
+    # A FIFO opened to be read waits for a writer, /dev/zero never ends: not here.
+    with time_limit(30, memory=1 << 30):
         result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: {path}: {key}: {file} {says}"), result.output
