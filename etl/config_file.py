@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from etl.config import (
     HEADER_UNSAFE,
     Config,
+    EndpointConfig,
     TokenAuthConfig,
     unsafe_in_header,
 )
@@ -234,6 +236,27 @@ def token_from(auth: TokenAuthConfig, file: str, index: int) -> str:
         raise ConfigError(f"the token in the file {HEADER_UNSAFE}", file=file, key=key)
     hold(token)
     return token
+
+
+def check_ca_bundles(endpoints: list[EndpointConfig], file: str) -> None:
+    """Raise ConfigError (naming the config `file`) if an endpoint's `ca_bundle` is not a PEM
+    file Python's ssl loads (read as every file an operator names: small, UTF-8, never a FIFO
+    or a device)."""
+    for index, endpoint in enumerate(endpoints):
+        bundle = endpoint.ca_bundle
+        if bundle is None:
+            continue
+        key = f"endpoints[{index}].ca_bundle"
+        try:
+            read_text(bundle, TEXT_LIMIT)
+            ssl.create_default_context(cafile=str(bundle))
+        except ssl.SSLError as exc:
+            reason = f"holds no certificate Python can load ({exc.reason or exc})"
+            raise ConfigError(f"{bundle} {reason}", file=file, key=key) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read {bundle}: {exc.strerror}", file=file, key=key) from None
+        except ValueError as exc:
+            raise ConfigError(f"{bundle} {exc}", file=file, key=key) from None
 
 
 def check_output(config: Config) -> None:

@@ -322,3 +322,36 @@ def test_a_secret_file_that_is_not_a_small_text_file_is_one_line_naming_its_key(
     assert result.output.startswith(f"error: {path}: {key}: {file} {says}"), result.output
     assert result.output.count("\n") == 1 and "s3cr3t" not in result.output
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("command", ["sync", "plan"])
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        pytest.param("not-a-certificate", "holds no certificate Python can load", id="text"),
+        pytest.param("fifo", "is a FIFO (named pipe), not a regular file", id="fifo"),
+        pytest.param("device", "is a character device, not a regular file", id="dev-zero"),
+        pytest.param("directory", "is a directory, not a regular file", id="directory"),
+        pytest.param("latin-1", "is not UTF-8 text", id="latin-1"),
+    ],
+)
+def test_a_ca_bundle_that_is_not_one_is_one_line_exit_2_before_any_request(
+    tmp_path: Path, command: str, kind: str, says: str
+) -> None:
+    if kind == "not-a-certificate":
+        (tmp_path / "secret").write_text("-----BEGIN NOTHING-----\n")
+        bundle = tmp_path / "secret"
+    else:
+        bundle = make_secret_file(tmp_path, kind)
+    data = yaml.safe_load(GOOD.replace("${SWR_TOKEN}", "t"))
+    data["endpoints"][0]["ca_bundle"] = str(bundle)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    with time_limit(30, memory=1 << 30):
+        result = CliRunner().invoke(cli, [command, "-c", str(path)])
+    assert result.exit_code == 2, result.output
+    key = "endpoints[0].ca_bundle"
+    assert result.output.startswith(f"error: {path}: {key}: {bundle} {says}"), result.output
+    assert result.output.count("\n") == 1
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
