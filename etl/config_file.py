@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,13 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from etl.config import (
     HEADER_UNSAFE,
     Config,
+    EndpointConfig,
     TokenAuthConfig,
     unsafe_in_header,
 )
 from etl.errors import ConfigError
 from etl.redact import hold
+from etl.textfiles import SECRET_LIMIT, TEXT_LIMIT, read_text
 
 ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -71,9 +74,11 @@ def secrets_of(model: BaseModel) -> Iterator[str]:
 def read_yaml(path: Path) -> Any:
     """Return the parsed YAML of `path`, or raise a one-line ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, TEXT_LIMIT, regular_only=False)
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", file=str(path)) from None
+    except ValueError as exc:
+        raise ConfigError(f"the config {exc}", file=str(path)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -156,12 +161,14 @@ def with_secret_files(data: dict[str, Any], path: Path, secrets_needed: bool = T
 
 
 def read_secret_file(file: Path, config: str, key: str) -> str:
-    """Return a secret file's text, stripped; raise ConfigError (never showing the text)."""
+    """Return a secret file's text, stripped; raise ConfigError naming `key` (never showing the
+    text). Every `*_file` key is read here: a small regular UTF-8 file (`etl.textfiles`)."""
     try:
-        text = file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ConfigError(f"cannot read {file}: {reason}", file=config, key=key) from None
+        text = read_text(file, SECRET_LIMIT).strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {file}: {exc.strerror}", file=config, key=key) from None
+    except ValueError as exc:
+        raise ConfigError(f"{file} {exc}", file=config, key=key) from None
     if not text:
         raise ConfigError(f"{file} is empty", file=config, key=key)
     return text
@@ -235,16 +242,32 @@ def token_from(auth: TokenAuthConfig, file: str, index: int) -> str:
         return auth.token.get_secret_value()
     assert auth.token_file is not None
     key = f"endpoints[{index}].auth.token_file"
-    try:
-        token = auth.token_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"cannot read token file: {exc.strerror}", file=file, key=key) from None
-    if not token:
-        raise ConfigError("token file is empty", file=file, key=key)
+    token = read_secret_file(auth.token_file, file, key)
     if unsafe_in_header(token):
         raise ConfigError(f"the token in the file {HEADER_UNSAFE}", file=file, key=key)
     hold(token)
     return token
+
+
+def check_ca_bundles(endpoints: list[EndpointConfig], file: str) -> None:
+    """Raise ConfigError (naming the config `file`) if an endpoint's `ca_bundle` is not a PEM
+    file Python's ssl loads (read as every file an operator names: small, UTF-8, never a FIFO
+    or a device)."""
+    for index, endpoint in enumerate(endpoints):
+        bundle = endpoint.ca_bundle
+        if bundle is None:
+            continue
+        key = f"endpoints[{index}].ca_bundle"
+        try:
+            read_text(bundle, TEXT_LIMIT)
+            ssl.create_default_context(cafile=str(bundle))
+        except ssl.SSLError as exc:
+            reason = f"holds no certificate Python can load ({exc.reason or exc})"
+            raise ConfigError(f"{bundle} {reason}", file=file, key=key) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read {bundle}: {exc.strerror}", file=file, key=key) from None
+        except ValueError as exc:
+            raise ConfigError(f"{bundle} {exc}", file=file, key=key) from None
 
 
 def check_output(config: Config) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from etl.config import Config
-from etl.config_file import check_output
+from etl.config_file import check_ca_bundles, check_output
 from etl.errors import NEEDS_PLOTLY, ConfigError, DatabaseBusy, NewerLakeFormat, StorageError
 from etl.run.discovery import Members
 from etl.run.endpoints import auth_for
@@ -40,6 +40,7 @@ def prepare(config: Config, store: LakeStore, probe_write: bool = True) -> dict[
             key="endpoints",
         )
     auths = {e.name: auth_for(e, config, i) for i, e in enumerate(config.endpoints)}
+    check_ca_bundles(config.endpoints, str(config.source))
     check_outputs(config, store, probe_write)
     return auths
 

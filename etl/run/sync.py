@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from etl import schemas
 from etl.config import Config
-from etl.errors import EtlError, Interrupted, LockHeldError, StorageError
+from etl.errors import EtlError, Interrupted, LockHeldError, StorageError, WriteFailed
 from etl.failpoints import failpoint
 from etl.results import RunSummary, SyncOutcome, Target, TargetResult
 from etl.run.crawl import CrawlSettings, crawl_targets
@@ -144,7 +144,7 @@ def run_locked(
         release_memory()
         settle(run, accept_removals)
         row = commit(run)
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, pa.ArrowException, WriteFailed) as exc:
         raise lake_write_failed(run, exc) from None
     except BaseException:
         run.writer.abandon()
@@ -209,18 +209,17 @@ def commit(run: Run) -> dict[str, object]:
 
 
 def lake_write_failed(run: Run, exc: BaseException) -> StorageError:
-    """Return the error of a lake that could not be written: nothing of the run is committed,
-    and what it wrote is removed now or by a later sync."""
+    """Return the error of a lake (or the run's staging) that could not be written: nothing of
+    the run is committed, and what it wrote is removed now or by a later sync."""
+    url = run.writer.store.url
     left = (
         "what it wrote was removed"
         if run.writer.abandon()
         else "what it wrote could not all be removed: the next sync removes it after "
         "output.orphan_grace"
     )
-    return StorageError(
-        f"cannot write the lake at {run.writer.store.url}: {exc}; nothing of this run was "
-        f"committed and {left}"
-    )
+    failed = exc if isinstance(exc, WriteFailed) else WriteFailed(f"the lake at {url}", exc)
+    return StorageError(f"{failed}; nothing of this run was committed and {left}")
 
 
 def load_and_summarise(run: Run, row: dict[str, Any]) -> RunSummary:

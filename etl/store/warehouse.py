@@ -121,6 +121,18 @@ def define_for_reading(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(DEFINITION.sub(r"CREATE OR REPLACE TEMP \1", sql(name)))
 
 
+def readable_definitions(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """`define_for_reading`, or StorageError for a DuckDB file that is not a warehouse (another
+    tool's, an empty one): its tables are not there to define the views over."""
+    try:
+        define_for_reading(con)
+    except duckdb.Error as exc:
+        raise StorageError(
+            f"cannot read DuckDB file {path}: it is not swr-etl's database "
+            f"({str(exc).splitlines()[0]}); is output.duckdb the file `swr-etl sync` writes?"
+        ) from None
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a connection to the warehouse with this version's schema, macros and views (applied
@@ -146,7 +158,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         con.execute("SET TimeZone = 'UTC'")
         if read_only:
             if not holds_these_definitions(con):
-                define_for_reading(con)
+                readable_definitions(con, path)
             con.execute("SET lock_configuration = true")
         else:
             # A sync must run in little memory whatever the registry's size: DuckDB spills to
