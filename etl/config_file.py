@@ -49,7 +49,7 @@ def load_config(
     raw = read_yaml(path)
     env = dict(os.environ) if environ is None else environ
     expanded = expand_env(raw, env, str(path), "", secrets_needed, lake_secrets_needed)
-    expanded = with_secret_files(expanded, path, secrets_needed)
+    expanded = with_secret_files(expanded, path, secrets_needed, lake_secrets_needed)
     if "source" in expanded:
         raise ConfigError("unknown key", file=str(path), key="source")
     try:
@@ -134,10 +134,13 @@ def expand_env(
 SECRET_FILE_KEYS = {"auth": ("password", "ak", "sk"), "s3": ("access_key", "secret_key")}
 
 
-def with_secret_files(data: dict[str, Any], path: Path, secrets_needed: bool = True) -> Any:
+def with_secret_files(
+    data: dict[str, Any], path: Path, secrets_needed: bool = True, lake_secrets_needed: bool = True
+) -> Any:
     """Return the config data with each `KEY_file` of an endpoint's auth and of output.s3
     replaced by KEY, the file's text (stripped). Relative files are relative to the config.
-    Without `secrets_needed`, files are not read (commands that only read the outputs)."""
+    Files a command does not need are not read (`load_config`): auth's without
+    `secrets_needed`, output.s3's without `lake_secrets_needed`."""
     places: list[tuple[str, str, Any]] = []
     for index, endpoint in enumerate(data.get("endpoints") or []):
         if isinstance(endpoint, dict):
@@ -156,7 +159,8 @@ def with_secret_files(data: dict[str, Any], path: Path, secrets_needed: bool = T
             if name in section:
                 raise ConfigError(f"give {name} or {file_key}, not both", file=str(path), key=key)
             file = path.parent / str(section.pop(file_key))
-            section[name] = read_secret_file(file, str(path), key) if secrets_needed else ""
+            needed = secrets_needed if kind == "auth" else lake_secrets_needed
+            section[name] = read_secret_file(file, str(path), key) if needed else ""
     return data
 
 

@@ -312,3 +312,26 @@ def test_thin_on_object_storage_keeps_what_rebuild_reads(
     assert not [k for k in keys if "/_thinned/" in k]
     assert run("rebuild", "-c", str(remote)).exit_code == 0
     assert versions(tmp_path / "swr.duckdb") == before
+
+
+@pytest.mark.parametrize("command", ["rebuild", "load", "thin"])
+def test_lake_readers_take_the_object_store_keys_from_their_files(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    s3: S3Server,
+    bucket: str,
+    command: str,
+) -> None:
+    # As the shipped deploys give them: `output.s3.*_file`, not the environment.
+    path = s3_config(tmp_path, served, list(small_registry.repositories)[:5], s3, bucket)
+    data = yaml.safe_load(path.read_text())
+    for name, value in (("access_key", s3.access_key), ("secret_key", s3.secret_key)):
+        (tmp_path / name).write_text(value + "\n")
+        del data["output"]["s3"][name]
+        data["output"]["s3"][f"{name}_file"] = name
+    path.write_text(yaml.safe_dump(data))
+    assert sync(path).exit_code == 0
+    result = run(command, "-c", str(path))
+    assert result.exit_code == 0, result.output
+    assert s3.secret_key not in result.output
