@@ -12,7 +12,7 @@ import pytest
 
 from etl import schemas
 from etl.schemas import SNAPSHOT_SCHEMA
-from etl.store import warehouse
+from etl.store import cleanups, warehouse
 from etl.store.deltas import keys_table
 
 SQL_FILES = sorted(
@@ -64,6 +64,11 @@ def test_every_sql_file_runs_on_a_fresh_database(
         con.register("early_tags", SNAPSHOT_SCHEMA.empty_table())
         con.register("early_opens", SNAPSHOT_SCHEMA.empty_table())
         con.register("early_closes", pa.table({"history_row": pa.array([], pa.int64())}))
+        # What a cleanup plan's summaries read (etl.store.cleanups), and an apply's record.
+        con.register("planned", cleanups.planned_table([]))
+        attempted = cleanups.PLANNED_SCHEMA.append(pa.field("result", pa.string()))
+        con.register("attempted", attempted.empty_table())
+        con.register("staged_cleanup", schemas.CLEANUP_SCHEMA.empty_table())
         con.execute(warehouse.sql("load/current_versions"), {"seq": 1, "part": 0, "parts": 1})
         con.execute(warehouse.sql("load/diff"), {"part": 0, "parts": 1})
         if name.startswith("lake/"):  # the lake's tables, as `thin` and a sync name them
@@ -85,6 +90,9 @@ def test_every_sql_file_runs_on_a_fresh_database(
             "writer_id": "0123456789abcdef",
             "reason": "a test",
             "loads": 2,
+            "keep_last": 3,
+            "protect": ["latest"],
+            "endpoints": ["local"],
         }
         text = warehouse.sql(name)
         con.execute(text, warehouse.named_params(text, params))
@@ -131,7 +139,17 @@ def test_sql_files_live_in_a_folder_that_says_what_they_are_for() -> None:
     folders = {name.partition("/")[0] for name in SQL_FILES if "/" in name}
     loose = [name for name in SQL_FILES if "/" not in name]
     assert loose == ["schema"]
-    assert folders == {"macros", "views", "load", "start", "report", "dashboard", "summary", "lake"}
+    assert folders == {
+        "macros",
+        "views",
+        "load",
+        "start",
+        "report",
+        "dashboard",
+        "summary",
+        "lake",
+        "cleanup",
+    }
 
 
 def test_every_macro_and_view_is_created_in_an_order_read_from_the_sql(tmp_path: Path) -> None:

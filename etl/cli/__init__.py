@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from etl import __version__
+from etl.cli.cleanup import cleanup
 from etl.cli.errors import OneLineUsage, one_line_errors
 from etl.cli.fake import fake_server
-from etl.cli.options import config_option
+from etl.cli.options import config_option, format_option
 from etl.cli.thin import thin
 from etl.config import Config
 from etl.config_file import load_config
@@ -115,16 +116,6 @@ def reading(config: Config) -> AbstractContextManager[duckdb.DuckDBPyConnection]
 
     out = config.output
     return open_for_reading(out.duckdb, out.readonly_copy, lambda m: click.echo(m, err=True))
-
-
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "markdown", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="table/markdown for people; json/csv (stable columns, exact integers) for scripts.",
-)
 
 
 @cli.command()
@@ -335,6 +326,7 @@ def demo(directory: Path, repos: int, seed: int) -> None:
 
 cli.add_command(fake_server)
 cli.add_command(thin)
+cli.add_command(cleanup)
 
 
 def main() -> None:

@@ -14,3 +14,12 @@ config_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="The YAML config file.",
 )
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table/markdown for people; json/csv (stable columns, exact integers) for scripts.",
+)

@@ -186,12 +186,14 @@ def reading(
 
 
 class Held(NamedTuple):
-    """What a repository holds now: its current tags, under which tag filter, and when the
-    lake last stored its tags whole (None: never)."""
+    """What a repository holds now: its current tags, under which tag filter, when the lake
+    last stored its tags whole (None: never), and how many of them a cleanup has deleted
+    since (the next sync expects them gone)."""
 
     tags: int
     tag_filter: str | None
     listed_at: datetime | None = None
+    cleaned: int = 0
 
 
 def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -201,10 +203,12 @@ def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def held(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], Held]:
     """Return what each (endpoint, namespace, repository) holds now: its current tags, the
-    tag filter of its latest sync and when the lake last stored its tags whole."""
+    tag filter of its latest sync, when the lake last stored its tags whole and how many of
+    them a cleanup has deleted since."""
     rows = con.execute(sql("start/held")).fetchall()
     return {
-        (e, n, r): Held(int(tags), tag_filter, listed) for e, n, r, tags, tag_filter, listed in rows
+        (e, n, r): Held(int(tags), tag_filter, listed, int(cleaned))
+        for e, n, r, tags, tag_filter, listed, cleaned in rows
     }
 
 
