@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -24,6 +28,7 @@ from click.testing import CliRunner, Result
 from etl.cli import cli
 from etl.cli.cleanup import cleanup
 from etl.config_file import load_config
+from etl.failpoints import ENV
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, ServerThread, generate_registry
 from etl.fakeswr.registry import format_time
 from etl.fakeswr.server import InThread, make_app, start_app, stop
@@ -263,6 +268,19 @@ def test_every_planned_tag_goes_and_no_other(world: World) -> None:
     assert 0 < deletes < len(planned)  # a sibling of a deleted image is found gone, not sent
 
 
+def test_a_region_without_v3_reads_its_tags_from_the_v2_list(
+    tmp_path: Path, synced: Synced
+) -> None:
+    options = Options(api="v2")
+    with serving(copy.deepcopy(synced.registry), options=options) as fake:
+        world = world_of(synced, tmp_path, fake)
+        path, plan = world.plan("365d")
+        result = world.apply(path)
+        assert result.exit_code == 0, result.output
+        assert set(world.fake.state.deleted) == planned_keys(plan)
+        assert world.fake.state.stats.v2_requests > 0
+
+
 def test_a_tag_that_moved_since_the_plan_is_skipped_and_kept(world: World) -> None:
     path, plan = world.plan("365d")
     by_key = {(t["namespace"], t["repository"], t["tag"]): t for t in plan["tags"]}
@@ -412,6 +430,37 @@ def test_a_plan_edited_by_hand_into_nonsense_is_one_line(
 
 def with_tag(plan: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return {**plan, "tags": [{**plan["tags"][0], **fields}, *plan["tags"][1:]]}
+
+
+def test_refused_credentials_fail_the_endpoints_tags_unsent(world: World) -> None:
+    path, plan = world.plan("365d")
+    world.fake.credentials.token = "rotated"
+    result = world.apply(path)
+    assert result.exit_code == 5
+    failures = [line for line in result.stderr.splitlines() if line.startswith("FAILED")]
+    assert len(failures) == len(plan["tags"]) and all("HTTP 401" in f for f in failures)
+    assert world.fake.state.stats.deletes == 0 and world.fake.state.stats.requests <= 2
+    assert set(world.audit().values()) == {"failed"}
+
+
+def test_a_plan_in_json_is_the_summary_and_the_plan_for_scripts(world: World) -> None:
+    out = world.directory / "plan.json"
+    result = world.swr(
+        "cleanup", "plan", "--older-than", "365d", "--out", str(out), "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    plan = json.loads(out.read_text())
+    assert body["plan"]["id"] == plan["id"] and body["plan"]["frees"] == plan["frees"]
+    assert sum(r["tags"] for r in body["repositories"]) == len(plan["tags"])
+    assert sum(r["freed_size"] for r in body["repositories"]) == plan["frees"]
+
+
+def test_a_plan_that_cannot_be_written_is_one_line(world: World) -> None:
+    (world.directory / "file").write_text("")
+    out = world.directory / "file" / "plan.json"  # a folder that is a file
+    result = world.swr("cleanup", "plan", "--older-than", "365d", "--out", str(out))
+    assert result.exit_code == 2 and result.stderr.startswith("error: cannot write the plan")
 
 
 def test_a_missing_plan_file_is_one_line(world: World) -> None:
@@ -573,3 +622,29 @@ def test_every_cleanup_command_has_help(name: str) -> None:
     for param in command.params:
         if isinstance(param, click.Option) and param.name != "help":
             assert param.help, f"cleanup {name} {param.opts} has no help text"
+
+
+@pytest.mark.slow
+def test_an_apply_stopped_by_sigterm_records_what_it_deleted(world: World) -> None:
+    path, plan = world.plan("365d")
+    env = {**os.environ, ENV: "cleanup-deleted:TERM"}
+    command = ["cleanup", "apply", "-c", str(world.config), str(path), "--yes"]
+    done = subprocess.run(
+        [sys.executable, "-m", "etl", *command, "--max-deletions", "1000"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 143, done.stderr
+    last = done.stderr.decode().splitlines()[-1]
+    assert re.fullmatch(
+        r"error: interrupted by SIGTERM: \d+ attempted delete\(s\) recorded in .+", last
+    )
+    audit = world.audit()
+    assert 0 < len(audit) < len(plan["tags"]) and "deleted" in audit.values()
+    # What SWR deleted: the tags recorded done, and the other tags of the images they took.
+    digests = {(t["namespace"], t["repository"], t["tag"]): t["digest"] for t in plan["tags"]}
+    taken = {digests[k] for k, r in audit.items() if r == "deleted"}
+    done = {k for k, r in audit.items() if r in ("deleted", "gone")}
+    assert done <= set(world.fake.state.deleted)
+    assert all(digests[k] in taken for k in set(world.fake.state.deleted) - done)

@@ -131,6 +131,21 @@ def test_a_reader_of_a_database_an_older_version_wrote_finds_every_view_and_macr
         ]
 
 
+def test_a_reader_of_a_database_without_a_table_this_version_adds_finds_every_view(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.duckdb"
+    schema = warehouse.sql("schema")
+    with duckdb.connect(str(path)) as con:  # as a version before `cleanup apply` left it
+        con.execute(schema[: schema.index("CREATE TABLE IF NOT EXISTS cleanup_deletions")])
+    with warehouse.connect(path, read_only=True) as con:
+        views = con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        for (view,) in views:
+            con.execute(f"SELECT count(*) FROM {view}").fetchall()
+        assert ("cleanup_history",) in views
+        assert con.execute("SELECT count(*) FROM cleanup_history").fetchall() == [(0,)]
+
+
 def test_sql_is_read_from_the_package_or_the_checkout() -> None:
     assert (warehouse.sql_dir() / "schema.sql").is_file()
 

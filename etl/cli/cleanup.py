@@ -80,6 +80,7 @@ def plan(
     """
     from etl.cleanup_plan import PlanRule, config_stamp
     from etl.config_file import load_config
+    from etl.errors import UsageError
     from etl.run.start import new_run_id
     from etl.store.cleanups import compute_plan
     from etl.store.files import replacing
@@ -99,8 +100,11 @@ def plan(
     with reading(out.duckdb, out.readonly_copy, note) as con:
         made = compute_plan(con, new_run_id(now), rule, stamp, now)
     target = out_path or Path(f"cleanup-plan-{made.id}.json")
-    with replacing(target) as partial:
-        partial.write_text(made.to_json(), encoding="utf-8")
+    try:
+        with replacing(target) as partial:
+            partial.write_text(made.to_json(), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the plan to {target}: {exc.strerror or exc}") from None
     print_plan(made, fmt, target)
     note(
         f"wrote plan {made.id} to {target}: review it, then `swr-etl cleanup apply -c "

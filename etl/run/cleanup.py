@@ -34,6 +34,7 @@ from etl.errors import (
     Refused,
     StorageError,
 )
+from etl.failpoints import failpoint
 from etl.run.endpoints import client_for
 from etl.run.runtime import signals_cancel, signals_deferred
 from etl.run.start import new_run_id
@@ -271,6 +272,7 @@ class EndpointCleanup:
         if not deleted:
             return attempt(tag, CleanupResult.GONE, "the DELETE found it gone")
         images.taken[tag.digest] = tag.tag
+        failpoint("cleanup-deleted")
         return attempt(tag, CleanupResult.DELETED)
 
     def stopping(self, error: ApiError) -> ApiError:
@@ -322,8 +324,11 @@ def record(
     plan: CleanupPlan, apply_id: str, attempts: list[Attempt], recording: Recording
 ) -> Applied:
     """Record an apply's attempts in the lake (one file), then load them into the warehouse;
-    a warehouse that cannot be opened now is loaded by the next sync or `load`."""
+    a warehouse that cannot be opened now is loaded by the next sync or `load`. No attempt,
+    no record."""
     store = recording.store
+    if not attempts:
+        return Applied(apply_id, attempts, "nowhere (nothing was attempted)", loaded=False)
     path = cleanups.cleanup_path(store, apply_id, datetime.now(UTC))
     table = cleanups.attempts_table(plan, apply_id, attempts, recording.who)
     try:

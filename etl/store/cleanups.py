@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -106,18 +105,14 @@ def plan_summary(tags: Sequence[PlannedTag]) -> Answer:
 
 def outcome_summary(attempts: Sequence[Attempt]) -> Answer:
     """Return what an apply did, per repository (`cleanup/outcome`)."""
-    rows = [{**_tag_row(a.tag), "result": str(a.result)} for a in attempts]
+    rows = [{**a.tag.model_dump(), "result": str(a.result)} for a in attempts]
     schema = PLANNED_SCHEMA.append(pa.field("result", pa.string()))
     return scratch_answer("cleanup/outcome", attempted=pa.Table.from_pylist(rows, schema))
 
 
 def planned_table(tags: Sequence[PlannedTag]) -> pa.Table:
     """Return a plan's tags as an Arrow table (PLANNED_SCHEMA)."""
-    return pa.Table.from_pylist([_tag_row(t) for t in tags], PLANNED_SCHEMA)
-
-
-def _tag_row(tag: PlannedTag) -> dict[str, Any]:
-    return tag.model_dump()
+    return pa.Table.from_pylist([t.model_dump() for t in tags], PLANNED_SCHEMA)
 
 
 def scratch_answer(name: str, **relations: pa.Table) -> Answer:
@@ -161,7 +156,7 @@ def attempts_table(
     rows = [
         {
             **shared,
-            **_tag_row(a.tag),
+            **a.tag.model_dump(),
             "result": str(a.result),
             "detail": a.detail,
             "http_status": a.http_status,
