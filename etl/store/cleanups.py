@@ -67,12 +67,14 @@ def compute_plan(
     if not latest:
         raise UsageError("the database holds no run yet: run `swr-etl sync` first")
     tags = planned_tags(con, rule, [e.name for e in stamp.endpoints])
-    return CleanupPlan(
+    # Built from the warehouse's own rows, which were checked on their way in: a plan file
+    # read back is checked whole (`etl.cleanup_plan.read_plan`).
+    return CleanupPlan.model_construct(
         format=FORMAT_NAME,
         version=1,
         id=plan_id,
         computed_at=now,
-        run=PlanRun.model_validate(latest, strict=False),
+        run=PlanRun.model_construct(**latest),
         rule=rule,
         config=stamp,
         frees=sum(t.freed_size for t in tags),
@@ -92,7 +94,7 @@ def planned_tags(
         protect=list(rule.protect),
         endpoints=list(endpoints),
     )
-    return [PlannedTag.model_validate(row, strict=False) for row in found.records()]
+    return [PlannedTag.model_construct(**row) for row in found.records()]
 
 
 # --- summaries ---------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ judged AS (
            CASE
                WHEN coalesce(recency_rank <= keep_last, FALSE)
                     OR coalesce(staleness_days < keep_days, FALSE)
-                    OR EXISTS (SELECT 1 FROM unnest(protect::VARCHAR[]) AS p(pattern)
-                               WHERE tag GLOB pattern) THEN 'kept'
+                    OR coalesce(list_bool_or(list_transform(protect::VARCHAR[],
+                                                            lambda pattern: tag GLOB pattern)),
+                                FALSE) THEN 'kept'
                WHEN staleness_days IS NULL THEN 'unknown_age'
                ELSE 'deleted'
            END AS verdict
