@@ -456,6 +456,34 @@ def test_a_plan_in_json_is_the_summary_and_the_plan_for_scripts(world: World) ->
     assert sum(r["freed_size"] for r in body["repositories"]) == plan["frees"]
 
 
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        pytest.param("365", "has no unit", id="a-bare-number-is-refused-not-seconds"),
+        pytest.param("0d", "more than 0", id="zero-is-refused"),
+        pytest.param("a year", "not a duration", id="words-are-refused"),
+    ],
+)
+def test_an_age_that_would_plan_everything_is_refused(
+    world: World, given: str, says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(world.directory)  # where a plan would go by default
+    result = world.swr("cleanup", "plan", "--older-than", given)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and says in result.stderr
+    assert not list(world.directory.glob("cleanup-plan-*.json"))
+
+
+def test_a_plan_is_written_here_by_default_and_named_by_its_id(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(world.directory)
+    result = world.swr("cleanup", "plan", "--older-than", "365d")
+    assert result.exit_code == 0, result.output
+    (written,) = world.directory.glob("cleanup-plan-*.json")
+    plan_id = json.loads(written.read_text())["id"]
+    assert written.name == f"cleanup-plan-{plan_id}.json" and f"to {written.name}" in result.stderr
+
+
 def test_a_plan_that_cannot_be_written_is_one_line(world: World) -> None:
     (world.directory / "file").write_text("")
     out = world.directory / "file" / "plan.json"  # a folder that is a file
