@@ -139,3 +139,36 @@ RUN_SCHEMA = pa.schema(
         ("lake_format", pa.int32()),
     ]
 )
+# Every delete a `cleanup apply` attempted, one file per apply (`lake/cleanups/…`, apart from
+# the runs: not in any commit record): the plan and its rule, the tag as planned, what the
+# apply found and did (`CleanupResult`), when, and who applied it.
+CLEANUP_SCHEMA = pa.schema(
+    [
+        ("apply_id", pa.string()),
+        ("plan_id", pa.string()),
+        ("plan_computed_at", pa.timestamp("us", tz="UTC")),
+        ("plan_run_id", pa.string()),
+        ("plan_seq", pa.int64()),
+        ("older_than", pa.string()),
+        ("older_than_days", pa.float64()),
+        ("keep_last", pa.int64()),
+        ("protect", pa.list_(pa.string())),
+        ("endpoint", pa.string()),
+        ("namespace", pa.string()),
+        ("repository", pa.string()),
+        ("tag", pa.string()),
+        ("digest", pa.string()),
+        ("updated", pa.timestamp("us", tz="UTC")),
+        ("size", pa.int64()),
+        ("freed_size", pa.int64()),
+        ("result", pa.string()),
+        ("detail", pa.string()),
+        ("http_status", pa.int32()),
+        ("error_code", pa.string()),
+        ("request_id", pa.string()),
+        ("attempted_at", pa.timestamp("us", tz="UTC")),
+        ("applied_by", pa.string()),
+        ("applied_on", pa.string()),
+        ("writer", pa.string()),
+    ]
+)

@@ -90,6 +90,22 @@ def test_an_endpoint_that_held_nothing_is_never_refused() -> None:
     assert refuse_mass_removals([result("new", tags=0)], {}, 0.0) == []
 
 
+@pytest.mark.parametrize(
+    ("cleaned", "a_after", "b_after", "refused"),
+    [
+        pytest.param(50, 5, 40, [], id="what-a-cleanup-deleted-is-expected"),
+        pytest.param(0, 5, 40, ["e"], id="the-same-loss-without-a-cleanup-is-refused"),
+        pytest.param(20, 0, 0, ["e"], id="far-more-than-it-deleted-is-refused"),
+    ],
+)
+def test_the_removal_guard_does_not_count_what_a_cleanup_deleted(
+    cleaned: int, a_after: int, b_after: int, refused: list[str]
+) -> None:
+    held = {**HELD, ("e", "ns", "a"): Held(60, None, None, cleaned)}
+    results = [result("a", tags=a_after), result("b", tags=b_after)]
+    assert refuse_mass_removals(results, held, 0.5) == refused
+
+
 # --- what the API's headers say -----------------------------------------------------------------
 
 

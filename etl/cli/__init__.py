@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from etl import __version__
+from etl.cli.cleanup import cleanup
 from etl.cli.errors import (
     OneLineErrors,
     exit_code,
@@ -24,7 +25,7 @@ from etl.cli.errors import (
     verbose_option,
 )
 from etl.cli.fake import fake_server
-from etl.cli.options import TextFile, config_option
+from etl.cli.options import TextFile, config_option, format_option
 from etl.cli.thin import thin
 from etl.config import Config
 from etl.config_file import load_config
@@ -134,14 +135,6 @@ def reading(config: Config) -> AbstractContextManager[duckdb.DuckDBPyConnection]
 
 
 DAYS = click.IntRange(0, 36_500)  # a century: SWR is younger; beyond, a typo
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "markdown", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="table/markdown for people; json/csv (stable columns, exact integers) for scripts.",
-)
 
 
 @cli.command()
@@ -362,6 +355,7 @@ def demo(directory: Path, repos: int, seed: int) -> None:
 
 cli.add_command(fake_server)
 cli.add_command(thin)
+cli.add_command(cleanup)
 
 
 def main() -> None:

@@ -32,3 +32,13 @@ class TextFile(click.ParamType[str, str]):
             self.fail(f"cannot read {value}: {exc.strerror}", param, ctx)
         except ValueError as exc:
             self.fail(f"{value} {exc}", param, ctx)
+
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table/markdown for people; json/csv (stable columns, exact integers) for scripts.",
+)

@@ -112,11 +112,19 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE MACRO {DIGEST_MACRO}() AS '{definitions_digest()}'")
 
 
+# A table of the schema, from the line that creates it to the one that closes it.
+TABLE = re.compile(r"^CREATE (TABLE) IF NOT EXISTS (\w+) \(.*?\n\);", re.MULTILINE | re.DOTALL)
+
+
 def define_for_reading(con: duckdb.DuckDBPyConnection) -> None:
     """On a read-only connection to a database another version wrote last, create this
     version's macros and views as temporary ones (they shadow the stored ones), so a reader
     upgraded before the next sync finds every view and macro it names, as this version
-    defines them."""
+    defines them; a table this version adds is an empty temporary one until then."""
+    held = set(ask(con, "start/tables").column("table_name"))
+    for table in TABLE.finditer(sql("schema")):
+        if table.group(2) not in held:
+            con.execute(table.group(0).replace(table.group(1), "TEMP TABLE", 1))
     for name in definition_files():
         con.execute(DEFINITION.sub(r"CREATE OR REPLACE TEMP \1", sql(name)))
 
@@ -199,13 +207,15 @@ def reading(
 
 class Held(NamedTuple):
     """What a repository holds now: its current tags, under which tag filter, when the lake
-    last stored its tags whole (None: never), and the identity of the writer of its latest
-    sync (None: a run written before writers had one)."""
+    last stored its tags whole (None: never), the identity of the writer of its latest sync
+    (None: a run written before writers had one), and how many of its tags a cleanup has
+    deleted since (the next sync expects them gone)."""
 
     tags: int
     tag_filter: str | None
     listed_at: datetime | None = None
     written_by: str | None = None
+    cleaned: int = 0
 
 
 def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
