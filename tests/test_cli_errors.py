@@ -24,9 +24,27 @@ from etl.redact import hold
 from etl.store import warehouse
 from tests.conftest import time_limit, write_config
 
-COMMANDS = sorted(cli.commands)
-WITH_CONFIG = [n for n in COMMANDS if any(p.name == "config_path" for p in cli.commands[n].params)]
-NEEDS = {"query": ["SELECT 1"]}  # what a command needs besides its config to run at all
+
+def leaves(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    """Every command of `group` that runs, by its path (`sync`, `cleanup plan`)."""
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found |= leaves(command, f"{prefix}{name} ")
+        else:
+            found[f"{prefix}{name}"] = command
+    return found
+
+
+COMMAND = leaves(cli)
+COMMANDS = sorted(COMMAND)
+WITH_CONFIG = [n for n in COMMANDS if any(p.name == "config_path" for p in COMMAND[n].params)]
+# What a command needs besides its config to run at all.
+NEEDS = {
+    "query": ["SELECT 1"],
+    "cleanup plan": ["--older-than", "30d"],
+    "cleanup apply": ["no-such-plan.json"],
+}
 READERS = ("report", "diff", "query", "dashboard")  # read the database, never write it
 CONFIG = "endpoints: []\noutput: {lake: ./lake, duckdb: ./swr.duckdb}\n"
 
@@ -45,7 +63,7 @@ def invoke(*args: str) -> Result:
 def args_of(command: str, config: Path) -> list[str]:
     """The least `command` parses: its config and what it needs."""
     with_config = ["-c", str(config)] if command in WITH_CONFIG else []
-    return [command, *with_config, *NEEDS.get(command, [])]
+    return [*command.split(), *with_config, *NEEDS.get(command, [])]
 
 
 def the_line(result: Result, code: int) -> str:
@@ -100,11 +118,13 @@ def test_garbage_in_the_duckdb_file_is_one_line_exit_4_and_the_file_is_kept(
     garbage = bytes(range(256)) * 64
     (tmp_path / "swr.duckdb").write_bytes(garbage)
     result = invoke(*args_of(command, path))
-    if result.exit_code != 0:  # `plan` and `thin` do not open it
+    # `plan` and `thin` do not open it, nor `cleanup apply` before its plan (missing here).
+    if command in (*READERS, "sync", "load", "rebuild", "cleanup plan"):
         line = the_line(result, 4)
         assert f"cannot open DuckDB file {tmp_path / 'swr.duckdb'}: " in line
         assert "not a valid DuckDB database file" in line
-    assert command not in (*READERS, "sync", "load", "rebuild") or result.exit_code == 4
+    elif result.exit_code != 0:
+        the_line(result, 2)
     assert (tmp_path / "swr.duckdb").read_bytes() == garbage
 
 
@@ -124,7 +144,7 @@ def test_a_duckdb_file_of_another_tool_is_one_line_exit_4_for_readers(
 
 def range_options() -> Iterator[tuple[str, click.Option]]:
     for name in COMMANDS:
-        for param in cli.commands[name].params:
+        for param in COMMAND[name].params:
             if isinstance(param, click.Option) and isinstance(
                 param.type, (click.types.IntParamType, click.types.FloatParamType)
             ):
@@ -154,7 +174,7 @@ def out_of_range(param: click.Option) -> Iterator[str]:
 
 def durations() -> Iterator[tuple[str, click.Option]]:
     for name in COMMANDS:
-        for param in cli.commands[name].params:
+        for param in COMMAND[name].params:
             if isinstance(param, click.Option) and param.callback is duration:
                 yield name, param
 
@@ -195,7 +215,7 @@ def raising(exc: BaseException) -> Callable[..., None]:
 def test_a_bug_in_any_command_is_one_line_exit_70_without_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
-    monkeypatch.setattr(cli.commands[command], "callback", raising(RuntimeError("boom")))
+    monkeypatch.setattr(COMMAND[command], "callback", raising(RuntimeError("boom")))
     line = the_line(invoke(*args_of(command, tmp_path / "config.yaml")), 70)
     assert line == (
         f"error: unexpected RuntimeError in swr-etl {command}: boom (a bug in swr-etl; "
@@ -207,7 +227,7 @@ def test_a_bug_in_any_command_is_one_line_exit_70_without_a_traceback(
 def test_with_v_a_bug_shows_its_traceback_then_its_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
-    monkeypatch.setattr(cli.commands[command], "callback", raising(RuntimeError("boom")))
+    monkeypatch.setattr(COMMAND[command], "callback", raising(RuntimeError("boom")))
     result = invoke("-v", *args_of(command, tmp_path / "config.yaml"))
     assert result.exit_code == 70, result.output
     lines = result.stderr.splitlines()
@@ -254,7 +274,7 @@ def test_the_tools_own_errors_keep_their_exit_codes(
     code: int,
     says: str,
 ) -> None:
-    monkeypatch.setattr(cli.commands[command], "callback", raising(exc))
+    monkeypatch.setattr(COMMAND[command], "callback", raising(exc))
     line = the_line(invoke(*args_of(command, tmp_path / "config.yaml")), code)
     assert says in line
 
@@ -265,7 +285,7 @@ def test_the_line_of_a_bug_escapes_registry_text_and_removes_held_secrets(
     secret = "tok-HELD-IN-THIS-PROCESS-42"
     hold(secret)
     bug = ValueError(f"tag '\x1b[2Jx\u202e' sent with {secret}\nerror: forged")
-    monkeypatch.setattr(cli.commands["report"], "callback", raising(bug))
+    monkeypatch.setattr(COMMAND["report"], "callback", raising(bug))
     for verbose in ([], ["-v"]):
         result = invoke(*verbose, *args_of("report", tmp_path / "config.yaml"))
         assert result.exit_code == 70

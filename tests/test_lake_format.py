@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,7 +20,7 @@ from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry, next_day
 from etl.job import run_sync
-from etl.store import commits
+from etl.store import cleanups, commits
 from etl.store.storage import local_store
 from etl.store.warehouse import sql
 from tests.conftest import discovering, query
@@ -177,6 +178,7 @@ LAKE_SCHEMAS = {
     "repositories": schemas.REPOSITORY_ROW_SCHEMA,
     "discoveries": schemas.DISCOVERY_SCHEMA,
     "runs": schemas.RUN_SCHEMA,
+    "cleanups": schemas.CLEANUP_SCHEMA,
 }
 
 
@@ -205,3 +207,21 @@ def test_the_specification_states_this_release_s_format_and_the_query_the_code_r
     block = text[text.index("```sql\n") + len("```sql\n") :]
     block = block[: block.index("```")].rstrip().rstrip(";")
     assert block == sql("lake/state").split("\n", 1)[1].rstrip().rstrip(";")
+
+
+@pytest.mark.parametrize("reader", READERS[:3])
+def test_a_cleanup_record_of_a_newer_format_is_refused_too(
+    tmp_path: Path, reader: Callable[[Path], Result]
+) -> None:
+    config = synced_twice(tmp_path)
+    store = local_store(tmp_path / "lake")
+    path = cleanups.cleanup_path(store, "20991231T000000.000000Z-abcdef", datetime.now(UTC))
+    Path(path).parent.mkdir(parents=True)
+    newer = {cleanups.FORMAT_KEY: str(schemas.LAKE_FORMAT + 1).encode()}
+    pq.write_table(schemas.CLEANUP_SCHEMA.empty_table().replace_schema_metadata(newer), path)
+    (tmp_path / "swr.duckdb").unlink()
+    result = reader(config)
+    assert result.exit_code == 4, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert "cleanup record 20991231T000000.000000Z-abcdef.parquet" in line
+    assert f"lake format {schemas.LAKE_FORMAT + 1}" in line

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from etl.cli.errors import OneLineErrors
 from etl.cli.options import config_option, format_option
 from etl.cli.thin import duration
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from etl.config import Config
 
 
-@click.group()
+@click.group(cls=OneLineErrors)
 def cleanup() -> None:
     """Remove stale tags from SWR: compute a plan, review it, apply it; every delete is
     recorded (query `cleanup_history`)."""

@@ -63,7 +63,7 @@ class OneLineErrors(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # `main` says these as click's usage mistakes
         except (Exception, KeyboardInterrupt) as exc:
-            sys.exit(report(exc, ctx.meta.get(TRACEBACKS, False), ctx.invoked_subcommand))
+            sys.exit(report(exc, ctx.meta.get(TRACEBACKS, False), command_of(ctx)))
 
     def main(
         self,
@@ -89,6 +89,14 @@ class OneLineErrors(click.Group):
         except (Exception, KeyboardInterrupt) as exc:  # before a command ran: still one line
             sys.exit(report(exc, False, None))
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def command_of(ctx: click.Context) -> str | None:
+    """Return the command a group's context ran, as typed after `swr-etl` (`cleanup plan`)."""
+    if ctx.invoked_subcommand is None:
+        return None
+    path = ctx.command_path.split(" ")[1:]  # the group's own, after the program's name
+    return " ".join([*path, ctx.invoked_subcommand])
 
 
 def report(exc: BaseException, verbose: bool, command: str | None) -> int:

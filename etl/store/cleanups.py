@@ -36,7 +36,8 @@ from etl.cleanup_plan import (
     PlanRun,
 )
 from etl.errors import UsageError
-from etl.schemas import CLEANUP_SCHEMA
+from etl.schemas import CLEANUP_SCHEMA, LAKE_FORMAT
+from etl.store.commits import newer_lake_format
 from etl.store.files import fsync, replacing
 from etl.store.storage import LakeStore
 from etl.store.warehouse import Answer, ask, sql
@@ -45,8 +46,7 @@ log = logging.getLogger("etl.store.cleanups")
 
 FOLDER = "cleanups"
 # Stamped in each file's metadata: a reader meeting a greater one leaves the file alone.
-FORMAT_KEY = b"swr-etl.cleanup-format"
-FORMAT = 1
+FORMAT_KEY = b"swr-etl.lake-format"  # the lake's format (docs/lake-format.md), as a run's record
 # The columns of a plan's tags as the summaries read them (`planned`).
 PLANNED_SCHEMA = pa.schema([f for f in CLEANUP_SCHEMA if f.name in PlannedTag.model_fields])
 
@@ -169,7 +169,7 @@ def attempts_table(
         for a in attempts
     ]
     table = pa.Table.from_pylist(rows, CLEANUP_SCHEMA)
-    return table.replace_schema_metadata({FORMAT_KEY: str(FORMAT).encode()})
+    return table.replace_schema_metadata({FORMAT_KEY: str(LAKE_FORMAT).encode()})
 
 
 def cleanup_path(store: LakeStore, apply_id: str, applied_at: datetime) -> str:
@@ -228,8 +228,9 @@ def cleanup_files(store: LakeStore) -> list[str]:
 def _load_one(con: duckdb.DuckDBPyConnection, store: LakeStore, path: str) -> None:
     table = pq.read_table(path, filesystem=store.fs)
     written = int((table.schema.metadata or {}).get(FORMAT_KEY, b"1"))
-    if written > FORMAT:
-        raise ValueError(f"written in cleanup format {written}; this version reads {FORMAT}")
+    if written > LAKE_FORMAT:  # never skipped: the reader is old, not the record broken
+        subject = f"cleanup record {posixpath.basename(path)}"
+        raise newer_lake_format(subject, store.url, f"lake format {written}")
     staged = table.select(CLEANUP_SCHEMA.names).cast(CLEANUP_SCHEMA)
     con.register("staged_cleanup", staged)
     try:

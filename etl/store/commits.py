@@ -157,10 +157,16 @@ def readable(commit: Commit) -> Commit:
     if found <= LAKE_FORMAT and not unknown:
         return commit
     what = f"lake format {found}" if found > LAKE_FORMAT else f"a table {unknown[0]!r}"
-    raise NewerLakeFormat(
-        f"run {commit.run_id} in the lake at {commit.store.url} is written with {what}, and "
-        f"this release of swr-etl reads lake formats up to {LAKE_FORMAT}: upgrade swr-etl "
-        "before it reads this lake (a shared lake upgrades its readers first)"
+    raise newer_lake_format(f"run {commit.run_id}", commit.store.url, what)
+
+
+def newer_lake_format(subject: str, lake: str, what: str) -> NewerLakeFormat:
+    """Return the error of a reader that meets `subject` of the lake written with `what` (a
+    newer format, a table it does not know): one line, both formats, what to do."""
+    return NewerLakeFormat(
+        f"{subject} in the lake at {lake} is written with {what}, and this release of swr-etl "
+        f"reads lake formats up to {LAKE_FORMAT}: upgrade swr-etl before it reads this lake "
+        "(a shared lake upgrades its readers first)"
     )
 
 
