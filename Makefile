@@ -8,7 +8,7 @@ DOCS := $(VENV)/.installed-docs
 # apt-get as root, or through sudo when it asks no password; otherwise say what to install.
 APT := $(shell if [ "$$(id -u)" = 0 ]; then echo apt-get; elif sudo -n true 2>/dev/null; then echo "sudo apt-get"; fi)
 
-.PHONY: help install lint browser java systemd versions test test-fast demo bench docs docs-build clean
+.PHONY: help install lint browser java systemd promtool versions test test-fast demo bench docs docs-build clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -52,10 +52,16 @@ systemd: ## the OS's systemd-analyze (deploy/'s units are verified in a test), i
 		$(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq systemd; \
 	else echo "make systemd: install the Debian package systemd (as root)"; fi
 
+promtool: ## the OS's promtool (deploy/'s alert rules are checked and tested in a test), if missing
+	@command -v promtool >/dev/null || \
+	if [ -n "$(APT)" ]; then \
+		$(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq --no-install-recommends prometheus; \
+	else echo "make promtool: install the Debian package prometheus (as root)"; fi
+
 versions: $(TOOLS) ## the wheel in a fresh venv of every other CPython here that it supports: demo, report
 	$(PY) -m tests.versions
 
-test: lint docs-build browser java systemd ## lint, the site, the whole test suite, the other Pythons
+test: lint docs-build browser java systemd promtool ## lint, the site, the whole test suite, the other Pythons
 	$(VENV)/bin/pytest -q
 	$(MAKE) --no-print-directory versions
 

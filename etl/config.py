@@ -195,7 +195,8 @@ class EndpointConfig(Model):
     verify_tls: bool = True
     """TLS certificate verification."""
     ca_bundle: Path | None = None
-    """A CA bundle file for private CAs."""
+    """A CA bundle file (PEM) for private CAs. `sync` and `plan` load it before any request: a
+    file that is not one (or a FIFO, a device, a directory) is a config error."""
     targets: list[TargetConfig] = Field(min_length=1)
     """What to crawl there."""
     api: Literal["auto", "v3", "v2"] = "auto"
@@ -290,7 +291,11 @@ class OutputConfig(Model):
     pushgateway: str | None = None
     """`http(s)://HOST[:PORT]` of a Prometheus Pushgateway the metrics file is also sent to
     (HTTP PUT to `/metrics/job/swr-etl/writer/<output.writer>`, replacing that group); needs
-    `output.metrics`, which carries the last success across runs. A failed push is a warning."""
+    `output.metrics`, which carries the last success across runs. Sent after the run releases
+    its lock, redirects not followed; a failed push is one warning, never another exit code."""
+    pushgateway_timeout_s: float = Field(default=10.0, gt=0, le=300, json_schema_extra=SECONDS)
+    """One deadline for a whole push: name lookup, connect, send and the whole answer (read up
+    to 64 KiB). At most 300, far below an hourly schedule."""
 
     _gateway = field_validator("pushgateway")(lambda v: None if v is None else checked_url(v))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,27 +17,34 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from etl.config import Config, TokenAuthConfig
+from etl.config import Config, EndpointConfig, TokenAuthConfig
 from etl.config_values import HEADER_UNSAFE, unsafe_in_header
 from etl.errors import ConfigError
 from etl.redact import hold
+from etl.textfiles import SECRET_LIMIT, TEXT_LIMIT, read_text
 
 ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def load_config(
-    path: str | Path, environ: dict[str, str] | None = None, secrets_needed: bool = True
+    path: str | Path,
+    environ: dict[str, str] | None = None,
+    secrets_needed: bool = True,
+    lake_secrets_needed: bool = True,
 ) -> Config:
     """Return the validated config in `path`; raise ConfigError naming file and key.
 
-    `secrets_needed=False` is for commands that only read the outputs (report, diff, query):
-    they work without the credentials' environment variables.
+    `secrets_needed=False` is for commands that do not call SWR (report, diff, query,
+    dashboard; rebuild, load, thin): they work without the environment variables of `auth`.
+    `lake_secrets_needed=False` is for those that read only the DuckDB file, not the lake
+    (report, diff, query, dashboard): they work without those of `output.s3` too, such as the
+    systemd unit's `${CREDENTIALS_DIRECTORY}`, set for the service alone.
     """
     path = Path(path)
     raw = read_yaml(path)
     env = dict(os.environ) if environ is None else environ
-    expanded = expand_env(raw, env, str(path), secrets_needed=secrets_needed)
-    expanded = with_secret_files(expanded, path, secrets_needed)
+    expanded = expand_env(raw, env, str(path), "", secrets_needed, lake_secrets_needed)
+    expanded = with_secret_files(expanded, path, secrets_needed, lake_secrets_needed)
     if "source" in expanded:
         raise ConfigError("unknown key", file=str(path), key="source")
     try:
@@ -61,9 +69,11 @@ def secrets_of(model: BaseModel) -> Iterator[str]:
 def read_yaml(path: Path) -> Any:
     """Return the parsed YAML of `path`, or raise a one-line ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, TEXT_LIMIT, regular_only=False)
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", file=str(path)) from None
+    except ValueError as exc:
+        raise ConfigError(f"the config {exc}", file=str(path)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -77,22 +87,25 @@ def read_yaml(path: Path) -> Any:
 
 
 def expand_env(
-    value: Any, environ: dict[str, str], file: str, key: str = "", secrets_needed: bool = True
+    value: Any,
+    environ: dict[str, str],
+    file: str,
+    key: str = "",
+    secrets_needed: bool = True,
+    lake_secrets_needed: bool = True,
 ) -> Any:
     """Return `value` with `${VAR}` / `${VAR:-default}` in every string replaced.
 
-    Without `secrets_needed` (commands that only read the outputs), a variable missing under an
-    `auth` key becomes an empty string instead of an error.
+    Without `secrets_needed`, a variable missing under an `auth` key becomes an empty string
+    instead of an error; without `lake_secrets_needed`, one under `output.s3` too.
     """
+    needs = (secrets_needed, lake_secrets_needed)
     if isinstance(value, dict):
         return {
-            k: expand_env(v, environ, file, _join(key, str(k)), secrets_needed)
-            for k, v in value.items()
+            k: expand_env(v, environ, file, _join(key, str(k)), *needs) for k, v in value.items()
         }
     if isinstance(value, list):
-        return [
-            expand_env(v, environ, file, f"{key}[{i}]", secrets_needed) for i, v in enumerate(value)
-        ]
+        return [expand_env(v, environ, file, f"{key}[{i}]", *needs) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -104,6 +117,8 @@ def expand_env(
             return default
         if not secrets_needed and ".auth." in f"{key}.":
             return ""
+        if not lake_secrets_needed and key.startswith("output.s3."):
+            return ""
         raise ConfigError(f"environment variable {name} is not set", file=file, key=key)
 
     return ENV_RE.sub(substitute, value)
@@ -114,10 +129,13 @@ def expand_env(
 SECRET_FILE_KEYS = {"auth": ("password", "ak", "sk"), "s3": ("access_key", "secret_key")}
 
 
-def with_secret_files(data: dict[str, Any], path: Path, secrets_needed: bool = True) -> Any:
+def with_secret_files(
+    data: dict[str, Any], path: Path, secrets_needed: bool = True, lake_secrets_needed: bool = True
+) -> Any:
     """Return the config data with each `KEY_file` of an endpoint's auth and of output.s3
     replaced by KEY, the file's text (stripped). Relative files are relative to the config.
-    Without `secrets_needed`, files are not read (commands that only read the outputs)."""
+    Files a command does not need are not read (`load_config`): auth's without
+    `secrets_needed`, output.s3's without `lake_secrets_needed`."""
     places: list[tuple[str, str, Any]] = []
     for index, endpoint in enumerate(data.get("endpoints") or []):
         if isinstance(endpoint, dict):
@@ -136,17 +154,20 @@ def with_secret_files(data: dict[str, Any], path: Path, secrets_needed: bool = T
             if name in section:
                 raise ConfigError(f"give {name} or {file_key}, not both", file=str(path), key=key)
             file = path.parent / str(section.pop(file_key))
-            section[name] = read_secret_file(file, str(path), key) if secrets_needed else ""
+            needed = secrets_needed if kind == "auth" else lake_secrets_needed
+            section[name] = read_secret_file(file, str(path), key) if needed else ""
     return data
 
 
 def read_secret_file(file: Path, config: str, key: str) -> str:
-    """Return a secret file's text, stripped; raise ConfigError (never showing the text)."""
+    """Return a secret file's text, stripped; raise ConfigError naming `key` (never showing the
+    text). Every `*_file` key is read here: a small regular UTF-8 file (`etl.textfiles`)."""
     try:
-        text = file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ConfigError(f"cannot read {file}: {reason}", file=config, key=key) from None
+        text = read_text(file, SECRET_LIMIT).strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {file}: {exc.strerror}", file=config, key=key) from None
+    except ValueError as exc:
+        raise ConfigError(f"{file} {exc}", file=config, key=key) from None
     if not text:
         raise ConfigError(f"{file} is empty", file=config, key=key)
     return text
@@ -220,16 +241,32 @@ def token_from(auth: TokenAuthConfig, file: str, index: int) -> str:
         return auth.token.get_secret_value()
     assert auth.token_file is not None
     key = f"endpoints[{index}].auth.token_file"
-    try:
-        token = auth.token_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"cannot read token file: {exc.strerror}", file=file, key=key) from None
-    if not token:
-        raise ConfigError("token file is empty", file=file, key=key)
+    token = read_secret_file(auth.token_file, file, key)
     if unsafe_in_header(token):
         raise ConfigError(f"the token in the file {HEADER_UNSAFE}", file=file, key=key)
     hold(token)
     return token
+
+
+def check_ca_bundles(endpoints: list[EndpointConfig], file: str) -> None:
+    """Raise ConfigError (naming the config `file`) if an endpoint's `ca_bundle` is not a PEM
+    file Python's ssl loads (read as every file an operator names: small, UTF-8, never a FIFO
+    or a device)."""
+    for index, endpoint in enumerate(endpoints):
+        bundle = endpoint.ca_bundle
+        if bundle is None:
+            continue
+        key = f"endpoints[{index}].ca_bundle"
+        try:
+            read_text(bundle, TEXT_LIMIT)
+            ssl.create_default_context(cafile=str(bundle))
+        except ssl.SSLError as exc:
+            reason = f"holds no certificate Python can load ({exc.reason or exc})"
+            raise ConfigError(f"{bundle} {reason}", file=file, key=key) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read {bundle}: {exc.strerror}", file=file, key=key) from None
+        except ValueError as exc:
+            raise ConfigError(f"{bundle} {exc}", file=file, key=key) from None
 
 
 def check_output(config: Config) -> None:

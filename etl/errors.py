@@ -9,7 +9,9 @@
     ├── UsageError           a command's option or argument names nothing usable (exit code 2)
     ├── Refused              a command would lose data; a flag allows it (exit code 2)
     ├── StorageError         the lake or DuckDB could not be written or read (exit code 4)
-    │   └── DatabaseBusy     another process holds the DuckDB file open
+    │   ├── DatabaseBusy     another process holds the DuckDB file open
+    │   ├── NewerLakeFormat  the lake holds a run this release cannot read (a newer format)
+    │   └── WriteFailed      a file of the run's own could not be written (full disk, EIO…)
     └── ApiError             SWR or IAM answered with an error, or never answered well
         ├── AuthError        401: token, password or AK/SK refused; clock skew; IAM redirected
         ├── NotFoundError    404 SVCSTG.SWR.404…: namespace or repository unknown (`not_found`)
@@ -24,6 +26,8 @@ error response into one of these is wire work: it lives in `etl.swr.wire`.
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 from typing import NoReturn
 
@@ -107,6 +111,30 @@ class StorageError(EtlError):
 
 class DatabaseBusy(StorageError):
     """Another process (a dashboard, a notebook) holds the DuckDB file open."""
+
+
+class NewerLakeFormat(StorageError):
+    """A committed run is written in a lake format newer than this release reads: the reader
+    is old, the run is not broken (it is never set aside for it)."""
+
+
+class WriteFailed(StorageError):
+    """A file of the run's own could not be written: the disk under `folder` failed (full,
+    over quota, read-only, EIO), not anything a server sent. It stops the run."""
+
+    def __init__(self, folder: str, exc: BaseException):
+        self.folder = folder
+        self.reason = os_reason(exc)
+        super().__init__(f"cannot write {folder}: {self.reason}")
+
+
+def os_reason(exc: BaseException) -> str:
+    """Return the OS's words for a failed read or write (`No space left on device (ENOSPC)`),
+    else the error's own message."""
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, OSError) and isinstance(code, int) and code in errno.errorcode:
+        return f"{os.strerror(code)} ({errno.errorcode[code]})"
+    return str(exc)
 
 
 class Refused(EtlError):

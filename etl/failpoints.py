@@ -27,6 +27,8 @@ THIN_FAILPOINTS = (
     "thin-target-runs-written",  # and its new target_runs file; the old record stands
     "thin-recorded",  # the record is replaced; the replaced files are still there
 )
+# `swr-etl cleanup apply`'s (etl.run.cleanup): what it deleted is recorded, however it stops.
+CLEANUP_FAILPOINTS = ("cleanup-deleted",)  # a planned tag was just deleted
 ENV = "SWR_ETL_FAILPOINT"
 SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "STOP": signal.SIGSTOP}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -19,6 +20,9 @@ from etl.results import RunSummary, SyncOutcome, TargetResult
 from etl.run import sync
 from etl.store.storage import LakeStore
 
+if TYPE_CHECKING:
+    from etl.present.metrics import MetricsOutput
+
 
 class PresentedReports:
     """The run's reports as `etl.present` makes them (`etl.run.publish.Reports`)."""
@@ -26,12 +30,13 @@ class PresentedReports:
     def metrics(self, config: Config, summary: RunSummary) -> None:
         from etl.present.metrics import deliver_metrics, run_metrics
 
-        deliver_metrics(config, run_metrics(summary))
+        deliver_metrics(metrics_output(config), run_metrics(summary))
 
     def failed_metrics(self, config: Config, started: datetime, interrupted: bool) -> None:
         from etl.present.metrics import write_failed_run_metrics
 
-        write_failed_run_metrics(config, started, interrupted=interrupted)
+        out = metrics_output(config)
+        write_failed_run_metrics(out, config.output.duckdb, started, interrupted=interrupted)
 
     def page(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
         from etl.present.dashboard import write_dashboard  # Plotly only when a page is asked for
@@ -40,6 +45,19 @@ class PresentedReports:
 
 
 REPORTS = PresentedReports()
+
+
+def metrics_output(config: Config) -> MetricsOutput:
+    """Return where the config sends a run's metrics: `output.metrics`, and
+    `output.pushgateway` with its deadline (`output.pushgateway_timeout_s`)."""
+    from etl.present.metrics import MetricsOutput
+    from etl.present.push import Gateway
+
+    out = config.output
+    assert out.metrics is not None
+    pushgateway = out.pushgateway
+    gateway = None if pushgateway is None else Gateway(pushgateway, out.pushgateway_timeout_s)
+    return MetricsOutput(out.metrics, gateway, config.writer)
 
 
 def run_sync(

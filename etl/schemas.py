@@ -111,6 +111,11 @@ DISCOVERY_SCHEMA = pa.schema(
 RUN_FILES = pa.list_(
     pa.struct([("table", pa.string()), ("file", pa.string()), ("rows", pa.int64())])
 )
+# The lake's format (docs/lake-format.md): what this release writes in every commit record, and
+# the newest it reads. A record without the column is format 1; a reader meeting a greater one
+# refuses the lake instead of reading part of it.
+LAKE_FORMAT = 2
+UNVERSIONED_LAKE_FORMAT = 1
 RUN_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -131,5 +136,39 @@ RUN_SCHEMA = pa.schema(
         # Which writer, whatever its name: a random id kept beside its database (two
         # machines may give their configs one name).
         ("writer_id", pa.string()),
+        ("lake_format", pa.int32()),
+    ]
+)
+# Every delete a `cleanup apply` attempted, one file per apply (`lake/cleanups/…`, apart from
+# the runs: not in any commit record): the plan and its rule, the tag as planned, what the
+# apply found and did (`CleanupResult`), when, and who applied it.
+CLEANUP_SCHEMA = pa.schema(
+    [
+        ("apply_id", pa.string()),
+        ("plan_id", pa.string()),
+        ("plan_computed_at", pa.timestamp("us", tz="UTC")),
+        ("plan_run_id", pa.string()),
+        ("plan_seq", pa.int64()),
+        ("older_than", pa.string()),
+        ("older_than_days", pa.float64()),
+        ("keep_last", pa.int64()),
+        ("protect", pa.list_(pa.string())),
+        ("endpoint", pa.string()),
+        ("namespace", pa.string()),
+        ("repository", pa.string()),
+        ("tag", pa.string()),
+        ("digest", pa.string()),
+        ("updated", pa.timestamp("us", tz="UTC")),
+        ("size", pa.int64()),
+        ("freed_size", pa.int64()),
+        ("result", pa.string()),
+        ("detail", pa.string()),
+        ("http_status", pa.int32()),
+        ("error_code", pa.string()),
+        ("request_id", pa.string()),
+        ("attempted_at", pa.timestamp("us", tz="UTC")),
+        ("applied_by", pa.string()),
+        ("applied_on", pa.string()),
+        ("writer", pa.string()),
     ]
 )

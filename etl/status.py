@@ -22,3 +22,18 @@ class RunStatus(StrEnum):
     OK = "ok"
     PARTIAL = "partial"
     FAILED = "failed"
+
+
+class CleanupResult(StrEnum):
+    """What `cleanup apply` did with one planned tag (`cleanup_deletions.result`);
+    `sql/macros/cleanup_done.sql` says which count as done."""
+
+    DELETED = "deleted"  # SWR deleted it
+    GONE = "gone"  # not there any more: deleted with another tag of its image, or by someone
+    CHANGED = "changed"  # skipped and kept: it moved since the plan, or a kept tag uses its image
+    FAILED = "failed"  # an error after retries: it may still be there
+
+    @property
+    def done(self) -> bool:
+        """True when the tag is gone, deleted now or found gone (SQL: `cleanup_done`)."""
+        return self in (CleanupResult.DELETED, CleanupResult.GONE)

@@ -155,3 +155,36 @@ CREATE TABLE IF NOT EXISTS load_failures (
     reason         VARCHAR NOT NULL,
     last_failed_at TIMESTAMPTZ NOT NULL
 );
+
+-- Every delete a `swr-etl cleanup apply` attempted: one row per planned tag it tried, with the
+-- plan and rule it came from, what it found and did, when, and who applied it. Loaded from the
+-- lake's `cleanups/` files (one per apply) by the apply itself, the next sync, `load` and
+-- `rebuild`; `cleanup_history` links each to the sync that then saw the tag removed.
+CREATE TABLE IF NOT EXISTS cleanup_deletions (
+    apply_id         VARCHAR NOT NULL,
+    plan_id          VARCHAR NOT NULL,
+    plan_computed_at TIMESTAMPTZ NOT NULL,
+    plan_run_id      VARCHAR NOT NULL,     -- the warehouse run the plan was computed from
+    plan_seq         BIGINT NOT NULL,
+    older_than       VARCHAR NOT NULL,     -- the rule: not pushed for this long (as given)
+    older_than_days  DOUBLE NOT NULL,
+    keep_last        BIGINT,               -- the newest N of each repository kept (NULL: off)
+    protect          VARCHAR[] NOT NULL,   -- tag globs kept
+    endpoint         VARCHAR NOT NULL,
+    namespace        VARCHAR NOT NULL,
+    repository       VARCHAR NOT NULL,
+    tag              VARCHAR NOT NULL,
+    digest           VARCHAR NOT NULL,     -- as planned
+    updated          TIMESTAMPTZ NOT NULL, -- as planned
+    size             BIGINT NOT NULL,
+    freed_size       BIGINT NOT NULL,      -- what deleting it frees, as the plan counted it
+    result           VARCHAR NOT NULL,     -- deleted | gone | changed | failed
+    detail           VARCHAR,              -- why it was skipped or failed, in one line
+    http_status      INTEGER,
+    error_code       VARCHAR,
+    request_id       VARCHAR,
+    attempted_at     TIMESTAMPTZ NOT NULL,
+    applied_by       VARCHAR NOT NULL,     -- the OS user
+    applied_on       VARCHAR NOT NULL,     -- the host
+    writer           VARCHAR NOT NULL      -- the config's writer name
+);

@@ -135,6 +135,16 @@ BAD = [
     ),
     pytest.param(
         replaced(
+            "duckdb: ./data/swr.duckdb}",
+            "duckdb: x.duckdb, metrics: m.prom, pushgateway: 'http://pg:9091', "
+            "pushgateway_timeout_s: 3600}",
+        ),
+        "output.pushgateway_timeout_s",
+        "less than or equal to 300",
+        id="pushgateway-deadline-as-long-as-the-schedule",
+    ),
+    pytest.param(
+        replaced(
             TOKEN_AUTH, "type: password, iam_url: https://iam, domain: d, user: u, password: p"
         ),
         "endpoints[0].auth",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import resource
+import signal
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -314,3 +316,29 @@ def docs_sql(page: str, after: str) -> str:
     start = text.index("\n" + after)
     block = text.index("```sql\n", start) + len("```sql\n")
     return text[block : text.index("```", block)].rstrip().rstrip(";")
+
+
+@contextmanager
+def time_limit(seconds: float, memory: int | None = None) -> Iterator[None]:
+    """Fail what runs inside with TimeoutError after `seconds`, and, given `memory`, with
+    MemoryError beyond that many more bytes of address space: a regression that waits on a
+    FIFO, serves forever or reads /dev/zero fails its test instead of hanging the suite or
+    the machine. (Only around code that starts no threads: each reserves address space.)"""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if memory is not None:
+        with open("/proc/self/statm") as statm:
+            used = int(statm.read().split()[0]) * resource.getpagesize()
+        bound = used + memory if hard == resource.RLIM_INFINITY else min(hard, used + memory)
+        resource.setrlimit(resource.RLIMIT_AS, (bound, hard))
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -57,6 +57,43 @@ def test_env_default_is_used_when_unset(tmp_path: Path) -> None:
     assert auth.token.get_secret_value() == "fallback"
 
 
+# The systemd unit's credentials: set for the service alone, absent in an operator's shell.
+FROM_CREDENTIALS = GOOD.replace(
+    "output: {lake: ./data/lake, duckdb: ./data/swr.duckdb}",
+    """output:
+  lake: s3://swr-analytics/lake
+  s3:
+    access_key_file: "${CREDENTIALS_DIRECTORY}/obs-access-key"
+    secret_key_file: "${CREDENTIALS_DIRECTORY}/obs-secret-key"
+  duckdb: ./swr.duckdb
+""",
+)
+
+
+@pytest.mark.parametrize(
+    ("needs", "loads"),
+    [
+        pytest.param({"lake_secrets_needed": False}, True, id="report-diff-query-dashboard-load"),
+        pytest.param({}, False, id="rebuild-load-thin-name-the-missing-variable"),
+        pytest.param({"secrets_needed": True}, False, id="sync-names-the-missing-variable"),
+    ],
+)
+def test_a_readers_config_needs_no_variable_of_the_credentials_it_never_uses(
+    tmp_path: Path, needs: dict[str, bool], loads: bool
+) -> None:
+    path = write(tmp_path, FROM_CREDENTIALS)
+    needs = {"secrets_needed": False, **needs}
+    if loads:  # the shipped systemd config, from an operator's shell
+        config = load_config(path, environ={}, **needs)
+        assert config.output.duckdb == tmp_path / "swr.duckdb"
+        return
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ={"SWR_TOKEN": "t0ken"}, **needs)
+    assert str(raised.value) == (
+        f"{path}: output.s3.access_key_file: environment variable CREDENTIALS_DIRECTORY is not set"
+    )
+
+
 @pytest.mark.parametrize(("text", "key", "message"), BAD)
 def test_bad_configs_are_one_line_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, key: str | None, message: str

@@ -20,11 +20,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 import yaml
 
+from etl.config import AkSkAuthConfig
 from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry
 from tests.pushgateway import Pushgateway
@@ -35,6 +37,10 @@ DEPLOY = ROOT / "deploy"
 DOCKERFILE = DEPLOY / "Dockerfile"
 MANIFESTS = DEPLOY / "kubernetes" / "swr-etl.yaml"
 UNITS = [DEPLOY / "systemd" / "swr-etl.service", DEPLOY / "systemd" / "swr-etl.timer"]
+SYSTEMD_CONFIG = DEPLOY / "systemd" / "config.yaml"
+RULES = DEPLOY / "prometheus" / "swr-etl-rules.yaml"
+# The secrets both schedules are given as files: SWR's access key, and OBS's for the lake.
+CREDENTIALS = ("swr-access-key", "swr-secret-key", "obs-access-key", "obs-secret-key")
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -151,25 +157,48 @@ def test_the_cronjob_runs_one_sync_at_a_time_with_its_secrets_as_files() -> None
     )
     config = yaml.safe_load(kinds["ConfigMap"]["data"]["config.yaml"])  # type: ignore[index]
     secrets = kinds["Secret"]["stringData"]  # type: ignore[index]
-    assert config["endpoints"][0]["auth"]["token_file"].endswith("/swr-token")
+    auth = config["endpoints"][0]["auth"]
+    assert auth == {  # an access key does not expire; a 24-hour token would
+        "type": "aksk",
+        "ak_file": "/etc/swr-etl/credentials/swr-access-key",
+        "sk_file": "/etc/swr-etl/credentials/swr-secret-key",
+    }
     assert config["output"]["lake"].startswith("s3://")
-    assert {"swr-token", "obs-access-key", "obs-secret-key"} == set(secrets)
+    assert set(CREDENTIALS) == set(secrets)
     (container,) = pod["containers"]
     assert container["resources"]["requests"]["memory"] == "512Mi"  # > the bench's peak RSS
 
 
 def test_the_systemd_config_reads_its_secrets_from_the_units_credentials(tmp_path: Path) -> None:
-    for name, value in (("swr-token", "t0ken"), ("obs-access-key", "ak"), ("obs-secret-key", "sk")):
-        (tmp_path / name).write_text(value + "\n")
+    for name in CREDENTIALS:
+        (tmp_path / name).write_text(f"{name}-value\n")
     config = load_config(
         DEPLOY / "systemd" / "config.yaml", environ={"CREDENTIALS_DIRECTORY": str(tmp_path)}
     )
+    auth = config.endpoints[0].auth
+    assert isinstance(auth, AkSkAuthConfig)  # an access key does not expire; a token would
+    assert auth.sk.get_secret_value() == "swr-secret-key-value"
     assert config.output.s3 is not None and config.output.s3.secret_key is not None
-    assert config.output.s3.secret_key.get_secret_value() == "sk"
-    service = UNITS[0].read_text()
-    loaded = {line.split(":", 1)[0].removeprefix("LoadCredential=") for line in service.split()}
-    assert {"swr-token", "obs-access-key", "obs-secret-key"} <= loaded
+    assert config.output.s3.secret_key.get_secret_value() == "obs-secret-key-value"
+    assert set(unit_settings(UNITS[0], "LoadCredential")) == {
+        f"{name}:/etc/swr-etl/credentials/{name}" for name in CREDENTIALS
+    }
     assert "Persistent=true" in UNITS[1].read_text()
+
+
+def test_the_unit_counts_a_partial_run_and_a_held_lock_as_done_and_nothing_else() -> None:
+    # 1 is a partial run (committed; the metrics alert on it), 75 a sync still running. A
+    # crash exits 70 (docs/production.md "Exit codes"): like 2, 3, 4, 130 and 143 it fails the unit.
+    (statuses,) = unit_settings(UNITS[0], "SuccessExitStatus")
+    assert statuses.split() == ["1", "75"]
+    service = UNITS[0].read_text()
+    assert "exits 70 and fails the unit" in service
+
+
+def unit_settings(unit: Path, name: str) -> list[str]:
+    """Return the values of every `name=` line of a unit file."""
+    lines = unit.read_text().splitlines()
+    return [line.split("=", 1)[1] for line in lines if line.startswith(f"{name}=")]
 
 
 # --- the container's steps, run for real --------------------------------------------------
@@ -274,7 +303,8 @@ def test_the_containers_install_and_entrypoint_steps_sync_with_the_cronjobs_conf
         (etc / "credentials").mkdir(parents=True)
         (etc / "config.yaml").write_text(paths(yaml.safe_dump(config)))
         secrets = {
-            "swr-token": swr.credentials.token,
+            "swr-access-key": swr.credentials.ak,
+            "swr-secret-key": swr.credentials.sk,
             "obs-access-key": s3.access_key,
             "obs-secret-key": s3.secret_key,
         }
@@ -299,3 +329,196 @@ def test_the_containers_install_and_entrypoint_steps_sync_with_the_cronjobs_conf
     assert [path for _, path, _ in gateway.received] == ["/metrics/job/swr-etl/writer/config"]
     for value in secrets.values():
         assert value not in done.stdout + done.stderr
+
+
+# --- the systemd service's own config, run as the unit runs it, then read from a shell -----
+
+
+def test_the_systemd_service_syncs_with_aksk_and_a_shell_reads_with_the_same_file(
+    tmp_path: Path,
+) -> None:
+    paths = ImagePaths(
+        tmp_path,
+        (
+            "/etc/swr-etl",
+            "/var/lib/swr-etl",
+            "/var/lib/node_exporter/textfile_collector",
+            "/run/credentials/swr-etl.service",
+        ),
+    )
+    registry = generate_registry(repos=8, seed=11)
+    with ServerThread(registry) as swr, moto_server() as s3:
+        s3.client().create_bucket(Bucket="swr-analytics")  # type: ignore[attr-defined]
+        config = yaml.safe_load(SYSTEMD_CONFIG.read_text())
+        config["endpoints"][0]["url"] = swr.url
+        config["output"]["s3"].update(endpoint_url=s3.url, region=REGION, addressing="path")
+        etc = Path(paths("/etc/swr-etl"))
+        etc.mkdir()
+        (etc / "config.yaml").write_text(paths(yaml.safe_dump(config)))
+        secrets = {
+            "swr-access-key": swr.credentials.ak,
+            "swr-secret-key": swr.credentials.sk,
+            "obs-access-key": s3.access_key,
+            "obs-secret-key": s3.secret_key,
+        }
+        # What LoadCredential= does: each NAME:FILE copied to $CREDENTIALS_DIRECTORY/NAME.
+        credentials = Path(paths("/run/credentials/swr-etl.service"))
+        credentials.mkdir()
+        for line in unit_settings(UNITS[0], "LoadCredential"):
+            name = line.split(":", 1)[0]
+            (credentials / name).write_text(secrets[name] + "\n")
+        service = with_our_program(paths, unit_settings(UNITS[0], "ExecStart")[0])
+        state = Path(paths("/var/lib/swr-etl"))  # StateDirectory= and WorkingDirectory=
+        state.mkdir()
+        environ = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
+        unit_env = {**environ, "CREDENTIALS_DIRECTORY": str(credentials)}
+        starts = [  # two of the timer's starts: `diff` has two runs to compare
+            subprocess.run(service, cwd=state, env=unit_env, capture_output=True, text=True)
+            for _ in range(2)
+        ]
+        lake = s3.keys("swr-analytics", "lake/")
+        # An operator's shell: the same file, no $CREDENTIALS_DIRECTORY, no secret at hand.
+        readers = {
+            "report": ["report"],
+            "diff": ["diff"],
+            "query": ["query", "SELECT count(*) AS tags FROM tags_current", "--format", "csv"],
+            "dashboard": ["dashboard"],
+        }
+        read = {
+            name: subprocess.run(
+                [str(VENV_BIN / "swr-etl"), *command, "-c", str(etc / "config.yaml")],
+                env=environ,
+                capture_output=True,
+                text=True,
+            )
+            for name, command in readers.items()
+        }
+    for done in starts:
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert any(key.startswith("lake/tag_snapshots/") for key in lake)
+    tags = sum(len(r.tags) for r in registry.repositories.values())
+    assert Path(paths("/var/lib/node_exporter/textfile_collector/swr_etl.prom")).exists()
+    for name, answer in read.items():
+        assert answer.returncode == 0, f"{name}: {answer.stderr}"
+    assert read["query"].stdout.split() == ["tags", str(tags)]
+    assert Path(paths("/var/lib/swr-etl/dashboard/swr.html")).exists()
+    for value in secrets.values():
+        assert all(value not in a.stdout + a.stderr for a in [*starts, *read.values()])
+
+
+def with_our_program(paths: ImagePaths, exec_start: str) -> list[str]:
+    """Return a unit's ExecStart command with its program replaced by this venv's."""
+    program, *arguments = shlex.split(exec_start)
+    assert program == "/opt/swr-etl/bin/swr-etl"
+    return [str(VENV_BIN / "swr-etl"), *(paths(a) for a in arguments)]
+
+
+# --- the alert rules: valid for Prometheus, and they fire when metrics never arrive -------
+
+
+def promtool() -> str:
+    return tool("promtool", "make promtool (the Debian package prometheus)")
+
+
+def test_the_alert_rules_pass_promtool_check_rules(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [promtool(), "check", "rules", str(RULES)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = tmp_path / "rules.yaml"
+    broken.write_text(RULES.read_text().replace("absent(", "absnt("))
+    refused = subprocess.run([promtool(), "check", "rules", str(broken)], capture_output=True)
+    assert refused.returncode != 0  # the validator does look
+
+
+def alerts() -> dict[str, dict[str, Any]]:
+    """The shipped alert rules, by name."""
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    return {rule["alert"]: rule for group in groups for rule in group["rules"]}
+
+
+def firing(name: str, **labels: str) -> dict[str, Any]:
+    """What promtool expects of alert `name` firing with `labels` (and the rule's own)."""
+    rule = alerts()[name]
+    return {
+        "exp_labels": {**labels, **rule.get("labels", {})},
+        "exp_annotations": rule.get("annotations", {}),
+    }
+
+
+HEALTHY = "0+60x300"  # a series that says "now" every minute for five hours
+STATUS = 'swr_etl_last_run_status{{status="{}"}}'
+PUSHED = 'push_time_seconds{job="swr-etl", writer="w"}'
+EVERY_ALERT = [
+    "SwrEtlStale",
+    "SwrEtlMetricsAbsent",
+    "SwrEtlFailing",
+    "SwrEtlPartial",
+    "SwrEtlNotPushed",
+    "SwrEtlNeverPushed",
+]
+RULE_CASES = [
+    pytest.param(
+        [],
+        {"SwrEtlMetricsAbsent": [firing("SwrEtlMetricsAbsent")],
+         "SwrEtlNeverPushed": [firing("SwrEtlNeverPushed", job="swr-etl")]},
+        id="metrics-and-pushes-that-never-land-are-stale",
+    ),
+    pytest.param(
+        [("swr_etl_last_success_timestamp_seconds", HEALTHY), (STATUS.format("ok"), "1x300"),
+         (PUSHED, HEALTHY)],
+        {},
+        id="a-healthy-writer-fires-nothing",
+    ),
+    pytest.param(
+        [("swr_etl_last_success_timestamp_seconds", "0x300"), (STATUS.format("failed"), "1x300"),
+         (PUSHED, HEALTHY)],
+        {"SwrEtlStale": [firing("SwrEtlStale")],
+         "SwrEtlFailing": [firing("SwrEtlFailing", status="failed")]},
+        id="a-deployment-that-never-worked-is-stale-and-failing",
+    ),
+    pytest.param(
+        [("swr_etl_last_success_timestamp_seconds", "0x300"), (STATUS.format("partial"), "1x300"),
+         (PUSHED, "0x300")],
+        {"SwrEtlStale": [firing("SwrEtlStale")],
+         "SwrEtlPartial": [firing("SwrEtlPartial", status="partial")],
+         "SwrEtlNotPushed": [firing("SwrEtlNotPushed", job="swr-etl", writer="w")]},
+        id="a-writer-stuck-partial-whose-pushes-stopped",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("series", "expected"), RULE_CASES)
+def test_the_alert_rules_fire_as_promtool_evaluates_them(
+    tmp_path: Path, series: list[tuple[str, str]], expected: dict[str, list[dict[str, Any]]]
+) -> None:
+    assert sorted(alerts()) == sorted(EVERY_ALERT)
+    case = {
+        "rule_files": [str(RULES)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": name, "values": values} for name, values in series],
+                "alert_rule_test": [
+                    {"eval_time": "4h", "alertname": name, "exp_alerts": expected.get(name, [])}
+                    for name in EVERY_ALERT
+                ],
+            }
+        ],
+    }
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(case))
+    done = subprocess.run(
+        [promtool(), "test", "rules", str(tmp_path / "test.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_production_page_names_every_shipped_alert() -> None:
+    page = (ROOT / "docs" / "production.md").read_text(encoding="utf-8")
+    assert "deploy/prometheus/swr-etl-rules.yaml" in page
+    for name, rule in alerts().items():
+        assert f"`{name}`" in page and f"`{rule['expr']}`" in page, name

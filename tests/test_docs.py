@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 import etl.config
 from etl.cli import cli
-from etl.config import Config
+from etl.config import AkSkAuthConfig, Config
 from etl.config_file import SECRET_FILE_KEYS, load_config
 from etl.store import warehouse
 from tests import docs_reference
@@ -183,8 +183,14 @@ def test_the_readme_says_no_issue_numbers_and_no_commits() -> None:
 
 def test_the_readmes_config_is_a_valid_config(tmp_path: Path) -> None:
     block = README[README.index("```yaml\n") + len("```yaml\n") :]
+    # Its access key files, in a temporary folder standing for /etc/swr-etl/.
+    (tmp_path / "swr-access-key").write_text("AK\n", encoding="utf-8")
+    (tmp_path / "swr-secret-key").write_text("SK\n", encoding="utf-8")
     path = tmp_path / "config.yaml"
-    path.write_text(block[: block.index("```")], encoding="utf-8")
-    environ = {"HW_AK": "ak", "HW_SK": "sk", "HW_PROJECT_ID": "p"}
-    config = load_config(path, environ=environ)
+    text = block[: block.index("```")]
+    assert "/etc/swr-etl/swr-access-key" in text and "${" not in text  # cron passes no secret
+    path.write_text(text.replace("/etc/swr-etl/", f"{tmp_path}/"), encoding="utf-8")
+    config = load_config(path, environ={})
     assert [e.name for e in config.endpoints] == ["cn-north-4"]
+    auth = config.endpoints[0].auth
+    assert isinstance(auth, AkSkAuthConfig) and auth.ak.get_secret_value() == "AK"

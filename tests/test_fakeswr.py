@@ -12,7 +12,16 @@ import aiohttp
 import orjson
 import pytest
 
-from etl.fakeswr import FakeSwr, FaultPlan, Registry, generate_registry, next_day
+from etl.fakeswr import (
+    FakeSwr,
+    FaultPlan,
+    Options,
+    Registry,
+    generate_registry,
+    next_day,
+    start,
+    stop,
+)
 from etl.fakeswr.registry import INT64_MAX
 from etl.swr.names import validate_namespace, validate_repository
 from etl.swr.wire import error_fields
@@ -302,3 +311,74 @@ async def test_the_repository_list_pages_by_integer_markers_to_every_repository(
             assert isinstance(marker, int)
     assert sorted(seen) == sorted(small_registry.repositories)
     assert pages == -(-len(small_registry.repositories) // 4)
+
+
+# --- a tag's DELETE ----------------------------------------------------------------------------
+
+
+def delete_path(namespace: str, repository: str, tag: str) -> str:
+    return f"/v2/manage/namespaces/{namespace}/repos/{repository.replace('/', '%24')}/tags/{tag}"
+
+
+def shared_image(registry: Registry) -> tuple[str, str, str, set[str]]:
+    """A repository, one of its tags, and every tag of that tag's image (two or more)."""
+    for (namespace, repository), repo in registry.repositories.items():
+        for tag in repo.tags:
+            same = {t.tag for t in repo.tags if t.digest == tag.digest}
+            if len(same) > 1:
+                return namespace, repository, tag.tag, same
+    raise AssertionError("no image with two tags")
+
+
+async def test_a_tag_delete_takes_every_tag_of_its_image_and_then_is_404() -> None:
+    registry = generate_registry(repos=6, seed=8)  # its own: the DELETE changes it
+    namespace, repository, name, same = shared_image(registry)
+    before = {t.tag for t in registry.tags(namespace, repository)}
+    server = await start(registry)
+    try:
+        headers = {"X-Auth-Token": server.credentials.token}
+        async with aiohttp.ClientSession(server.url, headers=headers) as http:
+            path = delete_path(namespace, repository, name)
+            async with http.delete(path) as resp:
+                assert resp.status == 204 and resp.headers["X-Request-Id"]
+            async with http.delete(path) as resp:
+                assert resp.status == 404
+                assert error_code(await resp.json(content_type=None)) == "SVCSTG.SWR.4040003"
+    finally:
+        await stop(server)
+    assert {t.tag for t in registry.tags(namespace, repository)} == before - same
+    assert sorted(server.state.deleted) == sorted((namespace, repository, t) for t in same)
+
+
+@pytest.mark.parametrize(
+    ("headers", "path_of", "options", "status", "code"),
+    [
+        pytest.param({}, None, {}, 401, "APIGW.0301", id="no-credentials-401"),
+        pytest.param(None, None, {"rate_limit_rps": 0}, 429, "APIGW.0308", id="over-the-rate-429"),
+        pytest.param(None, "nobody/here", {}, 404, "SVCSTG.SWR.4040002", id="no-repository-404"),
+        pytest.param(None, "Bad-Name/x", {}, 400, "SVCSTG.SWR.4001025", id="bad-name-400"),
+        pytest.param(None, None, {"api": "v3"}, 204, None, id="a-v3-only-region-deletes-too"),
+    ],
+)
+async def test_a_tag_delete_is_admitted_like_a_list(
+    headers: dict[str, str] | None,
+    path_of: str | None,
+    options: dict[str, Any],
+    status: int,
+    code: str | None,
+) -> None:
+    registry = generate_registry(repos=6, seed=8)
+    namespace, repository, name, _ = shared_image(registry)
+    if path_of is not None:
+        namespace, repository = path_of.split("/")
+    server = await start(registry, options=Options(**options))
+    try:
+        sent = {"X-Auth-Token": server.credentials.token} if headers is None else headers
+        async with aiohttp.ClientSession(server.url, headers=sent) as http:
+            async with http.delete(delete_path(namespace, repository, name)) as resp:
+                assert resp.status == status
+                if code is not None:
+                    assert error_code(await resp.json(content_type=None)) == code
+    finally:
+        await stop(server)
+    assert server.state.stats.deletes == 1

@@ -35,8 +35,9 @@ def unique_bytes(registry: Registry, group: Any) -> dict[Any, int]:
     """Each image once within each group that `group(namespace, repository)` names."""
     images: dict[Any, dict[str, int]] = {}
     for (ns, name), repo in registry.repositories.items():
+        held = images.setdefault(group(ns, name), {})  # an empty repository holds 0 bytes
         for tag in repo.tags:
-            images.setdefault(group(ns, name), {})[tag.digest] = tag.size
+            held[tag.digest] = tag.size
     return {g: sum(sizes.values()) for g, sizes in images.items()}
 
 
@@ -240,3 +241,39 @@ def test_query_passes_duckdbs_whole_message_through(runs: Runs) -> None:
     assert result.exit_code == 2, result.output
     assert 'Did you mean "repo_summary"' in result.output
     assert "LINE 1: SELECT * FROM repo_sumary" in result.output and "^" in result.output
+
+
+def test_repositories_and_did_not_sync_mean_one_thing_on_every_surface(tmp_path: Path) -> None:
+    # Twelve repositories, one of them empty; then one is deleted (not_found: it synced, and
+    # is gone) and one fails (it did not sync: what was known of it stands).
+    registry = generate_registry(repos=12, seed=5)
+    empty, gone, failing, *_ = sorted(registry.repositories)
+    registry.repositories[empty].tags.clear()
+    with ServerThread(copy.deepcopy(registry)) as server:
+        config = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
+        counted = [run_sync(load_config(config))]
+        assert counted[0].run["ok"] == 12
+        later = copy.deepcopy(registry)
+        del later.repositories[gone]
+        server.serve(later)
+        server.options.broken_repositories = {failing}
+        counted.append(run_sync(load_config(config)))
+    assert [o.run["not_found"] for o in counted] == [0, 1]
+    assert [o.run["failed"] for o in counted] == [0, 1]
+    db = tmp_path / "swr.duckdb"
+    assert [o.summary.current[0].repositories for o in counted] == [12, 11]
+    report = orjson.loads(
+        CliRunner().invoke(cli, ["report", "-c", str(config), "--format", "json"]).output
+    )
+    endpoint_row = "SELECT repositories FROM namespace_summary WHERE level = 'endpoint'"
+    with warehouse.connect(db, read_only=True) as con:
+        headline = con.execute(warehouse.sql("dashboard/totals")).fetchall()[0]
+        on_page = con.execute(warehouse.sql("dashboard/failures")).fetchall()
+    assert report["totals"][0]["repositories"] == headline[0] == 11
+    assert query(db, endpoint_row) == [(11,)]
+    assert query(db, "SELECT count(*) FROM repo_summary") == [(11,)]
+    assert query(db, "SELECT tags FROM repo_summary WHERE repository = $r", r=empty[1]) == [(0,)]
+    failed = f"local:{failing[0]}/{failing[1]}"
+    in_report = [f"local:{r['namespace']}/{r['repository']}" for r in report["failures"]]
+    in_summary = [f.target for f in counted[-1].summary.failures]
+    assert in_report == [row[0] for row in on_page] == in_summary == [failed]

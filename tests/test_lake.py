@@ -227,33 +227,6 @@ def test_every_run_whole_when_full_listing_every_is_0(tmp_path: Path) -> None:
         assert lake_state(tmp_path / "lake", run_id) == state
 
 
-FIXTURE_LAKE = Path(__file__).parent / "fixtures" / "lake-before-deltas"
-
-
-def test_a_lake_written_before_deltas_is_read_continued_and_rebuilt(tmp_path: Path) -> None:
-    # Written by the release before this change (tests/fixtures/README.md): two runs that
-    # listed every repository whole, the second a day later with one repository failing.
-    shutil.copytree(FIXTURE_LAKE, tmp_path / "lake")
-    registry = generate_registry(repos=8, tags=120, seed=11)
-    day2 = next_day(next_day(registry, churn=0.1), churn=0.1)
-    with ServerThread(day2) as server:
-        path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
-        data = yaml.safe_load(path.read_text())
-        data["output"]["full_listing_every"] = "36500d"  # the old runs' listings count
-        path.write_text(yaml.safe_dump(data))
-        outcome = run_sync(load_config(path))
-        assert outcome.exit_code == 0 and len(outcome.caught_up) == 2
-        server.serve(next_day(day2, churn=0.1))
-        assert run_sync(load_config(path)).exit_code == 0
-    db = tmp_path / "swr.duckdb"
-    assert query(db, "SELECT count(*) FROM target_runs WHERE listing = 'delta'")[0][0] > 0
-    for run_id, state in states_by_run(db).items():
-        assert lake_state(tmp_path / "lake", run_id) == state, run_id
-    before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
-    assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
-    assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before
-
-
 def test_a_database_ahead_of_its_lake_stores_every_repository_whole(tmp_path: Path) -> None:
     # The lake was replaced by an empty one (a new bucket, a folder restored from an old
     # backup): changes against the database would have nothing under them in that lake.

@@ -3,11 +3,13 @@ the same syncs as to a folder, a commit without rename, several writers, and one
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import signal
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from etl.cli import cli
 from etl.config_file import load_config
-from etl.fakeswr import FakeSwr, Registry, next_day
+from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry, next_day
 from etl.store import commits, lake
 from etl.store.storage import store_for
 from tests.conftest import RUNNING, expected_rows, stored_rows, table_rows, write_config
@@ -312,3 +314,55 @@ def test_thin_on_object_storage_keeps_what_rebuild_reads(
     assert not [k for k in keys if "/_thinned/" in k]
     assert run("rebuild", "-c", str(remote)).exit_code == 0
     assert versions(tmp_path / "swr.duckdb") == before
+
+
+@pytest.mark.parametrize("command", ["rebuild", "load", "thin"])
+def test_lake_readers_take_the_object_store_keys_from_their_files(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    s3: S3Server,
+    bucket: str,
+    command: str,
+) -> None:
+    # As the shipped deploys give them: `output.s3.*_file`, not the environment.
+    path = s3_config(tmp_path, served, list(small_registry.repositories)[:5], s3, bucket)
+    data = yaml.safe_load(path.read_text())
+    for name, value in (("access_key", s3.access_key), ("secret_key", s3.secret_key)):
+        (tmp_path / name).write_text(value + "\n")
+        del data["output"]["s3"][name]
+        data["output"]["s3"][f"{name}_file"] = name
+    path.write_text(yaml.safe_dump(data))
+    assert sync(path).exit_code == 0
+    result = run(command, "-c", str(path))
+    assert result.exit_code == 0, result.output
+    assert s3.secret_key not in result.output
+
+
+def test_a_cleanup_on_object_storage_is_one_object_that_rebuild_reads(
+    tmp_path: Path, s3: S3Server, bucket: str
+) -> None:
+    registry = generate_registry(repos=4, seed=11, now=datetime.now(UTC))  # deletes change it
+    plan = tmp_path / "plan.json"
+    with ServerThread(registry) as fake:
+        path = s3_config(tmp_path, fake, list(registry.repositories), s3, bucket)
+        assert sync(path).exit_code == 0
+        made = run("cleanup", "plan", "-c", str(path), "--older-than", "365d", "--out", str(plan))
+        assert made.exit_code == 0, made.output
+        result = run(
+            "cleanup", "apply", "-c", str(path), str(plan), "--yes", "--max-deletions", "999"
+        )
+        assert result.exit_code == 0, result.output
+    keys = [k for k in s3.keys(bucket) if k.startswith("lake/cleanups/")]
+    assert len(keys) == 1
+    assert re.fullmatch(r"lake/cleanups/applied_date=\d{4}-\d\d-\d\d/[\w.-]+\.parquet", keys[0])
+
+    def audit() -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+            return sorted(con.execute("SELECT tag, result FROM cleanup_deletions").fetchall())
+
+    recorded = audit()
+    assert len(recorded) == len(json.loads(plan.read_text())["tags"]) > 0
+    (tmp_path / "swr.duckdb").unlink()
+    assert run("rebuild", "-c", str(path)).exit_code == 0
+    assert audit() == recorded

@@ -318,6 +318,6 @@ def test_a_pushgateway_in_trouble_is_a_warning_and_the_run_stands(
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if " WARNING " in line]
     assert len(warnings) == 1, result.output
-    expected = "refused the metrics: HTTP 503" if trouble == "HTTP 503" else "were not pushed"
-    assert expected in warnings[0] and gateway.url in warnings[0]
+    expected = "answered HTTP 503" if trouble == "HTTP 503" else "Connection refused"
+    assert expected in warnings[0] and f"were not pushed to {gateway.url}" in warnings[0]
     assert metrics(tmp_path / "swr.prom")[("swr_etl_last_run_status", (("status", "ok"),))] == 1

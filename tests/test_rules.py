@@ -90,6 +90,22 @@ def test_an_endpoint_that_held_nothing_is_never_refused() -> None:
     assert refuse_mass_removals([result("new", tags=0)], {}, 0.0) == []
 
 
+@pytest.mark.parametrize(
+    ("cleaned", "a_after", "b_after", "refused"),
+    [
+        pytest.param(50, 5, 40, [], id="what-a-cleanup-deleted-is-expected"),
+        pytest.param(0, 5, 40, ["e"], id="the-same-loss-without-a-cleanup-is-refused"),
+        pytest.param(20, 0, 0, ["e"], id="far-more-than-it-deleted-is-refused"),
+    ],
+)
+def test_the_removal_guard_does_not_count_what_a_cleanup_deleted(
+    cleaned: int, a_after: int, b_after: int, refused: list[str]
+) -> None:
+    held = {**HELD, ("e", "ns", "a"): Held(60, None, None, cleaned)}
+    results = [result("a", tags=a_after), result("b", tags=b_after)]
+    assert refuse_mass_removals(results, held, 0.5) == refused
+
+
 # --- what the API's headers say -----------------------------------------------------------------
 
 
@@ -206,11 +222,15 @@ DAY = 86400.0
         pytest.param(None, result("r"), DAY, True, False, id="new-repository-whole"),
         pytest.param(Held(5, None, NOON - timedelta(hours=3)), result("r", FAILED), DAY, True,
                      False, id="failed-neither"),
+        pytest.param(Held(5, None, NOON - timedelta(hours=3), "me"), result("r"), DAY, True, True,
+                     id="last-synced-by-this-writer-changes"),
+        pytest.param(Held(5, None, NOON - timedelta(hours=3), "other"), result("r"), DAY, True,
+                     False, id="last-synced-by-another-writer-whole"),
     ],
 )  # fmt: skip
 def test_a_repository_is_stored_as_changes_only_after_a_whole_listing_this_period(
     held: Held | None, target: TargetResult, every: float, lake_matches: bool, as_changes: bool
 ) -> None:
     current = {} if held is None else {("e", "ns", "r"): held}
-    chosen = delta_targets([target], current, NOON, every, lake_matches)
+    chosen = delta_targets([target], current, NOON, every, lake_matches, "me")
     assert chosen == ({("e", "ns", "r")} if as_changes else set())

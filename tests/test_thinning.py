@@ -26,7 +26,8 @@ from etl.store import commits, warehouse
 from etl.store.loading import rebuild
 from etl.store.storage import local_store
 from tests.conftest import docs_sql, query, write_config
-from tests.test_lake import FIXTURE_LAKE, lake_state, states_by_run
+from tests.test_lake import lake_state, states_by_run
+from tests.test_lake_format import FIXTURES
 
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
 
@@ -263,7 +264,7 @@ def test_a_lake_written_before_deltas_is_thinned_and_reads_as_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Its target_runs have no `listing` column; every run listed every repository whole.
-    shutil.copytree(FIXTURE_LAKE, tmp_path / "lake")
+    shutil.copytree(FIXTURES / "lake-before-deltas", tmp_path / "lake")
     day = next_day(next_day(generate_registry(repos=8, tags=120, seed=11), churn=0.1), churn=0.1)
     (tmp_path / "all").mkdir()
     with ServerThread(day) as server:

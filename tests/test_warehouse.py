@@ -12,7 +12,7 @@ import pytest
 
 from etl import schemas
 from etl.schemas import SNAPSHOT_SCHEMA
-from etl.store import warehouse
+from etl.store import cleanups, warehouse
 from etl.store.deltas import keys_table
 
 SQL_FILES = sorted(
@@ -64,6 +64,11 @@ def test_every_sql_file_runs_on_a_fresh_database(
         con.register("early_tags", SNAPSHOT_SCHEMA.empty_table())
         con.register("early_opens", SNAPSHOT_SCHEMA.empty_table())
         con.register("early_closes", pa.table({"history_row": pa.array([], pa.int64())}))
+        # What a cleanup plan's summaries read (etl.store.cleanups), and an apply's record.
+        con.register("planned", cleanups.planned_table([]))
+        attempted = cleanups.PLANNED_SCHEMA.append(pa.field("result", pa.string()))
+        con.register("attempted", attempted.empty_table())
+        con.register("staged_cleanup", schemas.CLEANUP_SCHEMA.empty_table())
         con.execute(warehouse.sql("load/current_versions"), {"seq": 1, "part": 0, "parts": 1})
         con.execute(warehouse.sql("load/diff"), {"part": 0, "parts": 1})
         if name.startswith("lake/"):  # the lake's tables, as `thin` and a sync name them
@@ -85,9 +90,12 @@ def test_every_sql_file_runs_on_a_fresh_database(
             "writer_id": "0123456789abcdef",
             "reason": "a test",
             "loads": 2,
+            "started": "2026-11-27 00:00:00+00",
+            "keep_last": 3,
+            "protect": ["latest"],
+            "endpoints": ["local"],
         }
-        text = warehouse.sql(name)
-        con.execute(text, warehouse.named_params(text, params))
+        warehouse.run_script(con, name, **params)
     finally:
         con.execute("ROLLBACK")
 
@@ -123,6 +131,21 @@ def test_a_reader_of_a_database_an_older_version_wrote_finds_every_view_and_macr
         ]
 
 
+def test_a_reader_of_a_database_without_a_table_this_version_adds_finds_every_view(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.duckdb"
+    schema = warehouse.sql("schema")
+    with duckdb.connect(str(path)) as con:  # as a version before `cleanup apply` left it
+        con.execute(schema[: schema.index("CREATE TABLE IF NOT EXISTS cleanup_deletions")])
+    with warehouse.connect(path, read_only=True) as con:
+        views = con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        for (view,) in views:
+            con.execute(f"SELECT count(*) FROM {view}").fetchall()
+        assert ("cleanup_history",) in views
+        assert con.execute("SELECT count(*) FROM cleanup_history").fetchall() == [(0,)]
+
+
 def test_sql_is_read_from_the_package_or_the_checkout() -> None:
     assert (warehouse.sql_dir() / "schema.sql").is_file()
 
@@ -131,7 +154,17 @@ def test_sql_files_live_in_a_folder_that_says_what_they_are_for() -> None:
     folders = {name.partition("/")[0] for name in SQL_FILES if "/" in name}
     loose = [name for name in SQL_FILES if "/" not in name]
     assert loose == ["schema"]
-    assert folders == {"macros", "views", "load", "start", "report", "dashboard", "summary", "lake"}
+    assert folders == {
+        "macros",
+        "views",
+        "load",
+        "start",
+        "report",
+        "dashboard",
+        "summary",
+        "lake",
+        "cleanup",
+    }
 
 
 def test_every_macro_and_view_is_created_in_an_order_read_from_the_sql(tmp_path: Path) -> None:

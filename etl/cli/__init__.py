@@ -1,5 +1,5 @@
-"""The `swr-etl` command line. EtlError becomes one line on stderr and an exit code, here only
-(`etl.cli_errors`)."""
+"""The `swr-etl` command line. Every failure of every command becomes one line on stderr and an
+exit code in the command group, and there only (`etl.cli.errors`)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,22 @@ import signal
 import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from etl import __version__
-from etl.cli.errors import OneLineUsage, one_line_errors
+from etl.cli.cleanup import cleanup
+from etl.cli.errors import (
+    OneLineErrors,
+    exit_code,
+    flushed,
+    show_tracebacks,
+    tracebacks_shown,
+    verbose_option,
+)
 from etl.cli.fake import fake_server
-from etl.cli.options import config_option
+from etl.cli.options import TextFile, config_option, format_option
 from etl.cli.thin import thin
 from etl.config import Config
 from etl.config_file import load_config
@@ -27,10 +35,15 @@ if TYPE_CHECKING:
     import duckdb
 
 
-@click.group(cls=OneLineUsage)
+@click.group(cls=OneLineErrors)
 @click.version_option(__version__, prog_name="swr-etl")
+@verbose_option
 def cli() -> None:
-    """Sync Huawei Cloud SWR image tags into a Parquet lake and a DuckDB database."""
+    """Sync Huawei Cloud SWR image tags into a Parquet lake and a DuckDB database.
+
+    Every failure is one `error:` line on stderr and an exit code (docs/production.md, "Exit
+    codes"); an unexpected one, a bug, exits 70 and shows its traceback under `swr-etl -v CMD`.
+    """
 
 
 @cli.command()
@@ -46,7 +59,10 @@ def cli() -> None:
     "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
 )
 @click.option(
-    "-v", "--verbose", is_flag=True, help="Also log each repository and each retry (debug lines)."
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also log each repository and each retry (debug lines), and a bug's traceback.",
 )
 @click.option(
     "-q", "--quiet", is_flag=True, help="Print the summary alone: no warnings, only errors."
@@ -57,7 +73,6 @@ def cli() -> None:
     help="Commit this run even if it removes more than crawl.max_removed_share of an "
     "endpoint's tags.",
 )
-@one_line_errors
 def sync(
     config_path: Path,
     log_format: str,
@@ -70,13 +85,16 @@ def sync(
 
     Exit codes: 0 all targets synced, 1 some failed (the rest committed), 2 usage or config
     error, 3 nothing could be synced, 4 the lake or DuckDB could not be written (the message
-    says what is committed where), 75 another sync holds the lock.
+    says what is committed where), 70 a bug (`-v` shows its traceback), 75 another sync holds
+    the lock.
     """
     from etl.job import run_sync
     from etl.present.progress import print_sync_summary, progress_reporter, setup_logging
 
+    if verbose:
+        show_tracebacks()
     config = load_config(config_path)
-    setup_logging(log_format, verbose, quiet)
+    setup_logging(log_format, verbose or tracebacks_shown(), quiet)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, raise_interrupted)
     show_bar = sys.stderr.isatty() if progress is None else progress
@@ -88,7 +106,6 @@ def sync(
 
 @cli.command()
 @config_option
-@one_line_errors
 def plan(config_path: Path) -> None:
     """Validate the config, check each endpoint's credentials, show what a sync would do.
 
@@ -117,14 +134,7 @@ def reading(config: Config) -> AbstractContextManager[duckdb.DuckDBPyConnection]
     return open_for_reading(out.duckdb, out.readonly_copy, lambda m: click.echo(m, err=True))
 
 
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "markdown", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="table/markdown for people; json/csv (stable columns, exact integers) for scripts.",
-)
+DAYS = click.IntRange(0, 36_500)  # a century: SWR is younger; beyond, a typo
 
 
 @cli.command()
@@ -134,30 +144,29 @@ format_option = click.option(
     "--top",
     default=10,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 1_000_000),
     help="How many namespaces/repositories.",
 )
 @click.option(
     "--stale-days",
     default=365,
     show_default=True,
-    type=click.IntRange(min=0),
+    type=DAYS,
     help="Not pushed for this long is stale.",
 )
 @click.option(
     "--unpulled-days",
     default=30,
     show_default=True,
-    type=click.IntRange(min=0),
+    type=DAYS,
     help="Neither pulled nor pushed for this long is a cleanup candidate.",
 )
-@one_line_errors
 def report(config_path: Path, fmt: str, top: int, stale_days: int, unpulled_days: int) -> None:
     """One-screen overview: totals, biggest namespaces and repositories, ages, stale bytes, runs."""
     from etl.present.formats import print_sections
     from etl.present.report import summarise_report
 
-    config = load_config(config_path, secrets_needed=False)
+    config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     with reading(config) as con:
         sections = summarise_report(con, top, stale_days, unpulled_days)
     print_sections(sections, fmt)
@@ -177,7 +186,6 @@ def report(config_path: Path, fmt: str, top: int, stale_days: int, unpulled_days
     help="Run id, date or instant to compare to [default: the latest run].",
 )
 @format_option
-@one_line_errors
 def diff(config_path: Path, from_ref: str | None, to_ref: str | None, fmt: str) -> None:
     """What changed between two runs: + added, - removed, ~ moved to another digest, * re-pushed,
     ! modified, x untracked (left the configured scope).
@@ -189,7 +197,7 @@ def diff(config_path: Path, from_ref: str | None, to_ref: str | None, fmt: str) 
     from etl.present.formats import print_sections
     from etl.present.report import diff_runs, print_diff_plan, summarise_diff
 
-    config = load_config(config_path, secrets_needed=False)
+    config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     with reading(config) as con:
         old, new = diff_runs(con, from_ref, to_ref)
         sections = summarise_diff(con, old, new)
@@ -206,10 +214,11 @@ def diff(config_path: Path, from_ref: str | None, to_ref: str | None, fmt: str) 
 @cli.command()
 @config_option
 @click.argument("sql", required=False)
-@click.option("-f", "--file", "sql_file", type=click.File("r"), help="Read the SQL from a file.")
+@click.option(
+    "-f", "--file", "sql_file", type=TextFile(), help="Read the SQL from a file (-: stdin)."
+)
 @format_option
-@one_line_errors
-def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
+def query(config_path: Path, sql: str | None, sql_file: str | None, fmt: str) -> None:
     """Run SQL against the DuckDB file, read-only, and print the result."""
     import duckdb
 
@@ -219,10 +228,10 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
 
     if (sql is None) == (sql_file is None):
         raise QueryError("give the SQL as an argument or with -f FILE, not both")
-    text = sql if sql is not None else sql_file.read()
+    text = sql if sql is not None else sql_file or ""
     if not text.strip():
         raise QueryError("the SQL is empty: give a query, e.g. 'SELECT * FROM repo_summary'")
-    config = load_config(config_path, secrets_needed=False)
+    config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     with reading(config) as con:
         try:
             found = answer(con, text)
@@ -245,16 +254,19 @@ def query(config_path: Path, sql: str | None, sql_file: Any, fmt: str) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Where to write the page [default: output.dashboard, else ./swr-dashboard.html].",
 )
-@one_line_errors
 def dashboard(config_path: Path, out_path: Path | None) -> None:
     """Write the dashboard: one self-contained HTML file (no server, no network) of where
     storage goes, how it grows, what is stale, what changed, and pulls."""
+    from etl.errors import StorageError, os_reason
     from etl.present.dashboard import write_dashboard
 
-    config = load_config(config_path, secrets_needed=False)
+    config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     target = out_path or config.output.dashboard or Path("swr-dashboard.html")
     with reading(config) as con:
-        write_dashboard(con, target)
+        try:
+            write_dashboard(con, target)
+        except OSError as exc:
+            raise StorageError(f"cannot write the dashboard {target}: {os_reason(exc)}") from None
     click.echo(f"wrote {target}")
 
 
@@ -265,32 +277,33 @@ def dashboard(config_path: Path, out_path: Path | None) -> None:
     is_flag=True,
     help="Rebuild even if the lake holds fewer committed runs than the database.",
 )
-@one_line_errors
 def rebuild(config_path: Path, force: bool) -> None:
     """Recreate the DuckDB file by replaying the lake's committed runs in order.
 
     Refuses (exit 2) when the lake holds fewer committed runs than the database (an unmounted
     or emptied lake), unless --force.
     """
+    from etl.present.progress import setup_logging
+    from etl.run.publish import refreshing
     from etl.run.start import output_lock
     from etl.store.loading import rebuild as rebuild_warehouse
     from etl.store.storage import store_for
     from etl.store.warehouse import publish_copy
 
+    setup_logging()  # a copy not refreshed is a warning: the database is rebuilt
     config = load_config(config_path, secrets_needed=False)
     out = config.output
     store = store_for(out)
     store.check_lake("output.lake", str(config.source), probe_write=False)
     with output_lock(config):
         loaded = rebuild_warehouse(out.duckdb, store, force=force)
-        if out.readonly_copy is not None:
-            publish_copy(out.duckdb, out.readonly_copy)
+        if (copy := out.readonly_copy) is not None:
+            refreshing("the read-only copy", copy, lambda: publish_copy(out.duckdb, copy))
     click.echo(f"rebuilt {out.duckdb} from {len(loaded)} committed run(s) in {store.url}")
 
 
 @cli.command()
 @config_option
-@one_line_errors
 def load(config_path: Path) -> None:
     """Load into DuckDB every committed lake run it lacks, without crawling.
 
@@ -323,9 +336,16 @@ def load(config_path: Path) -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Where the demo leaves its config, lake and DuckDB file.",
 )
-@click.option("--repos", default=300, show_default=True, help="Repositories in the demo registry.")
-@click.option("--seed", default=1, show_default=True, help="Seed of the demo registry.")
-@one_line_errors
+@click.option(
+    "--repos",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Repositories in the demo registry.",
+)
+@click.option(
+    "--seed", default=1, show_default=True, type=click.IntRange(min=0), help="Seed of the registry."
+)
 def demo(directory: Path, repos: int, seed: int) -> None:
     """Sync a local SWR API twice, a day apart, and show what changed."""
     from etl.demo import run_demo
@@ -335,6 +355,7 @@ def demo(directory: Path, repos: int, seed: int) -> None:
 
 cli.add_command(fake_server)
 cli.add_command(thin)
+cli.add_command(cleanup)
 
 
 def main() -> None:
@@ -350,17 +371,4 @@ def main() -> None:
     # Every file is closed by now: skip the interpreter's teardown, tens of milliseconds of
     # freeing what the OS frees anyway, between a run's last request and its exit.
     logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except OSError:  # a closed pipe (`| head`): what was not read is not wanted
-            pass
-    os._exit(code)
-
-
-def exit_code(done: SystemExit) -> int:
-    """Return the status a SystemExit asks for (a message is printed, as Python does)."""
-    if done.code is None or isinstance(done.code, int):
-        return done.code or 0
-    print(done.code, file=sys.stderr)
-    return 1
+    os._exit(flushed(code))

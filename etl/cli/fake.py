@@ -9,18 +9,46 @@ import sys
 
 import click
 
-from etl.cli.errors import one_line_errors
+COUNT = click.IntRange(min=0)
 
 
 @click.command("fake-server")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, help="Port (0 picks a free one).")
-@click.option("--repos", default=200, show_default=True, help="Repositories to generate.")
-@click.option("--tags", type=int, default=None, help="Total tags (default ~40 per repository).")
-@click.option("--seed", default=1, show_default=True, help="Seed of the generated registry.")
-@click.option("--latency-ms", default=0.0, show_default=True, help="Added latency per request.")
-@click.option("--fault-rate", default=0.0, show_default=True, help="Share of requests that fail.")
-@click.option("--token-ttl", default=86400.0, show_default=True, help="IAM token lifetime, s.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0 picks a free one).",
+)
+@click.option(
+    "--repos", default=200, show_default=True, type=COUNT, help="Repositories to generate."
+)
+@click.option("--tags", type=COUNT, default=None, help="Total tags (default ~40 per repository).")
+@click.option(
+    "--seed", default=1, show_default=True, type=COUNT, help="Seed of the generated registry."
+)
+@click.option(
+    "--latency-ms",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Added latency per request.",
+)
+@click.option(
+    "--fault-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of requests that fail.",
+)
+@click.option(
+    "--token-ttl",
+    default=86400.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="IAM token lifetime, s.",
+)
 @click.option("--manifests/--no-manifests", default=True, help="Generate manifest documents.")
 @click.option(
     "--api",
@@ -32,7 +60,6 @@ from etl.cli.errors import one_line_errors
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the URL and credentials as one JSON line."
 )
-@one_line_errors
 def fake_server(
     host: str,
     port: int,

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from etl.cli.errors import one_line_errors
 from etl.cli.options import config_option
+
+LONGEST_S = 36_500 * 86_400.0  # a century: no run is older, and dates beyond it overflow
 
 
 def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -17,9 +18,12 @@ def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> f
     if value is None:
         return None
     try:
-        return seconds_of(value)
+        seconds = seconds_of(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
+    if seconds > LONGEST_S:
+        raise click.BadParameter(f"{value!r} is more than a century", ctx, param)
+    return seconds
 
 
 @click.command()
@@ -44,7 +48,6 @@ def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> f
     default=None,
     help="Delete replaced files once this has passed [default: output.orphan_grace].",
 )
-@one_line_errors
 def thin(
     config_path: Path, older_than: float, keep_whole_every: float, grace: float | None
 ) -> None:

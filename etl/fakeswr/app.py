@@ -1,5 +1,5 @@
-"""The local SWR API: an aiohttp.web app serving the v3 tag list, the organization and
-repository lists, and an IAM token endpoint.
+"""The local SWR API: an aiohttp.web app serving the v3 and v2 tag lists, the organization and
+repository lists, a tag's DELETE, and an IAM token endpoint.
 
 This is a second, independent reading of the API page and docs/swr-api.md, not a mirror of the
 client: it validates names, limits, markers and credentials with its own code. Only the AK/SK
@@ -23,7 +23,7 @@ import orjson
 from aiohttp import web
 
 from etl.fakeswr.access import issue_token
-from etl.fakeswr.answers import admitted, send_page
+from etl.fakeswr.answers import admitted, refusal, send_page
 from etl.fakeswr.days import next_day, push_tags
 from etl.fakeswr.lists import (
     admitted_v2,
@@ -131,14 +131,22 @@ def read_marker(state: SwrState, scope: str, marker: str) -> int | None:
     return int.from_bytes(raw[7:], "big")
 
 
-def query_error(request: web.Request, state: SwrState) -> web.Response | None:
-    """Return the 400 for a bad namespace, repository or query parameter, else None."""
+def name_error(request: web.Request, state: SwrState) -> web.Response | None:
+    """Return the 400 for a namespace or repository in the path that breaks the name rules."""
     namespace = request.match_info["namespace"]
     repository = request.match_info["repository"].replace("$", "/")
     if not (len(namespace) <= 64 and NAMESPACE_RE.fullmatch(namespace)):
         return state.swr_error(400, "SVCSTG.SWR.4001025", f"Invalid namespace: {namespace}")
     if not (len(repository) <= 128 and REPOSITORY_RE.fullmatch(repository)):
         return state.swr_error(400, "SVCSTG.SWR.4001025", f"Invalid repository: {repository}")
+    return None
+
+
+def query_error(request: web.Request, state: SwrState) -> web.Response | None:
+    """Return the 400 for a bad namespace, repository or query parameter, else None."""
+    invalid = name_error(request, state)
+    if invalid is not None:
+        return invalid
     limit = request.query.get("limit", "100")
     if not limit.isdigit() or not 1 <= int(limit) <= 1000:
         return state.swr_error(400, "SVCSTG.SWR.4000056", f"Invalid limit: {limit}")
@@ -238,6 +246,40 @@ async def list_tags_v2(request: web.Request) -> web.StreamResponse:
     return await send_page(request, state, orjson.dumps(page), fault, headers)
 
 
+async def delete_tag(request: web.Request) -> web.StreamResponse:
+    """DELETE /v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag} (the SDK's
+    DeleteRepoTag): 204, and the image the tag names is gone with every tag of the repository
+    that names it (the API page deletes "the image with a specified tag"); 404 when the
+    repository or the tag does not exist. The lists' throttling, credentials and faults apply;
+    'reset' and 'truncated' break the answer after the delete, as a lost answer would."""
+    state: SwrState = request.app[STATE]
+    state.stats.deletes += 1
+    state.stats.delete_paths.append(request.raw_path)
+    refused, fault = await refusal(request, state)  # a v2 path every cloud offers
+    if refused is not None:
+        return refused
+    invalid = name_error(request, state)
+    if invalid is not None:
+        return invalid
+    namespace = request.match_info["namespace"]
+    repository = request.match_info["repository"].replace("$", "/")
+    if (namespace, repository) in state.options.broken_repositories:
+        return state.swr_error(500, "SVCSTG.SWR.5000001", broken_message(request, state))
+    repo = state.registry.repositories.get((namespace, repository))
+    if repo is None:
+        return state.swr_error(404, "SVCSTG.SWR.4040002", f"Repository {repository} not found")
+    name = request.match_info["tag"]
+    digest = next((t.digest for t in repo.tags if t.tag == name), None)
+    if digest is None:
+        return state.swr_error(404, "SVCSTG.SWR.4040003", f"Tag {name} not found")
+    gone = [t.tag for t in repo.tags if t.digest == digest]
+    repo.tags = [t for t in repo.tags if t.digest != digest]
+    state.deleted += [(namespace, repository, tag) for tag in gone]
+    if fault in ("reset", "truncated"):
+        return await send_page(request, state, b"{}", fault)
+    return web.Response(status=204)
+
+
 def broken_message(request: web.Request, state: SwrState) -> str:
     """Return the message of a broken repository's 500: with `echo_credentials`, the request's
     credential headers echoed back."""
@@ -284,6 +326,9 @@ def make_app(
     app.router.add_get("/v3/manage/repos", list_repositories)
     app.router.add_get("/v2/manage/namespaces/{namespace}/repos/{repository}/tags", list_tags_v2)
     app.router.add_get("/v2/manage/repos", list_repositories_v2)
+    app.router.add_delete(
+        "/v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}", delete_tag
+    )
     app.router.add_post("/v3/auth/tokens", issue_token)
     app.router.add_post("/_fake/next-day", advance_day)
     app.router.add_get("/_fake/stats", stats_report)

@@ -75,6 +75,8 @@ class Stats:
     iam_tokens_issued: int = 0
     v2_requests: int = 0
     limit_without_offset: int = 0  # v2 requests Open Telekom Cloud would refuse
+    deletes: int = 0  # DELETE requests received, refused ones included
+    delete_paths: list[str] = field(default_factory=list)  # ... each as it came (raw path)
     request_times: list[float] = field(default_factory=list)
     first_at: float | None = None  # wall-clock time of the first request (for benchmarks)
     last_at: float | None = None  # ... and of the last
@@ -89,6 +91,8 @@ class SwrState:
         self.options = options
         self.stats = Stats()
         self.issued_tokens: dict[str, float] = {}
+        # Every tag a DELETE removed, in order: (namespace, repository, tag).
+        self.deleted: list[tuple[str, str, str]] = []
         self.marker_key = secrets.token_bytes(16)
         self._shape_cycle = itertools.cycle(["full", "array", "errors"])
         self._window: list[float] = []

@@ -171,7 +171,11 @@ def candidates_section(go: Any, data: Answer) -> str:
         '<p class="reproduce">The same figures: <code>swr-etl query -c config.yaml '
         f'"SELECT * FROM cleanup_candidates({CLEANUP_DAYS})"</code>; the tags themselves: '
         f'<code>"SELECT * FROM stale_tags({CLEANUP_DAYS})"</code>; other rules: '
-        "<code>retention_preview(keep_last, keep_days)</code>.</p>"
+        "<code>retention_preview(keep_last, keep_days)</code>. To delete them, after a review: "
+        f"<code>swr-etl cleanup plan -c config.yaml --older-than {CLEANUP_DAYS}d --no-protect"
+        "</code> writes the plan that frees exactly these reclaimable bytes (without "
+        "<code>--no-protect</code> it also keeps every tag named <code>latest</code>), and "
+        "<code>swr-etl cleanup apply</code> applies it.</p>"
     )
     title = f"What to delete — {top_of(data, 'repositories with candidates')}"
     return section(title, note, fig, table(data, "candidates", "repositories"), extra=reproduce)

@@ -10,6 +10,7 @@ characters escaped (`printable`), and a CSV cell never starts a spreadsheet form
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 from collections.abc import Sequence
@@ -148,14 +149,23 @@ def _csv_cell(value: Any) -> Any:
     return spreadsheet_safe(json.dumps(value) if isinstance(value, list) else value)
 
 
+class Printer(Console):
+    """Rich's console, but a stdout closed by its reader (`| head`) is left to the command
+    line, which ends every command the same way then (rich would exit 1: "targets failed")."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "stdout was closed by its reader")
+
+
 def print_sections(
     sections: Sequence[Section], fmt: str, extra: dict[str, Any] | None = None
 ) -> None:
     """Print sections in `fmt`: one place owns how reports look on the console."""
-    console = Console(soft_wrap=False)
+    console = Printer(soft_wrap=False)
     if not console.is_terminal:
         # Piped or captured output is read later, often wider than 80 columns: don't fold it.
-        console = Console(soft_wrap=False, width=max(console.width, 200))
+        console = Printer(soft_wrap=False, width=max(console.width, 200))
     if fmt == "json":
         console.file.write(render_json(sections, extra) + "\n")
     elif fmt == "csv":

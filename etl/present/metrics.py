@@ -10,20 +10,15 @@ names and statuses, never a credential.
 from __future__ import annotations
 
 import logging
-import re
-import urllib.error
-import urllib.request
-from base64 import urlsafe_b64encode
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 from prometheus_client.parser import text_string_to_metric_families
 
-from etl.config import Config
-from etl.errors import EtlError
+from etl.errors import Interrupted
+from etl.present.push import Gateway, push, shown
 from etl.results import RunSummary
 from etl.status import RunStatus, TargetStatus
 from etl.store import warehouse
@@ -34,8 +29,6 @@ log = logging.getLogger("etl.metrics")
 INTERRUPTED = "interrupted"
 STATUSES = (*(str(s) for s in RunStatus), INTERRUPTED)
 LAST_SUCCESS = "swr_etl_last_success_timestamp_seconds"
-PUSH_TIMEOUT_S = 10.0
-PLAIN_LABEL = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 @dataclass
@@ -97,56 +90,65 @@ def write_metrics(path: Path, run: RunMetrics) -> None:
     write_to_textfile(str(path), registry)
 
 
-def deliver_metrics(config: Config, run: RunMetrics) -> None:
-    """Write the metrics of `run` to `output.metrics` and, with `output.pushgateway`, send the
-    file there too (a push that fails is a warning: the file stands)."""
-    assert config.output.metrics is not None
-    write_metrics(config.output.metrics, run)
-    if config.output.pushgateway is not None:
-        push_metrics(config.output.metrics, config.output.pushgateway, config.writer)
+@dataclass(frozen=True)
+class MetricsOutput:
+    """Where a run's metrics go: the file (`output.metrics`), and the Pushgateway it is also
+    pushed to (`output.pushgateway`, with its deadline) as the group of `writer`."""
+
+    path: Path
+    gateway: Gateway | None = None
+    writer: str = "swr-etl"
 
 
-def pushgateway_group(gateway: str, writer: str) -> str:
-    """Return the Pushgateway URL of this writer's group: job `swr-etl`, label `writer`
-    (base64-encoded, as the Pushgateway allows, when the name is more than plain text)."""
-    if PLAIN_LABEL.fullmatch(writer):
-        label = f"writer/{writer}"
-    else:
-        label = f"writer@base64/{urlsafe_b64encode(writer.encode()).decode()}"
-    return f"{gateway.rstrip('/')}/metrics/job/swr-etl/{label}"
-
-
-def push_metrics(path: Path, gateway: str, writer: str) -> None:
-    """Replace this writer's group in the Pushgateway with the metrics file (HTTP PUT). A batch
-    job is gone before Prometheus scrapes it: the gateway keeps the last push for it."""
-    url = pushgateway_group(gateway, writer)
-    request = urllib.request.Request(
-        url,
-        data=path.read_bytes(),
-        method="PUT",
-        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
-    )
+def deliver_metrics(out: MetricsOutput, run: RunMetrics) -> None:
+    """Write the metrics of `run` to the file and push it to the gateway, if any. Raises
+    nothing but an interrupt: the run is over (committed, or failed with its own error), so a
+    file or a push that fails, whatever the reason, is one warning naming what was not
+    written."""
     try:
-        with urllib.request.urlopen(request, timeout=PUSH_TIMEOUT_S) as answer:
-            answer.read(1024)
-    except urllib.error.HTTPError as exc:
-        log.warning("the Pushgateway %s refused the metrics: HTTP %s", gateway, exc.code)
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        log.warning("the metrics were not pushed to %s: %s", gateway, reason)
+        write_metrics(out.path, run)
+    except Interrupted:
+        raise  # SIGINT/SIGTERM stop the process; the caller says what is committed
+    except Exception as exc:  # a full disk, a folder in the way, a read-only mount: any
+        unpushed = "" if out.gateway is None else f", nor pushed to {out.gateway.url}"
+        log.warning("the metrics file %s was not written (%s)%s", out.path, reason(exc), unpushed)
+        return
+    if out.gateway is not None:
+        push_metrics(out.path, out.gateway, out.writer)
+
+
+def push_metrics(path: Path, gateway: Gateway, writer: str) -> None:
+    """Push the metrics file to the gateway; a push that fails is one warning line."""
+    try:
+        problem = push(path.read_bytes(), gateway, writer)
+    except Interrupted:
+        raise
+    except Exception as exc:
+        problem = reason(exc)
+    if problem is not None:
+        log.warning(
+            "the metrics were not pushed to %s (%s); the file %s has them",
+            gateway.url,
+            problem,
+            path,
+        )
+
+
+def reason(exc: Exception) -> str:
+    """Return an exception as one line: its OS reason where it has one."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return shown(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
 def previous_success(path: Path) -> float | None:
     """Return the last success recorded in an earlier metrics file (None if none can be read)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError:
+        samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
+    except (OSError, ValueError):  # none yet, or not a metrics file: this run starts afresh
         return None
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == LAST_SUCCESS:
-                return float(sample.value)
-    return None
+    return next((float(s.value) for s in samples if s.name == LAST_SUCCESS), None)
 
 
 def run_metrics(summary: RunSummary) -> RunMetrics:
@@ -166,21 +168,26 @@ def run_metrics(summary: RunSummary) -> RunMetrics:
     )
 
 
-def write_failed_run_metrics(config: Config, started: datetime, interrupted: bool = False) -> None:
-    """Write the metrics of a run that failed, or was interrupted, before it finished (what
-    the database holds, where it can still be read)."""
-    assert config.output.metrics is not None
-    current: dict[str, tuple[int, int, int]] = {}
-    try:
-        with warehouse.connect(config.output.duckdb, read_only=True) as con:
-            latest = con.execute("SELECT run_id FROM runs ORDER BY seq DESC LIMIT 1").fetchall()
-            held = current_holdings(con, latest[0][0]) if latest else []
-        current = {c.endpoint: (c.tags, c.total_size, c.unique_size) for c in held}
-    except (EtlError, duckdb.Error):
-        pass  # the metrics still say the run failed, and when
+def write_failed_run_metrics(
+    out: MetricsOutput, duckdb_path: Path, started: datetime, interrupted: bool = False
+) -> None:
+    """Write (and push) the metrics of a run that failed, or was interrupted, before it
+    finished: what the database at `duckdb_path` holds, where it can still be read. Raises
+    nothing but an interrupt: the run's own error is what the operator sees."""
     status = INTERRUPTED if interrupted else RunStatus.FAILED
-    metrics = RunMetrics(started, datetime.now(UTC), status, current=current)
+    current = held_now(duckdb_path)
+    deliver_metrics(out, RunMetrics(started, datetime.now(UTC), status, current=current))
+
+
+def held_now(duckdb_path: Path) -> dict[str, tuple[int, int, int]]:
+    """Return what each endpoint holds after the last loaded run (none if it cannot be read:
+    the metrics still say the run failed, and when)."""
     try:
-        deliver_metrics(config, metrics)
-    except OSError as exc:
-        log.error("cannot write the metrics %s: %s", config.output.metrics, exc)
+        with warehouse.connect(duckdb_path, read_only=True) as con:
+            latest = warehouse.ask(con, "report/last_run").first()
+            held = current_holdings(con, latest["run_id"]) if latest else []
+    except Interrupted:
+        raise
+    except Exception:  # a missing, busy or broken database: the file says what it can
+        return {}
+    return {c.endpoint: (c.tags, c.total_size, c.unique_size) for c in held}

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,7 @@ from etl.errors import (
     EtlError,
     LimitError,
     NotFoundError,
-    StorageError,
+    WriteFailed,
 )
 from etl.failpoints import failpoint
 from etl.results import Target, TargetResult
@@ -82,7 +83,8 @@ async def crawl_targets(
     dead_endpoints: dict[str, ApiError] = {}
 
     async def worker() -> None:
-        lane = writer.new_lane()
+        with own_files(writer):
+            lane = writer.new_lane()
         while not queue.empty():
             index = queue.get_nowait()
             target = targets[index]
@@ -92,7 +94,17 @@ async def crawl_targets(
             results[index] = result
             on_done(result)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(settings.workers, len(targets))))))
+    workers = [
+        asyncio.ensure_future(worker()) for _ in range(max(1, min(settings.workers, len(targets))))
+    ]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        # One worker's error (a full disk) stops them all: no other request, no other
+        # repository failed for it.
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
     return [r for r in results if r is not None]
 
 
@@ -119,7 +131,8 @@ async def crawl_target(
             await asyncio.wait_for(_stream_pages(crawl), settings.deadline - began)
         except TimeoutError:
             raise deadline_passed(settings) from None
-        lane.target_completed()
+        with own_files(writer):
+            lane.target_completed()
     except NotFoundError as exc:
         result.status, result.error = TargetStatus.NOT_FOUND, exc
     except ApiError as exc:
@@ -131,7 +144,7 @@ async def crawl_target(
             # docs/swr-api.md: refused credentials or a missing API fail the whole endpoint at once.
             dead_endpoints.setdefault(target.endpoint, exc)
     except EtlError:
-        raise  # the lake could not be written: that stops the run, not one target
+        raise  # our own files could not be written: that stops the run, not one target
     except Exception as exc:  # noqa: BLE001 - a surprise from one answer fails its target only
         log.debug("%s: unexpected error", target, exc_info=True)
         result.status = TargetStatus.FAILED
@@ -142,6 +155,17 @@ async def crawl_target(
         )
     result.duration_s = time.monotonic() - began
     return result
+
+
+@contextmanager
+def own_files(writer: RunWriter) -> Iterator[None]:
+    """Turn a failed write of the run's own files (its staging lanes) into WriteFailed, which
+    stops the run once, naming the folder and the OS's reason: a full disk is not a fault of
+    the repository being read, nor of the next one."""
+    try:
+        yield
+    except (OSError, pa.ArrowException) as exc:
+        raise WriteFailed(f"the run's staging {writer.spool}", exc) from None
 
 
 def deadline_passed(settings: CrawlSettings) -> LimitError:
@@ -209,10 +233,8 @@ async def _crawl_once(crawl: TargetCrawl, api: Api) -> tuple[int, int] | None:
         except ApiError as exc:
             # crawl_target adds the endpoint and target; only the page knows its request id.
             raise exc.at(request_id=answer.request_id) from None
-        try:
+        with own_files(writer):
             crawl.lane.write(batch)
-        except (OSError, pa.ArrowException) as exc:
-            raise StorageError(f"cannot write staging in {writer.staging}: {exc}") from None
         failpoint("page-staged")
         result.tags += batch.num_rows
     if isinstance(paginator, OffsetPaginator) and paginator.first_total is not None:

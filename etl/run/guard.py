@@ -2,7 +2,8 @@
 
 A wrong URL, a proxy that answers every path with an empty page, a token scoped to another
 project: each looks like "every repository is empty" and would close every current tag. Sync
-tools that mirror state learn to ask for confirmation first; this is ours.
+tools that mirror state learn to ask for confirmation first; this is ours. The tags a
+`cleanup apply` deleted are removals the next sync expects: they do not count.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ TargetKey = tuple[str, str, str]  # endpoint, namespace, repository
 
 
 def tags_lost(result: TargetResult, current: dict[TargetKey, Held]) -> int:
-    """Return how many of a target's current tags its result would remove (net); none under a
-    tag filter other than its last sync's (a new scope, not removals)."""
+    """Return how many of a target's current tags its result would remove (net), but those a
+    cleanup deleted (expected gone); none under a tag filter other than its last sync's (a
+    new scope, not removals)."""
     if result.status not in (TargetStatus.OK, TargetStatus.NOT_FOUND):
         return 0  # a failed target changes nothing
     target = result.target
@@ -27,7 +29,7 @@ def tags_lost(result: TargetResult, current: dict[TargetKey, Held]) -> int:
     if held.tag_filter != target.tag and held.tags:
         return 0
     after = result.tags if result.status == TargetStatus.OK else 0
-    return max(0, held.tags - after)
+    return max(0, held.tags - held.cleaned - after)
 
 
 def refuse_mass_removals(

@@ -1,15 +1,24 @@
 """Who writes a run: the writer's name (`output.writer`, or the config file's name) labels its
 runs for people; its identity — a random id kept in a file beside its DuckDB database — tells
 two writers apart even when two machines give their configs one name. It stays the same across
-cron runs and container restarts as long as the database's folder does (a volume)."""
+cron runs and container restarts as long as the database's folder does (a volume).
+
+A writer whose folder was lost (a new volume, a container without one, a database rebuilt on a
+new disk) finds its identity again in the lake: the one writer of its name whose repositories
+lie on this config's endpoints (configs sharing a lake name their endpoints apart). So what its
+config no longer selects still leaves `tags_current`, whatever happened to the database file."""
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from etl.store.files import replacing
+
+log = logging.getLogger("etl.run.identity")
 
 ID_FORM = re.compile(r"[0-9a-f]{16}")
 
@@ -28,14 +37,31 @@ def known_writer_id(duckdb: Path) -> str | None:
     return value if ID_FORM.fullmatch(value) else None
 
 
-def writer_id(duckdb: Path) -> str:
-    """Return the identity of this database's writer, making one on its first run (call it
-    holding the output lock). A damaged file is replaced: the writer then starts afresh."""
+def writer_id(duckdb: Path, lost: Callable[[], list[str]] = list) -> str:
+    """Return the identity of this database's writer and keep it beside the database (call it
+    holding the output lock): the one kept there; else this writer's own, lost with its folder,
+    if `lost` names exactly one candidate; else a new one. A damaged file is replaced."""
     known = known_writer_id(duckdb)
     if known is not None:
         return known
-    made = secrets.token_hex(8)
-    path = id_file(duckdb)
-    with replacing(path) as partial:
+    candidates = lost()
+    if len(candidates) == 1:
+        made = candidates[0]
+        log.info(
+            "%s was missing: this writer takes back its identity %s from the lake",
+            id_file(duckdb),
+            made,
+        )
+    else:
+        made = secrets.token_hex(8)
+        if candidates:
+            log.warning(
+                "%s was missing and %d writers of this name synced this config's endpoints "
+                "(%s): this writer starts as a new one; give each config its own output.writer",
+                id_file(duckdb),
+                len(candidates),
+                ", ".join(candidates),
+            )
+    with replacing(id_file(duckdb)) as partial:
         partial.write_text(made + "\n", encoding="ascii")
     return made

@@ -3,7 +3,8 @@ changed since the warehouse's current versions (`tag_deltas`). A repository is s
 least once per `output.full_listing_every` (counted in UTC from the epoch: with `1d`, by the
 first run of each UTC day that syncs it), so that a reader of the lake never replays more than
 that; and whenever the warehouse's state of it may not be the lake's (a run set aside, or a
-run the lake no longer holds: every repository is then stored whole)."""
+run the lake no longer holds: every repository is then stored whole; another writer synced it
+last: that one)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,13 @@ def delta_targets(
     started: datetime,
     every_s: float,
     exact: bool = True,
+    writer_id: str | None = None,
 ) -> frozenset[Key]:
     """Return the repositories of `results` that the run stores as changes: synced `ok`, under
-    the tag filter they were held with, and stored whole within this period. None when
-    `every_s` is 0 (every run whole) or the warehouse is not `exact` (a run set aside)."""
+    the tag filter they were held with, stored whole within this period, and last synced by
+    this writer (`writer_id`: another writer's changes of it may not be the lake's, if their
+    runs overlapped). None when `every_s` is 0 (every run whole) or the warehouse is not
+    `exact` (a run set aside)."""
     if every_s <= 0 or not exact:
         return frozenset()
     since = period_start(started, every_s)
@@ -45,6 +49,7 @@ def delta_targets(
             and held.tag_filter == target.tag
             and held.listed_at is not None
             and held.listed_at.timestamp() >= since
+            and held.written_by in (None, writer_id)
         ):
             chosen.add(key)
     return frozenset(chosen)

@@ -14,7 +14,7 @@ from typing import Protocol
 import duckdb
 
 from etl.config import Config
-from etl.errors import Interrupted, StorageError
+from etl.errors import EtlError, Interrupted, StorageError
 from etl.results import RunSummary
 from etl.store import commits, lake, warehouse
 from etl.store.deltas import Key
@@ -79,15 +79,21 @@ def refresh_outputs(config: Config, store: LakeStore, run_id: str, reports: Repo
 
 
 def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
-    """Run one refresh; on a storage error, log a warning naming what was not refreshed."""
+    """Run one refresh of an output after a committed run; on any failure (a full disk, a
+    DuckDB or Plotly error, memory), log a warning naming what was not refreshed and when it
+    will be: the run stands, its exit code and summary are its targets'. An interrupt stops."""
     try:
         refresh()
-    except (StorageError, OSError) as exc:
+    except Interrupted:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an output is never worth the committed run
+        known = isinstance(exc, (EtlError, OSError))
+        reason = str(exc) if known else f"{type(exc).__name__}: {exc}"
         log.warning(
             "%s %s was not refreshed (%s); the next sync or `swr-etl load` refreshes it",
             what,
             where,
-            exc,
+            reason.rstrip(": "),
         )
 
 

@@ -45,6 +45,7 @@ def run_row(
         "warnings": sum(r.warnings for r in results),
         "writer": writer,
         "writer_id": writer_id,
+        "lake_format": schemas.LAKE_FORMAT,
     }
 
 

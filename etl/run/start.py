@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 
 from etl.config import Config
-from etl.config_file import check_output
-from etl.errors import NEEDS_PLOTLY, ConfigError, DatabaseBusy, StorageError
+from etl.config_file import check_ca_bundles, check_output
+from etl.errors import NEEDS_PLOTLY, ConfigError, DatabaseBusy, NewerLakeFormat, StorageError
 from etl.run.discovery import Members
 from etl.run.endpoints import auth_for
 from etl.run.identity import writer_id
@@ -40,6 +40,7 @@ def prepare(config: Config, store: LakeStore, probe_write: bool = True) -> dict[
             key="endpoints",
         )
     auths = {e.name: auth_for(e, config, i) for i, e in enumerate(config.endpoints)}
+    check_ca_bundles(config.endpoints, str(config.source))
     check_outputs(config, store, probe_write)
     return auths
 
@@ -150,10 +151,9 @@ def prepare_outputs(
         raise StorageError(f"cannot clean the lake {store.url}: {exc}") from None
     if removed:
         log.info("removed what interrupted runs left behind: %s", ", ".join(removed))
-    identity = writer_id(out.duckdb)
     try:
         con = held.enter_context(warehouse.connect(out.duckdb))
-        state = start_state(config, store, con, identity)
+        state = start_state(config, store, con)
     except DatabaseBusy as exc:
         raise DatabaseBusy(
             f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"
@@ -162,17 +162,22 @@ def prepare_outputs(
         raise LoadRefused(
             f"{exc}; the next sync tries it once more, then sets it aside and goes on"
         ) from None
+    except NewerLakeFormat as exc:
+        raise NewerLakeFormat(f"{exc}; nothing was loaded, crawled or written") from None
     except OSError as exc:
         raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
     return state, con
 
 
-def start_state(
-    config: Config, store: LakeStore, con: duckdb.DuckDBPyConnection, identity: str
-) -> StartState:
-    """Load the committed runs the warehouse lacks and return what the new run needs to know."""
+def start_state(config: Config, store: LakeStore, con: duckdb.DuckDBPyConnection) -> StartState:
+    """Load the committed runs the warehouse lacks and return what the new run needs to know,
+    with the writer's identity (found again in the lake if its file was lost)."""
     listed = commits.listed_runs(store)
     caught_up = catch_up(con, store, listed)
+    endpoints = [endpoint.name for endpoint in config.endpoints]
+    identity = writer_id(
+        config.output.duckdb, lambda: warehouse.lost_identities(con, config.writer, endpoints)
+    )
     aside = warehouse.set_aside_runs(con)
     beyond = warehouse.loaded_run_ids(con) - {run_id for _, run_id in listed}
     state = StartState(

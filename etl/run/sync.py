@@ -12,9 +12,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AsyncExitStack, ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -23,7 +24,7 @@ import pyarrow as pa
 
 from etl import schemas
 from etl.config import Config
-from etl.errors import EtlError, Interrupted, StorageError
+from etl.errors import EtlError, Interrupted, LockHeldError, StorageError, WriteFailed
 from etl.failpoints import failpoint
 from etl.results import RunSummary, SyncOutcome, Target, TargetResult
 from etl.run.crawl import CrawlSettings, crawl_targets
@@ -32,7 +33,14 @@ from etl.run.endpoints import client_for
 from etl.run.guard import refuse_mass_removals
 from etl.run.listings import delta_targets
 from etl.run.loader import Loader
-from etl.run.publish import Reports, load_published, places, refresh_outputs, refreshing
+from etl.run.publish import (
+    Reports,
+    committed,
+    load_published,
+    places,
+    refresh_outputs,
+    refreshing,
+)
 from etl.run.records import discoveries_table, repositories_table, run_row, target_runs_table
 from etl.run.runtime import release_memory, signals_cancel, signals_deferred
 from etl.run.scope import fail_unknown_names, untracked_results
@@ -97,22 +105,33 @@ def run_sync(
 
     `hooks` hear how many targets the run has and each target's result as it finishes;
     `reports` get its summary, metrics and page. With `output.metrics`, every run that took
-    the lock leaves its metrics, failed ones included."""
+    the lock leaves its metrics, failed ones included, once the lock is released: a slow
+    Pushgateway holds this process only, never the next run's lock."""
     store = store_for(config.output)  # one per run: S3 resolves its credentials per client
     auths = prepare(config, store)
     started = datetime.now(UTC)
-    with output_lock(config), ExitStack() as held:
-        try:
+    metrics = config.output.metrics
+    try:
+        with output_lock(config), ExitStack() as held:
             run = begin(config, store, held)
             outcome = run_locked(run, auths, hooks or Hooks(), accept_removals, reports)
-        except BaseException as exc:
-            if config.output.metrics is not None:
-                stopped = isinstance(exc, (Interrupted, KeyboardInterrupt))
-                reports.failed_metrics(config, started, stopped)
-            raise
-    metrics = config.output.metrics
+    except LockHeldError:
+        raise  # turned away: not a run, so it leaves no metrics
+    except BaseException as exc:
+        if metrics is not None:
+            stopped = isinstance(exc, (Interrupted, KeyboardInterrupt))
+            failed = partial(reports.failed_metrics, config, started, stopped)
+            with suppress(Interrupted):  # a second signal: the run's own error is the news
+                refreshing("the metrics file", metrics, failed)
+        raise
     if metrics is not None:
-        refreshing("the metrics file", metrics, lambda: reports.metrics(config, outcome.summary))
+        try:
+            refreshing(
+                "the metrics file", metrics, lambda: reports.metrics(config, outcome.summary)
+            )
+        except Interrupted as exc:  # while pushing, say: the run itself is done
+            done = committed(config, store, outcome.run_id).loaded()
+            raise Interrupted(exc.signum, f"{done}; its metrics were not all delivered") from None
     return outcome
 
 
@@ -125,7 +144,7 @@ def run_locked(
         release_memory()
         settle(run, accept_removals)
         row = commit(run)
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, pa.ArrowException, WriteFailed) as exc:
         raise lake_write_failed(run, exc) from None
     except BaseException:
         run.writer.abandon()
@@ -170,7 +189,9 @@ def commit(run: Run) -> dict[str, object]:
     )
     untracked = untracked_results(state.tracked, run.results)
     every = config.output.full_listing_every
-    changes = delta_targets(run.results, state.current, started, every, state.lake_matches)
+    changes = delta_targets(
+        run.results, state.current, started, every, state.lake_matches, state.writer_id
+    )
     run.writer.keep_as_changes(changes, config.output.duckdb, started)
     run.writer.write_run(
         target_runs_table(run_id, started, run.results + untracked, changes),
@@ -188,18 +209,17 @@ def commit(run: Run) -> dict[str, object]:
 
 
 def lake_write_failed(run: Run, exc: BaseException) -> StorageError:
-    """Return the error of a lake that could not be written: nothing of the run is committed,
-    and what it wrote is removed now or by a later sync."""
+    """Return the error of a lake (or the run's staging) that could not be written: nothing of
+    the run is committed, and what it wrote is removed now or by a later sync."""
+    url = run.writer.store.url
     left = (
         "what it wrote was removed"
         if run.writer.abandon()
         else "what it wrote could not all be removed: the next sync removes it after "
         "output.orphan_grace"
     )
-    return StorageError(
-        f"cannot write the lake at {run.writer.store.url}: {exc}; nothing of this run was "
-        f"committed and {left}"
-    )
+    failed = exc if isinstance(exc, WriteFailed) else WriteFailed(f"the lake at {url}", exc)
+    return StorageError(f"{failed}; nothing of this run was committed and {left}")
 
 
 def load_and_summarise(run: Run, row: dict[str, Any]) -> RunSummary:
@@ -273,7 +293,9 @@ def changes_if_complete(run: Run, targets: list[Target]) -> frozenset[Key]:
     config, state = run.config, run.state
     every = config.output.full_listing_every
     results = [TargetResult(target) for target in targets]
-    return delta_targets(results, state.current, run.started, every, state.lake_matches)
+    return delta_targets(
+        results, state.current, run.started, every, state.lake_matches, state.writer_id
+    )
 
 
 async def open_clients(

@@ -22,7 +22,8 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl.errors import StorageError
+from etl.errors import NewerLakeFormat, StorageError
+from etl.schemas import LAKE_FORMAT, UNVERSIONED_LAKE_FORMAT
 from etl.store.lake import STAGING, TABLES, partition
 from etl.store.storage import LakeStore
 
@@ -46,6 +47,15 @@ class Commit:
         value = self.row.column("started_at")[0].as_py()
         assert isinstance(value, datetime)
         return value
+
+    @property
+    def lake_format(self) -> int:
+        """The lake format the run was written in (`UNVERSIONED_LAKE_FORMAT` for records
+        written before they carried one)."""
+        if "lake_format" not in self.row.column_names:
+            return UNVERSIONED_LAKE_FORMAT
+        value = self.row.column("lake_format")[0].as_py()
+        return value if isinstance(value, int) else UNVERSIONED_LAKE_FORMAT
 
     @property
     def writer(self) -> str | None:
@@ -115,7 +125,8 @@ def listed_runs(store: LakeStore) -> list[tuple[str, str]]:
 
 
 def read_commit(store: LakeStore, snapshot_date: str, run_id: str) -> Commit:
-    """Return the commit record of one run; raise StorageError if it cannot be read."""
+    """Return the commit record of one run; raise StorageError if it cannot be read, and
+    NewerLakeFormat if this release cannot read the run (see `readable`)."""
     path = store.path(partition("runs", snapshot_date, run_id), COMMIT_RECORD)
     try:
         row = pq.read_table(path, filesystem=store.fs)
@@ -134,7 +145,29 @@ def read_commit(store: LakeStore, snapshot_date: str, run_id: str) -> Commit:
         files = {}
         for entry in listed:
             files.setdefault(entry["table"], []).append((entry["file"], entry["rows"]))
-    return Commit(store, snapshot_date, run_id, seq, row, files)
+    return readable(Commit(store, snapshot_date, run_id, seq, row, files))
+
+
+def readable(commit: Commit) -> Commit:
+    """Return `commit` if this release reads its format; raise NewerLakeFormat otherwise: a
+    run of a newer format, or one whose record lists a table this release does not know,
+    would be read as part of itself."""
+    found = commit.lake_format
+    unknown = sorted(set(commit.files or {}) - set(TABLES))
+    if found <= LAKE_FORMAT and not unknown:
+        return commit
+    what = f"lake format {found}" if found > LAKE_FORMAT else f"a table {unknown[0]!r}"
+    raise newer_lake_format(f"run {commit.run_id}", commit.store.url, what)
+
+
+def newer_lake_format(subject: str, lake: str, what: str) -> NewerLakeFormat:
+    """Return the error of a reader that meets `subject` of the lake written with `what` (a
+    newer format, a table it does not know): one line, both formats, what to do."""
+    return NewerLakeFormat(
+        f"{subject} in the lake at {lake} is written with {what}, and this release of swr-etl "
+        f"reads lake formats up to {LAKE_FORMAT}: upgrade swr-etl before it reads this lake "
+        "(a shared lake upgrades its readers first)"
+    )
 
 
 def commits_in_order(store: LakeStore, runs: list[tuple[str, str]]) -> list[Commit]:

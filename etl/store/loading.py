@@ -2,7 +2,8 @@
 
 A run is loaded in one transaction and only once: `load_run` on a run already present changes
 nothing. Tags are kept as versions (`tag_history`), so the database grows with changes, not
-with tags × runs. `catch_up` loads what the database missed; `rebuild` makes it anew.
+with tags × runs. `catch_up` loads what the database missed; `rebuild` makes it anew; both
+load the records of cleanup applies too (`etl.store.cleanups`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from etl import schemas
 from etl.errors import Refused, StorageError
 from etl.failpoints import failpoint
 from etl.schemas import DELTA_SCHEMA
+from etl.store.cleanups import load_cleanups
 from etl.store.commits import Commit, commits_in_order, listed_runs
 from etl.store.deltas import Key, keys_table
+from etl.store.ordering import runs_to_take_back, take_back
 from etl.store.storage import LakeStore
 from etl.store.warehouse import (
     LOADS_BEFORE_SET_ASIDE,
@@ -282,18 +285,28 @@ def catch_up(
     store: LakeStore,
     listed: list[tuple[str, str]] | None = None,
 ) -> list[str]:
-    """Load every committed lake run the warehouse lacks, in commit order; return their ids.
+    """Load every committed lake run the warehouse lacks, in the lake's order (taking back the
+    runs loaded after one that arrives late: `etl.store.ordering`); return their ids.
 
     A run that fails to load a second time is set aside for this database (recorded in its
     `load_failures`; the lake is left as it is, since other writers may share it) and the
     others are loaded; after a first failure the error is raised, so that no later run is
     loaded before it. `listed`: the lake's committed runs, when the caller has listed them.
+    The lake's records of cleanup applies the warehouse lacks are loaded first
+    (`etl.store.cleanups`).
     """
+    load_cleanups(con, store)
     have = loaded_run_ids(con) | set(set_aside_runs(con))
     listed = listed_runs(store) if listed is None else listed
     missing = [(date, run_id) for date, run_id in listed if run_id not in have]
+    pending = commits_in_order(store, missing)
+    if pending:  # one that sorts before loaded runs is loaded before them
+        seq, again = runs_to_take_back(con, store, listed, pending[0])
+        if seq is not None:
+            take_back(con, seq, pending[0].run_id)
+            pending = commits_in_order(store, missing + again)
     loaded = []
-    for commit in commits_in_order(store, missing):
+    for commit in pending:
         try:
             if load_run(con, commit):
                 loaded.append(commit.run_id)
@@ -344,6 +357,7 @@ def rebuild(db_path: Path, store: LakeStore, force: bool = False) -> list[str]:
             for run_id, reason in aside.items():  # still set aside for this database
                 for _ in range(LOADS_BEFORE_SET_ASIDE):
                     note_load_failure(con, run_id, reason)
+            load_cleanups(con, store)
             con.execute("CHECKPOINT")
     except BaseException:
         fresh.unlink(missing_ok=True)

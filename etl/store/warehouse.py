@@ -112,13 +112,33 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE MACRO {DIGEST_MACRO}() AS '{definitions_digest()}'")
 
 
+# A table of the schema, from the line that creates it to the one that closes it.
+TABLE = re.compile(r"^CREATE (TABLE) IF NOT EXISTS (\w+) \(.*?\n\);", re.MULTILINE | re.DOTALL)
+
+
 def define_for_reading(con: duckdb.DuckDBPyConnection) -> None:
     """On a read-only connection to a database another version wrote last, create this
     version's macros and views as temporary ones (they shadow the stored ones), so a reader
     upgraded before the next sync finds every view and macro it names, as this version
-    defines them."""
+    defines them; a table this version adds is an empty temporary one until then."""
+    held = set(ask(con, "start/tables").column("table_name"))
+    for table in TABLE.finditer(sql("schema")):
+        if table.group(2) not in held:
+            con.execute(table.group(0).replace(table.group(1), "TEMP TABLE", 1))
     for name in definition_files():
         con.execute(DEFINITION.sub(r"CREATE OR REPLACE TEMP \1", sql(name)))
+
+
+def readable_definitions(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """`define_for_reading`, or StorageError for a DuckDB file that is not a warehouse (another
+    tool's, an empty one): its tables are not there to define the views over."""
+    try:
+        define_for_reading(con)
+    except duckdb.Error as exc:
+        raise StorageError(
+            f"cannot read DuckDB file {path}: it is not swr-etl's database "
+            f"({str(exc).splitlines()[0]}); is output.duckdb the file `swr-etl sync` writes?"
+        ) from None
 
 
 @contextmanager
@@ -146,7 +166,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         con.execute("SET TimeZone = 'UTC'")
         if read_only:
             if not holds_these_definitions(con):
-                define_for_reading(con)
+                readable_definitions(con, path)
             con.execute("SET lock_configuration = true")
         else:
             # A sync must run in little memory whatever the registry's size: DuckDB spills to
@@ -186,12 +206,16 @@ def reading(
 
 
 class Held(NamedTuple):
-    """What a repository holds now: its current tags, under which tag filter, and when the
-    lake last stored its tags whole (None: never)."""
+    """What a repository holds now: its current tags, under which tag filter, when the lake
+    last stored its tags whole (None: never), the identity of the writer of its latest sync
+    (None: a run written before writers had one), and how many of its tags a cleanup has
+    deleted since (the next sync expects them gone)."""
 
     tags: int
     tag_filter: str | None
     listed_at: datetime | None = None
+    written_by: str | None = None
+    cleaned: int = 0
 
 
 def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -200,12 +224,9 @@ def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def held(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], Held]:
-    """Return what each (endpoint, namespace, repository) holds now: its current tags, the
-    tag filter of its latest sync and when the lake last stored its tags whole."""
+    """Return what each (endpoint, namespace, repository) holds now (`Held`)."""
     rows = con.execute(sql("start/held")).fetchall()
-    return {
-        (e, n, r): Held(int(tags), tag_filter, listed) for e, n, r, tags, tag_filter, listed in rows
-    }
+    return {(e, n, r): Held(int(tags), *rest) for e, n, r, tags, *rest in rows}
 
 
 def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[tuple[str, str]]]:
@@ -228,6 +249,15 @@ def tracked(
     params = {"writer": writer, "writer_id": writer_id}
     rows = con.execute(sql("start/tracked"), params).fetchall()
     return {(e, n, r): selected_by for e, n, r, selected_by in rows}
+
+
+def lost_identities(con: duckdb.DuckDBPyConnection, writer: str, endpoints: list[str]) -> list[str]:
+    """Return the identities of the writers named `writer` whose repositories lie on one of
+    `endpoints`: the one a writer that lost its identity file had, if there is one."""
+    if not endpoints:
+        return []
+    rows = con.execute(sql("start/lost_identities"), {"writer": writer, "endpoints": endpoints})
+    return [row[0] for row in rows.fetchall()]
 
 
 def last_writers(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
@@ -341,6 +371,13 @@ def answer_batches(
     # A relation's reader streams; an executed result's would copy every row first.
     relation = con.sql(text, params=named_params(text, params) or None)
     return relation.to_arrow_reader(batch_size=rows)
+
+
+def run_script(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> None:
+    """Run every statement of `sql/<name>.sql` in order, each given the parameters it names
+    (DuckDB binds parameters to one statement at a time)."""
+    for text in filter(str.strip, sql(name).split(";\n")):
+        con.execute(text, named_params(text, params) or None)
 
 
 def ask(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Answer:

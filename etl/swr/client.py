@@ -5,7 +5,8 @@ asked and how a page body is read — and follows its marker (string or integer)
 says it is done. The lists themselves are small definitions (`etl.swr.lists`). Everything that
 can go wrong on the wire ends as an `ApiError` subclass carrying status, error code, request
 id, endpoint and target. A new SWR list goes in `etl.swr.lists`, its page reader in
-`etl.swr.pages` (or beside the list when it is small).
+`etl.swr.pages` (or beside the list when it is small). `SwrClient.delete` sends a DELETE (a
+tag's: `etl.swr.tags`) through the same auth, rate limit and retries.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def ssl_context(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
 
 
 class SwrClient:
-    """The v3 tag-list API of one SWR endpoint, over one aiohttp session."""
+    """The lists of one SWR endpoint (and its tag DELETE), over one aiohttp session."""
 
     def __init__(
         self,
@@ -216,7 +217,7 @@ class SwrClient:
         TLS refused) before it has ever answered raises EndpointError for every request after
         the first one's retries, without sending them."""
         if self._answered:
-            return await self._get_retrying(path, query, target, stats, decode)
+            return await self._send_retrying("GET", path, query, target, stats, decode)
         async with self._first_contact:
             if self._unreachable is not None:
                 raise self._unreachable
@@ -224,16 +225,25 @@ class SwrClient:
                 pass  # another request reached it meanwhile
             else:
                 try:
-                    answer = await self._get_retrying(path, query, target, stats, decode)
+                    answer = await self._send_retrying("GET", path, query, target, stats, decode)
                 except Unreachable as exc:
                     self._unreachable = EndpointError(exc.message, endpoint=self.name)
                     raise self._unreachable from None
                 self._answered = True
                 return answer
-        return await self._get_retrying(path, query, target, stats, decode)
+        return await self._send_retrying("GET", path, query, target, stats, decode)
 
-    async def _get_retrying(
+    async def delete(
+        self, path: str, *, target: str | None = None, stats: RequestStats | None = None
+    ) -> Answer[None]:
+        """Send a DELETE, retrying transient failures like a GET; any 2xx is success (its body
+        is not read). A retry may find what an earlier attempt deleted gone (NotFoundError):
+        the caller decides what that means."""
+        return await self._send_retrying("DELETE", path, [], target, stats, ignore_body)
+
+    async def _send_retrying(
         self,
+        method: str,
         path: str,
         query: list[tuple[str, str]],
         target: str | None,
@@ -248,7 +258,7 @@ class SwrClient:
             stats.requests += 1
             headers: dict[str, str] = {}
             try:
-                return await self._get_once(path, query, headers, decode or decode_json)
+                return await self._send_once(method, path, query, headers, decode or decode_json)
             except ApiError as exc:
                 error = exc.at(endpoint=self.name, target=target)
             if error.status == 401:
@@ -274,8 +284,9 @@ class SwrClient:
             stats.retries += 1
             await asyncio.sleep(delay)
 
-    async def _get_once(
+    async def _send_once(
         self,
+        method: str,
         path: str,
         query: list[tuple[str, str]],
         used_headers: dict[str, str],
@@ -284,7 +295,7 @@ class SwrClient:
         session = self._require_session()
         host = self.base_url.raw_authority
         base = {"Content-Type": "application/json", "Host": host}
-        signable = SignableRequest("GET", host, path, query, base)
+        signable = SignableRequest(method, host, path, query, base)
         async with self._in_flight:
             await self.limiter.acquire()
             # The headers (and an AK/SK signature) are made afresh for every attempt.
@@ -296,8 +307,8 @@ class SwrClient:
             )
             try:
                 # SWR never redirects; following one would send the credentials elsewhere.
-                async with session.get(
-                    url, headers=headers, ssl=self._ssl, allow_redirects=False
+                async with session.request(
+                    method, url, headers=headers, ssl=self._ssl, allow_redirects=False
                 ) as resp:
                     body = await read_capped(resp, self.max_page_bytes)
                     status, resp_headers = resp.status, resp.headers
@@ -306,7 +317,8 @@ class SwrClient:
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise ApiError(f"no usable answer: {describe_transport_error(exc)}") from None
         request_id = resp_headers.get("X-Request-Id")
-        if status != 200:
+        # A list answers 200; a DELETE any 2xx (the API page of DeleteRepoTag: 204).
+        if status != 200 and not (method != "GET" and 200 <= status < 300):
             raise api_error_from_response(status, body, resp_headers)
         self.limiter.speed_up()
         try:
@@ -329,6 +341,20 @@ class SwrClient:
 async def decode_json(body: bytes) -> Any:
     """Return the body parsed as JSON (raises orjson.JSONDecodeError)."""
     return orjson.loads(body)
+
+
+async def ignore_body(body: bytes) -> None:
+    """Accept a DELETE's body, which says nothing its status does not: empty, or JSON. Any
+    other (an HTML page from a proxy, a cut-off answer) is no usable answer: retried, like a
+    transport fault (a retry of a delete that did happen finds the tag gone)."""
+    if body.strip():
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise ApiError(
+                f"a success status with a body that is not JSON ({len(body)} bytes): "
+                "is something other than SWR answering?"
+            ) from None
 
 
 class Unreachable(ApiError):

@@ -4,7 +4,7 @@ WITH failed AS (
            error_code, error_message, request_id,
            row_number() OVER (ORDER BY endpoint, namespace, repository) AS rank
     FROM target_runs
-    WHERE seq = (SELECT max(seq) FROM runs) AND status = 'failed'
+    WHERE seq = (SELECT max(seq) FROM runs) AND NOT synced(status)
 )
 SELECT * EXCLUDE (rank) FROM (
     SELECT rank, repository, 1 AS members, http_status, error_code, error_message, request_id

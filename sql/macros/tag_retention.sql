@@ -1,9 +1,10 @@
--- Every current tag judged by age-based retention rules (keep the newest `keep_last` of each repository, keep tags pushed within `keep_days`; NULL turns a rule off): the one definition of "stale" and of "bytes freed" that stale_tags and retention_preview share.
+-- Every current tag judged by age-based retention rules (keep the newest `keep_last` of each repository, keep tags pushed within `keep_days`; NULL turns a rule off; keep tags whose name matches a `protect` glob): the one definition of "stale" and of "bytes freed" that stale_tags, retention_preview and cleanup_plan share.
 -- verdict: 'kept'; 'deleted'; or 'unknown_age' — no rule keeps it, but its push time is unknown
 -- (NULL `updated`), so it is kept: an unknown age is never promised as reclaimable.
 -- freed_size: a deleted tag's size, once per digest (on the digest's first deleted tag), and
 -- only when no kept tag of the repository uses that digest; 0 for an unknown digest.
-CREATE OR REPLACE MACRO tag_retention(keep_last, keep_days) AS TABLE
+-- protect: a list of globs (GLOB: `*`, `?`, `[...]`) on the tag's name; none by default.
+CREATE OR REPLACE MACRO tag_retention(keep_last, keep_days, protect := []) AS TABLE
 WITH ranked AS (
     SELECT *,
            row_number() OVER (PARTITION BY endpoint, namespace, repository
@@ -14,7 +15,10 @@ judged AS (
     SELECT *,
            CASE
                WHEN coalesce(recency_rank <= keep_last, FALSE)
-                    OR coalesce(staleness_days < keep_days, FALSE) THEN 'kept'
+                    OR coalesce(staleness_days < keep_days, FALSE)
+                    OR coalesce(list_bool_or(list_transform(protect::VARCHAR[],
+                                                            lambda pattern: tag GLOB pattern)),
+                                FALSE) THEN 'kept'
                WHEN staleness_days IS NULL THEN 'unknown_age'
                ELSE 'deleted'
            END AS verdict

@@ -1,17 +1,31 @@
--- What each repository holds now: its current tags, the tag filter of its latest sync (a run under another filter starts a new scope, not removals), and when the lake last stored its tags whole (a whole listing, or a sync that left it none: not found, untracked).
-WITH listed AS (
+-- What each repository holds now: its current tags, the tag filter of its latest sync (a run under another filter starts a new scope, not removals), when the lake last stored its tags whole (a whole listing, or a sync that left it none: not found, untracked), which writer made its latest sync, and how many of its current tags a cleanup apply has deleted since (removals the next sync expects).
+WITH cleaned AS (
+    SELECT h.endpoint, h.namespace, h.repository, count(DISTINCT h.tag) AS tags
+    FROM cleanup_deletions AS d
+    JOIN tag_history AS h
+      ON h.valid_to_seq IS NULL AND h.endpoint = d.endpoint AND h.namespace = d.namespace
+     AND h.repository = d.repository AND h.tag = d.tag AND h.digest = d.digest
+     AND h.updated = d.updated
+    WHERE cleanup_done(d.result)
+    GROUP BY ALL
+),
+listed AS (
     SELECT endpoint, namespace, repository, max(snapshot_at) AS listed_at
     FROM target_runs
     WHERE synced(status) AND listing IS DISTINCT FROM 'delta'
     GROUP BY ALL
 )
 SELECT s.endpoint, s.namespace, s.repository, count(h.tag) AS tags, s.tag_filter,
-       any_value(l.listed_at) AS listed_at
+       any_value(l.listed_at) AS listed_at, any_value(r.writer_id) AS written_by,
+       coalesce(any_value(c.tags), 0) AS cleaned
 FROM target_syncs AS s
+JOIN runs AS r ON r.run_id = s.run_id
 LEFT JOIN tag_history AS h
   ON h.valid_to_seq IS NULL AND h.endpoint = s.endpoint AND h.namespace = s.namespace
  AND h.repository = s.repository
 LEFT JOIN listed AS l
   ON l.endpoint = s.endpoint AND l.namespace = s.namespace AND l.repository = s.repository
+LEFT JOIN cleaned AS c
+  ON c.endpoint = s.endpoint AND c.namespace = s.namespace AND c.repository = s.repository
 WHERE s.latest
 GROUP BY s.endpoint, s.namespace, s.repository, s.tag_filter;

@@ -2,6 +2,6 @@
 SELECT endpoint || ':' || namespace || '/' || repository AS target, http_status, error_code,
        error_message, request_id
 FROM target_runs
-WHERE run_id = $run_id AND status = 'failed'
+WHERE run_id = $run_id AND NOT synced(status)
 ORDER BY target
 LIMIT 10;

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from etl.cli import cli
 from tests.configs import BAD, GOOD, TOKEN_AUTH
+from tests.conftest import time_limit
 
 MORE = [
     pytest.param("", None, "mapping", id="empty-file"),
@@ -232,4 +235,123 @@ def test_an_unusable_secret_is_one_line_exit_2_and_never_echoed(
     assert result.output.startswith(f"error: {path}: {key}: ") and result.output.count("\n") == 1
     assert "value not shown" in result.output
     assert SECRET not in result.output
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+# Where each `*_file` key goes, with the rest of what its section needs.
+SECRET_FILE_CONFIGS = {
+    "endpoints[0].auth.token_file": ("auth", {"type": "token", "token_file": "{file}"}),
+    "endpoints[0].auth.password_file": (
+        "auth",
+        {
+            "type": "password",
+            "iam_url": "http://127.0.0.1:9",
+            "domain": "d",
+            "user": "u",
+            "project": "p",
+            "password_file": "{file}",
+        },
+    ),
+    "endpoints[0].auth.ak_file": (
+        "auth",
+        {"type": "aksk", "ak_file": "{file}", "sk": "sk-given", "project_id": "p"},
+    ),
+    "endpoints[0].auth.sk_file": (
+        "auth",
+        {"type": "aksk", "ak": "ak-given", "sk_file": "{file}", "project_id": "p"},
+    ),
+    "output.s3.access_key_file": ("s3", {"access_key_file": "{file}", "secret_key": "k"}),
+    "output.s3.secret_key_file": ("s3", {"access_key": "k", "secret_key_file": "{file}"}),
+}
+
+
+def make_secret_file(folder: Path, kind: str) -> Path:
+    """Return a file an operator might name as a secret by mistake, of `kind`."""
+    path = folder / "secret"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        return Path("/dev/zero")
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "over-64-kib":
+        path.write_bytes(b"a" * (64 * 1024 + 1))
+    elif kind == "utf-16-powershell":
+        path.write_bytes("s3cr3t-in-utf16\r\n".encode("utf-16"))
+    elif kind == "latin-1":
+        path.write_bytes("s3cr3t-\xe9t\xe9".encode("latin-1"))
+    elif kind == "binary":
+        path.write_bytes(bytes(range(256)))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        pytest.param("fifo", "is a FIFO (named pipe), not a regular file", id="fifo-never-blocks"),
+        pytest.param("device", "is a character device, not a regular file", id="dev-zero"),
+        pytest.param("directory", "is a directory, not a regular file", id="directory"),
+        pytest.param("over-64-kib", "is larger than 64 KiB", id="over-64-kib"),
+        pytest.param("utf-16-powershell", "is UTF-16 text", id="utf-16-with-bom"),
+        pytest.param("latin-1", "is not UTF-8 text: the byte at line 1, column 8", id="latin-1"),
+        pytest.param("binary", "is not text: it holds NUL bytes", id="binary"),
+    ],
+)
+@pytest.mark.parametrize("key", list(SECRET_FILE_CONFIGS))
+def test_a_secret_file_that_is_not_a_small_text_file_is_one_line_naming_its_key(
+    tmp_path: Path, key: str, kind: str, says: str
+) -> None:
+    file = make_secret_file(tmp_path, kind)
+    section, given = SECRET_FILE_CONFIGS[key]
+    given = {k: str(file) if v == "{file}" else v for k, v in given.items()}
+    data = yaml.safe_load(
+        GOOD.replace("https://swr-api.cn-north-4.myhuaweicloud.com", "http://127.0.0.1:9")
+    )
+    if section == "auth":
+        data["endpoints"][0]["auth"] = given
+    else:
+        data["endpoints"][0]["auth"] = {"type": "token", "token": "t"}
+        data["output"] = {"lake": "s3://bucket/lake", "duckdb": "./swr.duckdb", "s3": given}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    # A FIFO opened to be read waits for a writer, /dev/zero never ends: not here.
+    with time_limit(30, memory=1 << 30):
+        result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {path}: {key}: {file} {says}"), result.output
+    assert result.output.count("\n") == 1 and "s3cr3t" not in result.output
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("command", ["sync", "plan"])
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        pytest.param("not-a-certificate", "holds no certificate Python can load", id="text"),
+        pytest.param("fifo", "is a FIFO (named pipe), not a regular file", id="fifo"),
+        pytest.param("device", "is a character device, not a regular file", id="dev-zero"),
+        pytest.param("directory", "is a directory, not a regular file", id="directory"),
+        pytest.param("latin-1", "is not UTF-8 text", id="latin-1"),
+    ],
+)
+def test_a_ca_bundle_that_is_not_one_is_one_line_exit_2_before_any_request(
+    tmp_path: Path, command: str, kind: str, says: str
+) -> None:
+    if kind == "not-a-certificate":
+        (tmp_path / "secret").write_text("-----BEGIN NOTHING-----\n")
+        bundle = tmp_path / "secret"
+    else:
+        bundle = make_secret_file(tmp_path, kind)
+    data = yaml.safe_load(GOOD.replace("${SWR_TOKEN}", "t"))
+    data["endpoints"][0]["ca_bundle"] = str(bundle)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    with time_limit(30, memory=1 << 30):
+        result = CliRunner().invoke(cli, [command, "-c", str(path)])
+    assert result.exit_code == 2, result.output
+    key = "endpoints[0].ca_bundle"
+    assert result.output.startswith(f"error: {path}: {key}: {bundle} {says}"), result.output
+    assert result.output.count("\n") == 1
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before

@@ -3,7 +3,9 @@ committed where and what the next sync does, and leaves no staging or partial fi
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,8 +15,8 @@ import yaml
 from click.testing import CliRunner, Result
 
 from etl.cli import cli
-from etl.fakeswr import FakeSwr, Registry, next_day
-from etl.store import commits
+from etl.fakeswr import FakeSwr, Options, Registry, ServerThread, next_day
+from etl.store import commits, lanes
 from etl.store.storage import local_store
 from tests.conftest import expected_rows, stored_rows, write_config
 from tests.reliability.conftest import sync_process
@@ -146,3 +148,68 @@ def test_a_full_duckdb_disk_is_one_line_and_the_next_sync_loads_the_run(
     after = sync(path)
     assert after.exit_code == 0, after.output
     assert stored_rows(disk / "swr.duckdb") == expected_rows(small_registry)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(errno.ENOSPC, id="disk-full"),
+        pytest.param(errno.EDQUOT, id="over-quota"),
+        pytest.param(errno.EROFS, id="read-only-disk"),
+        pytest.param(errno.EIO, id="io-error"),
+    ],
+)
+def test_a_staging_write_that_fails_while_crawling_stops_the_run_once_naming_the_disk(
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+    code: int,
+) -> None:
+    repositories = list(small_registry.repositories)
+    path = write_config(tmp_path, served, repositories)
+    monkeypatch.setattr(lanes, "SEGMENT_S", 0.0)  # every completed target is written at once
+
+    def failing(*args: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    written = lanes.Lane._write
+    monkeypatch.setattr(lanes.Lane, "_write", failing)
+    result = sync(path)
+    assert result.exit_code == 4, result.output
+    assert "while reading its pages" not in result.output and "Traceback" not in result.output
+    assert result.output.count("\n") == 1  # no repository is blamed, the run fails once
+    staging = tmp_path / "lake" / "_staging"
+    assert re.fullmatch(
+        f"error: cannot write the run's staging {re.escape(str(staging))}/[^/ ]+: "
+        f"{re.escape(os.strerror(code))} \\({errno.errorcode[code]}\\); nothing of this run was "
+        "committed and what it wrote was removed\n",
+        result.output,
+    ), result.output
+    assert served.state.stats.requests < len(repositories)  # the crawl stopped there
+    assert commits.listed_runs(local_store(tmp_path / "lake")) == []
+    assert list(staging.glob("*")) == []
+    monkeypatch.setattr(lanes.Lane, "_write", written)  # the disk is mended
+    assert sync(path).exit_code == 0
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
+
+
+def test_a_lake_disk_that_fills_while_crawling_is_one_line_naming_it(
+    tmp_path: Path,
+    small_registry: Registry,
+    small_disk: Callable[[str, str], Path],
+) -> None:
+    disk = small_disk("disk", "64k")
+    # Slow answers: the crawl writes its staging while it goes, and the disk fills then.
+    with ServerThread(small_registry, options=Options(latency_ms=100)) as slow:
+        path = with_output(
+            write_config(tmp_path, slow, list(small_registry.repositories)),
+            lake=str(disk / "lake"),
+        )
+        result = sync(path)
+    assert result.exit_code == 4, result.output
+    assert "while reading its pages" not in result.output and "Traceback" not in result.output
+    assert result.output.count("\n") == 1
+    assert result.output.startswith(f"error: cannot write the run's staging {disk / 'lake'}")
+    assert "No space left on device (ENOSPC)" in result.output
+    assert list((disk / "lake" / "_staging").glob("*")) == []

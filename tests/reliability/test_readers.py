@@ -11,11 +11,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 from click.testing import CliRunner, Result
 
 from etl.cli import cli
+from etl.errors import Interrupted
 from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
 from etl.store.storage import local_store
@@ -191,3 +193,83 @@ def test_a_reader_right_after_the_load_leaves_a_loaded_run_loaded(
     assert 'swr_etl_last_run_status{status="ok"} 1.0' in (tmp_path / "swr.prom").read_text()
     assert run("sync", "-c", str(synced), "--no-progress").exit_code == 0
     assert (tmp_path / "site" / "swr.html").exists()  # the next sync drew it
+
+
+def raising(exc: BaseException) -> Callable[..., None]:
+    def write(*args: object) -> None:
+        raise exc
+
+    return write
+
+
+PAGE = "etl.present.dashboard.write_dashboard"
+COPY = "etl.store.warehouse.publish_copy"
+
+
+@pytest.mark.parametrize(
+    ("writer", "exc", "what"),
+    [
+        pytest.param(
+            PAGE,
+            ValueError("Invalid value of type 'str' for 'x'"),
+            "the dashboard",
+            id="plotly-valueerror-page",
+        ),
+        pytest.param(
+            PAGE, duckdb.CatalogException("no view"), "the dashboard", id="duckdb-error-page"
+        ),
+        pytest.param(PAGE, MemoryError(), "the dashboard", id="memoryerror-page"),
+        pytest.param(
+            COPY, duckdb.IOException("cannot copy"), "the read-only copy", id="duckdb-error-copy"
+        ),
+        pytest.param(COPY, RuntimeError("surprise"), "the read-only copy", id="runtimeerror-copy"),
+    ],
+)
+def test_an_output_that_fails_after_a_commit_is_a_warning_and_the_run_stands(
+    tmp_path: Path,
+    synced: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+    writer: str,
+    exc: BaseException,
+    what: str,
+) -> None:
+    data = yaml.safe_load(synced.read_text())
+    data["output"]["dashboard"] = "./site/swr.html"
+    # A name SWR does not know on its first sync: the run is partial, exit 1, as its targets say.
+    data["endpoints"][0]["targets"].append({"namespace": "nobody", "repositories": ["nothing"]})
+    synced.write_text(yaml.safe_dump(data))
+    tomorrow = next_day(small_registry)
+    served.serve(tomorrow)
+    monkeypatch.setattr(writer, raising(exc))
+    result = run("sync", "-c", str(synced), "--no-progress")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "error:" not in result.output
+    warnings = [line for line in result.stderr.splitlines() if "was not refreshed" in line]
+    assert len(warnings) == 1 and what in warnings[0] and type(exc).__name__ in warnings[0]
+    assert "the next sync or `swr-etl load` refreshes it" in warnings[0]
+    assert result.stdout.startswith("run ") and ": partial - " in result.stdout  # the summary
+    repositories = list(small_registry.repositories)[:6]
+    assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(
+        next_day(small_registry), repositories
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        pytest.param(KeyboardInterrupt(), 130, id="ctrl-c-stops"),
+        pytest.param(Interrupted(signal.SIGTERM), 143, id="sigterm-stops"),
+    ],
+)
+def test_an_interrupt_while_the_page_is_written_still_stops_the_sync(
+    synced: Path, monkeypatch: pytest.MonkeyPatch, exc: BaseException, code: int
+) -> None:
+    data = yaml.safe_load(synced.read_text())
+    data["output"]["dashboard"] = "./site/swr.html"
+    synced.write_text(yaml.safe_dump(data))
+    monkeypatch.setattr(PAGE, raising(exc))
+    result = run("sync", "-c", str(synced), "--no-progress")
+    assert result.exit_code == code, result.output
+    assert result.stderr.splitlines()[-1].startswith("error: interrupted by SIG")

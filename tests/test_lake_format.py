@@ -1,0 +1,227 @@
+"""The lake's format (docs/lake-format.md): every commit record states the format it was written
+in; a reader refuses a run of a newer format, or one listing a table it does not know, with one
+line and exit 4 — never reading part of the lake with exit 0 — and reads every older format."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from etl import schemas
+from etl.cli import cli
+from etl.config_file import load_config
+from etl.fakeswr import ServerThread, generate_registry, next_day
+from etl.job import run_sync
+from etl.store import cleanups, commits
+from etl.store.storage import local_store
+from etl.store.warehouse import sql
+from tests.conftest import discovering, query
+from tests.test_lake import lake_state, states_by_run
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def synced_twice(tmp_path: Path) -> Path:
+    """Return the config of a lake and database that two syncs wrote (changes included)."""
+    registry = generate_registry(repos=8, tags=120, seed=11)
+    with ServerThread(registry) as server:
+        path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
+        assert run_sync(load_config(path)).exit_code == 0
+        server.serve(next_day(registry, churn=0.1))
+        assert run_sync(load_config(path)).exit_code == 0
+    return path
+
+
+def rewrite_latest_record(lake: Path, change: Callable[[dict[str, object]], None]) -> str:
+    """Rewrite the commit record of the lake's latest run as a newer release might have
+    written it; return the run's id."""
+    date, run_id = commits.listed_runs(local_store(lake))[-1]
+    path = lake / "runs" / f"snapshot_date={date}" / f"run_id={run_id}" / commits.COMMIT_RECORD
+    row = pq.read_table(path).to_pylist()[0]
+    change(row)
+    fields = list(schemas.RUN_SCHEMA) + [
+        pa.field(name, pa.string()) for name in row if name not in schemas.RUN_SCHEMA.names
+    ]
+    pq.write_table(pa.Table.from_pylist([row], schema=pa.schema(fields)), path)
+    return run_id
+
+
+def newer_format(row: dict[str, object]) -> None:
+    row["lake_format"] = schemas.LAKE_FORMAT + 1
+    row["coming_later"] = "a column this release does not know"  # ignored, like any new column
+
+
+def unknown_table(row: dict[str, object]) -> None:
+    files = row["files"]
+    assert isinstance(files, list)
+    files.append({"table": "tag_futures", "file": "tag_futures.parquet", "rows": 3})
+
+
+def parquet_files(lake: Path) -> dict[str, bytes]:
+    """Every Parquet file of the lake, by path, with its bytes."""
+    return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*.parquet"))}
+
+
+def run_cli(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+READERS = [
+    pytest.param(lambda config: run_cli("sync", "-c", str(config)), id="sync-catching-up"),
+    pytest.param(lambda config: run_cli("load", "-c", str(config)), id="load"),
+    pytest.param(lambda config: run_cli("rebuild", "-c", str(config)), id="rebuild"),
+    pytest.param(lambda config: run_cli("thin", "-c", str(config)), id="thin"),
+]
+WHAT = [
+    pytest.param(newer_format, f"lake format {schemas.LAKE_FORMAT + 1}", id="newer-format"),
+    pytest.param(unknown_table, "a table 'tag_futures'", id="unknown-table"),
+]
+
+
+@pytest.mark.parametrize("what, said", WHAT)
+@pytest.mark.parametrize("reader", READERS)
+def test_a_run_this_release_cannot_read_is_refused_with_one_line_and_exit_4(
+    tmp_path: Path, reader: Callable[[Path], Result], what: Callable[..., None], said: str
+) -> None:
+    config = synced_twice(tmp_path)
+    run_id = rewrite_latest_record(tmp_path / "lake", what)
+    # The older reader's own database lacks the newer run (a warehouse upgraded later, a
+    # rolled-back binary): it is removed here, so every reader must meet the run.
+    db = tmp_path / "swr.duckdb"
+    db.unlink()
+    lake_before = parquet_files(tmp_path / "lake")
+    for attempt in range(3):  # never set aside: the same answer every time
+        result = reader(config)
+        assert result.exit_code == 4, (attempt, result.output)
+        lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and "Traceback" not in result.output
+        assert run_id in lines[0] and said in lines[0]
+        assert f"reads lake formats up to {schemas.LAKE_FORMAT}" in lines[0]
+        if db.exists():
+            assert query(db, "SELECT count(*) FROM runs") == [(0,)]
+            assert query(db, "SELECT count(*) FROM load_failures") == [(0,)]
+    assert parquet_files(tmp_path / "lake") == lake_before
+
+
+def test_rebuild_refusing_a_newer_run_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    config = synced_twice(tmp_path)
+    db = tmp_path / "swr.duckdb"
+    before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
+    rewrite_latest_record(tmp_path / "lake", newer_format)
+    assert run_cli("rebuild", "-c", str(config)).exit_code == 4
+    assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before
+
+
+def test_every_commit_record_states_the_format_it_was_written_in(tmp_path: Path) -> None:
+    synced_twice(tmp_path)
+    store = local_store(tmp_path / "lake")
+    found = [commits.read_commit(store, d, r) for d, r in commits.listed_runs(store)]
+    assert [c.lake_format for c in found] == [schemas.LAKE_FORMAT] * 2
+    assert all(c.row.column("lake_format")[0].as_py() == schemas.LAKE_FORMAT for c in found)
+
+
+# Lakes earlier releases wrote (tests/fixtures/README.md), with the registries they synced.
+EARLIER_LAKES = [
+    pytest.param(
+        "lake-before-deltas",
+        lambda: next_day(next_day(generate_registry(repos=8, tags=120, seed=11), churn=0.1), 0.1),
+        2,
+        id="before-changes",
+    ),
+    pytest.param(
+        "lake-unversioned",
+        lambda: next_day(next_day(generate_registry(repos=6, tags=60, seed=21), 0.15), 0.15),
+        3,
+        id="changes-before-lake-format",
+    ),
+]
+
+
+@pytest.mark.parametrize("fixture, registry, runs", EARLIER_LAKES)
+def test_a_lake_of_an_earlier_format_is_read_continued_and_rebuilt(
+    tmp_path: Path, fixture: str, registry: Callable[[], object], runs: int
+) -> None:
+    shutil.copytree(FIXTURES / fixture, tmp_path / "lake")
+    store = local_store(tmp_path / "lake")
+    assert {
+        commits.read_commit(store, d, r).lake_format for d, r in commits.listed_runs(store)
+    } == {schemas.UNVERSIONED_LAKE_FORMAT}
+    with ServerThread(registry()) as server:  # type: ignore[arg-type]
+        path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
+        data = yaml.safe_load(path.read_text())
+        data["output"]["full_listing_every"] = "36500d"  # the old runs' listings count
+        path.write_text(yaml.safe_dump(data))
+        outcome = run_sync(load_config(path))
+        assert outcome.exit_code == 0 and len(outcome.caught_up) == runs
+        assert run_sync(load_config(path)).exit_code == 0
+    db = tmp_path / "swr.duckdb"
+    for run_id, state in states_by_run(db).items():
+        assert lake_state(tmp_path / "lake", run_id) == state, run_id
+    before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
+    assert run_cli("rebuild", "-c", str(path)).exit_code == 0
+    assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before
+
+
+SPEC = Path(__file__).resolve().parents[1] / "docs" / "lake-format.md"
+LAKE_SCHEMAS = {
+    "tag_snapshots": schemas.SNAPSHOT_SCHEMA,
+    "target_runs": schemas.TARGET_RUN_SCHEMA,
+    "manifests": schemas.MANIFEST_SCHEMA,
+    "repositories": schemas.REPOSITORY_ROW_SCHEMA,
+    "discoveries": schemas.DISCOVERY_SCHEMA,
+    "runs": schemas.RUN_SCHEMA,
+    "cleanups": schemas.CLEANUP_SCHEMA,
+}
+
+
+def spec_columns(table: str) -> list[tuple[str, str]]:
+    """The (column, type) rows of one table's section of the specification."""
+    text = SPEC.read_text(encoding="utf-8")
+    section = text[text.index(f"### `{table}`") :]
+    section = section[: section.find("\n### ", 1)] if "\n### " in section[1:] else section
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| `")]
+    return [(cells[0].strip("| `"), cells[1].strip()) for cells in rows]
+
+
+@pytest.mark.parametrize("table", [*LAKE_SCHEMAS, "tag_deltas"])
+def test_the_specification_lists_every_column_the_lake_holds_with_its_type(table: str) -> None:
+    if table == "tag_deltas":  # the columns of tag_snapshots, then `op`
+        assert spec_columns(table)[-1] == ("op", str(schemas.DELTA_SCHEMA.field("op").type))
+        assert schemas.DELTA_SCHEMA.names == [*schemas.SNAPSHOT_SCHEMA.names, "op"]
+        return
+    written = [(f.name, str(f.type)) for f in LAKE_SCHEMAS[table]]
+    assert spec_columns(table) == written
+
+
+def test_the_specification_states_this_release_s_format_and_the_query_the_code_runs() -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    assert f"| {schemas.LAKE_FORMAT} | this release |" in text
+    block = text[text.index("```sql\n") + len("```sql\n") :]
+    block = block[: block.index("```")].rstrip().rstrip(";")
+    assert block == sql("lake/state").split("\n", 1)[1].rstrip().rstrip(";")
+
+
+@pytest.mark.parametrize("reader", READERS[:3])
+def test_a_cleanup_record_of_a_newer_format_is_refused_too(
+    tmp_path: Path, reader: Callable[[Path], Result]
+) -> None:
+    config = synced_twice(tmp_path)
+    store = local_store(tmp_path / "lake")
+    path = cleanups.cleanup_path(store, "20991231T000000.000000Z-abcdef", datetime.now(UTC))
+    Path(path).parent.mkdir(parents=True)
+    newer = {cleanups.FORMAT_KEY: str(schemas.LAKE_FORMAT + 1).encode()}
+    pq.write_table(schemas.CLEANUP_SCHEMA.empty_table().replace_schema_metadata(newer), path)
+    (tmp_path / "swr.duckdb").unlink()
+    result = reader(config)
+    assert result.exit_code == 4, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert "cleanup record 20991231T000000.000000Z-abcdef.parquet" in line
+    assert f"lake format {schemas.LAKE_FORMAT + 1}" in line
