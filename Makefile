@@ -3,10 +3,12 @@ PY := $(VENV)/bin/python
 # The demo needs the runtime and the dashboard extra; the tests add their tools on top.
 RUNTIME := $(VENV)/.installed-runtime
 TOOLS := $(VENV)/.installed-test
+# The documentation site's tools (MkDocs, Material), on top of the runtime.
+DOCS := $(VENV)/.installed-docs
 # apt-get as root, or through sudo when it asks no password; otherwise say what to install.
 APT := $(shell if [ "$$(id -u)" = 0 ]; then echo apt-get; elif sudo -n true 2>/dev/null; then echo "sudo apt-get"; fi)
 
-.PHONY: help install lint browser java systemd promtool versions test test-fast demo bench clean
+.PHONY: help install lint browser java systemd promtool versions test test-fast demo bench docs docs-build clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -18,8 +20,12 @@ $(RUNTIME): pyproject.toml
 	touch $(RUNTIME)
 
 $(TOOLS): $(RUNTIME)
-	$(PY) -m pip install --quiet -e '.[test,dashboard]'
-	touch $(TOOLS)
+	$(PY) -m pip install --quiet -e '.[test,dashboard,docs]'
+	touch $(TOOLS) $(DOCS)
+
+$(DOCS): $(RUNTIME)
+	$(PY) -m pip install --quiet -e '.[dashboard,docs]'
+	touch $(DOCS)
 
 install: $(TOOLS) ## create .venv and install the package (editable) with the test tools
 
@@ -55,7 +61,7 @@ promtool: ## the OS's promtool (deploy/'s alert rules are checked and tested in 
 versions: $(TOOLS) ## the wheel in a fresh venv of every other CPython here that it supports: demo, report
 	$(PY) -m tests.versions
 
-test: lint browser java systemd promtool ## lint, then the whole test suite, then the other Python versions
+test: lint docs-build browser java systemd promtool ## lint, the site, the whole test suite, the other Pythons
 	$(VENV)/bin/pytest -q
 	$(MAKE) --no-print-directory versions
 
@@ -65,8 +71,16 @@ test-fast: $(TOOLS) ## the inner loop: every test not marked slow (no lint, no b
 bench: $(TOOLS) ## the benchmark (9 to 20 minutes here, plus install): every target with its figure
 	$(PY) -m tests.bench.bench
 
+docs: $(DOCS) ## rewrite docs/reference/ from the code, then build the site into site/
+	$(PY) -m tests.docs_reference
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+
+docs-build: $(DOCS) ## build the site as committed (strict: a broken link or a stale page fails)
+	$(PY) -m tests.docs_reference --check
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+
 demo: $(RUNTIME) ## start the local SWR API, sync twice (a day apart), print the report
 	$(VENV)/bin/swr-etl demo --dir ./swr-demo
 
 clean: ## remove the venv and demo output
-	rm -rf $(VENV) swr-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) swr-demo site .pytest_cache .mypy_cache .ruff_cache

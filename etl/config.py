@@ -2,13 +2,14 @@
 name. Reading a file into them (YAML, `${ENV}`, secret files, error wording) is
 `etl.config_file`'s job.
 
+Each model's docstring and each key's (the string under it) are the configuration reference:
+`python -m tests.docs_reference` writes docs/reference/configuration.md from them.
+
 Secrets are `SecretStr`: they never show in a repr.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,8 +21,19 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from yarl import URL
 
+from etl.config_values import (
+    BYTES,
+    DURATION,
+    HEADER_UNSAFE,
+    SECONDS,
+    S3Location,
+    checked_url,
+    header_safe,
+    parse_s3_url,
+    seconds_of,
+    unsafe_in_header,
+)
 from etl.errors import NameError_
 from etl.results import Target
 from etl.swr.bounds import MAX_PAGE_BYTES, MAX_PAGES
@@ -29,43 +41,19 @@ from etl.swr.names import validate_namespace, validate_repository
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def header_safe(value: SecretStr | None) -> SecretStr | None:
-    """Return a secret that can travel in an HTTP header; raise (without showing it) if not."""
-    if value is not None and unsafe_in_header(value.get_secret_value()):
-        raise ValueError(HEADER_UNSAFE)
-    return value
-
-
-def unsafe_in_header(text: str) -> bool:
-    """Return True if `text` holds a line break, a space or another control character."""
-    return any(c.isspace() or not c.isprintable() for c in text)
-
-
-HEADER_UNSAFE = "contains a line break, space or control character (value not shown)"
-
-
-def checked_url(value: str) -> str:
-    """Return an http(s) URL of a host (and port) only; raise without echoing it, since it
-    may have been built from an environment variable that holds a secret."""
-    try:
-        url = URL(value)
-        port = url.port
-    except (ValueError, TypeError):
-        raise ValueError("not a valid URL (value not shown)") from None
-    if url.scheme not in ("http", "https") or not url.host or port is None:
-        raise ValueError("must be http(s)://HOST[:PORT] (value not shown)")
-    if url.user or url.password or url.path not in ("", "/") or url.query_string or url.fragment:
-        raise ValueError("must be http(s)://HOST[:PORT], with no path, query or user")
-    return value
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class TokenAuthConfig(Model):
+    """`type: token`: a static `X-Auth-Token`. An IAM token lives 24 hours: fine for a one-off
+    run, wrong for a schedule (the job fails the next day)."""
+
     type: Literal["token"]
+    """`token`: a static token."""
     token: SecretStr | None = None
+    """The token (`"${SWR_TOKEN}"`); give `token` or `token_file`."""
     token_file: Path | None = None
+    """A file holding the token, read at every run: something else may rotate it in place."""
 
     _header_safe = field_validator("token")(header_safe)
 
@@ -77,13 +65,24 @@ class TokenAuthConfig(Model):
 
 
 class PasswordAuthConfig(Model):
+    """`type: password`: an IAM user token, fetched once, refreshed five minutes before it
+    expires (24 h) and once after a 401; concurrent requests share one refresh. Suits an
+    unattended job whose account has a password."""
+
     type: Literal["password"]
+    """`password`: an IAM user's token."""
     iam_url: str
+    """IAM, `http(s)://HOST[:PORT]`: `https://iam.cn-north-4.myhuaweicloud.com`."""
     domain: str
+    """The account (domain) the user belongs to."""
     user: str
+    """The IAM user."""
     password: SecretStr
+    """Its password (`"${IAM_PASSWORD}"`)."""
     project: str | None = None
+    """The project the token is for, by name (`cn-north-4`); or `project_id`."""
     project_id: str | None = None
+    """The project the token is for, by id; or `project`."""
 
     _checked_url = field_validator("iam_url")(checked_url)
 
@@ -95,10 +94,18 @@ class PasswordAuthConfig(Model):
 
 
 class AkSkAuthConfig(Model):
+    """`type: aksk`: SDK-HMAC-SHA256 request signing, as the official SDK does it; every retry
+    is signed afresh. An access key lives until it is rotated or deleted: the usual choice for
+    an unattended job (a dedicated IAM user with SWR read access)."""
+
     type: Literal["aksk"]
+    """`aksk`: signing with an access key."""
     ak: SecretStr
+    """The access key (`"${HW_AK}"`)."""
     sk: SecretStr
+    """The secret key (`"${HW_SK}"`)."""
     project_id: str | None = None
+    """Sent as `X-Project-Id` with every request."""
 
     _header_safe = field_validator("ak", "sk")(header_safe)
 
@@ -121,11 +128,19 @@ def is_glob(name: str) -> bool:
 
 
 class TargetConfig(Model):
+    """What to crawl on an endpoint: an organization and repositories, by name or pattern."""
+
     namespace: str
+    """An SWR organization (checked by the API page's rules), or a pattern on organizations."""
     repositories: list[str] = Field(min_length=1)
-    exclude: list[str] = Field(default_factory=list)  # globs on "namespace/repository"
+    """Repository names, `/` allowed (sent as `$`), or patterns on repositories."""
+    exclude: list[str] = Field(default_factory=list)
+    """Patterns on `namespace/repository`, applied after discovery."""
     tag: str | None = None
-    discover_metadata: bool = False  # list the organization for literal names too
+    """A server-side fuzzy tag filter; changing it starts a new scope (a baseline)."""
+    discover_metadata: bool = False
+    """List the organization for literal names too (repository metadata and pulls; one
+    request per organization)."""
 
     @field_validator("namespace")
     @classmethod
@@ -168,76 +183,73 @@ def _pattern(value: str) -> str:
 
 
 class EndpointConfig(Model):
+    """An SWR endpoint (a region of Huawei Cloud or of a Huawei-based cloud), how to
+    authenticate there, and what to crawl."""
+
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    """The label stored with every row (letters, digits, `.`, `_`, `-`)."""
     url: str
+    """The SWR API, `http(s)://HOST[:PORT]`: `https://swr-api.cn-north-4.myhuaweicloud.com`."""
     auth: AuthConfig
+    """How to authenticate: one of the three `type`s."""
     verify_tls: bool = True
+    """TLS certificate verification."""
     ca_bundle: Path | None = None
+    """A CA bundle file (PEM) for private CAs. `sync` and `plan` load it before any request: a
+    file that is not one (or a FIFO, a device, a directory) is a config error."""
     targets: list[TargetConfig] = Field(min_length=1)
-    # v3 where the endpoint has it, else v2 (asked once a run); or one of them, fixed.
+    """What to crawl there."""
     api: Literal["auto", "v3", "v2"] = "auto"
+    """Which tag and repository lists: `auto` asks once a run (v3 where the endpoint has it,
+    else v2); `v3` or `v2` fixes the choice."""
 
     _checked_url = field_validator("url")(checked_url)
 
 
 class CrawlConfig(Model):
+    """How the crawl runs, over every endpoint. The `max_*` keys and `deadline_s` keep a
+    hostile or broken server from running a sync forever or out of memory."""
+
     concurrency: int = Field(default=16, ge=1, le=1024)
+    """Requests in flight (and connections held), all endpoints together."""
     requests_per_second: float = Field(default=50.0, gt=0)
+    """Per endpoint; halves after a 429 and recovers slowly."""
     page_size: int = Field(default=1000, ge=1, le=1000)
-    timeout_s: float = Field(default=30.0, gt=0)
+    """Tags per request."""
+    timeout_s: float = Field(default=30.0, gt=0, json_schema_extra=SECONDS)
+    """Seconds per request."""
     max_attempts: int = Field(default=6, ge=1, le=50)
+    """Per request, with exponential backoff and full jitter; `Retry-After` honoured."""
     with_manifest: bool = False
-    # Bounds that keep a hostile or broken server from running a sync forever or out of memory.
+    """Also fetch manifests (stored once per digest): `layer_storage` needs them."""
     max_pages_per_target: int = Field(default=MAX_PAGES, ge=1)
-    max_page_bytes: int = Field(default=MAX_PAGE_BYTES, ge=65_536)
-    deadline_s: float = Field(default=10_800.0, gt=0)
-    # An endpoint whose run would close more than this share of its current tags is refused.
+    """A repository still sending markers after this many pages fails (`ETL.MAX_PAGES`)."""
+    max_page_bytes: int = Field(default=MAX_PAGE_BYTES, ge=65_536, json_schema_extra=BYTES)
+    """An answer larger than this, on the wire or decompressed, fails its repository
+    (`ETL.MAX_PAGE_BYTES`)."""
+    deadline_s: float = Field(default=10_800.0, gt=0, json_schema_extra=SECONDS)
+    """Past this, repositories not yet done fail (`ETL.DEADLINE`) and the rest of the run
+    commits; keep it below your cron interval."""
     max_removed_share: float = Field(default=0.5, ge=0, le=1)
-
-
-@dataclass(frozen=True)
-class S3Location:
-    """An `s3://bucket/prefix` lake: the bucket and the key prefix (no slashes around it)."""
-
-    bucket: str
-    prefix: str
-
-    @property
-    def url(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
-
-    def __str__(self) -> str:
-        return self.url
-
-
-def parse_s3_url(url: str) -> S3Location:
-    """Return the bucket and prefix of `s3://bucket[/prefix]`; raise ValueError if malformed."""
-    rest = url.removeprefix("s3://")
-    bucket, _, prefix = rest.partition("/")
-    if not bucket or any(c in bucket for c in " \\?#"):
-        raise ValueError(f"{url!r} is not an s3:// URL of the form s3://bucket/prefix")
-    body = prefix.removesuffix("/")
-    # The S3 layer normalises `.`, `..` and empty segments when it writes, not when it lists:
-    # a run would land somewhere its readers never look.
-    rewritten = (
-        [segment for segment in body.split("/") if segment in ("", ".", "..")] if body else []
-    )
-    if rewritten or "\\" in body:
-        raise ValueError(
-            f"{url!r}: the prefix may not hold '.', '..', empty segments or backslashes (the "
-            "S3 layer would write elsewhere than it lists)"
-        )
-    return S3Location(bucket, body)
+    """A run that would remove more than this share of an endpoint's current tags commits
+    that endpoint's repositories as `failed` (`ETL.MAX_REMOVED_SHARE`); `sync
+    --accept-removals` accepts it once."""
 
 
 class S3Config(Model):
     """How to reach an s3:// lake: OBS, MinIO or (endpoint omitted) AWS itself."""
 
     endpoint_url: str | None = None
+    """`https://obs.cn-north-4.myhuaweicloud.com`, a MinIO URL; none: AWS."""
     region: str | None = None
-    access_key: SecretStr | None = None  # both or neither: the standard AWS credential chain
+    """`cn-north-4`, say."""
+    access_key: SecretStr | None = None
+    """Both keys or neither; neither: the standard AWS credential chain (environment,
+    profile, instance role)."""
     secret_key: SecretStr | None = None
-    addressing: Literal["virtual", "path"] = "virtual"  # MinIO and moto want path
+    """With `access_key`."""
+    addressing: Literal["virtual", "path"] = "virtual"
+    """`virtual` (the bucket in the host name) or `path` (MinIO and moto want it)."""
 
     _url = field_validator("endpoint_url")(lambda v: None if v is None else checked_url(v))
     _keys = field_validator("access_key", "secret_key")(header_safe)
@@ -250,24 +262,40 @@ class S3Config(Model):
 
 
 class OutputConfig(Model):
+    """Where runs go: the lake, the DuckDB file, and what each run refreshes."""
+
     lake: Path | S3Location
+    """The Parquet lake: a folder, or `s3://bucket/prefix` on S3-compatible object storage
+    (OBS, S3, MinIO; reached as `output.s3` says)."""
     duckdb: Path
-    s3: S3Config | None = None  # only for an s3:// lake
-    # A partition without a commit record younger than this may be another writer's run in
-    # progress (object storage has no lock): only older ones are removed.
-    orphan_grace: float = Field(default=6 * 3600.0, ge=0)
-    # How often a repository's tags are stored whole in the lake; the runs between store what
-    # changed. Counted in UTC from the epoch: `1d`, the first run of each UTC day; 0, every run.
-    full_listing_every: float = Field(default=86400.0, ge=0)
-    writer: str | None = None  # names this config's runs in a shared lake (default: file name)
-    readonly_copy: Path | None = None  # refreshed after each run, for dashboards to open
-    dashboard: Path | None = None  # an HTML page rewritten after each successful or partial run
-    metrics: Path | None = None  # a Prometheus text file rewritten after every run
-    # A Prometheus Pushgateway (http(s)://HOST[:PORT]) each metrics file is also sent to.
+    """The DuckDB file (always a local file)."""
+    s3: S3Config | None = None
+    """Only for an `s3://` lake."""
+    orphan_grace: float = Field(default=6 * 3600.0, ge=0, json_schema_extra=DURATION)
+    """An object-storage lake's partitions with no commit record are removed only once older
+    than this: they may be another writer's run in progress (object storage has no lock)."""
+    full_listing_every: float = Field(default=86400.0, ge=0, json_schema_extra=DURATION)
+    """How often the lake stores a repository's tags whole; the runs between store only what
+    changed. Counted in UTC from the epoch: `1d` is the first run of each UTC day that syncs
+    it, `1h` each hour's first; `0` stores every run whole (a full copy per run)."""
+    writer: str | None = None
+    """The name this config's runs carry in a shared lake (`runs.writer`); none: the config
+    file's name."""
+    readonly_copy: Path | None = None
+    """A copy of the DuckDB file, replaced atomically after each run, for dashboards."""
+    dashboard: Path | None = None
+    """An HTML dashboard page, rewritten atomically after each successful or partial run."""
+    metrics: Path | None = None
+    """A Prometheus text file (node_exporter textfile collector), rewritten atomically after
+    every run."""
     pushgateway: str | None = None
-    # One deadline for a whole push (name lookup, connect, send, the answer), far below an
-    # hourly schedule; the push comes after the run's lock is released.
-    pushgateway_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """`http(s)://HOST[:PORT]` of a Prometheus Pushgateway the metrics file is also sent to
+    (HTTP PUT to `/metrics/job/swr-etl/writer/<output.writer>`, replacing that group); needs
+    `output.metrics`, which carries the last success across runs. Sent after the run releases
+    its lock, redirects not followed; a failed push is one warning, never another exit code."""
+    pushgateway_timeout_s: float = Field(default=10.0, gt=0, le=300, json_schema_extra=SECONDS)
+    """One deadline for a whole push: name lookup, connect, send and the whole answer (read up
+    to 64 KiB). At most 300, far below an hourly schedule."""
 
     _gateway = field_validator("pushgateway")(lambda v: None if v is None else checked_url(v))
 
@@ -295,23 +323,17 @@ class OutputConfig(Model):
         return self
 
 
-DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def seconds_of(text: str) -> float:
-    """Return the seconds of a duration such as `90`, `30m`, `6h` or `2d`."""
-    match = DURATION_RE.match(text)
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration such as 30m, 6h or 2d")
-    return float(match.group(1)) * UNIT_S[match.group(2)]
-
-
 class Config(Model):
-    endpoints: list[EndpointConfig] = Field(default_factory=list)  # none: a config to `load`
+    """A config file: the endpoints to crawl, how, and where the runs go."""
+
+    endpoints: list[EndpointConfig] = Field(default_factory=list)
+    """The SWR endpoints to crawl; none: a config that can only `load`."""
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    """How the crawl runs."""
     output: OutputConfig
-    source: Path = Path("<memory>")
+    """Where runs go."""
+    source: Path = Field(default=Path("<memory>"), exclude=True)
+    """The file the config was read from (set when it is read; not a key)."""
 
     @model_validator(mode="after")
     def unique_endpoints_and_targets(self) -> Config:

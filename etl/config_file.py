@@ -17,13 +17,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from etl.config import (
-    HEADER_UNSAFE,
-    Config,
-    EndpointConfig,
-    TokenAuthConfig,
-    unsafe_in_header,
-)
+from etl.config import Config, EndpointConfig, TokenAuthConfig
+from etl.config_values import HEADER_UNSAFE, unsafe_in_header
 from etl.errors import ConfigError
 from etl.redact import hold
 from etl.textfiles import SECRET_LIMIT, TEXT_LIMIT, read_text

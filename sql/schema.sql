@@ -1,4 +1,6 @@
 -- The warehouse tables: runs, target_runs, tag_history (one row per tag version) and manifests.
+
+-- One row per committed run: when it ran, its status and counts, and the writer that ran it.
 CREATE TABLE IF NOT EXISTS runs (
     run_id      VARCHAR PRIMARY KEY,
     seq         BIGINT NOT NULL,
@@ -20,6 +22,7 @@ CREATE TABLE IF NOT EXISTS runs (
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS writer VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS writer_id VARCHAR;
 
+-- One row per run and repository: how its sync went (status, counts, sizes, the API's error).
 CREATE TABLE IF NOT EXISTS target_runs (
     run_id        VARCHAR NOT NULL,
     seq           BIGINT NOT NULL,
@@ -44,6 +47,8 @@ CREATE TABLE IF NOT EXISTS target_runs (
     PRIMARY KEY (run_id, endpoint, namespace, repository)
 );
 
+-- One row per version of a tag: its fields, from the run that first saw them to the run that
+-- no longer did (NULL while current).
 CREATE TABLE IF NOT EXISTS tag_history (
     endpoint       VARCHAR NOT NULL,
     namespace      VARCHAR NOT NULL,
@@ -71,6 +76,7 @@ CREATE TABLE IF NOT EXISTS tag_history (
     valid_to       TIMESTAMPTZ
 );
 
+-- One row per digest whose manifest was collected (crawl.with_manifest), with the run that did.
 CREATE TABLE IF NOT EXISTS manifests (
     digest       VARCHAR PRIMARY KEY,
     manifest     VARCHAR NOT NULL,

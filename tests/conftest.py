@@ -309,10 +309,10 @@ def query(db: Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         return con.execute(sql, params).fetchall()
 
 
-def readme_sql(after: str) -> str:
-    """Return the first fenced SQL block of the README after the line that starts with `after`:
-    the tests run the README's own examples, word for word."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+def docs_sql(page: str, after: str) -> str:
+    """Return the first fenced SQL block of `docs/<page>` after the line that starts with
+    `after`: the tests run the documentation's own examples, word for word."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / page).read_text(encoding="utf-8")
     start = text.index("\n" + after)
     block = text.index("```sql\n", start) + len("```sql\n")
     return text[block : text.index("```", block)].rstrip().rstrip(";")

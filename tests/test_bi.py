@@ -41,7 +41,7 @@ def public_views(db: Path) -> dict[str, list[str]]:
 
 
 # duckdb-engine maps no SQLAlchemy type to DuckDB's lists (digest_reuse.tag_refs): the column
-# reflects untyped, with this warning, and its values still arrive (see the README).
+# reflects untyped, with this warning, and its values still arrive (see docs/dashboard.md).
 @pytest.mark.filterwarnings(
     "ignore:Did not recognize type 'list' of column:sqlalchemy.exc.SAWarning"
 )
@@ -58,7 +58,7 @@ def test_every_public_view_reflects_and_queries_through_sqlalchemy(copy: Path) -
             reflected = inspector.get_columns(name)
             assert [c["name"] for c in reflected] == columns, name
             # Built from the reflected columns: full autoload also asks for the table comment,
-            # which duckdb-engine cannot read (pg_catalog's REGCLASS; see the README).
+            # which duckdb-engine cannot read (pg_catalog's REGCLASS; see docs/dashboard.md).
             table = sa.Table(name, sa.MetaData(), *(sa.Column(c["name"]) for c in reflected))
             connection.execute(sa.select(table).limit(3)).fetchall()
         total = connection.execute(sa.text("SELECT total_size FROM warehouse_totals")).scalar()

@@ -36,10 +36,10 @@ from etl.fakeswr.state import STATE
 from etl.job import run_sync
 from etl.run.start import output_lock
 from tests.conftest import (
+    docs_sql,
     expected_rows,
     parse_time,
     query,
-    readme_sql,
     stored_rows,
     write_config,
 )
@@ -635,10 +635,10 @@ def test_a_delete_whose_answer_is_lost_is_done_when_its_retry_finds_the_tag_gone
     assert "the DELETE found it gone" in set(world.audit("detail").values())
 
 
-def test_the_readmes_audit_query_answers_after_an_apply(world: World) -> None:
+def test_the_documented_audit_query_answers_after_an_apply(world: World) -> None:
     path, plan = world.plan("365d")
     assert world.apply(path).exit_code == 0
-    rows = query(world.db, readme_sql("**Audit.**"))
+    rows = query(world.db, docs_sql("cleanup.md", "## Audit"))
     assert len(rows) == len(plan["tags"]) and {r[2] for r in rows} == {plan["id"]}
 
 

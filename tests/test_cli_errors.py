@@ -1,6 +1,6 @@
 """Every command, against every bad input an operator makes, and against a bug: one `error:`
-line on stderr, the exit code the README gives (never 1, which says "some targets failed"),
-no traceback but under `-v`. The commands and their options are read from the click group,
+line on stderr, the exit code docs/production.md gives (never 1, which says "some targets
+failed"), no traceback but under `-v`. The commands and their options are read from the click group,
 so a command or an option added later is covered as it is added."""
 
 from __future__ import annotations

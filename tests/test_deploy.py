@@ -188,7 +188,7 @@ def test_the_systemd_config_reads_its_secrets_from_the_units_credentials(tmp_pat
 
 def test_the_unit_counts_a_partial_run_and_a_held_lock_as_done_and_nothing_else() -> None:
     # 1 is a partial run (committed; the metrics alert on it), 75 a sync still running. A
-    # crash exits 70 (README "Exit codes"): like 2, 3, 4, 130 and 143 it fails the unit.
+    # crash exits 70 (docs/production.md "Exit codes"): like 2, 3, 4, 130 and 143 it fails the unit.
     (statuses,) = unit_settings(UNITS[0], "SuccessExitStatus")
     assert statuses.split() == ["1", "75"]
     service = UNITS[0].read_text()
@@ -517,8 +517,8 @@ def test_the_alert_rules_fire_as_promtool_evaluates_them(
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_the_readme_names_every_shipped_alert() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert "deploy/prometheus/swr-etl-rules.yaml" in readme
+def test_the_production_page_names_every_shipped_alert() -> None:
+    page = (ROOT / "docs" / "production.md").read_text(encoding="utf-8")
+    assert "deploy/prometheus/swr-etl-rules.yaml" in page
     for name, rule in alerts().items():
-        assert f"`{name}`" in readme and f"`{rule['expr']}`" in readme, name
+        assert f"`{name}`" in page and f"`{rule['expr']}`" in page, name

@@ -70,7 +70,7 @@ def test_every_organization_and_repository_is_found_over_several_pages(
 
 
 def selected(targets: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[str, str | None]]:
-    """What the targets select, by the rules the README states, computed without the tool:
+    """What the targets select, by the rules docs/configuration.md states, computed without the tool:
     the first target matching a repository wins (its pattern and tag filter)."""
     chosen: dict[tuple[str, str], tuple[str, str | None]] = {}
     for spec in targets:

@@ -115,7 +115,7 @@ def test_a_history_versioned_while_crawling_equals_one_loaded_after_each_crawl(
     assert statuses == {"ok", "partial", "failed"}  # the refused mass removal failed its run
     for table in TABLES:
         assert during[table] == after[table], table
-    # The lake, written while crawling, reads as the warehouse at every run (the README query).
+    # The lake, written while crawling, reads as the warehouse at every run (the documented query).
     for run_id, state in states_by_run(tmp_path / "while" / "swr.duckdb").items():
         assert lake_state(tmp_path / "while" / "lake", run_id) == state, run_id
 

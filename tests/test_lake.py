@@ -24,7 +24,7 @@ from etl.job import run_sync
 from etl.store import commits, lake
 from etl.store.storage import local_store
 from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns
-from tests.conftest import discovering, query, readme_sql
+from tests.conftest import discovering, docs_sql, query
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=UTC), "ep", "ns", "repo")
 
@@ -106,15 +106,17 @@ class Tomorrow(datetime):
 
 
 def lake_state(lake_folder: Path, run_id: str | None = None) -> list[tuple[Any, ...]]:
-    """The registry after a run (None: the latest), by the README's query over the lake, read
-    with the README's DuckDB views."""
-    views = readme_sql("DuckDB (a folder").replace("'lake/", f"'{lake_folder}/")
-    if not (lake_folder / "tag_deltas").exists():  # as the README says for such a lake
+    """The registry after a run (None: the latest), by the documented query over the lake,
+    read with the documented DuckDB views (docs/other-engines.md)."""
+    views = docs_sql("other-engines.md", "DuckDB (a folder").replace("'lake/", f"'{lake_folder}/")
+    if not (lake_folder / "tag_deltas").exists():  # as the page says for such a lake
         views = views.replace(
             views[views.index("CREATE VIEW tag_deltas") :],
             "CREATE VIEW tag_deltas AS SELECT *, NULL AS op FROM tag_snapshots LIMIT 0",
         )
-    query = readme_sql("`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text")
+    query = docs_sql(
+        "other-engines.md", "`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text"
+    )
     if run_id is not None:
         query = query.replace("CAST(NULL AS STRING)", f"'{run_id}'", 1)
     with duckdb.connect() as con:
@@ -141,7 +143,7 @@ def states_by_run(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     return states
 
 
-def test_the_readme_read_of_the_lake_is_the_registry_after_every_run(
+def test_the_documented_read_of_the_lake_is_the_registry_after_every_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = generate_registry(repos=12, seed=5)

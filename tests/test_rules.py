@@ -10,7 +10,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from etl.config import parse_s3_url, seconds_of
+from etl.config_values import parse_s3_url, seconds_of
 from etl.errors import ApiError
 from etl.present.formats import human_bytes
 from etl.results import EXIT_CODES, Target, TargetResult, run_status

@@ -1,5 +1,5 @@
 """An existing distributed engine reads the lake: Spark (local mode, on 127.0.0.1), through
-hive partitioning and the README's query (the last whole listing of each repository, then its
+hive partitioning and the documented query (the last whole listing of each repository, then its
 changes, joined on `runs`), agrees with DuckDB exactly — and does not count a run a crash left
 uncommitted."""
 
@@ -20,15 +20,17 @@ from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
 from etl.store.storage import local_store
-from tests.conftest import readme_sql, write_config
+from tests.conftest import docs_sql, write_config
 from tests.reliability.conftest import sync_process
 
 pyspark = pytest.importorskip("pyspark")
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a JVM")
 
-# The README's views for Spark SQL and its query of the registry's state, word for word.
-SPARK_VIEWS = readme_sql("Spark SQL").split(";\n")
-STATE_SQL = readme_sql("`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text")
+# The documented views for Spark SQL and query of the registry's state, word for word.
+SPARK_VIEWS = docs_sql("other-engines.md", "Spark SQL").split(";\n")
+STATE_SQL = docs_sql(
+    "other-engines.md", "`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text"
+)
 
 
 @pytest.fixture(scope="module")

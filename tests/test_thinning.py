@@ -25,7 +25,7 @@ from etl.job import run_sync
 from etl.store import commits, warehouse
 from etl.store.loading import rebuild
 from etl.store.storage import local_store
-from tests.conftest import query, readme_sql, write_config
+from tests.conftest import docs_sql, query, write_config
 from tests.test_lake import lake_state, states_by_run
 from tests.test_lake_format import FIXTURES
 
@@ -151,8 +151,10 @@ def unlisted_files(lake: Path) -> list[str]:
     return found
 
 
-def test_the_readme_query_is_the_one_the_lake_is_thinned_with() -> None:
-    query_text = readme_sql("`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text")
+def test_the_documented_query_is_the_one_the_lake_is_thinned_with() -> None:
+    query_text = docs_sql(
+        "other-engines.md", "`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text"
+    )
     owned = warehouse.sql("lake/state").split("\n", 1)[1]  # after its comment line
     assert owned.rstrip().rstrip(";") == query_text
 
@@ -215,7 +217,7 @@ def test_a_thin_killed_at_any_step_leaves_every_reader_right(synced: Path, momen
         check=False,
     )
     assert killed.returncode == -9, killed.stderr.decode()
-    # Readers of the folders (the README's views) and of the records (`rebuild`) are right.
+    # Readers of the folders (docs/other-engines.md's views) and of the records (`rebuild`) are right.
     for run_id, state in states.items():
         assert lake_state(synced / "lake", run_id) == state, (moment, run_id)
     assert record_read(synced, synced / "after-kill.duckdb") == history

@@ -182,25 +182,25 @@ def test_every_macro_and_view_is_created_in_an_order_read_from_the_sql(tmp_path:
     assert defined <= catalog
 
 
-def readme_descriptions() -> dict[str, str]:
-    """Return the README's description of each table, view and table macro: the rows of the
-    DuckDB database's table, and the `### \\`name\\`` sections of the analytics views."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+def documented_descriptions() -> dict[str, str]:
+    """Return the documentation's description of each table, view and table macro: the rows of
+    docs/database.md's tables, and the `## \\`name\\`` sections of docs/views.md."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
     found: dict[str, str] = {}
-    schema = text[text.index("## The DuckDB database") : text.index("## Analytics views")]
+    schema = (docs / "database.md").read_text(encoding="utf-8")
     for row in re.findall(r"^\| `(\w+)`[^|]*\|(.*)$", schema, re.MULTILINE):
         found[row[0]] = row[1]
     # "the tag's fields" names the tag columns the `tag_history` row lists.
     fields = found["tag_history"].split(" — ")[1]
     found = {name: body.replace("the tag's fields", fields) for name, body in found.items()}
-    views = text[text.index("## Analytics views") : text.index("## The dashboard")]
-    for name, body in re.findall(r"^### `(\w+)[^`]*`[^\n]*\n(.*?)(?=^### |\Z)", views, re.M | re.S):
+    views = (docs / "views.md").read_text(encoding="utf-8")
+    for name, body in re.findall(r"^## `(\w+)[^`]*`[^\n]*\n(.*?)(?=^## |\Z)", views, re.M | re.S):
         found[name] = body
     return found
 
 
-def test_the_readme_names_every_column_of_every_table_and_view(tmp_path: Path) -> None:
-    described = readme_descriptions()
+def test_the_docs_name_every_column_of_every_table_and_view(tmp_path: Path) -> None:
+    described = documented_descriptions()
     with warehouse.connect(tmp_path / "fresh.duckdb") as con:
         relations = {
             name: [

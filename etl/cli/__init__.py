@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 def cli() -> None:
     """Sync Huawei Cloud SWR image tags into a Parquet lake and a DuckDB database.
 
-    Every failure is one `error:` line on stderr and an exit code (README "Exit codes"); an
-    unexpected one, a bug, exits 70 and shows its traceback under `swr-etl -v CMD`.
+    Every failure is one `error:` line on stderr and an exit code (docs/production.md, "Exit
+    codes"); an unexpected one, a bug, exits 70 and shows its traceback under `swr-etl -v CMD`.
     """
 
 

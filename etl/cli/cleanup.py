@@ -114,7 +114,7 @@ def plan(
 def positive_seconds(text: str, option: str) -> float:
     """Return the seconds of a duration option that must be more than 0 and name its unit
     (a bare `365` would be seconds: every tag older than six minutes)."""
-    from etl.config import seconds_of
+    from etl.config_values import seconds_of
 
     if text.strip()[-1:].isdigit():
         raise click.BadParameter(f"{text!r} has no unit: say 365d, 12h or 90m", param_hint=option)

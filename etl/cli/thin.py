@@ -13,7 +13,7 @@ LONGEST_S = 36_500 * 86_400.0  # a century: no run is older, and dates beyond it
 
 def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
     """Return the seconds of a duration option such as `90`, `30m`, `6h` or `30d`."""
-    from etl.config import seconds_of
+    from etl.config_values import seconds_of
 
     if value is None:
         return None

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from etl.config import OutputConfig, S3Config, S3Location
+from etl.config import OutputConfig, S3Config
+from etl.config_values import S3Location
 from etl.errors import ConfigError
 
 # Bounds for an object store's requests, so an unreachable endpoint ends a run in seconds.

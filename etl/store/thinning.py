@@ -3,10 +3,10 @@ lake keeps every change and a whole listing of each repository only once a perio
 
 A run chosen (started before a cut-off, and not the first run with whole listings of its
 period) has its whole listings rewritten as the tags they open and close against the state
-the lake held before it: the README's query (`sql/lake/state.sql`) over the runs since each of
-its repositories was last listed whole, compared by the same rule as a sync's changes
-(`sql/lake/deltas.sql`). Each step leaves every reader right, whether it reads the commit
-records (`load`, `rebuild`) or globs the folders (the README's views):
+the lake held before it: the documented query (`sql/lake/state.sql`, docs/other-engines.md)
+over the runs since each of its repositories was last listed whole, compared by the same rule
+as a sync's changes (`sql/lake/deltas.sql`). Each step leaves every reader right, whether it
+reads the commit records (`load`, `rebuild`) or globs the folders (the documented views):
 
 1. the changes are written as new `tag_deltas` files of the run: a folder reader ignores a
    run's changes of a repository the same run lists whole;
@@ -52,7 +52,7 @@ from etl.store.replaced import clear_replaced, marker_path, marker_text
 from etl.store.storage import LakeStore
 
 SYNCED = ("ok", "not_found", "untracked")  # syncs that say what a repository holds
-# The README's query names the run it answers for in its first line; here a table holds it.
+# The documented query names the run it answers for in its first line; here a table holds it.
 WANTED_LATEST = "SELECT CAST(NULL AS STRING) AS run_id"
 WANTED_RUN = "SELECT run_id FROM thin_wanted"
 RUNS_READ = pa.schema(
@@ -204,7 +204,7 @@ def _state_before(
     sightings: Sightings,
 ) -> None:
     """Create the temporary view `delta_known`: the registry after the run before
-    `ordered[index]`, by the README's query over the runs since each repository in `wanted`
+    `ordered[index]`, by the documented query over the runs since each repository in `wanted`
     was last listed whole (earlier runs cannot change what it says of them)."""
     store = ordered[index].store
     window = ordered[sightings.window_start(index, wanted) : index]

@@ -1,4 +1,4 @@
--- The registry as it stood after a committed run of the lake (`wanted`: a run id, or NULL for the latest), over the views `runs`, `target_runs`, `tag_snapshots` and `tag_deltas`: the README's query, word for word (tests/test_thinning.py checks they are one text); `swr-etl thin` reads with it the state a run's whole listings are compared with.
+-- The registry as it stood after a committed run of the lake (`wanted`: a run id, or NULL for the latest), over the views `runs`, `target_runs`, `tag_snapshots` and `tag_deltas`: the query of docs/other-engines.md, word for word (tests/test_thinning.py checks they are one text); `swr-etl thin` reads with it the state a run's whole listings are compared with.
 WITH wanted AS (SELECT CAST(NULL AS STRING) AS run_id),  -- a run id, or NULL: the latest
 ordered AS (  -- committed runs in load order: older runs without seq first, then by start
     SELECT run_id, row_number() OVER (

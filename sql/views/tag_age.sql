@@ -1,4 +1,6 @@
 -- Every current tag with its age (since created) and staleness (since last push), in days and buckets.
+
+-- The bucket of an age in days: <7d, <30d, <90d, <180d, <1y, <2y or >=2y (NULL: unknown).
 CREATE OR REPLACE MACRO age_bucket(days) AS CASE
     WHEN days IS NULL THEN NULL
     WHEN days < 7 THEN '<7d'

@@ -85,7 +85,7 @@ def test_sigkill_at_ten_moments(tmp_path: Path, served: FakeSwr, small_registry:
         assert process.returncode in (-signal.SIGKILL, 0), moment
         if moment == "lake-half-published":
             # Renamed partitions without their `runs` record: not a committed run, and the
-            # next sync removes them before anything else (see the README).
+            # next sync removes them before anything else (see docs/guarantees.md).
             assert not committed_partitions_only(tmp_path / "lake")
             commits.clean_uncommitted(local_store(tmp_path / "lake"))
         # The database opens; every repository shows one whole day.
