@@ -101,7 +101,7 @@ def test_an_endpoint_that_held_nothing_is_never_refused() -> None:
 def test_the_removal_guard_does_not_count_what_a_cleanup_deleted(
     cleaned: int, a_after: int, b_after: int, refused: list[str]
 ) -> None:
-    held = {**HELD, ("e", "ns", "a"): Held(60, None, None, cleaned)}
+    held = {**HELD, ("e", "ns", "a"): Held(60, None, None, cleaned=cleaned)}
     results = [result("a", tags=a_after), result("b", tags=b_after)]
     assert refuse_mass_removals(results, held, 0.5) == refused
 

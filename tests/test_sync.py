@@ -151,15 +151,15 @@ def test_a_load_duckdb_refuses_fails_in_one_line_and_the_next_sync_catches_up(
     with monkeypatch.context() as patched:
         broken = "INSERT INTO tag_history SELECT * FROM no_such_table"
         patched.setattr(
-            loading,
+            warehouse,
             "sql",
-            lambda name: broken if name == "load/open_versions" else read_sql(name),
+            lambda name: broken if name == "versions/apply" else read_sql(name),
         )
         result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
     assert result.exit_code == 4, result.output
     error = result.output.strip().splitlines()[-1]
     assert error.startswith("error: DuckDB could not load run ")
-    assert "(load/open_versions)" in error and "no_such_table" in error
+    assert "(versions/apply)" in error and "no_such_table" in error
     assert "Traceback" not in result.output
     assert table_rows(tmp_path / "swr.duckdb")["runs"] == []  # nothing half-loaded
     assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 1

@@ -49,33 +49,27 @@ def test_every_sql_file_runs_on_a_fresh_database(
     con = fresh
     con.execute("BEGIN")
     try:
-        con.register("staged_tags", schemas.DELTA_SCHEMA.empty_table())
-        con.register("delta_listed", SNAPSHOT_SCHEMA.empty_table())
-        con.register("delta_targets", pa.table({"endpoint": [], "namespace": [], "repository": []}))
         con.register("staged_target_runs", schemas.TARGET_RUN_SCHEMA.empty_table())
         con.register("staged_manifests", schemas.MANIFEST_SCHEMA.empty_table())
         con.register("staged_run", schemas.RUN_SCHEMA.empty_table())
         con.register("staged_repositories", schemas.REPOSITORY_ROW_SCHEMA.empty_table())
         con.register("staged_discoveries", schemas.DISCOVERY_SCHEMA.empty_table())
-        # What the load beside a paced crawl reads (etl.store.early).
         con.register("staged_early", keys_table([]))
-        con.register("staged_listed", schemas.DELTA_SCHEMA.empty_table())
-        con.register("early_keys", keys_table([]))
-        con.register("early_tags", SNAPSHOT_SCHEMA.empty_table())
-        con.register("early_opens", SNAPSHOT_SCHEMA.empty_table())
-        con.register("early_closes", pa.table({"history_row": pa.array([], pa.int64())}))
         # What a cleanup plan's summaries read (etl.store.cleanups), and an apply's record.
         con.register("planned", cleanups.planned_table([]))
         attempted = cleanups.PLANNED_SCHEMA.append(pa.field("result", pa.string()))
         con.register("attempted", attempted.empty_table())
         con.register("staged_cleanup", schemas.CLEANUP_SCHEMA.empty_table())
-        con.execute(warehouse.sql("load/current_versions"), {"seq": 1, "part": 0, "parts": 1})
-        con.execute(warehouse.sql("load/diff"), {"part": 0, "parts": 1})
+        # What the one rule of versioning reads (etl.store.versioning), as a load defines it.
+        con.register("version_listed", schemas.DELTA_SCHEMA.empty_table())
+        con.register("version_targets", keys_table([]))
+        warehouse.run_script(con, "load/version_scope", seq=1, part=0, parts=1)
+        warehouse.run_script(con, "load/version_current", seq=1)
+        warehouse.run_script(con, "versions/compare")
         if name.startswith("lake/"):  # the lake's tables, as `thin` and a sync name them
             for table, schema in LAKE_TABLES.items():
                 con.register(table, schema.empty_table())
-            con.register("delta_known", SNAPSHOT_SCHEMA.empty_table())
-            con.execute(warehouse.sql("lake/current_payloads"))
+            con.register("lake_known", SNAPSHOT_SCHEMA.empty_table())
         params = {
             "seq": 1,
             "run_id": "r",
@@ -164,6 +158,7 @@ def test_sql_files_live_in_a_folder_that_says_what_they_are_for() -> None:
         "summary",
         "lake",
         "cleanup",
+        "versions",
     }
 
 

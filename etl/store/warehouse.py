@@ -348,7 +348,8 @@ def parquet_view(
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS "
-        f"SELECT {columns} FROM read_parquet([{listed}], union_by_name = true)"
+        f"SELECT {columns} FROM read_parquet([{listed}], union_by_name = true, "
+        "hive_partitioning = false)"  # the files' columns alone, not their folders' keys
     )
 
 
