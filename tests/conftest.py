@@ -17,6 +17,7 @@ import pytest
 import yaml
 from aiohttp import web
 
+from etl import schemas
 from etl.fakeswr import (
     FakeSwr,
     Options,
@@ -275,10 +276,7 @@ def expected_rows(
     return sorted(expected_row(ns, repo, t) for ns, repo in keys for t in registry.tags(ns, repo))
 
 
-COLUMNS = (
-    "namespace, repository, tag, id, repo_id, image_id, digest, schema, path, internal_path, size, "
-    "is_trusted, created, updated, domain_id, tag_type"
-)
+COLUMNS = ", ".join(["namespace", "repository", *schemas.TAG_FIELDS])  # as expected_row
 
 
 def stored_rows(db: Path, where: str = "") -> list[tuple[Any, ...]]:

@@ -231,3 +231,42 @@ def test_the_docs_name_every_column_of_every_table_and_view(tmp_path: Path) -> N
         name for name in relations if name not in described and not name.startswith("staged")
     )
     assert undescribed == ["manifests"] or undescribed == []
+
+
+KEY = ["endpoint", "namespace", "repository"]
+VALIDITY = [
+    "valid_from_seq",
+    "valid_from_run",
+    "valid_from",
+    "valid_to_seq",
+    "valid_to_run",
+    "valid_to",
+]
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+
+
+def test_the_tag_columns_are_declared_once_and_every_relation_takes_them_from_there(
+    tmp_path: Path,
+) -> None:
+    # etl/schemas.py declares them (TAG_FIELDS); the DuckDB table is checked against it, and
+    # every view and statement takes them from the table (`*`, BY NAME) but the lake's state
+    # query, which other engines run word for word and is checked here.
+    tags = list(schemas.TAG_FIELDS)
+    with warehouse.connect(tmp_path / "fresh.duckdb") as con:
+        assert columns_of(con, "tag_history") == [*KEY, *tags, *VALIDITY]
+        assert columns_of(con, "tags_current")[: len(KEY) + len(tags)] == [*KEY, *tags]
+        assert columns_of(con, "tag_snapshots")[3:] == [*KEY, *tags]
+        # The fields a change is judged on: every tag column but the tag's name.
+        fields = con.execute(
+            "SELECT unnest(json_keys(to_json(tag_payload(t)))) "
+            "FROM (SELECT * FROM tag_history UNION ALL BY NAME SELECT 'x' AS tag) AS t"
+        ).fetchall()
+        assert [f for (f,) in fields] == [f for f in tags if f != "tag"]
+    with duckdb.connect() as lake:
+        for table, schema in LAKE_TABLES.items():
+            lake.register(table, schema.empty_table())
+        state = warehouse.sql("lake/state").split("\n", 1)[1].rstrip().rstrip(";")
+        assert columns_of(lake, f"({state})") == [*KEY, *tags, "run_id"]
