@@ -35,7 +35,7 @@ from etl.config_values import (
     unsafe_in_header,
 )
 from etl.errors import NameError_
-from etl.results import Target
+from etl.results import Key, Target
 from etl.swr.bounds import MAX_PAGE_BYTES, MAX_PAGES
 from etl.swr.names import validate_namespace, validate_repository
 
@@ -340,9 +340,9 @@ class Config(Model):
         names = [e.name for e in self.endpoints]
         if len(set(names)) != len(names):
             raise ValueError(f"endpoint names must be unique: {names}")
-        seen: set[tuple[str, str, str]] = set()
+        seen: set[Key] = set()
         for target in self.targets():
-            key = (target.endpoint, target.namespace, target.repository)
+            key = target.key
             if key in seen:
                 raise ValueError(f"target {target} is configured twice")
             seen.add(key)

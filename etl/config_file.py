@@ -20,7 +20,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from etl.config import Config, EndpointConfig, TokenAuthConfig
 from etl.config_values import HEADER_UNSAFE, unsafe_in_header
 from etl.errors import ConfigError
-from etl.redact import hold
+from etl.redact import remember_secrets
 from etl.textfiles import SECRET_LIMIT, TEXT_LIMIT, read_text
 
 ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -51,7 +51,7 @@ def load_config(
         config = Config.model_validate({**expanded, "source": path})
     except ValidationError as exc:
         raise config_error_from(exc, str(path)) from None
-    hold(*secrets_of(config))
+    remember_secrets(*secrets_of(config))
     return resolve_paths(config, path.parent)
 
 
@@ -244,7 +244,7 @@ def token_from(auth: TokenAuthConfig, file: str, index: int) -> str:
     token = read_secret_file(auth.token_file, file, key)
     if unsafe_in_header(token):
         raise ConfigError(f"the token in the file {HEADER_UNSAFE}", file=file, key=key)
-    hold(token)
+    remember_secrets(token)
     return token
 
 

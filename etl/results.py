@@ -15,6 +15,9 @@ LITERAL = "literal"  # how a target named in the config was selected
 EXIT_CODES = {RunStatus.OK: 0, RunStatus.PARTIAL: 1, RunStatus.FAILED: 3}
 
 
+Key = tuple[str, str, str]  # a repository: endpoint, namespace, repository
+
+
 @dataclass(frozen=True, order=True)
 class Target:
     """One repository on one endpoint, its optional server-side tag filter, and how it was
@@ -25,6 +28,11 @@ class Target:
     repository: str
     tag: str | None = None
     selected_by: str = LITERAL
+
+    @property
+    def key(self) -> Key:
+        """(endpoint, namespace, repository): the repository, whatever its tag filter."""
+        return (self.endpoint, self.namespace, self.repository)
 
     @property
     def path(self) -> str:

@@ -20,7 +20,7 @@ from etl.cli import cli
 from etl.cli.thin import duration
 from etl.errors import ConfigError, StorageError
 from etl.fakeswr import FakeSwr, Registry
-from etl.redact import hold
+from etl.redact import remember_secrets
 from etl.store import warehouse
 from tests.conftest import time_limit, write_config
 
@@ -283,7 +283,7 @@ def test_the_line_of_a_bug_escapes_registry_text_and_removes_held_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = "tok-HELD-IN-THIS-PROCESS-42"
-    hold(secret)
+    remember_secrets(secret)
     bug = ValueError(f"tag '\x1b[2Jx\u202e' sent with {secret}\nerror: forged")
     monkeypatch.setattr(COMMAND["report"], "callback", raising(bug))
     for verbose in ([], ["-v"]):

@@ -22,8 +22,8 @@ from etl.config_file import load_config
 from etl.failpoints import ENV
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
+from etl.results import Key
 from etl.store import commits
-from etl.store.deltas import Key
 from etl.store.early import EarlyLoad
 from etl.store.storage import local_store
 from tests.conftest import expected_rows, query, stored_rows, write_config

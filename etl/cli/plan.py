@@ -50,7 +50,7 @@ def print_plan(config: Config, plans: list[EndpointPlan], known: KnownScope | No
 def print_leaving_scope(known: KnownScope, targets: list[Target]) -> None:
     """Say which repositories this config tracks and would no longer select: the sync records
     them as untracked (their tags leave tags_current, not as removals)."""
-    selected = {(t.endpoint, t.namespace, t.repository) for t in targets}
+    selected = {t.key for t in targets}
     leaving = sorted(known.tracked.keys() - selected)
     if not leaving:
         return

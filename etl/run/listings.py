@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from etl.results import TargetResult
+from etl.results import Key, TargetResult
 from etl.status import TargetStatus
-from etl.store.deltas import Key
-from etl.store.warehouse import Held
+from etl.store.warehouse import CurrentRepository
 
 
 def period_start(moment: datetime, every_s: float) -> float:
@@ -24,7 +23,7 @@ def period_start(moment: datetime, every_s: float) -> float:
 
 def delta_targets(
     results: list[TargetResult],
-    current: dict[Key, Held],
+    current: dict[Key, CurrentRepository],
     started: datetime,
     every_s: float,
     exact: bool = True,
@@ -41,7 +40,7 @@ def delta_targets(
     chosen = set()
     for result in results:
         target = result.target
-        key = (target.endpoint, target.namespace, target.repository)
+        key = target.key
         held = current.get(key)
         if (
             result.status == TargetStatus.OK

@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
+from etl.results import Key
 from etl.run.runtime import return_freed
 from etl.schemas import SNAPSHOT_SCHEMA
-from etl.store.deltas import Key
 from etl.store.early import EarlyLoad
 from etl.store.lake import RunWriter
 from etl.store.lanes import Segment

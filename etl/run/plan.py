@@ -11,7 +11,7 @@ import duckdb
 
 from etl.config import Config, EndpointConfig
 from etl.errors import ApiError, EndpointError, EtlError, NotFoundError
-from etl.results import LITERAL, Target
+from etl.results import LITERAL, Key, Target
 from etl.run.discovery import (
     Discovery,
     EndpointDiscovery,
@@ -48,7 +48,7 @@ class KnownScope:
     re-checks) and what this config tracks (what it would record as untracked)."""
 
     members: Members = field(default_factory=dict)
-    tracked: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    tracked: dict[Key, str] = field(default_factory=dict)
     shared_names: dict[str, int] = field(default_factory=dict)  # writer name -> writers
 
 
@@ -70,7 +70,7 @@ async def plan_endpoint(
     endpoint: EndpointConfig,
     auth: Auth,
     members: Members | None = None,
-    tracked: Collection[tuple[str, str, str]] | None = None,
+    tracked: Collection[Key] | None = None,
 ) -> EndpointPlan:
     """Return an endpoint's plan: credentials checked, patterns resolved (nothing written)."""
     plan = EndpointPlan(endpoint)
@@ -100,14 +100,14 @@ async def plan_endpoint(
 
 
 async def unknown_names(
-    plan: EndpointPlan, client: SwrClient, tracked: Collection[tuple[str, str, str]]
+    plan: EndpointPlan, client: SwrClient, tracked: Collection[Key]
 ) -> list[str]:
     """Return the literal names of an endpoint that SWR does not know and that never synced
     (one 1-tag request each): a sync would fail them."""
     unknown = []
     for selection in plan.selections:
         for target in selection.targets:
-            key = (target.endpoint, target.namespace, target.repository)
+            key = target.key
             if target.selected_by != LITERAL or key in tracked:
                 continue
             listing = tag_list_of(
@@ -175,7 +175,7 @@ def other_writers(config: Config, targets: list[Target]) -> list[str]:
         return []
     others = []
     for target in targets:
-        writer, run_id = last.get((target.endpoint, target.namespace, target.repository), ("", ""))
+        writer, run_id = last.get(target.key, ("", ""))
         if writer and writer != config.writer:
             others.append(f"{target.endpoint}/{target.path} (writer {writer}, run {run_id})")
     return others

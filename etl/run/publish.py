@@ -15,9 +15,8 @@ import duckdb
 
 from etl.config import Config
 from etl.errors import EtlError, Interrupted, StorageError
-from etl.results import RunSummary
+from etl.results import Key, RunSummary
 from etl.store import commits, lake, warehouse
-from etl.store.deltas import Key
 from etl.store.loading import LoadRefused, load_run, note_load_failure
 from etl.store.storage import LakeStore
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from etl import schemas
 from etl.errors import ApiError
-from etl.results import TargetResult, run_status
+from etl.results import Key, TargetResult, run_status
 from etl.run.discovery import Discovery, Listing
 from etl.schemas import DELTA, FULL
 from etl.status import RunStatus, TargetStatus
@@ -53,14 +53,14 @@ def target_runs_table(
     run_id: str,
     started: datetime,
     results: list[TargetResult],
-    changes: frozenset[tuple[str, str, str]] = frozenset(),
+    changes: frozenset[Key] = frozenset(),
 ) -> pa.Table:
     """Return the lake's `target_runs` rows for a run: one per target, failures with details,
     and how the lake keeps an ok target's tags (whole, or the `changes`)."""
     rows = []
     for r in results:
         error = r.error
-        key = (r.target.endpoint, r.target.namespace, r.target.repository)
+        key = r.target.key
         listing = (DELTA if key in changes else FULL) if r.status == TargetStatus.OK else None
         rows.append(
             {

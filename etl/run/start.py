@@ -18,6 +18,7 @@ import duckdb
 from etl.config import Config
 from etl.config_file import check_ca_bundles, check_output
 from etl.errors import NEEDS_PLOTLY, ConfigError, DatabaseBusy, NewerLakeFormat, StorageError
+from etl.results import Key
 from etl.run.discovery import Members
 from etl.run.endpoints import auth_for
 from etl.run.identity import writer_id
@@ -117,11 +118,11 @@ class StartState:
 
     caught_up: list[str]
     known_manifests: set[str]
-    current: dict[tuple[str, str, str], warehouse.Held]
+    current: dict[Key, warehouse.CurrentRepository]
     seq: int
     latest_start: datetime | None
     members: Members
-    tracked: dict[tuple[str, str, str], str]  # what this writer tracks, and how it was selected
+    tracked: dict[Key, str]  # what this writer tracks, and how it was selected
     writer_id: str  # this writer's identity (etl.run.identity)
     set_aside: frozenset[str] = frozenset()  # committed runs this database does not hold
     beyond_lake: frozenset[str] = frozenset()  # runs this database holds and the lake does not
@@ -183,7 +184,7 @@ def start_state(config: Config, store: LakeStore, con: duckdb.DuckDBPyConnection
     state = StartState(
         caught_up,
         warehouse.manifest_digests(con),
-        warehouse.held(con),
+        warehouse.current_repositories(con),
         warehouse.next_seq(con),
         warehouse.latest_start(con),
         warehouse.scope_members(con),

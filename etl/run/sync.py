@@ -26,7 +26,7 @@ from etl import schemas
 from etl.config import Config
 from etl.errors import EtlError, Interrupted, LockHeldError, StorageError, WriteFailed
 from etl.failpoints import failpoint
-from etl.results import RunSummary, SyncOutcome, Target, TargetResult
+from etl.results import Key, RunSummary, SyncOutcome, Target, TargetResult
 from etl.run.crawl import CrawlSettings, crawl_targets
 from etl.run.discovery import Discovery, discover, endpoint_apis
 from etl.run.endpoints import client_for
@@ -56,7 +56,6 @@ from etl.run.start import (
 )
 from etl.status import RunStatus
 from etl.store import lake
-from etl.store.deltas import Key
 from etl.store.early import EarlyLoad
 from etl.store.storage import LakeStore, store_for
 from etl.store.summaries import bare_summary, summarise_run

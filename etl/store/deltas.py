@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.errors import StorageError
+from etl.results import Key
 from etl.schemas import DELTA_SCHEMA
 from etl.store import versioning, warehouse
 
-Key = tuple[str, str, str]  # endpoint, namespace, repository
 KEY_COLUMNS = ("endpoint", "namespace", "repository")
 KEYS_SCHEMA = pa.schema([(name, pa.string()) for name in KEY_COLUMNS])
 KEY_SEPARATOR = "\x1f"  # a character no SWR name may hold

@@ -16,8 +16,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl.results import Key
 from etl.store import versioning
-from etl.store.deltas import Key, keys_table
+from etl.store.deltas import keys_table
 from etl.store.warehouse import parquet_view
 
 log = logging.getLogger("etl.store.early")

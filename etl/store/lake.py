@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.failpoints import failpoint
+from etl.results import Key
 from etl.schemas import (
     DELTA_SCHEMA,
     DISCOVERY_SCHEMA,
@@ -41,7 +42,7 @@ from etl.schemas import (
     RUN_FILES,
     SNAPSHOT_SCHEMA,
 )
-from etl.store.deltas import Key, delta_batches, key_text, keys_of
+from etl.store.deltas import delta_batches, key_text, keys_of
 from etl.store.files import fsync
 from etl.store.lanes import Lane, Segment
 from etl.store.parts import ROWS_PER_GROUP, PartWriter, chunks

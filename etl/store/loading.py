@@ -20,11 +20,12 @@ import pyarrow.dataset as ds
 from etl import schemas
 from etl.errors import Refused, StorageError
 from etl.failpoints import failpoint
+from etl.results import Key
 from etl.schemas import DELTA_SCHEMA
 from etl.store import versioning
 from etl.store.cleanups import load_cleanups
 from etl.store.commits import Commit, commits_in_order, listed_runs
-from etl.store.deltas import Key, keys_table
+from etl.store.deltas import keys_table
 from etl.store.ordering import runs_to_take_back, take_back
 from etl.store.storage import LakeStore
 from etl.store.warehouse import (

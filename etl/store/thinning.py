@@ -40,10 +40,11 @@ import pyarrow.parquet as pq
 
 from etl.errors import StorageError
 from etl.failpoints import failpoint
+from etl.results import Key
 from etl.schemas import DELTA_SCHEMA, RUN_FILES, SNAPSHOT_SCHEMA, TARGET_RUN_SCHEMA
 from etl.store import versioning, warehouse
 from etl.store.commits import COMMIT_RECORD, Commit, commits_in_order, listed_runs
-from etl.store.deltas import KEY_COLUMNS, Key
+from etl.store.deltas import KEY_COLUMNS
 from etl.store.files import fsync, replacing
 from etl.store.lake import STAGING, partition
 from etl.store.loading import lake_dataset, lake_view

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from etl.errors import DatabaseBusy, StorageError, UsageError
 from etl.failpoints import failpoint
+from etl.results import Key
 from etl.store.files import replacing
 
 log = logging.getLogger("etl.store.warehouse")
@@ -205,7 +206,7 @@ def reading(
         yield con
 
 
-class Held(NamedTuple):
+class CurrentRepository(NamedTuple):
     """What a repository holds now: its current tags, under which tag filter, when the lake
     last stored its tags whole (None: never), the identity of the writer of its latest sync
     (None: a run written before writers had one), and how many of its tags a cleanup has
@@ -223,10 +224,10 @@ def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in con.execute("SELECT run_id FROM runs").fetchall()}
 
 
-def held(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], Held]:
-    """Return what each (endpoint, namespace, repository) holds now (`Held`)."""
+def current_repositories(con: duckdb.DuckDBPyConnection) -> dict[Key, CurrentRepository]:
+    """Return what each (endpoint, namespace, repository) holds now (`CurrentRepository`)."""
     rows = con.execute(sql("start/held")).fetchall()
-    return {(e, n, r): Held(int(tags), *rest) for e, n, r, tags, *rest in rows}
+    return {(e, n, r): CurrentRepository(int(tags), *rest) for e, n, r, tags, *rest in rows}
 
 
 def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[tuple[str, str]]]:
@@ -242,7 +243,7 @@ def scope_members(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[t
 
 def tracked(
     con: duckdb.DuckDBPyConnection, writer: str | None, writer_id: str | None
-) -> dict[tuple[str, str, str], str]:
+) -> dict[Key, str]:
     """Return the repositories the writer with identity `writer_id` (named `writer`) tracks
     now, each with how it was selected: a run that no longer selects one records it as
     untracked."""
@@ -260,7 +261,7 @@ def lost_identities(con: duckdb.DuckDBPyConnection, writer: str, endpoints: list
     return [row[0] for row in rows.fetchall()]
 
 
-def last_writers(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
+def last_writers(con: duckdb.DuckDBPyConnection) -> dict[Key, tuple[str, str]]:
     """Return, per (endpoint, namespace, repository), the writer and run that last synced it."""
     rows = con.execute(sql("start/last_writers")).fetchall()
     return {(e, n, r): (writer, run_id) for e, n, r, writer, run_id in rows}
