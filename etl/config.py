@@ -205,6 +205,17 @@ class EndpointConfig(Model):
 
     _checked_url = field_validator("url")(checked_url)
 
+    def named_targets(self) -> list[Target]:
+        """Return the targets named literally here (namespace and repository), in config
+        order: what a sync crawls without asking SWR's lists (etl.run.discovery does the rest)."""
+        return [
+            Target(self.name, target.namespace, repository, target.tag)
+            for target in self.targets
+            if not is_glob(target.namespace)
+            for repository in target.repositories
+            if not is_glob(repository)
+        ]
+
 
 class CrawlConfig(Model):
     """How the crawl runs, over every endpoint. The `max_*` keys and `deadline_s` keep a
@@ -351,14 +362,7 @@ class Config(Model):
     def targets(self) -> list[Target]:
         """Return the targets named literally (namespace and repository), in config order:
         what a sync crawls without asking SWR's lists (see etl.run.discovery for the rest)."""
-        return [
-            Target(endpoint.name, target.namespace, repository, target.tag)
-            for endpoint in self.endpoints
-            for target in endpoint.targets
-            if not is_glob(target.namespace)
-            for repository in target.repositories
-            if not is_glob(repository)
-        ]
+        return [target for endpoint in self.endpoints for target in endpoint.named_targets()]
 
     @property
     def writer(self) -> str:

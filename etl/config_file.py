@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from etl.config import Config, EndpointConfig, TokenAuthConfig
+from etl.config import Config, EndpointConfig, OutputConfig, TokenAuthConfig
 from etl.config_values import HEADER_UNSAFE, unsafe_in_header
 from etl.errors import ConfigError
 from etl.redact import remember_secrets
@@ -269,18 +269,18 @@ def check_ca_bundles(endpoints: list[EndpointConfig], file: str) -> None:
             raise ConfigError(f"{bundle} {exc}", file=file, key=key) from None
 
 
-def check_output(config: Config) -> None:
-    """Raise ConfigError if the lake or the DuckDB file cannot be written; create nothing."""
-    file = str(config.source)
-    outputs: list[tuple[str, Path, bool]] = [("output.duckdb", config.output.duckdb, False)]
-    if isinstance(config.output.lake, Path):  # object storage is checked by a request
-        outputs.append(("output.lake", config.output.lake, True))
-    if config.output.readonly_copy is not None:
-        outputs.append(("output.readonly_copy", config.output.readonly_copy, False))
-    if config.output.dashboard is not None:
-        outputs.append(("output.dashboard", config.output.dashboard, False))
-    if config.output.metrics is not None:
-        outputs.append(("output.metrics", config.output.metrics, False))
+def check_output_paths(out: OutputConfig, file: str) -> None:
+    """Raise ConfigError (naming the config `file` and the key) if the lake folder, the DuckDB
+    file or another output path cannot be written; create nothing."""
+    outputs: list[tuple[str, Path, bool]] = [("output.duckdb", out.duckdb, False)]
+    if isinstance(out.lake, Path):  # object storage is checked by a request
+        outputs.append(("output.lake", out.lake, True))
+    if out.readonly_copy is not None:
+        outputs.append(("output.readonly_copy", out.readonly_copy, False))
+    if out.dashboard is not None:
+        outputs.append(("output.dashboard", out.dashboard, False))
+    if out.metrics is not None:
+        outputs.append(("output.metrics", out.metrics, False))
     for key, path, want_dir in outputs:
         if path.exists() and path.is_dir() != want_dir:
             kind = "a directory" if want_dir else "a file"

@@ -15,6 +15,12 @@ class TargetStatus(StrEnum):
     FAILED = "failed"  # nothing usable: its previous snapshot stands
     UNTRACKED = "untracked"  # it left the configured scope: its tags close, not as removals
 
+    @property
+    def synced(self) -> bool:
+        """True when the status says what the repository holds (SQL: `synced`): its tags, or
+        nothing left; a failed target says nothing."""
+        return self is not TargetStatus.FAILED
+
 
 class RunStatus(StrEnum):
     """How a whole run went (`runs.status`)."""

@@ -31,7 +31,7 @@ from etl.cli import cli
 from etl.config import Config
 from etl.config_file import SECRET_FILE_KEYS
 from etl.config_values import S3Location
-from etl.store import warehouse
+from etl.store import queries, warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "reference"
@@ -284,7 +284,7 @@ MADE_BY_CODE = {
 
 def sql_files() -> dict[str, str]:
     """Return every file under `sql/` (`views/tags_current`) with its text, sorted by name."""
-    root = warehouse.sql_dir()
+    root = queries.sql_dir()
     return {
         path.relative_to(root).with_suffix("").as_posix(): path.read_text(encoding="utf-8")
         for path in sorted(root.rglob("*.sql"))
@@ -419,7 +419,7 @@ def sql_files_page() -> str:
         notice("the headers of the files under `sql/`"),
         "",
         "Every query the code runs is a file under `sql/` whose first lines say what it answers; "
-        "the code loads it by name (`warehouse.sql(name)`, `ask(con, name, ...)`).",
+        "the code loads it by name (`queries.sql(name)`, `ask(con, name, ...)`).",
     ]
     folder = None
     for name, text in sql_files().items():

@@ -498,7 +498,7 @@ def test_a_missing_plan_file_is_one_line(world: World) -> None:
 
 def test_apply_waits_for_no_sync_it_exits_75_while_one_runs(world: World) -> None:
     path, _ = world.plan("365d")
-    with output_lock(load_config(world.config, secrets_needed=False)):
+    with output_lock(load_config(world.config, secrets_needed=False).output):
         result = world.apply(path)
     assert result.exit_code == 75 and "another sync holds" in result.stderr
     assert world.fake.state.stats.deletes == 0

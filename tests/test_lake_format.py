@@ -21,8 +21,8 @@ from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry, next_day
 from etl.job import run_sync
 from etl.store import cleanups, commits
+from etl.store.queries import sql
 from etl.store.storage import local_store
-from etl.store.warehouse import sql
 from tests.conftest import discovering, query
 from tests.test_lake import lake_state, states_by_run
 

@@ -17,7 +17,7 @@ from etl.results import EXIT_CODES, Target, TargetResult, run_status
 from etl.run.guard import refuse_mass_removals
 from etl.run.listings import delta_targets
 from etl.status import RunStatus, TargetStatus
-from etl.store.warehouse import CurrentRepository
+from etl.store.known import CurrentRepository
 from etl.swr.paging import range_total
 from etl.swr.wire import retry_after_seconds
 

@@ -16,7 +16,7 @@ from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
 from etl.job import run_sync
 from etl.run.lock import OutputLock
-from etl.store import commits, loading, warehouse
+from etl.store import commits, known, loading, queries, warehouse
 from etl.store.storage import local_store
 from etl.swr import pages
 from tests.conftest import (
@@ -147,11 +147,11 @@ def test_a_load_duckdb_refuses_fails_in_one_line_and_the_next_sync_catches_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
-    read_sql = warehouse.sql
+    read_sql = queries.sql
     with monkeypatch.context() as patched:
         broken = "INSERT INTO tag_history SELECT * FROM no_such_table"
         patched.setattr(
-            warehouse,
+            queries,
             "sql",
             lambda name: broken if name == "versions/apply" else read_sql(name),
         )
@@ -192,7 +192,7 @@ def test_rebuild_recreates_identical_tables(
 @pytest.mark.parametrize(
     "versions_per_part",
     [
-        pytest.param(warehouse.VERSIONS_PER_PART, id="one-part"),
+        pytest.param(known.VERSIONS_PER_PART, id="one-part"),
         pytest.param(7, id="compared-in-many-parts"),
     ],
 )
@@ -203,7 +203,7 @@ def test_snapshots_of_every_run_are_reconstructed(
     monkeypatch: pytest.MonkeyPatch,
     versions_per_part: int,
 ) -> None:
-    monkeypatch.setattr(warehouse, "VERSIONS_PER_PART", versions_per_part)
+    monkeypatch.setattr(known, "VERSIONS_PER_PART", versions_per_part)
     config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
     first = run_sync(config)
     tomorrow = next_day(small_registry)

@@ -12,18 +12,18 @@ import pytest
 
 from etl import schemas
 from etl.schemas import SNAPSHOT_SCHEMA
-from etl.store import cleanups, warehouse
+from etl.store import cleanups, queries, warehouse
 from etl.store.deltas import keys_table
 
 SQL_FILES = sorted(
-    p.relative_to(warehouse.sql_dir()).with_suffix("").as_posix()
-    for p in warehouse.sql_dir().rglob("*.sql")
+    p.relative_to(queries.sql_dir()).with_suffix("").as_posix()
+    for p in queries.sql_dir().rglob("*.sql")
 )
 
 
 def test_every_sql_file_opens_with_a_one_line_comment() -> None:
     for name in SQL_FILES:
-        first = warehouse.sql(name).splitlines()[0]
+        first = queries.sql(name).splitlines()[0]
         assert first.startswith("-- ") and len(first) > 20, name
 
 
@@ -63,9 +63,9 @@ def test_every_sql_file_runs_on_a_fresh_database(
         # What the one rule of versioning reads (etl.store.versioning), as a load defines it.
         con.register("version_listed", schemas.DELTA_SCHEMA.empty_table())
         con.register("version_targets", keys_table([]))
-        warehouse.run_script(con, "load/version_scope", seq=1, part=0, parts=1)
-        warehouse.run_script(con, "load/version_current", seq=1)
-        warehouse.run_script(con, "versions/compare")
+        queries.run_script(con, "load/version_scope", seq=1, part=0, parts=1)
+        queries.run_script(con, "load/version_current", seq=1)
+        queries.run_script(con, "versions/compare")
         if name.startswith("lake/"):  # the lake's tables, as `thin` and a sync name them
             for table, schema in LAKE_TABLES.items():
                 con.register(table, schema.empty_table())
@@ -89,7 +89,7 @@ def test_every_sql_file_runs_on_a_fresh_database(
             "protect": ["latest"],
             "endpoints": ["local"],
         }
-        warehouse.run_script(con, name, **params)
+        queries.run_script(con, name, **params)
     finally:
         con.execute("ROLLBACK")
 
@@ -97,7 +97,7 @@ def test_every_sql_file_runs_on_a_fresh_database(
 def test_an_old_database_is_brought_forward_on_open(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute(warehouse.sql("schema"))  # tables only, as an early version left them
+        con.execute(queries.sql("schema"))  # tables only, as an early version left them
     with warehouse.connect(path) as con:
         views = {
             r[0]
@@ -113,12 +113,12 @@ def test_a_reader_of_a_database_an_older_version_wrote_finds_every_view_and_macr
 ) -> None:
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute(warehouse.sql("schema"))  # tables only: no view or macro of this version
+        con.execute(queries.sql("schema"))  # tables only: no view or macro of this version
     with warehouse.connect(path, read_only=True) as con:
         con.execute("SELECT * FROM cleanup_candidates(365)").fetchall()
         for name in SQL_FILES:
             if name.startswith("dashboard/"):
-                con.execute(warehouse.sql(name)).fetchall()
+                con.execute(queries.sql(name)).fetchall()
     with duckdb.connect(str(path), read_only=True) as con:  # and nothing was written
         assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchall() == [
             (0,)
@@ -129,7 +129,7 @@ def test_a_reader_of_a_database_without_a_table_this_version_adds_finds_every_vi
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "old.duckdb"
-    schema = warehouse.sql("schema")
+    schema = queries.sql("schema")
     with duckdb.connect(str(path)) as con:  # as a version before `cleanup apply` left it
         con.execute(schema[: schema.index("CREATE TABLE IF NOT EXISTS cleanup_deletions")])
     with warehouse.connect(path, read_only=True) as con:
@@ -141,7 +141,7 @@ def test_a_reader_of_a_database_without_a_table_this_version_adds_finds_every_vi
 
 
 def test_sql_is_read_from_the_package_or_the_checkout() -> None:
-    assert (warehouse.sql_dir() / "schema.sql").is_file()
+    assert (queries.sql_dir() / "schema.sql").is_file()
 
 
 def test_sql_files_live_in_a_folder_that_says_what_they_are_for() -> None:
@@ -152,7 +152,7 @@ def test_sql_files_live_in_a_folder_that_says_what_they_are_for() -> None:
         "macros",
         "views",
         "load",
-        "start",
+        "known",
         "report",
         "dashboard",
         "summary",
@@ -165,7 +165,7 @@ def test_sql_files_live_in_a_folder_that_says_what_they_are_for() -> None:
 def test_every_macro_and_view_is_created_in_an_order_read_from_the_sql(tmp_path: Path) -> None:
     order = warehouse.definition_files()
     assert set(order) == {n for n in SQL_FILES if n.startswith(("macros/", "views/"))}
-    defined = {w.lower() for n in order for w in warehouse.DEFINES.findall(warehouse.sql(n))}
+    defined = {w.lower() for n in order for w in warehouse.DEFINES.findall(queries.sql(n))}
     with warehouse.connect(tmp_path / "fresh.duckdb") as con:
         catalog = {
             r[0]
@@ -268,5 +268,5 @@ def test_the_tag_columns_are_declared_once_and_every_relation_takes_them_from_th
     with duckdb.connect() as lake:
         for table, schema in LAKE_TABLES.items():
             lake.register(table, schema.empty_table())
-        state = warehouse.sql("lake/state").split("\n", 1)[1].rstrip().rstrip(";")
+        state = queries.sql("lake/state").split("\n", 1)[1].rstrip().rstrip(";")
         assert columns_of(lake, f"({state})") == [*KEY, *tags, "run_id"]

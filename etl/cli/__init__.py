@@ -114,13 +114,16 @@ def plan(config_path: Path) -> None:
     """
     from etl.cli.plan import print_plan
     from etl.run.plan import known_scope, plan_endpoints
-    from etl.run.start import prepare
+    from etl.run.start import checked_before_run
     from etl.store.storage import store_for
 
     config = load_config(config_path)
-    auths = prepare(config, store_for(config.output), probe_write=False)
-    known = known_scope(config)
-    plans = asyncio.run(plan_endpoints(config, auths, known))
+    out, source = config.output, str(config.source)
+    auths = checked_before_run(
+        config.endpoints, config.crawl.timeout_s, out, store_for(out), source, probe_write=False
+    )
+    known = known_scope(out.duckdb, config.writer)
+    plans = asyncio.run(plan_endpoints(config.endpoints, config.crawl, auths, known))
     print_plan(config, plans, known)
     if any(plan.error is not None or plan.unknown for plan in plans):
         sys.exit(1)
@@ -224,7 +227,7 @@ def query(config_path: Path, sql: str | None, sql_file: str | None, fmt: str) ->
 
     from etl.errors import QueryError
     from etl.present.formats import Section, print_sections
-    from etl.store.warehouse import answer
+    from etl.store.queries import answer
 
     if (sql is None) == (sql_file is None):
         raise QueryError("give the SQL as an argument or with -f FILE, not both")
@@ -295,7 +298,7 @@ def rebuild(config_path: Path, force: bool) -> None:
     out = config.output
     store = store_for(out)
     store.check_lake("output.lake", str(config.source), probe_write=False)
-    with output_lock(config):
+    with output_lock(out):
         loaded = rebuild_warehouse(out.duckdb, store, force=force)
         if (copy := out.readonly_copy) is not None:
             refreshing("the read-only copy", copy, lambda: publish_copy(out.duckdb, copy))

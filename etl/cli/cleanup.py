@@ -220,7 +220,7 @@ def apply_with_lock(config: Config, planned: CleanupPlan) -> Applied:
     """Apply a plan holding the output lock, with every endpoint's credentials."""
     from etl.present.progress import setup_logging
     from etl.run.cleanup import Recording, applier, apply_plan
-    from etl.run.endpoints import auth_for
+    from etl.run.endpoints import auths_for
     from etl.run.start import output_lock
     from etl.store.storage import store_for
 
@@ -229,8 +229,8 @@ def apply_with_lock(config: Config, planned: CleanupPlan) -> Applied:
     store = store_for(out)
     store.check_lake("output.lake", str(config.source))
     recording = Recording(store, out.duckdb, out.readonly_copy, applier(config.writer))
-    with output_lock(config):
-        auths = {e.name: auth_for(e, config, i) for i, e in enumerate(config.endpoints)}
+    with output_lock(out):
+        auths = auths_for(config.endpoints, config.crawl.timeout_s, str(config.source))
         return apply_plan(
             planned, config.endpoints, config.crawl, auths, recording, on_attempt=show_attempt
         )

@@ -66,7 +66,7 @@ def print_leaving_scope(known: KnownScope, targets: list[Target]) -> None:
 
 def print_other_writers(config: Config, targets: list[Target]) -> None:
     """Say which planned repositories another writer (config) sharing the lake synced last."""
-    others = other_writers(config, targets)
+    others = other_writers(config.output.duckdb, config.writer, targets)
     if others:
         click.echo(
             f"WARNING: {len(others)} of these repositories were last synced by another writer "

@@ -15,7 +15,7 @@ import duckdb
 
 from etl.present.formats import human_bytes, is_size
 from etl.present.text import printable
-from etl.store.warehouse import Answer, ask
+from etl.store.queries import Answer, ask
 
 GIB = 2**30
 # One colour per measure, on every chart (Okabe-Ito and Tableau hues, told apart in colour

@@ -35,7 +35,7 @@ from etl.present.charts import (
 )
 from etl.present.formats import human_bytes
 from etl.store.files import replacing
-from etl.store.warehouse import Answer
+from etl.store.queries import Answer
 
 # The default cleanup rule, as `swr-etl report`'s: tags nobody pushed for a year.
 CLEANUP_DAYS = 365

@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from etl.present.text import printable, spreadsheet_safe
-from etl.store.warehouse import Answer
+from etl.store.queries import Answer
 
 SIZE_SUFFIXES = ("size", "bytes")
 

@@ -21,7 +21,7 @@ from etl.errors import Interrupted
 from etl.present.push import Gateway, push, shown
 from etl.results import RunSummary
 from etl.status import RunStatus, TargetStatus
-from etl.store import warehouse
+from etl.store import queries, warehouse
 from etl.store.summaries import current_holdings
 
 log = logging.getLogger("etl.metrics")
@@ -184,7 +184,7 @@ def held_now(duckdb_path: Path) -> dict[str, tuple[int, int, int]]:
     the metrics still say the run failed, and when)."""
     try:
         with warehouse.connect(duckdb_path, read_only=True) as con:
-            latest = warehouse.ask(con, "report/last_run").first()
+            latest = queries.ask(con, "report/last_run").first()
             held = current_holdings(con, latest["run_id"]) if latest else []
     except Interrupted:
         raise

@@ -12,7 +12,7 @@ import duckdb
 from etl.errors import UsageError
 from etl.present.formats import Section, human_bytes
 from etl.present.text import printable
-from etl.store.warehouse import answer, sql
+from etl.store.queries import answer, sql
 
 
 def section(

@@ -13,7 +13,7 @@ from collections import Counter
 from etl.errors import LimitError
 from etl.results import Key, TargetResult
 from etl.status import TargetStatus
-from etl.store.warehouse import CurrentRepository
+from etl.store.known import CurrentRepository
 
 
 def tags_lost(result: TargetResult, current: dict[Key, CurrentRepository]) -> int:

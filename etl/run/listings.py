@@ -13,7 +13,7 @@ from datetime import datetime
 
 from etl.results import Key, TargetResult
 from etl.status import TargetStatus
-from etl.store.warehouse import CurrentRepository
+from etl.store.known import CurrentRepository
 
 
 def period_start(moment: datetime, every_s: float) -> float:

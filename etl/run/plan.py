@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
-from etl.config import Config, EndpointConfig
+from etl.config import CrawlConfig, EndpointConfig
 from etl.errors import ApiError, EndpointError, EtlError, NotFoundError
 from etl.results import LITERAL, Key, Target
 from etl.run.discovery import (
@@ -22,7 +23,7 @@ from etl.run.discovery import (
 )
 from etl.run.endpoints import client_for
 from etl.run.identity import known_writer_id
-from etl.store import warehouse
+from etl.store import known, warehouse
 from etl.swr.auth import Auth
 from etl.swr.client import RetryPolicy, SwrClient
 from etl.swr.lists import Api, tag_list_of
@@ -52,46 +53,44 @@ class KnownScope:
     shared_names: dict[str, int] = field(default_factory=dict)  # writer name -> writers
 
 
-def known_scope(config: Config) -> KnownScope:
-    """Return what the database knows of this config's scope (nothing when there is no
-    database yet, or another process holds it)."""
-    if not config.output.duckdb.exists():
+def known_scope(duckdb_path: Path, writer: str) -> KnownScope:
+    """Return what the database at `duckdb_path` knows of the scope of `writer` (nothing when
+    there is no database yet, or another process holds it)."""
+    if not duckdb_path.exists():
         return KnownScope()
     try:
-        with warehouse.connect(config.output.duckdb, read_only=True) as con:
-            tracked = warehouse.tracked(con, config.writer, known_writer_id(config.output.duckdb))
-            return KnownScope(warehouse.scope_members(con), tracked, warehouse.shared_names(con))
+        with warehouse.connect(duckdb_path, read_only=True) as con:
+            tracked = known.tracked(con, writer, known_writer_id(duckdb_path))
+            return KnownScope(known.scope_members(con), tracked, known.shared_names(con))
     except (EtlError, duckdb.Error):
         return KnownScope()
 
 
 async def plan_endpoint(
-    config: Config,
     endpoint: EndpointConfig,
+    crawl: CrawlConfig,
     auth: Auth,
     members: Members | None = None,
     tracked: Collection[Key] | None = None,
 ) -> EndpointPlan:
     """Return an endpoint's plan: credentials checked, patterns resolved (nothing written)."""
     plan = EndpointPlan(endpoint)
-    client = client_for(
-        endpoint, config.crawl, auth, retry=RetryPolicy(max_attempts=2, base_delay_s=0.2)
-    )
+    client = client_for(endpoint, crawl, auth, retry=RetryPolicy(max_attempts=2, base_delay_s=0.2))
     async with client:
         plan.api = "v2" if endpoint.api == "v2" else "v3"
-        plan.error = await check_credentials(config, endpoint, client, plan.api)
+        plan.error = await check_credentials(endpoint, client, plan.api)
         unknown = (
             isinstance(plan.error, EndpointError) and plan.error.error_code == UNKNOWN_PATH_CODE
         )
         if endpoint.api == "auto" and (unknown or discovers(endpoint)):
             # The 1-tag check was the probe; without a literal target, probe the repository list.
-            plan.api = "v2" if unknown else await endpoint_api(config, endpoint, client)
+            plan.api = "v2" if unknown else await endpoint_api(endpoint, client)
             if unknown:
-                plan.error = await check_credentials(config, endpoint, client, plan.api)
+                plan.error = await check_credentials(endpoint, client, plan.api)
         if plan.error is None:
             found = Discovery()
             await EndpointDiscovery(
-                endpoint, client, members or {}, found, config.crawl.page_size, plan.api
+                endpoint, client, members or {}, found, crawl.page_size, plan.api
             ).run()
             plan.selections = found.selections
             plan.error = next((s.error for s in found.selections if s.error), None)
@@ -130,11 +129,11 @@ async def unknown_names(
 
 
 async def check_credentials(
-    config: Config, endpoint: EndpointConfig, client: SwrClient, api: Api
+    endpoint: EndpointConfig, client: SwrClient, api: Api
 ) -> ApiError | None:
     """Return None if the endpoint accepts our credentials (one 1-tag request for a literal
     target; patterns are checked by their own list requests), else the error."""
-    target = next((t for t in config.targets() if t.endpoint == endpoint.name), None)
+    target = next(iter(endpoint.named_targets()), None)
     if target is None:
         return None
     listing = tag_list_of(
@@ -152,30 +151,33 @@ async def check_credentials(
 
 
 async def plan_endpoints(
-    config: Config, auths: dict[str, Auth], known: KnownScope | None = None
+    endpoints: list[EndpointConfig],
+    crawl: CrawlConfig,
+    auths: dict[str, Auth],
+    known: KnownScope | None = None,
 ) -> list[EndpointPlan]:
     """Return every endpoint's plan, in config order."""
     scope = known or KnownScope()
     return [
-        await plan_endpoint(config, e, auths[e.name], scope.members, scope.tracked)
-        for e in config.endpoints
+        await plan_endpoint(e, crawl, auths[e.name], scope.members, scope.tracked)
+        for e in endpoints
     ]
 
 
-def other_writers(config: Config, targets: list[Target]) -> list[str]:
-    """Return the planned repositories another writer (config) sharing the lake synced last,
-    as far as the database knows (none when it does not exist or is busy), each with that
-    writer and run."""
-    if not config.output.duckdb.exists():
+def other_writers(duckdb_path: Path, writer: str, targets: list[Target]) -> list[str]:
+    """Return the planned repositories another writer than `writer` sharing the lake synced
+    last, as far as the database at `duckdb_path` knows (none when it does not exist or is
+    busy), each with that writer and run."""
+    if not duckdb_path.exists():
         return []
     try:
-        with warehouse.connect(config.output.duckdb, read_only=True) as con:
-            last = warehouse.last_writers(con)
+        with warehouse.connect(duckdb_path, read_only=True) as con:
+            last = known.last_writers(con)
     except (EtlError, duckdb.Error):
         return []
     others = []
     for target in targets:
-        writer, run_id = last.get(target.key, ("", ""))
-        if writer and writer != config.writer:
-            others.append(f"{target.endpoint}/{target.path} (writer {writer}, run {run_id})")
+        other, run_id = last.get(target.key, ("", ""))
+        if other and other != writer:
+            others.append(f"{target.endpoint}/{target.path} (writer {other}, run {run_id})")
     return others

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import duckdb
 
-from etl.config import Config
+from etl.config import OutputConfig
 from etl.errors import EtlError, Interrupted, StorageError
 from etl.results import Key, RunSummary
 from etl.store import commits, lake, warehouse
@@ -28,10 +28,10 @@ class Reports(Protocol):
     """What a run hands its reports to: the metrics file and the page. The caller supplies
     them (`etl.job` wires `etl.present`): a run never imports how it is presented."""
 
-    def metrics(self, config: Config, summary: RunSummary) -> None:
+    def metrics(self, summary: RunSummary) -> None:
         """Write (and deliver) the metrics of a finished run."""
 
-    def failed_metrics(self, config: Config, started: datetime, interrupted: bool) -> None:
+    def failed_metrics(self, started: datetime, interrupted: bool) -> None:
         """Write the metrics of a run that failed or was interrupted before it finished."""
 
     def page(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -55,25 +55,27 @@ class Committed:
         return f"run {self.run_id} is committed to the lake and loaded into {self.duckdb}"
 
 
-def committed(config: Config, store: LakeStore, run_id: str) -> Committed:
-    """Return where run `run_id` of this config stands once committed to `store`."""
-    return Committed(run_id, store.url, config.output.duckdb)
+def committed(out: OutputConfig, store: LakeStore, run_id: str) -> Committed:
+    """Return where run `run_id` stands once committed to `store` (and loaded into
+    `out.duckdb`)."""
+    return Committed(run_id, store.url, out.duckdb)
 
 
-def refresh_outputs(config: Config, store: LakeStore, run_id: str, reports: Reports | None) -> None:
+def refresh_outputs(
+    out: OutputConfig, store: LakeStore, run_id: str, reports: Reports | None
+) -> None:
     """Refresh the read-only copy and the dashboard page of a loaded run. The run is loaded:
     one that cannot be refreshed (a reader holds the DuckDB file, a full disk) is a warning that
     says so and when it will be, never a failed run; an interrupt still stops the process.
     Without `reports` (a failed run) the page is left as it was."""
-    out = config.output
     if out.readonly_copy is not None:
         refreshing(
-            "the read-only copy", out.readonly_copy, lambda: refresh_copy(config, store, run_id)
+            "the read-only copy", out.readonly_copy, lambda: refresh_copy(out, store, run_id)
         )
     if out.dashboard is not None and reports is not None:
         page = reports.page
         refreshing(
-            "the dashboard", out.dashboard, lambda: refresh_dashboard(config, store, run_id, page)
+            "the dashboard", out.dashboard, lambda: refresh_dashboard(out, store, run_id, page)
         )
 
 
@@ -96,10 +98,9 @@ def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
         )
 
 
-def places(config: Config, store: LakeStore, snapshot_date: str, run_id: str) -> dict[str, str]:
+def places(out: OutputConfig, store: LakeStore, snapshot_date: str, run_id: str) -> dict[str, str]:
     """Return where a run went: its commit record's partition of the lake, the DuckDB file, the
     copy, the page."""
-    out = config.output
     found = {
         "lake": store.show(store.path(lake.partition("runs", snapshot_date, run_id))),
         "duckdb": str(out.duckdb),
@@ -111,13 +112,12 @@ def places(config: Config, store: LakeStore, snapshot_date: str, run_id: str) ->
 
 
 def refresh_dashboard(
-    config: Config,
+    out: OutputConfig,
     store: LakeStore,
     run_id: str,
     write_page: Callable[[duckdb.DuckDBPyConnection, Path], None],
 ) -> None:
     """Rewrite the dashboard page; on failure say that the run itself is safe."""
-    out = config.output
     assert out.dashboard is not None
     try:
         with warehouse.connect(out.duckdb) as con:  # within the sync's memory limit
@@ -125,12 +125,12 @@ def refresh_dashboard(
     except OSError as exc:
         raise StorageError(
             f"cannot write the dashboard {out.dashboard}: {exc.strerror or exc}; "
-            f"{committed(config, store, run_id).loaded()}"
+            f"{committed(out, store, run_id).loaded()}"
         ) from None
 
 
-def load_published(
-    config: Config,
+def load_committed_run(
+    out: OutputConfig,
     store: LakeStore,
     snapshot_date: str,
     run_id: str,
@@ -140,8 +140,7 @@ def load_published(
     """Load a run just committed to the lake into DuckDB over `con` (continuing its open
     transaction, in which the `continued` targets are versioned, if any); on any failure,
     raise one line that says the run is safe in the lake and what the next sync will do."""
-    out = config.output
-    where = committed(config, store, run_id).in_lake()
+    where = committed(out, store, run_id).in_lake()
     try:
         load_run(con, commits.read_commit(store, snapshot_date, run_id), continued)
         checkpoint(con, out.duckdb, run_id)
@@ -174,11 +173,10 @@ def checkpoint(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> None:
         ) from None
 
 
-def refresh_copy(config: Config, store: LakeStore, run_id: str) -> None:
+def refresh_copy(out: OutputConfig, store: LakeStore, run_id: str) -> None:
     """Replace the read-only copy; on failure say that the run itself is safe."""
-    out = config.output
     assert out.readonly_copy is not None
-    done = committed(config, store, run_id).loaded()
+    done = committed(out, store, run_id).loaded()
     stale = f"the read-only copy {out.readonly_copy} was not refreshed (the next sync does it)"
     try:
         warehouse.publish_copy(out.duckdb, out.readonly_copy)

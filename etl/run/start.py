@@ -8,22 +8,23 @@ import importlib.util
 import logging
 import secrets
 import shutil
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from etl.config import Config
-from etl.config_file import check_ca_bundles, check_output
+from etl.config import EndpointConfig, OutputConfig
+from etl.config_file import check_ca_bundles, check_output_paths
 from etl.errors import NEEDS_PLOTLY, ConfigError, DatabaseBusy, NewerLakeFormat, StorageError
 from etl.results import Key
 from etl.run.discovery import Members
-from etl.run.endpoints import auth_for
+from etl.run.endpoints import auths_for
 from etl.run.identity import writer_id
 from etl.run.lock import OutputLock
-from etl.store import commits, lake, replaced, warehouse
+from etl.store import commits, known, lake, replaced, warehouse
 from etl.store.loading import LoadRefused, catch_up
 from etl.store.storage import LakeStore
 from etl.swr.auth import Auth
@@ -31,33 +32,38 @@ from etl.swr.auth import Auth
 log = logging.getLogger("etl.run.start")
 
 
-def prepare(config: Config, store: LakeStore, probe_write: bool = True) -> dict[str, Auth]:
-    """Check the config, the credentials' sources and the outputs before any crawl (an
-    object-storage lake with one listing and a probe write); return each endpoint's auth."""
-    if not config.endpoints:
+def checked_before_run(
+    endpoints: list[EndpointConfig],
+    timeout_s: float,
+    out: OutputConfig,
+    store: LakeStore,
+    source: str,
+    probe_write: bool = True,
+) -> dict[str, Auth]:
+    """Check the endpoints, the credentials' sources and the outputs (of the config file
+    `source`) before any crawl (an object-storage lake with one listing and a probe write);
+    return each endpoint's auth."""
+    if not endpoints:
         raise ConfigError(
             "none given: a config without endpoints can only `swr-etl load` a shared lake",
-            file=str(config.source),
+            file=source,
             key="endpoints",
         )
-    auths = {e.name: auth_for(e, config, i) for i, e in enumerate(config.endpoints)}
-    check_ca_bundles(config.endpoints, str(config.source))
-    check_outputs(config, store, probe_write)
+    auths = auths_for(endpoints, timeout_s, source)
+    check_ca_bundles(endpoints, source)
+    check_outputs(out, store, source, probe_write)
     return auths
 
 
-def check_outputs(config: Config, store: LakeStore, probe_write: bool) -> None:
-    """Raise ConfigError if an output cannot be written: local paths by looking, an
-    object-storage lake by one listing (and, with `probe_write`, a probe object)."""
-    check_output(config)
-    if config.output.dashboard is not None and importlib.util.find_spec("plotly") is None:
+def check_outputs(out: OutputConfig, store: LakeStore, source: str, probe_write: bool) -> None:
+    """Raise ConfigError (naming the config file `source`) if an output cannot be written:
+    local paths by looking, an object-storage lake by one listing (and, with `probe_write`, a
+    probe object)."""
+    check_output_paths(out, source)
+    if out.dashboard is not None and importlib.util.find_spec("plotly") is None:
         # Found before the crawl, not after the commit: the page needs Plotly's script.
-        raise ConfigError(
-            NEEDS_PLOTLY,
-            file=str(config.source),
-            key="output.dashboard",
-        )
-    store.check_lake("output.lake", str(config.source), probe_write)
+        raise ConfigError(NEEDS_PLOTLY, file=source, key="output.dashboard")
+    store.check_lake("output.lake", source, probe_write)
 
 
 def new_run_id(started: datetime) -> str:
@@ -87,29 +93,29 @@ def run_start(latest: datetime | None) -> datetime:
     return corrected
 
 
-def output_lock(config: Config) -> OutputLock:
+def output_lock(out: OutputConfig) -> OutputLock:
     """Return the lock a writer of the outputs holds: the DuckDB file's, and a local lake's.
 
     An object-storage lake has no lock: several writers share it, each run under keys of its
     own, and uncommitted runs are removed only after `output.orphan_grace`.
     """
-    out = config.output
     paths = [out.duckdb.with_name(out.duckdb.name + ".lock")]
     if isinstance(out.lake, Path):
         paths.append(out.lake / lake.LOCK)
     return OutputLock(*paths)
 
 
-def spool_for(config: Config, run_id: str) -> Path:
+def spool_for(out: OutputConfig, run_id: str) -> Path:
     """Return the local folder where a run's crawl gathers its pages: in a local lake's
     staging, or beside the DuckDB file when the lake is on object storage."""
-    if isinstance(config.output.lake, Path):
-        return config.output.lake / lake.STAGING / run_id
-    return spool_root(config) / run_id
+    if isinstance(out.lake, Path):
+        return out.lake / lake.STAGING / run_id
+    return spool_root(out) / run_id
 
 
-def spool_root(config: Config) -> Path:
-    return config.output.duckdb.with_name(config.output.duckdb.name + ".spool")
+def spool_root(out: OutputConfig) -> Path:
+    """Return the folder of the runs' spools beside the DuckDB file (object-storage lakes)."""
+    return out.duckdb.with_name(out.duckdb.name + ".spool")
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class StartState:
 
     caught_up: list[str]
     known_manifests: set[str]
-    current: dict[Key, warehouse.CurrentRepository]
+    current: dict[Key, known.CurrentRepository]
     seq: int
     latest_start: datetime | None
     members: Members
@@ -134,16 +140,38 @@ class StartState:
         return not self.set_aside and not self.beyond_lake
 
 
-def prepare_outputs(
-    config: Config, store: LakeStore, held: ExitStack
-) -> tuple[StartState, duckdb.DuckDBPyConnection]:
+@contextmanager
+def warehouse_caught_up(
+    out: OutputConfig, store: LakeStore, writer: str, endpoints: list[str]
+) -> Iterator[tuple[StartState, duckdb.DuckDBPyConnection]]:
     """Remove what interrupted runs left, report set-aside runs, load the runs DuckDB missed,
-    and return what the new run needs to know with the warehouse's connection, open until
-    `held` closes (no other process can open the file meanwhile). Call it holding the output
-    lock."""
-    out = config.output
+    and yield what the new run of `writer` (on `endpoints`) needs to know with the warehouse's
+    connection, open until the context ends (no other process can open the file meanwhile).
+    Enter it holding the output lock."""
+    clean_after_interrupted_runs(out, store)
+    with ExitStack() as held:
+        try:
+            con = held.enter_context(warehouse.connect(out.duckdb))
+            state = start_state(out.duckdb, writer, endpoints, store, con)
+        except DatabaseBusy as exc:
+            raise DatabaseBusy(
+                f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"
+            ) from None
+        except LoadRefused as exc:
+            raise LoadRefused(
+                f"{exc}; the next sync tries it once more, then sets it aside and goes on"
+            ) from None
+        except NewerLakeFormat as exc:
+            raise NewerLakeFormat(f"{exc}; nothing was loaded, crawled or written") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
+        yield state, con
+
+
+def clean_after_interrupted_runs(out: OutputConfig, store: LakeStore) -> None:
+    """Remove what interrupted runs (and `thin`s) left in the lake and the spool."""
     store.make_dirs(store.root)
-    shutil.rmtree(spool_root(config), ignore_errors=True)  # a killed run's (we hold the lock)
+    shutil.rmtree(spool_root(out), ignore_errors=True)  # a killed run's (we hold the lock)
     grace = 0.0 if store.local else out.orphan_grace
     try:
         removed = commits.clean_uncommitted(store, grace)
@@ -152,49 +180,36 @@ def prepare_outputs(
         raise StorageError(f"cannot clean the lake {store.url}: {exc}") from None
     if removed:
         log.info("removed what interrupted runs left behind: %s", ", ".join(removed))
-    try:
-        con = held.enter_context(warehouse.connect(out.duckdb))
-        state = start_state(config, store, con)
-    except DatabaseBusy as exc:
-        raise DatabaseBusy(
-            f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"
-        ) from None
-    except LoadRefused as exc:
-        raise LoadRefused(
-            f"{exc}; the next sync tries it once more, then sets it aside and goes on"
-        ) from None
-    except NewerLakeFormat as exc:
-        raise NewerLakeFormat(f"{exc}; nothing was loaded, crawled or written") from None
-    except OSError as exc:
-        raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
-    return state, con
 
 
-def start_state(config: Config, store: LakeStore, con: duckdb.DuckDBPyConnection) -> StartState:
-    """Load the committed runs the warehouse lacks and return what the new run needs to know,
-    with the writer's identity (found again in the lake if its file was lost)."""
+def start_state(
+    duckdb_path: Path,
+    writer: str,
+    endpoints: list[str],
+    store: LakeStore,
+    con: duckdb.DuckDBPyConnection,
+) -> StartState:
+    """Load the committed runs the warehouse lacks and return what the new run of `writer`
+    needs to know, with its identity (found again in the lake if its file was lost)."""
     listed = commits.listed_runs(store)
     caught_up = catch_up(con, store, listed)
-    endpoints = [endpoint.name for endpoint in config.endpoints]
-    identity = writer_id(
-        config.output.duckdb, lambda: warehouse.lost_identities(con, config.writer, endpoints)
-    )
-    aside = warehouse.set_aside_runs(con)
-    beyond = warehouse.loaded_run_ids(con) - {run_id for _, run_id in listed}
+    identity = writer_id(duckdb_path, lambda: known.lost_identities(con, writer, endpoints))
+    aside = known.set_aside_runs(con)
+    beyond = known.loaded_run_ids(con) - {run_id for _, run_id in listed}
     state = StartState(
         caught_up,
-        warehouse.manifest_digests(con),
-        warehouse.current_repositories(con),
-        warehouse.next_seq(con),
-        warehouse.latest_start(con),
-        warehouse.scope_members(con),
-        warehouse.tracked(con, config.writer, identity),
+        known.manifest_digests(con),
+        known.current_repositories(con),
+        known.next_seq(con),
+        known.latest_start(con),
+        known.scope_members(con),
+        known.tracked(con, writer, identity),
         identity,
         frozenset(aside),
         frozenset(beyond),
     )
-    warehouse.warn_shared_names(con)
-    report_set_aside(aside, config.output.duckdb, store)
+    known.warn_shared_names(con)
+    report_set_aside(aside, duckdb_path, store)
     return state
 
 

@@ -39,8 +39,8 @@ from etl.errors import UsageError
 from etl.schemas import CLEANUP_SCHEMA, LAKE_FORMAT
 from etl.store.commits import newer_lake_format
 from etl.store.files import fsync, replacing
+from etl.store.queries import Answer, ask, sql
 from etl.store.storage import LakeStore
-from etl.store.warehouse import Answer, ask, sql
 
 log = logging.getLogger("etl.store.cleanups")
 

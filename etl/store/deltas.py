@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from etl.errors import StorageError
 from etl.results import Key
 from etl.schemas import DELTA_SCHEMA
-from etl.store import versioning, warehouse
+from etl.store import known, queries, versioning, warehouse
 
 KEY_COLUMNS = ("endpoint", "namespace", "repository")
 KEYS_SCHEMA = pa.schema([(name, pa.string()) for name in KEY_COLUMNS])
@@ -79,12 +79,12 @@ def _changes(
     nothing is written to the warehouse)."""
     con.register(versioning.TARGETS, keys)
     if listed:
-        warehouse.parquet_view(con, versioning.LISTED, listed, "*, NULL::VARCHAR AS op")
+        queries.parquet_view(con, versioning.LISTED, listed, "*, NULL::VARCHAR AS op")
     else:
         con.register(versioning.LISTED, DELTA_SCHEMA.empty_table())
     versioning.current_in_warehouse(con)
     try:
-        parts = warehouse.version_parts(con)
+        parts = known.version_parts(con)
         yield from versioning.lake_changes(con, run, parts, rows_per_batch)
     finally:
         versioning.forget(con)

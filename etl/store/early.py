@@ -19,12 +19,12 @@ import pyarrow.parquet as pq
 from etl.results import Key
 from etl.store import versioning
 from etl.store.deltas import keys_table
-from etl.store.warehouse import parquet_view
+from etl.store.queries import parquet_view
 
 log = logging.getLogger("etl.store.early")
 
 
-class EarlyLoad:
+class OpenVersions:
     """The versions of a run's completed targets, written in one open transaction of `con`,
     compared with the versions current before the run over `reader`, outside it (a pair of
     connections of their own: they are used from the loader's thread). `spool`: a local

@@ -26,25 +26,24 @@ from etl.store import versioning
 from etl.store.cleanups import load_cleanups
 from etl.store.commits import Commit, commits_in_order, listed_runs
 from etl.store.deltas import keys_table
-from etl.store.ordering import runs_to_take_back, take_back
-from etl.store.storage import LakeStore
-from etl.store.warehouse import (
+from etl.store.known import (
     LOADS_BEFORE_SET_ASIDE,
-    connect,
     count_runs,
+    latest_start_of,
     loaded_run_ids,
     next_seq,
-    parquet_view,
-    run_script,
     set_aside_in,
     set_aside_runs,
-    sql,
     version_parts,
 )
+from etl.store.ordering import runs_to_take_back, take_back
+from etl.store.queries import ask, parquet_view, run_script, sql
+from etl.store.storage import LakeStore
+from etl.store.warehouse import connect
 
 log = logging.getLogger("etl.store.loading")
 
-# The versioning steps of a load, once per part of the targets (warehouse.version_parts): the
+# The versioning steps of a load, once per part of the targets (known.version_parts): the
 # part's scope and current versions, then the one rule (etl.store.versioning).
 VERSIONING_STEPS = ("load/version_scope", "load/version_current", *versioning.STEPS)
 
@@ -72,7 +71,7 @@ def load_run(
         con.execute("BEGIN TRANSACTION")
     step = "reading the run"
     try:
-        if con.execute("SELECT 1 FROM runs WHERE run_id = $r", {"r": run_id}).fetchall():
+        if ask(con, "known/run_loaded", run_id=run_id).rows:
             con.execute("ROLLBACK")
             return False
         started_at = commit.row.column("started_at")[0].as_py()
@@ -158,12 +157,11 @@ def seq_for(con: duckdb.DuckDBPyConnection, commit: Commit) -> int:
     following = next_seq(con)
     if commit.seq is None or commit.seq >= following:
         return following if commit.seq is None else commit.seq
-    who: str | None
-    if commit.writer_id is not None:  # one writer, whatever the names of the others
-        query, who = "SELECT max(started_at) FROM runs WHERE writer_id = $w", commit.writer_id
-    else:
-        query, who = "SELECT max(started_at) FROM runs WHERE writer = $w", commit.writer
-    later = con.execute(query, {"w": who}).fetchall()[0][0]
+    # One writer by its identity, whatever the names of the others; by its name before ids.
+    who, later = (
+        commit.writer_id or commit.writer,
+        latest_start_of(con, commit.writer_id, commit.writer),
+    )
     if who is None or (later is not None and later >= commit.started_at):
         raise StorageError(
             f"run {commit.run_id} has sequence number {commit.seq}, but the database already "

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from etl.results import EndpointCounts, FailedTarget, Holding, RunSummary, SlowTarget, Totals
-from etl.store.warehouse import answer, ask
+from etl.store.queries import answer, ask
 
 
 def summarise_run(

@@ -41,8 +41,9 @@ import pyarrow.parquet as pq
 from etl.errors import StorageError
 from etl.failpoints import failpoint
 from etl.results import Key
-from etl.schemas import DELTA_SCHEMA, RUN_FILES, SNAPSHOT_SCHEMA, TARGET_RUN_SCHEMA
-from etl.store import versioning, warehouse
+from etl.schemas import DELTA, DELTA_SCHEMA, RUN_FILES, SNAPSHOT_SCHEMA, TARGET_RUN_SCHEMA
+from etl.status import TargetStatus
+from etl.store import queries, versioning, warehouse
 from etl.store.commits import COMMIT_RECORD, Commit, commits_in_order, listed_runs
 from etl.store.deltas import KEY_COLUMNS
 from etl.store.files import fsync, replacing
@@ -52,7 +53,6 @@ from etl.store.parts import ROWS_PER_GROUP, PartWriter
 from etl.store.replaced import clear_replaced, marker_path, marker_text
 from etl.store.storage import LakeStore
 
-SYNCED = ("ok", "not_found", "untracked")  # syncs that say what a repository holds
 # The documented query names the run it answers for in its first line; here a table holds it.
 WANTED_LATEST = "SELECT CAST(NULL AS STRING) AS run_id"
 WANTED_RUN = "SELECT run_id FROM thin_wanted"
@@ -170,7 +170,7 @@ def _thin_run(
     listed_as = "*, NULL::VARCHAR AS op"  # whole listings, as the rule reads them
     lake_view(con, versioning.LISTED, store, snapshots, DELTA_SCHEMA, listed_as)
     _state_before(con, ordered, index, {tuple(k.values()) for k in keys.to_pylist()}, sightings)
-    warehouse.run_script(con, "lake/known_before")  # held once: compared part by part
+    queries.run_script(con, "lake/known_before")  # held once: compared part by part
     token = secrets.token_hex(4)
     marker = marker_path(store, commit, token)
     store.write_text(marker, marker_text(commit, token, old_target_runs + snapshots))
@@ -202,7 +202,7 @@ def _state_before(
     wanted: set[Key],
     sightings: Sightings,
 ) -> None:
-    """Create the view `lake_known`: the registry after the run before
+    """Make `lake_known` the registry after the run before
     `ordered[index]`, by the documented query over the runs since each repository in `wanted`
     was last listed whole (earlier runs cannot change what it says of them)."""
     store = ordered[index].store
@@ -218,7 +218,7 @@ def _state_before(
     lake_view(con, "tag_deltas", store, files["tag_deltas"], DELTA_SCHEMA)
     before = ordered[index - 1].run_id if index else None
     con.register("thin_wanted", pa.table({"run_id": pa.array([before], pa.string())}))
-    text = warehouse.sql("lake/state").replace(WANTED_LATEST, WANTED_RUN, 1).rstrip().rstrip(";")
+    text = queries.sql("lake/state").replace(WANTED_LATEST, WANTED_RUN, 1).rstrip().rstrip(";")
     con.sql(text).create_view("lake_known", replace=True)
 
 
@@ -241,7 +241,7 @@ class Sightings:
             for row in table.to_pylist():
                 key = (row["endpoint"], row["namespace"], row["repository"])
                 first.setdefault(key, position)
-                if row["status"] in SYNCED and row["listing"] != "delta":
+                if TargetStatus(row["status"]).synced and row["listing"] != DELTA:
                     whole.setdefault(key, []).append(position)
         return cls(first, whole)
 

@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from etl.schemas import DELTA_SCHEMA
-from etl.store.warehouse import answer_batches, run_script, sql
+from etl.store.queries import answer_batches, run_script, sql
 
 LISTED, CURRENT, TARGETS, SCOPE = (
     "version_listed",
