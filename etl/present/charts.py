@@ -1,7 +1,7 @@
 """The dashboard's building blocks: a query's rows, one colour per measure, charts whose
 legend sits above the plot, "top N of M" with an `other` bar, and the numbers beside each chart.
 
-Nothing here computes a figure: every number comes from a `sql/dashboard/*.sql` query; this
+Nothing here computes a figure: every number comes from a named query in `sql/`; this
 module only draws and formats it.
 """
 
@@ -45,10 +45,10 @@ OTHER_DWARFS = 3
 
 
 def rows_of(con: duckdb.DuckDBPyConnection, name: str) -> Answer:
-    """Return the answer of `sql/dashboard/<name>.sql`, its text escaped for Plotly: Plotly
+    """Return the answer of `sql/<name>.sql`, its text escaped for Plotly: Plotly
     draws labels as a subset of HTML, and registry text must show as text, never as a link or
     a style."""
-    raw = ask(con, f"dashboard/{name}")
+    raw = ask(con, name)
     return Answer(raw.columns, [tuple(as_text(v) for v in row) for row in raw.rows])
 
 

@@ -1,6 +1,6 @@
 """The dashboard: one self-contained HTML file — Plotly's script inlined, so it opens from
-`file://` with no network — built only from the public views, through the queries in
-`sql/dashboard/`. No figure is computed here: the page and `swr-etl query` cannot disagree.
+`file://` with no network — built only from the public views, through named queries in
+`sql/`. No figure is computed here: the page and `swr-etl query` cannot disagree.
 
 It opens with what to decide: the last run's health, then what could be deleted and what it
 would free, then where the storage is, how it grows, how old it is, what changed and who pulls.
@@ -55,21 +55,28 @@ def chart_library() -> tuple[Any, str]:
 def render_dashboard(con: duckdb.DuckDBPyConnection) -> str:
     """Return the dashboard page for the warehouse behind `con`."""
     go, script = chart_library()
-    totals, health = rows_of(con, "totals"), rows_of(con, "health")
+    totals, health = rows_of(con, "storage/headline"), rows_of(con, "runs/health")
     sections = [
-        health_section(go, health, rows_of(con, "runs"), rows_of(con, "failures")),
-        candidates_section(go, rows_of(con, "candidates")),
-        reclaimable_section(go, rows_of(con, "reclaimable")),
-        retention_section(go, rows_of(con, "retention")),
-        storage_section(go, rows_of(con, "namespaces"), "Storage by organization", "organizations"),
-        storage_section(go, rows_of(con, "repositories"), "Top repositories", "repositories"),
-        growth_section(
-            go, rows_of(con, "growth"), rows_of(con, "growth_windows"), rows_of(con, "growers")
+        health_section(go, health, rows_of(con, "runs/recent"), rows_of(con, "runs/failures_top")),
+        candidates_section(go, rows_of(con, "stale/candidates_top")),
+        reclaimable_section(go, rows_of(con, "stale/reclaimable")),
+        retention_section(go, rows_of(con, "stale/retention")),
+        storage_section(
+            go, rows_of(con, "storage/namespaces_top"), "Storage by organization", "organizations"
         ),
-        ages_section(go, rows_of(con, "ages")),
-        changes_section(go, rows_of(con, "changes"), rows_of(con, "retagged")),
-        pulls_section(go, rows_of(con, "pulls")),
-        largest_section(go, rows_of(con, "largest"), rows_of(con, "reused")),
+        storage_section(
+            go, rows_of(con, "storage/repositories_top"), "Top repositories", "repositories"
+        ),
+        growth_section(
+            go,
+            rows_of(con, "growth/per_run"),
+            rows_of(con, "growth/windows"),
+            rows_of(con, "growth/growers"),
+        ),
+        ages_section(go, rows_of(con, "tags/ages")),
+        changes_section(go, rows_of(con, "changes/recent_runs"), rows_of(con, "changes/retagged")),
+        pulls_section(go, rows_of(con, "pulls/activity_top")),
+        largest_section(go, rows_of(con, "tags/largest_top"), rows_of(con, "tags/reused_images")),
     ]
     as_of = totals.first().get("as_of")
     page = Template((resources.files("etl.present") / "dashboard.html").read_text("utf-8"))

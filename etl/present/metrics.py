@@ -184,7 +184,7 @@ def held_now(duckdb_path: Path) -> dict[str, tuple[int, int, int]]:
     the metrics still say the run failed, and when)."""
     try:
         with warehouse.connect(duckdb_path, read_only=True) as con:
-            latest = warehouse.ask(con, "report/last_run").first()
+            latest = warehouse.ask(con, "runs/latest").first()
             held = current_holdings(con, latest["run_id"]) if latest else []
     except Interrupted:
         raise

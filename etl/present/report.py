@@ -24,10 +24,10 @@ def section(
 
 
 def named_section(
-    con: duckdb.DuckDBPyConnection, name: str, title: str, **params: object
+    con: duckdb.DuckDBPyConnection, name: str, title: str, query: str, **params: object
 ) -> Section:
-    """Return the result of `sql/report/<name>.sql` as a report section."""
-    return section(con, name, title, sql(f"report/{name}"), **params)
+    """Return the result of `sql/<query>.sql` as the report section `name`."""
+    return section(con, name, title, sql(query), **params)
 
 
 def summarise_report(
@@ -37,19 +37,32 @@ def summarise_report(
     nobody pulls from or pushes to, last run."""
     return [
         section(con, "totals", "Totals", "SELECT * FROM warehouse_totals"),
-        named_section(con, "namespaces", f"Top {top} namespaces by unique size", top=top),
-        named_section(con, "repositories", f"Top {top} repositories by unique size", top=top),
+        named_section(
+            con, "namespaces", f"Top {top} namespaces by unique size", "storage/namespaces", top=top
+        ),
+        named_section(
+            con,
+            "repositories",
+            f"Top {top} repositories by unique size",
+            "storage/repositories",
+            top=top,
+        ),
         section(con, "staleness", "Tags by time since last push", STALENESS_QUERY),
-        named_section(con, "stale", f"Not pushed for {stale_days} days", days=stale_days),
+        named_section(
+            con, "stale", f"Not pushed for {stale_days} days", "stale/totals", days=stale_days
+        ),
         named_section(
             con,
             "unpulled",
             f"Never pulled, never pushed: {unpulled_days} days of observation",
+            "pulls/unpulled",
             days=unpulled_days,
             top=top,
         ),
-        named_section(con, "last_run", "Last run"),
-        named_section(con, "failures", "Targets of the last run that did not sync"),
+        named_section(con, "last_run", "Last run", "runs/latest"),
+        named_section(
+            con, "failures", "Targets of the last run that did not sync", "runs/failures"
+        ),
     ]
 
 
@@ -126,7 +139,7 @@ def summarise_diff(con: duckdb.DuckDBPyConnection, old: RunRef, new: RunRef) -> 
             "SELECT * FROM diff_summary($f, $t)",
             **params,
         ),
-        named_section(con, "changes", "Changed tags", **params),
+        named_section(con, "changes", "Changed tags", "changes/tags", **params),
         section(
             con,
             "repository_changes",
