@@ -24,7 +24,7 @@ SQL_FILES = sorted(
 # The folders of the questions the readers ask (report, diff, dashboard, summary, metrics, demo),
 # and the parameters they take.
 READER_FOLDERS = ("runs", "storage", "changes", "tags", "stale", "pulls", "growth")
-READER_PARAMS = {"run_id": "r", "seq": 1, "top": 5, "days": 30, "f": 1, "t": 2}
+READER_PARAMS = {"run_id": "r", "seq": 1, "top": 5, "days": 30, "f": 1, "t": 2, "ref": None}
 
 
 def test_every_sql_file_opens_with_a_one_line_comment() -> None:
@@ -100,6 +100,7 @@ def test_every_sql_file_runs_on_a_fresh_database(
             "keep_last": 3,
             "protect": ["latest"],
             "endpoints": ["local"],
+            "ref": "2026-11-27",
         }
         warehouse.run_script(con, name, **params)
     finally:

@@ -10,17 +10,17 @@ from typing import Any
 import duckdb
 
 from etl.results import EndpointCounts, FailedTarget, Holding, RunSummary, SlowTarget, Totals
-from etl.store.warehouse import answer, ask
+from etl.store.warehouse import ask
 
 
 def summarise_run(
     con: duckdb.DuckDBPyConnection, run_id: str, places: dict[str, str]
 ) -> RunSummary:
     """Return the summary of a loaded run; `places` says where it went (lake, DuckDB, …)."""
-    row = answer(con, "SELECT * FROM runs WHERE run_id = $run_id", run_id=run_id).first()
+    record = ask(con, "runs/record", run_id=run_id).first()
     changes = ask(con, "changes/of_run", run_id=run_id).records()
     return replace(
-        bare_summary(row, places),
+        bare_summary(record, places),
         endpoints=[
             EndpointCounts(**r) for r in ask(con, "runs/per_endpoint", run_id=run_id).records()
         ],

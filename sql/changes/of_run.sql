@@ -1,12 +1,7 @@
--- The end-of-run summary's changes: tags per kind and bytes added and freed, from run_changes for this run alone (an untracked tag frees nothing).
+-- What run $run_id changed, per kind (changes_per_run of this run alone): tags, bytes added and bytes freed (an untracked tag frees nothing); the end-of-run summary's changes.
 WITH run AS (
     SELECT seq FROM runs WHERE run_id = $run_id
 )
-SELECT change, count(*) AS tags,
-       coalesce(sum(new_size::HUGEINT) FILTER (WHERE change IN ('added', 'retagged')), 0)
-           AS bytes_added,
-       coalesce(sum(old_size::HUGEINT) FILTER (WHERE change IN ('removed', 'retagged')), 0)
-           AS bytes_freed
-FROM run_changes((SELECT seq FROM run), (SELECT seq FROM run))
-GROUP BY change
+SELECT change, tags, bytes_added, bytes_freed
+FROM changes_per_run((SELECT seq FROM run), (SELECT seq FROM run))
 ORDER BY change;

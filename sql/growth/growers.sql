@@ -1,4 +1,4 @@
--- The dashboard's top growers: per window of 7 and 30 days (window_start), the 5 repositories whose unique bytes grew most. A repository's bytes at the window's start are what its latest sync at or before that run left (a failed sync says nothing; gone or untracked: none; never synced: none).
+-- The top growers: per window of 7 and 30 days (window_start), the 5 repositories whose unique bytes grew most, labelled; the dashboard's growers. A repository's bytes at the window's start are what its latest sync at or before that run left (a failed sync says nothing; gone or untracked: none; never synced: none).
 WITH windows AS (SELECT days, window_start(days) AS from_seq FROM (VALUES (7), (30)) AS w(days)),
 held AS (
     SELECT w.days, t.endpoint, t.namespace, t.repository,
@@ -17,7 +17,7 @@ grown AS (
       ON h.days = w.days AND h.endpoint = s.endpoint AND h.namespace = s.namespace
      AND h.repository = s.repository
 )
-SELECT days, endpoint || ':' || namespace || '/' || repository AS repository, growth_bytes,
+SELECT days, target_label(endpoint, namespace, repository) AS repository, growth_bytes,
        unique_size
 FROM grown
 WHERE rank <= 5 AND growth_bytes > 0

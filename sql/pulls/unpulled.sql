@@ -1,4 +1,4 @@
--- The report's cleanup candidates: repositories nobody has pulled from for $days days of observation and nobody has pushed to for as long, largest first.
+-- The $top largest repositories nobody has pulled from for $days days of observation (unpulled_repositories) and nobody has pushed to for as long: the report's cleanup candidates.
 SELECT namespace, repository, tags, unique_size, num_download,
        round(unpulled_days, 1) AS unpulled_days, last_push
 FROM unpulled_repositories($days)

@@ -1,5 +1,4 @@
--- The report's failures: targets of the last run that did not sync (NOT synced: `failed`; a `not_found` one synced, and found the repository gone), with what the API said.
+-- Every target of the latest run that did not sync (run_failures), with its status and what the API said; the report's failures.
 SELECT endpoint, namespace, repository, status, http_status, error_code, error_message, request_id
-FROM target_runs
-WHERE seq = (SELECT max(seq) FROM runs) AND NOT synced(status)
+FROM run_failures(latest_seq())
 ORDER BY endpoint, namespace, repository;

@@ -1,10 +1,8 @@
--- The dashboard's failed targets of the last run, with what the API said (HTTP status, error code, message, request id): the first 20 by name and one `other` row for the rest (members: how many it stands for).
+-- The targets of the latest run that did not sync (run_failures), labelled, with what the API said: the first 20 by name and one `other` row for the rest (members: how many it stands for); the dashboard's failures table.
 WITH failed AS (
-    SELECT endpoint || ':' || namespace || '/' || repository AS repository, http_status,
-           error_code, error_message, request_id,
+    SELECT target AS repository, http_status, error_code, error_message, request_id,
            row_number() OVER (ORDER BY endpoint, namespace, repository) AS rank
-    FROM target_runs
-    WHERE seq = (SELECT max(seq) FROM runs) AND NOT synced(status)
+    FROM run_failures(latest_seq())
 )
 SELECT * EXCLUDE (rank) FROM (
     SELECT rank, repository, 1 AS members, http_status, error_code, error_message, request_id

@@ -1,5 +1,4 @@
--- The report's last run: when, how it went, how much it saw.
+-- The latest run (latest_seq): when it started, how it went, how much it saw; the report's "Last run", and the run whose holdings the metrics of a failed run show.
 SELECT run_id, started_at, status, targets, ok, not_found, failed, tags, retries
 FROM runs
-ORDER BY seq DESC
-LIMIT 1;
+WHERE seq = latest_seq();

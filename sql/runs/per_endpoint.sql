@@ -1,4 +1,4 @@
--- The end-of-run summary per endpoint: targets by status, tags, requests, retries and warnings of one run.
+-- Run $run_id per endpoint: its targets by status, tags, requests, retries and warnings; the end-of-run summary's endpoint lines and the metrics' targets.
 SELECT endpoint,
        count(*) FILTER (WHERE status = 'ok') AS ok,
        count(*) FILTER (WHERE status = 'not_found') AS not_found,

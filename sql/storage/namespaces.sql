@@ -1,6 +1,5 @@
--- The report's namespaces: the $top biggest by unique size.
+-- The $top biggest namespaces by unique size (storage_ranking), with their repositories, tags, bytes and last push; the report's namespaces.
 SELECT endpoint, namespace, repositories, tags, total_size, unique_size, last_push
-FROM namespace_summary
-WHERE level = 'namespace'
-ORDER BY unique_size DESC, endpoint, namespace
-LIMIT $top;
+FROM storage_ranking('namespace')
+WHERE rank <= $top
+ORDER BY rank;

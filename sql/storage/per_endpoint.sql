@@ -1,4 +1,4 @@
--- What each endpoint holds after the run (run_totals): current tags, total bytes and unique bytes (unique_sizes' endpoint rows), for the summary and the metrics file.
+-- What each endpoint holds after run $run_id (run_totals): repositories, current tags, total bytes and unique bytes (unique_sizes' endpoint rows); the end-of-run summary's and the metrics file's.
 SELECT endpoint, repositories, tags, total_size, unique_size
 FROM run_totals
 WHERE run_id = $run_id

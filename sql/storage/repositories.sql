@@ -1,5 +1,5 @@
--- The report's repositories: the $top biggest by unique size.
+-- The $top biggest repositories by unique size (storage_ranking), with their tags, bytes and last push; the report's repositories.
 SELECT endpoint, namespace, repository, tags, total_size, unique_size, last_push
-FROM repo_summary
-ORDER BY unique_size DESC, endpoint, namespace, repository
-LIMIT $top;
+FROM storage_ranking('repository')
+WHERE rank <= $top
+ORDER BY rank;

@@ -1,4 +1,4 @@
--- The dashboard's age and staleness histograms: tags and bytes per bucket, since creation and since the last push.
+-- Current tags and bytes per age bucket (age_bucket), since creation (tag_age) and since the last push (staleness_buckets); the dashboard's age and staleness histograms.
 SELECT 'age' AS measure, age_bucket AS bucket, count(*) AS tags, sum(size::HUGEINT) AS total_size,
        min(age_days) AS from_days
 FROM tag_age GROUP BY age_bucket
