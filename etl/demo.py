@@ -22,6 +22,7 @@ from etl.present.report import diff_runs, section_from, summarise_diff, summaris
 from etl.store import warehouse
 
 TOKEN_VAR = "SWR_DEMO_TOKEN"
+DEMO_TOP = 5  # the demo's tables fit a screen beside its two summaries
 
 
 def demo_config(url: str) -> dict[str, object]:
@@ -80,7 +81,7 @@ def print_what_changed(db_path: Path) -> None:
     """Print the report, then what changed between the demo's two syncs and the most pulled."""
     with warehouse.connect(db_path, read_only=True) as con:
         click.echo("")
-        print_sections(summarise_report(con, top=5), "table")
+        print_sections(summarise_report(con, top=DEMO_TOP), "table")
         old, new = diff_runs(con, None, None)
         repositories = summarise_diff(con, old, new)[2]
         title = "Changes between the two syncs"
@@ -92,7 +93,7 @@ def print_what_changed(db_path: Path) -> None:
             "pulls/between_syncs",
             name="pulls",
             title="Most pulled between the two syncs",
-            top=5,
+            top=DEMO_TOP,
         )
     print_sections([changes, repositories, pulls], "table")
 
