@@ -15,14 +15,14 @@ from etl.config_file import load_config
 from etl.errors import Refused
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
 from etl.job import run_sync
+from etl.present.defaults import STALE_DAYS
 from etl.present.formats import print_sections
 from etl.present.progress import print_sync_summary
-from etl.present.report import diff_runs, section, summarise_diff, summarise_report
+from etl.present.report import diff_runs, section_from, summarise_diff, summarise_report
 from etl.store import warehouse
 
 TOKEN_VAR = "SWR_DEMO_TOKEN"
-DEMO_PULLS = "SELECT namespace, repository, pulls FROM repo_pulls ORDER BY pulls DESC LIMIT 5"
-DEMO_CHANGES = "SELECT change, count(*) AS tags FROM tag_diff($f, $t) GROUP BY ALL ORDER BY ALL"
+DEMO_TOP = 5  # the demo's tables fit a screen beside its two summaries
 
 
 def demo_config(url: str) -> dict[str, object]:
@@ -81,12 +81,20 @@ def print_what_changed(db_path: Path) -> None:
     """Print the report, then what changed between the demo's two syncs and the most pulled."""
     with warehouse.connect(db_path, read_only=True) as con:
         click.echo("")
-        print_sections(summarise_report(con, top=5), "table")
+        print_sections(summarise_report(con, top=DEMO_TOP), "table")
         old, new = diff_runs(con, None, None)
         repositories = summarise_diff(con, old, new)[2]
         title = "Changes between the two syncs"
-        changes = section(con, "changes", title, DEMO_CHANGES, f=old.seq, t=new.seq)
-        pulls = section(con, "pulls", "Most pulled between the two syncs", DEMO_PULLS)
+        changes = section_from(
+            con, "changes/kinds", name="changes", title=title, f=old.seq, t=new.seq
+        )
+        pulls = section_from(
+            con,
+            "pulls/between_syncs",
+            name="pulls",
+            title="Most pulled between the two syncs",
+            top=DEMO_TOP,
+        )
     print_sections([changes, repositories, pulls], "table")
 
 
@@ -133,4 +141,5 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     command = invoked_as()
     click.echo(f"  {command} report -c {config_path}")
     click.echo(f"  {command} diff -c {config_path}")
-    click.echo(f'  {command} query -c {config_path} "SELECT * FROM stale_tags(365) LIMIT 5"')
+    example = f"stale_tags({STALE_DAYS}) LIMIT 5"  # a query for the reader to paste
+    click.echo(f'  {command} query -c {config_path} "SELECT * FROM {example}"')

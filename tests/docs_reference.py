@@ -23,6 +23,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 import click
+import duckdb
 from click.testing import CliRunner
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
@@ -352,11 +353,20 @@ def catalog(con: Any) -> list[Relation]:
     ).fetchall():
         columns = []
         if kind == "table_macro":  # any argument will do: DESCRIBE only binds the query
-            args = ", ".join("1" for _ in parameters)
-            described = con.execute(f"DESCRIBE SELECT * FROM {name}({args})").fetchall()
-            columns = [(row[0], row[1]) for row in described]
+            columns = macro_columns(con, name, parameters)
         found.append(Relation(kind, name, list(parameters), columns))
     return found
+
+
+def macro_columns(con: Any, name: str, parameters: list[str]) -> list[tuple[str, str]]:
+    """Return a table macro's columns, bound with any argument; none for one whose arguments
+    name the relations it reads (its columns are theirs: `listing_changes`)."""
+    args = ", ".join("1" for _ in parameters)
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {name}({args})").fetchall()
+    except duckdb.BinderException:
+        return []
+    return [(row[0], row[1]) for row in described]
 
 
 def fresh_catalog() -> list[Relation]:

@@ -97,8 +97,8 @@ def test_unique_size_is_each_image_once_within_its_group_on_every_surface(runs: 
         runs.metrics.read_text()
     )
     with warehouse.connect(db, read_only=True) as con:
-        headline = con.execute(queries.sql("dashboard/totals")).fetchall()[0]
-        growth = con.execute(queries.sql("dashboard/growth")).fetchall()
+        headline = con.execute(queries.sql("storage/headline")).fetchall()[0]
+        growth = con.execute(queries.sql("growth/per_run")).fetchall()
     assert headline[3] == endpoint
     assert growth[-1][3] == endpoint  # snapshot_at, run, total_size, unique_size
     report = orjson.loads(runs.cli("report", "--format", "json").output)
@@ -267,8 +267,8 @@ def test_repositories_and_did_not_sync_mean_one_thing_on_every_surface(tmp_path:
     )
     endpoint_row = "SELECT repositories FROM namespace_summary WHERE level = 'endpoint'"
     with warehouse.connect(db, read_only=True) as con:
-        headline = con.execute(queries.sql("dashboard/totals")).fetchall()[0]
-        on_page = con.execute(queries.sql("dashboard/failures")).fetchall()
+        headline = con.execute(queries.sql("storage/headline")).fetchall()[0]
+        on_page = con.execute(queries.sql("runs/failures_top")).fetchall()
     assert report["totals"][0]["repositories"] == headline[0] == 11
     assert query(db, endpoint_row) == [(11,)]
     assert query(db, "SELECT count(*) FROM repo_summary") == [(11,)]

@@ -30,6 +30,7 @@ from etl.cli.thin import thin
 from etl.config import Config
 from etl.config_file import load_config
 from etl.errors import raise_interrupted
+from etl.present.defaults import STALE_DAYS, TOP, UNPULLED_DAYS
 
 if TYPE_CHECKING:
     import duckdb
@@ -145,21 +146,21 @@ DAYS = click.IntRange(0, 36_500)  # a century: SWR is younger; beyond, a typo
 @format_option
 @click.option(
     "--top",
-    default=10,
+    default=TOP,
     show_default=True,
     type=click.IntRange(1, 1_000_000),
     help="How many namespaces/repositories.",
 )
 @click.option(
     "--stale-days",
-    default=365,
+    default=STALE_DAYS,
     show_default=True,
     type=DAYS,
     help="Not pushed for this long is stale.",
 )
 @click.option(
     "--unpulled-days",
-    default=30,
+    default=UNPULLED_DAYS,
     show_default=True,
     type=DAYS,
     help="Neither pulled nor pushed for this long is a cleanup candidate.",

@@ -123,6 +123,7 @@ def run_sync(
         with output_lock(out):
             with started_run(out, store, writer, [e.name for e in endpoints]) as run:
                 outcome = run_steps(run, endpoints, crawl, auths, hooks or Hooks(), accept_removals)
+            failpoint("warehouse-loaded")  # and no longer held: readers may open it
             shown = reports if outcome.run["status"] != RunStatus.FAILED else None
             refresh_outputs(out, store, outcome.run_id, shown)
     except LockHeldError:
@@ -193,7 +194,6 @@ def run_steps(
         run.lake.abandon()
         raise
     summary = load_and_summarise(run, row, keep_early=not dropped)
-    failpoint("warehouse-loaded")
     found = discovery.failures()
     return SyncOutcome(run.run_id, results, row, run.state.caught_up, summary, found)
 
