@@ -252,14 +252,14 @@ def test_repositories_and_did_not_sync_mean_one_thing_on_every_surface(tmp_path:
     with ServerThread(copy.deepcopy(registry)) as server:
         config = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
         counted = [run_sync(load_config(config))]
-        assert counted[0].run["ok"] == 12
+        assert counted[0].run.ok == 12
         later = copy.deepcopy(registry)
         del later.repositories[gone]
         server.serve(later)
         server.options.broken_repositories = {failing}
         counted.append(run_sync(load_config(config)))
-    assert [o.run["not_found"] for o in counted] == [0, 1]
-    assert [o.run["failed"] for o in counted] == [0, 1]
+    assert [o.run.not_found for o in counted] == [0, 1]
+    assert [o.run.failed for o in counted] == [0, 1]
     db = tmp_path / "swr.duckdb"
     assert [o.summary.current[0].repositories for o in counted] == [12, 11]
     report = orjson.loads(

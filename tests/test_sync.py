@@ -36,7 +36,7 @@ def test_a_sync_stores_exactly_the_registry(
     outcome = run_sync(config)
     assert outcome.exit_code == 0
     assert stored_rows(config.output.duckdb) == expected_rows(small_registry)
-    assert outcome.run["tags"] == small_registry.tag_count()
+    assert outcome.run.tags == small_registry.tag_count()
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_a_faulty_crawl_still_stores_exactly_the_registry(
     )
     outcome = run_sync(load_config(path))
     assert outcome.exit_code == 0
-    assert outcome.run["retries"] > 0
+    assert outcome.run.retries > 0
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
 
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from etl import schemas
 from etl.errors import ApiError
-from etl.results import Key, TargetResult, run_status
+from etl.results import Key, RunRecord, TargetResult, run_status
 from etl.run.discovery import Discovery, Listing
 from etl.schemas import DELTA, FULL
 from etl.status import RunStatus, TargetStatus
@@ -23,30 +23,33 @@ def run_row(
     discovery: Discovery | None = None,
     writer: str | None = None,
     writer_id: str | None = None,
-) -> dict[str, object]:
-    """Return the run's summary row (the lake's `runs` table, less the files it lists);
-    requests and retries include discovery's, and a failed discovery list fails the run."""
+) -> RunRecord:
+    """Return the run's own record (the lake's `runs` row, less the files it lists); requests
+    and retries include discovery's, and a failed discovery list fails the run."""
     found = discovery or Discovery()
     lists = found.stats
-    statuses = (TargetStatus.OK, TargetStatus.NOT_FOUND, TargetStatus.FAILED)
-    count = {str(s): sum(r.status == s for r in results) for s in statuses}
-    status = run_status(results, len(found.failures()))
-    return {
-        "run_id": run_id,
-        "seq": seq,
-        "started_at": started,
-        "finished_at": datetime.now(UTC),
-        "status": str(status),
-        "targets": len(results),
-        **count,
-        "tags": sum(r.tags for r in results if r.status == TargetStatus.OK),
-        "requests": lists.requests + sum(r.stats.requests for r in results),
-        "retries": lists.retries + sum(r.stats.retries for r in results),
-        "warnings": sum(r.warnings for r in results),
-        "writer": writer,
-        "writer_id": writer_id,
-        "lake_format": schemas.LAKE_FORMAT,
-    }
+
+    def count(status: TargetStatus) -> int:
+        return sum(r.status == status for r in results)
+
+    return RunRecord(
+        run_id=run_id,
+        seq=seq,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        status=str(run_status(results, len(found.failures()))),
+        targets=len(results),
+        ok=count(TargetStatus.OK),
+        not_found=count(TargetStatus.NOT_FOUND),
+        failed=count(TargetStatus.FAILED),
+        tags=sum(r.tags for r in results if r.status == TargetStatus.OK),
+        requests=lists.requests + sum(r.stats.requests for r in results),
+        retries=lists.retries + sum(r.stats.retries for r in results),
+        warnings=sum(r.warnings for r in results),
+        writer=writer,
+        writer_id=writer_id,
+        lake_format=schemas.LAKE_FORMAT,
+    )
 
 
 def target_runs_table(

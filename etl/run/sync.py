@@ -17,7 +17,6 @@ from contextlib import AsyncExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 import aiohttp
 import duckdb
@@ -27,7 +26,7 @@ from etl import schemas
 from etl.config import CrawlConfig, EndpointConfig, OutputConfig
 from etl.errors import EtlError, Interrupted, LockHeldError, StorageError, WriteFailed
 from etl.failpoints import failpoint
-from etl.results import Key, RunSummary, SyncOutcome, Target, TargetResult
+from etl.results import Key, RunRecord, RunSummary, SyncOutcome, Target, TargetResult
 from etl.run.crawl import CrawlSettings, crawl_targets
 from etl.run.discovery import Discovery, discover, endpoint_apis
 from etl.run.early import LoadBesideCrawl
@@ -124,7 +123,7 @@ def run_sync(
             with started_run(out, store, writer, [e.name for e in endpoints]) as run:
                 outcome = run_steps(run, endpoints, crawl, auths, hooks or Hooks(), accept_removals)
             failpoint("warehouse-loaded")  # and no longer held: readers may open it
-            shown = reports if outcome.run["status"] != RunStatus.FAILED else None
+            shown = reports if outcome.run.status != RunStatus.FAILED else None
             refresh_outputs(out, store, outcome.run_id, shown)
     except LockHeldError:
         raise  # turned away: not a run, so it leaves no metrics
@@ -211,7 +210,7 @@ def settle(run: Run, results: list[TargetResult], max_removed_share: float | Non
     return dropped
 
 
-def commit(run: Run, results: list[TargetResult], discovery: Discovery) -> dict[str, object]:
+def commit(run: Run, results: list[TargetResult], discovery: Discovery) -> RunRecord:
     """Write the run's records beside its tags and publish the partition; return its row."""
     state, started, run_id = run.state, run.started, run.run_id
     row = run_row(run_id, state.seq, started, results, discovery, run.writer, state.writer_id)
@@ -219,7 +218,7 @@ def commit(run: Run, results: list[TargetResult], discovery: Discovery) -> dict[
     changes = stored_as_changes(run, results)
     run.lake.write_run(
         target_runs_table(run_id, started, results + untracked, changes.keys),
-        pa.Table.from_pylist([row], schema=schemas.RUN_SCHEMA),
+        pa.Table.from_pylist([row.row()], schema=schemas.RUN_SCHEMA),
         repositories_table(run_id, started, discovery.listings),
         discoveries_table(run_id, started, discovery),
         changes,
@@ -262,7 +261,7 @@ def lake_write_failed(run: Run, exc: BaseException) -> StorageError:
     return StorageError(f"{failed}; nothing of this run was committed and {left}")
 
 
-def load_and_summarise(run: Run, row: dict[str, Any], keep_early: bool) -> RunSummary:
+def load_and_summarise(run: Run, row: RunRecord, keep_early: bool) -> RunSummary:
     """Load the committed run into DuckDB (continuing what was versioned beside its crawl, if
     `keep_early`) and return its summary, read over the load's connection (within the sync's
     memory limit)."""

@@ -5,11 +5,18 @@ each endpoint holds. How it is shown is `etl.present.summary`'s job."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import duckdb
 
-from etl.results import EndpointCounts, FailedTarget, Holding, RunSummary, SlowTarget, Totals
+from etl.results import (
+    EndpointCounts,
+    FailedTarget,
+    Holding,
+    RunRecord,
+    RunSummary,
+    SlowTarget,
+    Totals,
+)
 from etl.store.queries import ask
 
 
@@ -17,7 +24,7 @@ def summarise_run(
     con: duckdb.DuckDBPyConnection, run_id: str, places: dict[str, str]
 ) -> RunSummary:
     """Return the summary of a loaded run; `places` says where it went (lake, DuckDB, …)."""
-    record = ask(con, "runs/record", run_id=run_id).first()
+    record = RunRecord.of(ask(con, "runs/record", run_id=run_id).first())
     changes = ask(con, "changes/of_run", run_id=run_id).records()
     return replace(
         bare_summary(record, places),
@@ -35,27 +42,20 @@ def summarise_run(
     )
 
 
-def bare_summary(run: dict[str, Any], places: dict[str, str]) -> RunSummary:
-    """Return the summary a run's own row gives, when the database cannot be asked."""
+def bare_summary(run: RunRecord, places: dict[str, str]) -> RunSummary:
+    """Return the summary a run's own record gives, when the database cannot be asked."""
     totals = Totals(
-        ok=run["ok"],
-        not_found=run["not_found"],
-        failed=run["failed"],
-        tags=run["tags"],
-        requests=run["requests"],
-        retries=run["retries"],
-        warnings=run["warnings"],
-        targets=run["targets"],
+        ok=run.ok,
+        not_found=run.not_found,
+        failed=run.failed,
+        tags=run.tags,
+        requests=run.requests,
+        retries=run.retries,
+        warnings=run.warnings,
+        targets=run.targets,
     )
-    return RunSummary(
-        run["run_id"],
-        run["seq"],
-        run["status"],
-        run["started_at"],
-        run["finished_at"],
-        totals,
-        places,
-    )
+    finished = run.finished_at or run.started_at
+    return RunSummary(run.run_id, run.seq, run.status, run.started_at, finished, totals, places)
 
 
 def current_holdings(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Holding]:
