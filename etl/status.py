@@ -34,10 +34,11 @@ class CleanupResult(StrEnum):
     """What `cleanup apply` did with one planned tag (`cleanup_deletions.result`);
     `sql/macros/cleanup_done.sql` says which count as done."""
 
-    DELETED = "deleted"  # SWR deleted it
+    DELETED = "deleted"  # SWR answered its DELETE, and a list read after it lacks the tag
     GONE = "gone"  # not there any more: deleted with another tag of its image, or by someone
     CHANGED = "changed"  # skipped and kept: it moved since the plan, or a kept tag uses its image
-    FAILED = "failed"  # an error after retries: it may still be there
+    REFUSED = "refused"  # skipped and kept: the plan's own rule keeps it (a hand-edited plan)
+    FAILED = "failed"  # an error after retries, or a DELETE not confirmed: it may still be there
 
     @property
     def done(self) -> bool:

@@ -177,8 +177,8 @@ CREATE TABLE IF NOT EXISTS cleanup_deletions (
     digest           VARCHAR NOT NULL,     -- as planned
     updated          TIMESTAMPTZ NOT NULL, -- as planned
     size             BIGINT NOT NULL,
-    freed_size       BIGINT NOT NULL,      -- what deleting it frees, as the plan counted it
-    result           VARCHAR NOT NULL,     -- deleted | gone | changed | failed
+    freed_size       BIGINT NOT NULL,      -- what its DELETE freed (the image's size, once)
+    result           VARCHAR NOT NULL,     -- deleted | gone | changed | refused | failed
     detail           VARCHAR,              -- why it was skipped or failed, in one line
     http_status      INTEGER,
     error_code       VARCHAR,

@@ -1,4 +1,4 @@
--- What each repository holds now: its current tags, the tag filter of its latest sync (a run under another filter starts a new scope, not removals), when the lake last stored its tags whole (a whole listing, or a sync that left it none: not found, untracked), which writer made its latest sync, and how many of its current tags a cleanup apply has deleted since (removals the next sync expects).
+-- What each repository holds now: its current tags, the tag filter of its latest sync (a run under another filter starts a new scope, not removals), when the lake last stored its tags whole (a whole listing, or a sync that left it none: not found, untracked), which writer made its latest sync, and how many of its current tags a cleanup apply has deleted since its latest sync (removals the next sync expects; a tag a later sync still saw is no longer expected gone).
 WITH cleaned AS (
     SELECT h.endpoint, h.namespace, h.repository, count(DISTINCT h.tag) AS tags
     FROM cleanup_deletions AS d
@@ -6,7 +6,10 @@ WITH cleaned AS (
       ON h.valid_to_seq IS NULL AND h.endpoint = d.endpoint AND h.namespace = d.namespace
      AND h.repository = d.repository AND h.tag = d.tag AND h.digest = d.digest
      AND h.updated = d.updated
-    WHERE cleanup_done(d.result)
+    JOIN target_syncs AS s
+      ON s.latest AND s.endpoint = d.endpoint AND s.namespace = d.namespace
+     AND s.repository = d.repository
+    WHERE cleanup_done(d.result) AND d.attempted_at > s.snapshot_at
     GROUP BY ALL
 ),
 listed AS (
