@@ -245,6 +245,20 @@ class CrawlConfig(Model):
     """A run that would remove more than this share of an endpoint's current tags commits
     that endpoint's repositories as `failed` (`ETL.MAX_REMOVED_SHARE`); `sync
     --accept-removals` accepts it once."""
+    skip_unchanged: bool = False
+    """Do not crawl a repository whose entry in its organization's repository list
+    (`updated_at`, `num_images`, `size`) is what it was when it was last crawled whole, within
+    `full_crawl_every`: its tags carry forward unchanged (`target_runs.carried`). Off by
+    default: it assumes SWR moves one of those fields whenever a tag is pushed, moved or
+    deleted, which its API pages do not promise; anything in doubt is crawled."""
+    full_crawl_every: float = Field(default=86400.0, gt=0, json_schema_extra=DURATION)
+    """With `skip_unchanged`: each repository is crawled whole at least this often, whatever its
+    list entry says."""
+
+    @field_validator("full_crawl_every", mode="before")
+    @classmethod
+    def duration(cls, value: Any) -> Any:
+        return seconds_of(value) if isinstance(value, str) else value
 
 
 class S3Config(Model):

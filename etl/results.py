@@ -64,6 +64,7 @@ class TargetResult:
     stats: RequestStats = field(default_factory=RequestStats)
     error: ApiError | None = None
     api: str | None = None  # the tag list it was crawled with (v3 or v2)
+    carried: bool = False  # not crawled: its list entry said unchanged (crawl.skip_unchanged)
 
 
 def run_status(results: list[TargetResult], failed_lists: int = 0) -> RunStatus:

@@ -9,7 +9,7 @@ import click
 from etl.config import Config
 from etl.results import Target
 from etl.run.discovery import Selection
-from etl.run.plan import SHOWN_PER_TARGET, EndpointPlan, KnownScope, other_writers
+from etl.run.plan import SHOWN_PER_TARGET, EndpointPlan, KnownScope, other_writers, would_carry
 
 
 def print_plan(config: Config, plans: list[EndpointPlan], known: KnownScope | None = None) -> None:
@@ -34,6 +34,12 @@ def print_plan(config: Config, plans: list[EndpointPlan], known: KnownScope | No
         f"{crawl.concurrency} requests in flight, {crawl.requests_per_second:g} requests/s per "
         f"endpoint, manifests {'on' if crawl.with_manifest else 'off'}"
     )
+    if crawl.skip_unchanged and known is not None:
+        carried = would_carry(plans, known, crawl, config.output.full_listing_every)
+        click.echo(
+            f"skip_unchanged: {carried} of {total} repositories would be carried forward "
+            "unchanged (their repository-list entry as at their last crawl), not crawled"
+        )
     click.echo(f"lake:   {config.output.lake}")
     click.echo(f"duckdb: {config.output.duckdb}")
     targets = [t for plan in plans for s in plan.selections for t in s.targets]

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from etl.config import CrawlConfig, EndpointConfig
 from etl.errors import ApiError, EndpointError, EtlError, NotFoundError
-from etl.results import LITERAL, Key, Target
+from etl.results import LITERAL, Key, Target, TargetResult
+from etl.run import unchanged
 from etl.run.discovery import (
     Discovery,
     EndpointDiscovery,
+    Listing,
     Members,
     Selection,
     discovers,
@@ -23,7 +26,9 @@ from etl.run.discovery import (
 )
 from etl.run.endpoints import client_for
 from etl.run.identity import known_writer_id
+from etl.run.listings import delta_targets
 from etl.store import known, warehouse
+from etl.store.known import CurrentRepository, LastCrawl
 from etl.swr.auth import Auth
 from etl.swr.client import RetryPolicy, SwrClient
 from etl.swr.lists import Api, tag_list_of
@@ -41,6 +46,7 @@ class EndpointPlan:
     selections: list[Selection] = field(default_factory=list)
     api: Api = "v3"
     unknown: list[str] = field(default_factory=list)  # literal names SWR does not know
+    listings: list[Listing] = field(default_factory=list)  # the repository lists read
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,9 @@ class KnownScope:
     members: Members = field(default_factory=dict)
     tracked: dict[Key, str] = field(default_factory=dict)
     shared_names: dict[str, int] = field(default_factory=dict)  # writer name -> writers
+    current: dict[Key, CurrentRepository] = field(default_factory=dict)
+    crawls: dict[Key, LastCrawl] = field(default_factory=dict)  # (crawl.skip_unchanged)
+    writer_id: str | None = None
 
 
 def known_scope(duckdb_path: Path, writer: str) -> KnownScope:
@@ -60,8 +69,15 @@ def known_scope(duckdb_path: Path, writer: str) -> KnownScope:
         return KnownScope()
     try:
         with warehouse.connect(duckdb_path, read_only=True) as con:
-            tracked = known.tracked(con, writer, known_writer_id(duckdb_path))
-            return KnownScope(known.scope_members(con), tracked, known.shared_names(con))
+            identity = known_writer_id(duckdb_path)
+            return KnownScope(
+                known.scope_members(con),
+                known.tracked(con, writer, identity),
+                known.shared_names(con),
+                known.current_repositories(con),
+                known.last_crawls(con),
+                identity,
+            )
     except (EtlError, duckdb.Error):
         return KnownScope()
 
@@ -92,7 +108,7 @@ async def plan_endpoint(
             await EndpointDiscovery(
                 endpoint, client, members or {}, found, crawl.page_size, plan.api
             ).run()
-            plan.selections = found.selections
+            plan.selections, plan.listings = found.selections, found.listings
             plan.error = next((s.error for s in found.selections if s.error), None)
             plan.unknown = await unknown_names(plan, client, tracked or {})
     return plan
@@ -181,3 +197,20 @@ def other_writers(duckdb_path: Path, writer: str, targets: list[Target]) -> list
         if other and other != writer:
             others.append(f"{target.endpoint}/{target.path} (writer {other}, run {run_id})")
     return others
+
+
+def would_carry(
+    plans: list[EndpointPlan], scope: KnownScope, crawl: CrawlConfig, full_listing_every: float
+) -> int:
+    """Return how many planned repositories a sync would carry forward unchanged, not crawl
+    (`crawl.skip_unchanged`, as `etl.run.unchanged` decides; manifests aside)."""
+    if not crawl.skip_unchanged:
+        return 0
+    now = datetime.now(UTC)
+    targets = [t for plan in plans for s in plan.selections for t in s.targets]
+    results = [TargetResult(target) for target in targets]
+    eligible = delta_targets(results, scope.current, now, full_listing_every, True, scope.writer_id)
+    entries = unchanged.list_entries([x for plan in plans for x in plan.listings])
+    facts = unchanged.Known(scope.current, scope.crawls, None)
+    since = unchanged.crawled_since(now, crawl.full_crawl_every)
+    return len(unchanged.carried_forward(targets, entries, facts, eligible, since)[1])

@@ -59,12 +59,13 @@ def target_runs_table(
     changes: frozenset[Key] = frozenset(),
 ) -> pa.Table:
     """Return the lake's `target_runs` rows for a run: one per target, failures with details,
-    and how the lake keeps an ok target's tags (whole, or the `changes`)."""
+    and how the lake keeps an ok target's tags (whole, or the `changes`; a target carried
+    forward without a crawl as changes, none)."""
     rows = []
     for r in results:
         error = r.error
-        key = r.target.key
-        listing = (DELTA if key in changes else FULL) if r.status == TargetStatus.OK else None
+        as_changes = r.carried or r.target.key in changes
+        listing = (DELTA if as_changes else FULL) if r.status == TargetStatus.OK else None
         rows.append(
             {
                 "run_id": run_id,
@@ -87,6 +88,7 @@ def target_runs_table(
                 "selected_by": r.target.selected_by,
                 "api": r.api,
                 "listing": listing,
+                "carried": r.carried,
             }
         )
     return pa.Table.from_pylist(rows, schema=schemas.TARGET_RUN_SCHEMA)

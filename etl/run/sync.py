@@ -27,6 +27,7 @@ from etl.config import CrawlConfig, EndpointConfig, OutputConfig
 from etl.errors import EtlError, Interrupted, LockHeldError, StorageError, WriteFailed
 from etl.failpoints import failpoint
 from etl.results import Key, RunRecord, RunSummary, SyncOutcome, Target, TargetResult
+from etl.run import unchanged
 from etl.run.crawl import CrawlSettings, crawl_targets
 from etl.run.discovery import Discovery, discover, endpoint_apis
 from etl.run.early import LoadBesideCrawl
@@ -55,7 +56,7 @@ from etl.run.start import (
     warehouse_caught_up,
 )
 from etl.status import RunStatus
-from etl.store import lake
+from etl.store import known, lake
 from etl.store.early import OpenVersions
 from etl.store.lake import Changes
 from etl.store.storage import LakeStore, store_for
@@ -234,10 +235,11 @@ def commit(run: Run, results: list[TargetResult], discovery: Discovery) -> RunRe
 
 def stored_as_changes(run: Run, results: list[TargetResult]) -> Changes:
     """Return which repositories of `results` the run stores as changes against its warehouse
-    (`listings.delta_targets`), closes dated by its start."""
+    (`listings.delta_targets`), closes dated by its start; one carried forward has no listing
+    to compare (it is stored as no changes)."""
     state = run.state
     keys = delta_targets(
-        results,
+        [r for r in results if not r.carried],
         state.current,
         run.started,
         run.out.full_listing_every,
@@ -309,21 +311,37 @@ async def crawl(
                 apis = await endpoint_apis(endpoints, clients)
                 members = run.state.members
                 found = await discover(endpoints, clients, members, apis, crawl_config.page_size)
+                as_changes = changes_if_complete(run, found.targets)
+                to_crawl, carried = carry_unchanged(run, crawl_config, found, as_changes)
                 hooks.on_targets(len(found.targets) + len(found.decided))
-                for result in found.decided:
+                for result in found.decided + carried:
                     hooks.on_done(result)
                 settings = crawl_settings(run, crawl_config, apis, deadline)
-                as_changes = changes_if_complete(run, found.targets)
                 waited_s = partial(sum_waited, clients)
                 async with run.early.beside(as_changes, waited_s):
                     crawled = await crawl_targets(
-                        found.targets, clients, run.lake, settings, hooks.on_done
+                        to_crawl, clients, run.lake, settings, hooks.on_done
                     )
-                return crawled + found.decided, found
+                return crawled + carried + found.decided, found
             except asyncio.CancelledError:
                 if received:
                     raise Interrupted(received[0]) from None
                 raise
+
+
+def carry_unchanged(
+    run: Run, crawl_config: CrawlConfig, found: Discovery, as_changes: frozenset[Key]
+) -> tuple[list[Target], list[TargetResult]]:
+    """Return the targets to crawl, and (with `crawl.skip_unchanged`) those carried forward
+    unchanged, as their repository list says (`etl.run.unchanged`)."""
+    if not crawl_config.skip_unchanged:
+        return found.targets, []
+    con = run.early.con  # before the load beside the crawl begins its transaction
+    missing = known.manifests_missing(con) if crawl_config.with_manifest else None
+    facts = unchanged.Known(run.state.current, known.last_crawls(con), missing)
+    since = unchanged.crawled_since(datetime.now(UTC), crawl_config.full_crawl_every)
+    entries = unchanged.list_entries(found.listings)
+    return unchanged.carried_forward(found.targets, entries, facts, as_changes, since)
 
 
 def sum_waited(clients: dict[str, SwrClient]) -> float:

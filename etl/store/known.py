@@ -45,6 +45,30 @@ class CurrentRepository(NamedTuple):
     cleaned: int = 0
 
 
+class LastCrawl(NamedTuple):
+    """A repository's last crawl (a sync that read its whole tag list): when its run finished,
+    its organization's list entry then (`updated_at`, `num_images`, `size`; None where unknown),
+    and whether its latest sync was ok (a crawl or a carry: not failed, gone or untracked since)."""
+
+    crawled_at: datetime | None
+    entry: tuple[Any, Any, Any]
+    latest_ok: bool
+
+
+def last_crawls(con: duckdb.DuckDBPyConnection) -> dict[Key, LastCrawl]:
+    """Return each repository's last crawl (`crawl.skip_unchanged` compares with it)."""
+    rows = con.execute(sql("known/crawls")).fetchall()
+    return {
+        (e, n, r): LastCrawl(at, (updated, images, size), bool(ok))
+        for e, n, r, at, updated, images, size, ok in rows
+    }
+
+
+def manifests_missing(con: duckdb.DuckDBPyConnection) -> set[Key]:
+    """Return the repositories holding a current tag whose manifest the warehouse lacks."""
+    return {tuple(row) for row in con.execute(sql("known/manifests_missing")).fetchall()}
+
+
 def loaded_run_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Return the ids of every run already in the warehouse."""
     return set(ask(con, "known/loaded_runs").column("run_id"))
