@@ -11,7 +11,14 @@ from pathlib import Path
 import duckdb
 
 from etl.config import CrawlConfig, EndpointConfig
-from etl.errors import ApiError, EndpointError, EtlError, NotFoundError
+from etl.errors import (
+    ApiError,
+    EndpointError,
+    EtlError,
+    NewerLakeFormat,
+    NotFoundError,
+    StorageError,
+)
 from etl.results import LITERAL, Key, Target
 from etl.run.discovery import (
     Discovery,
@@ -23,7 +30,9 @@ from etl.run.discovery import (
 )
 from etl.run.endpoints import client_for
 from etl.run.identity import known_writer_id
-from etl.store import known, warehouse
+from etl.run.start import refused_before_run
+from etl.store import commits, known, warehouse
+from etl.store.storage import LakeStore
 from etl.swr.auth import Auth
 from etl.swr.client import RetryPolicy, SwrClient
 from etl.swr.lists import Api, tag_list_of
@@ -51,19 +60,37 @@ class KnownScope:
     members: Members = field(default_factory=dict)
     tracked: dict[Key, str] = field(default_factory=dict)
     shared_names: dict[str, int] = field(default_factory=dict)  # writer name -> writers
+    loaded: set[str] = field(default_factory=set)  # the runs it holds
 
 
 def known_scope(duckdb_path: Path, writer: str) -> KnownScope:
     """Return what the database at `duckdb_path` knows of the scope of `writer` (nothing when
     there is no database yet, or another process holds it)."""
+    identity = known_writer_id(duckdb_path)  # a FIFO or a folder there: said as a sync says it
     if not duckdb_path.exists():
         return KnownScope()
     try:
         with warehouse.connect(duckdb_path, read_only=True) as con:
-            tracked = known.tracked(con, writer, known_writer_id(duckdb_path))
-            return KnownScope(known.scope_members(con), tracked, known.shared_names(con))
+            tracked = known.tracked(con, writer, identity)
+            shared = known.shared_names(con)
+            return KnownScope(known.scope_members(con), tracked, shared, known.loaded_run_ids(con))
     except (EtlError, duckdb.Error):
         return KnownScope()
+
+
+def check_unloaded_runs(store: LakeStore, loaded: set[str]) -> None:
+    """Raise NewerLakeFormat, as a sync would before it crawls, if a committed run of the lake
+    the database lacks (not in `loaded`) is one this release cannot read; read only their
+    commit records, write nothing. A record that cannot be read is the sync's to name."""
+    for date, run_id in commits.listed_runs(store):
+        if run_id in loaded:
+            continue
+        try:
+            commits.read_commit(store, date, run_id)
+        except NewerLakeFormat as exc:
+            raise refused_before_run(exc) from None
+        except StorageError:
+            continue
 
 
 async def plan_endpoint(

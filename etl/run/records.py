@@ -23,9 +23,11 @@ def run_row(
     discovery: Discovery | None = None,
     writer: str | None = None,
     writer_id: str | None = None,
+    finished: datetime | None = None,
 ) -> dict[str, object]:
     """Return the run's summary row (the lake's `runs` table, less the files it lists);
-    requests and retries include discovery's, and a failed discovery list fails the run."""
+    requests and retries include discovery's, and a failed discovery list fails the run.
+    `finished`: when it finished by this machine's clock (None: now)."""
     found = discovery or Discovery()
     lists = found.stats
     statuses = (TargetStatus.OK, TargetStatus.NOT_FOUND, TargetStatus.FAILED)
@@ -35,7 +37,7 @@ def run_row(
         "run_id": run_id,
         "seq": seq,
         "started_at": started,
-        "finished_at": datetime.now(UTC),
+        "finished_at": finished or datetime.now(UTC),
         "status": str(status),
         "targets": len(results),
         **count,

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from functools import lru_cache
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl.errors import DatabaseBusy, StorageError, UsageError
+from etl.errors import DatabaseBusy, StorageError, UsageError, os_reason
 from etl.failpoints import failpoint
 from etl.store.files import replacing
 from etl.store.queries import ask, sql, sql_dir
@@ -25,13 +27,24 @@ from etl.store.queries import ask, sql, sql_dir
 log = logging.getLogger("etl.store.warehouse")
 
 MEMORY_LIMIT = "128MB"
-# What a reader (report, diff, query) may not do: touch files, fetch or load extensions, or
-# change these settings back. With read_only, DuckDB also refuses every write to the database.
-READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
-    "enable_external_access": False,
+# What a writer (sync, load, rebuild) may not do: fetch or load an extension. It needs none
+# (the lake is read through Arrow), and a file DuckDB would hand to one (a SQLite file named
+# as output.duckdb) must be refused, not sent for over the network.
+WRITER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+# What a reader (report, diff, query) may not do besides: touch files, or change these
+# settings back. With read_only, DuckDB also refuses every write to the database.
+READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    **WRITER_CONFIG,
+    "enable_external_access": False,
+}
+DUCKDB_MAGIC = (8, b"DUCK")  # where every DuckDB file says what it is: bytes 8-11
+SQLITE_MAGIC = b"SQLite format 3\0"
+# The tables every swr-etl database has held, whatever its version: a file holding other
+# tables or views and not these is another tool's.
+OWN_TABLES = {"runs", "tag_history"}
 
 
 # Macros and views: what `connect` creates on every read-write open, in dependency order.
@@ -50,12 +63,16 @@ def definition_files() -> list[str]:
         for path in sorted((sql_dir() / folder).glob("*.sql"))
     }
     owner = {defined: name for name, text in texts.items() for defined in DEFINES.findall(text)}
+    # Sorted, not sets: the order (and so the digest of the definitions) is the same in every
+    # process, whatever its string hashing; else a writer would re-apply them every other open.
     needs = {
-        name: {
-            owner[word]
-            for word in set(re.findall(r"\b\w+\b", COMMENT.sub("", text))) & owner.keys()
-            if owner[word] != name
-        }
+        name: sorted(
+            {
+                owner[word]
+                for word in set(re.findall(r"\b\w+\b", COMMENT.sub("", text))) & owner.keys()
+                if owner[word] != name
+            }
+        )
         for name, text in texts.items()
     }
     return list(TopologicalSorter(needs).static_order())
@@ -126,39 +143,103 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     when the database holds others; on a read-only connection, as temporary ones).
 
     A read-only connection can read the database and nothing else: no file, no extension,
-    no setting. Raises DatabaseBusy when another process holds the file open.
+    no setting. Neither kind fetches or loads an extension, and a file that is not swr-etl's
+    (garbage, SQLite's, another tool's DuckDB database) is StorageError before anything is
+    written to it. Raises DatabaseBusy when another process holds the file open.
     """
     if read_only and not path.exists():
         raise UsageError(f"no database at {path} yet: run `swr-etl sync` first")
+    con = opened(path, read_only)
     try:
-        con = duckdb.connect(
-            str(path), read_only=read_only, config=READER_CONFIG if read_only else {}
-        )
-    except duckdb.Error as exc:
-        reason = str(exc).splitlines()[0]
-        if "Could not set lock" in reason:
-            raise DatabaseBusy(
-                f"DuckDB file {path} is in use by another process ({_holder(reason)})"
-            ) from None
-        raise StorageError(f"cannot open DuckDB file {path}: {reason}") from None
+        prepare(con, path, read_only)
+        yield con
+    finally:
+        con.close()
+
+
+def prepare(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    """Set the connection up (`connect`); a write DuckDB cannot make (a full disk) is
+    StorageError naming the file."""
     try:
         con.execute("SET TimeZone = 'UTC'")
         if read_only:
             if not holds_these_definitions(con):
                 readable_definitions(con, path)
             con.execute("SET lock_configuration = true")
-        else:
-            # A sync must run in little memory whatever the registry's size: DuckDB spills to
-            # disk beyond this, and keeps no insertion order it does not need. Readers
-            # (report, query) keep DuckDB's defaults.
-            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-            con.execute("SET write_buffer_row_group_count = 1")
-            con.execute("SET preserve_insertion_order = false")
-            if not holds_these_definitions(con):
-                apply_schema(con)
-        yield con
+            return
+        # A sync must run in little memory whatever the registry's size: DuckDB spills to
+        # disk beyond this, and keeps no insertion order it does not need. Readers (report,
+        # query) keep DuckDB's defaults.
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute("SET write_buffer_row_group_count = 1")
+        con.execute("SET preserve_insertion_order = false")
+        if not holds_these_definitions(con):
+            refuse_foreign(con, path)
+            apply_schema(con)
+    except duckdb.Error as exc:
+        raise StorageError(f"cannot write DuckDB file {path}: {str(exc).splitlines()[0]}") from None
+
+
+def opened(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Return DuckDB's connection to the file at `path` (one it refuses, or another tool's
+    kind of file, is StorageError); a file this call created and could not make a database of
+    (a full disk) is removed, not left for the next run to find broken."""
+    new = not read_only and not os.path.lexists(path)
+    if not new:
+        check_header(path)
+    try:
+        return duckdb.connect(
+            str(path), read_only=read_only, config=READER_CONFIG if read_only else WRITER_CONFIG
+        )
+    except duckdb.Error as exc:
+        if new:
+            for made in (path, Path(f"{path}.wal")):
+                made.unlink(missing_ok=True)
+        reason = str(exc).splitlines()[0]
+        if "Could not set lock" in reason:
+            raise DatabaseBusy(
+                f"DuckDB file {path} is in use by another process ({_holder(reason)})"
+            ) from None
+        raise StorageError(f"cannot open DuckDB file {path}: {reason}") from None
+
+
+def check_header(path: Path) -> None:
+    """Raise StorageError if the file at `path` is not a DuckDB database by its first bytes (or
+    not a regular file): read without blocking, before DuckDB opens it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except FileNotFoundError:
+        return  # DuckDB says what it says of a missing file (a reader: see connect)
+    except OSError as exc:
+        raise StorageError(f"cannot open DuckDB file {path}: {os_reason(exc)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        head = os.read(fd, 16) if stat.S_ISREG(mode) else None
     finally:
-        con.close()
+        os.close(fd)
+    if head is None:
+        raise StorageError(f"cannot open DuckDB file {path}: it is not a regular file")
+    offset, magic = DUCKDB_MAGIC
+    if head and head[offset : offset + len(magic)] != magic:
+        kind = (
+            "a SQLite database" if head.startswith(SQLITE_MAGIC) else "garbage, or another tool's"
+        )
+        raise StorageError(
+            f"cannot open DuckDB file {path}: it is not a valid DuckDB database file ({kind}); "
+            "is output.duckdb the file `swr-etl sync` writes?"
+        )
+
+
+def refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Raise StorageError, having written nothing, if the database at `path` is another
+    tool's: it holds tables or views, and not the ones every swr-etl database holds."""
+    held = set(ask(con, "known/relations").column("name"))
+    if held and not OWN_TABLES <= held:
+        shown = ", ".join(sorted(held)[:3]) + (", …" if len(held) > 3 else "")
+        raise StorageError(
+            f"cannot write DuckDB file {path}: it is not swr-etl's database (it holds {shown}); "
+            "is output.duckdb the file `swr-etl sync` writes? It is left as it was"
+        )
 
 
 @contextmanager
