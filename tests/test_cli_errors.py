@@ -404,7 +404,7 @@ def test_a_closed_stdout_is_quiet_and_exits_141(tmp_path: Path) -> None:
         ),
         pytest.param(
             ["demo", "--dir", "{tmp}/file/demo"],
-            "cannot use {tmp}/file/demo: ",
+            "cannot write the demo's folder {tmp}/file/demo: ",
             id="demo-dir-under-a-file",
         ),
     ],

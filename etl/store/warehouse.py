@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl.errors import DatabaseBusy, StorageError, UsageError, os_reason
+from etl.errors import DatabaseBusy, StorageError, UsageError
 from etl.failpoints import failpoint
 from etl.store.files import replacing
 from etl.store.queries import ask, sql, sql_dir
@@ -40,8 +40,7 @@ READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     **WRITER_CONFIG,
     "enable_external_access": False,
 }
-DUCKDB_MAGIC = (8, b"DUCK")  # where every DuckDB file says what it is: bytes 8-11
-SQLITE_MAGIC = b"SQLite format 3\0"
+SQLITE_MAGIC = b"SQLite format 3\0"  # how a SQLite database file begins
 # The tables every swr-etl database has held, whatever its version: a file holding other
 # tables or views and not these is another tool's.
 OWN_TABLES = {"runs", "tag_history"}
@@ -184,9 +183,9 @@ def opened(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Return DuckDB's connection to the file at `path` (one it refuses, or another tool's
     kind of file, is StorageError); a file this call created and could not make a database of
     (a full disk) is removed, not left for the next run to find broken."""
+    # The file's first bytes are DuckDB's to read: a process that opens and closes the file
+    # itself drops every POSIX lock it holds on it, the one DuckDB's connection holds included.
     new = not read_only and not os.path.lexists(path)
-    if not new:
-        check_header(path)
     try:
         return duckdb.connect(
             str(path), read_only=read_only, config=READER_CONFIG if read_only else WRITER_CONFIG
@@ -200,34 +199,33 @@ def opened(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
             raise DatabaseBusy(
                 f"DuckDB file {path} is in use by another process ({_holder(reason)})"
             ) from None
-        raise StorageError(f"cannot open DuckDB file {path}: {reason}") from None
+        raise StorageError(f"cannot open DuckDB file {path}: {not_duckdb(path, reason)}") from None
 
 
-def check_header(path: Path) -> None:
-    """Raise StorageError if the file at `path` is not a DuckDB database by its first bytes (or
-    not a regular file): read without blocking, before DuckDB opens it."""
+def not_duckdb(path: Path, reason: str) -> str:
+    """Return DuckDB's reason for refusing the file at `path`, said plainly when DuckDB would
+    hand the file to an extension (none is fetched or loaded): another tool's database."""
+    if "extension" not in reason.lower():
+        return reason
+    kind = "a SQLite database" if first_bytes(path).startswith(SQLITE_MAGIC) else "another tool's"
+    return (
+        f"it is not a valid DuckDB database file ({kind}); is output.duckdb the file `swr-etl "
+        "sync` writes?"
+    )
+
+
+def first_bytes(path: Path) -> bytes:
+    """Return the first bytes of the regular file at `path` (none for anything else), read
+    without blocking. Only for a file DuckDB refused: no connection of this process holds it,
+    so closing it drops no lock of DuckDB's (POSIX locks go with any close of the file)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-    except FileNotFoundError:
-        return  # DuckDB says what it says of a missing file (a reader: see connect)
-    except OSError as exc:
-        raise StorageError(f"cannot open DuckDB file {path}: {os_reason(exc)}") from None
+    except OSError:
+        return b""
     try:
-        mode = os.fstat(fd).st_mode
-        head = os.read(fd, 16) if stat.S_ISREG(mode) else None
+        return os.read(fd, len(SQLITE_MAGIC)) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
     finally:
         os.close(fd)
-    if head is None:
-        raise StorageError(f"cannot open DuckDB file {path}: it is not a regular file")
-    offset, magic = DUCKDB_MAGIC
-    if head and head[offset : offset + len(magic)] != magic:
-        kind = (
-            "a SQLite database" if head.startswith(SQLITE_MAGIC) else "garbage, or another tool's"
-        )
-        raise StorageError(
-            f"cannot open DuckDB file {path}: it is not a valid DuckDB database file ({kind}); "
-            "is output.duckdb the file `swr-etl sync` writes?"
-        )
 
 
 def refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path) -> None:
