@@ -72,7 +72,7 @@ class Expansion:
         known = self.sizes.get(id(node))
         if known is None:
             known = self._measured(node, level)
-        size, height = known
+        _, height = known
         if level + height - 1 > MAX_DEPTH:
             raise BoundsExceeded(
                 problem=f"{too_deep()} once its aliases are expanded", problem_mark=node.start_mark

@@ -5,6 +5,8 @@ so a command or an option added later is covered as it is added."""
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import subprocess
 import sys
@@ -344,6 +346,12 @@ def test_a_bug_during_a_run_is_exit_70_and_commits_nothing(
         pytest.param(KeyboardInterrupt(), 130, "interrupted by SIGINT", id="ctrl-c-exit-130"),
         pytest.param(StorageError("disk gone"), 4, "disk gone", id="storage-error-exit-4"),
         pytest.param(ConfigError("bad", file="c.yaml", key="k"), 2, "c.yaml: k: bad", id="exit-2"),
+        pytest.param(
+            OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+            4,
+            "a disk refused a write: No space left on device (ENOSPC)",
+            id="a-full-disk-no-code-names-exit-4",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", COMMANDS)

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Options, Registry, ServerThread, next_day
-from etl.store import commits, lanes
+from etl.store import commits, lanes, parts
 from etl.store.storage import local_store
 from tests.conftest import expected_rows, stored_rows, write_config
 from tests.reliability.conftest import sync_process
@@ -324,3 +324,30 @@ def test_demo_on_a_full_disk_is_exit_4_naming_its_folder(
     assert result.output == (
         f"error: cannot write the demo's folder {disk / 'demo'}: No space left on device (ENOSPC)\n"
     )
+
+
+def test_a_changes_spool_the_disk_refuses_is_one_line_naming_the_spool(
+    tmp_path: Path, served: FakeSwr, small_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second run of the day stores what changed: it gathers the listings of those
+    # repositories in the run's spool (beside the DuckDB file for an object-storage lake).
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    assert sync(path).exit_code == 0
+    flush = parts.PartWriter._flush
+
+    def failing(self: parts.PartWriter) -> None:
+        if "delta_listed" in self.folder:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        flush(self)
+
+    monkeypatch.setattr(parts.PartWriter, "_flush", failing)
+    result = sync(path)
+    assert result.exit_code == 4, result.output
+    staging = tmp_path / "lake" / "_staging"
+    assert re.fullmatch(
+        f"error: cannot write the run's staging {re.escape(str(staging))}/[^/ ]+: No space left "
+        "on device \\(ENOSPC\\); nothing of this run was committed and what it wrote was "
+        "removed\n",
+        result.output,
+    ), result.output
+    assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 1
