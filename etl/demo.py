@@ -12,7 +12,7 @@ import click
 import yaml
 
 from etl.config_file import load_config
-from etl.errors import Refused
+from etl.errors import Refused, StorageError, os_reason
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
 from etl.job import run_sync
 from etl.present.defaults import STALE_DAYS
@@ -65,6 +65,14 @@ def claim_folder(directory: Path) -> None:
     (directory / MARK).write_text("made by swr-etl demo; it may replace this folder's files\n")
 
 
+def write_config(path: Path, config: dict[str, object]) -> None:
+    """Write the demo's config to `path`; StorageError naming it if the disk refuses."""
+    try:
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+    except OSError as exc:
+        raise StorageError(f"cannot write the demo's config {path}: {os_reason(exc)}") from None
+
+
 def invoked_as() -> str:
     """Return the command as it was run (`.venv/bin/swr-etl`, `swr-etl`, `python -m etl`),
     for hints a reader can paste."""
@@ -101,10 +109,15 @@ def print_what_changed(db_path: Path) -> None:
 def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     """Run the demo in `directory` (new, empty, or an earlier demo's), leaving its config, lake
     and DuckDB file there."""
-    claim_folder(directory)
-    for leftover in ("lake", "swr.duckdb", "swr.duckdb.wal", "dashboard.html"):
-        path = directory / leftover
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    try:
+        claim_folder(directory)
+        for leftover in ("lake", "swr.duckdb", "swr.duckdb.wal", "dashboard.html"):
+            path = directory / leftover
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    except OSError as exc:  # a full disk, a read-only one: the folder's, said as storage is
+        raise StorageError(
+            f"cannot write the demo's folder {directory}: {os_reason(exc)}"
+        ) from None
     # Yesterday's registry, so that the second sync sees today's pushes at today's date.
     yesterday = datetime.now(UTC) - timedelta(days=1)
     registry = generate_registry(repos=repos, seed=seed, edge_sizes=False, now=yesterday)
@@ -117,7 +130,7 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     )
     with ServerThread(registry, options=Options(faults=faults)) as fake:
         config_path = directory / "config.yaml"
-        config_path.write_text(yaml.safe_dump(demo_config(fake.url), sort_keys=False))
+        write_config(config_path, demo_config(fake.url))
         os.environ[TOKEN_VAR] = fake.credentials.token
         try:
             config = load_config(config_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry
-from tests.conftest import write_config
+from tests.conftest import time_limit, write_config
 
 COMMANDS = sorted(cli.commands)
 
@@ -91,3 +92,22 @@ def test_a_reader_before_the_first_sync_is_a_usage_error(
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: no database at ") and result.output.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "host, says",
+    [
+        pytest.param("127.0.0.1", "Address already in use (EADDRINUSE)", id="a-port-in-use"),
+        pytest.param("256.1.1.1", "", id="a-host-that-is-no-address"),
+    ],
+)
+def test_fake_server_that_cannot_listen_is_one_line_exit_2(host: str, says: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with time_limit(30):  # one that listened would serve until interrupted
+            result = CliRunner().invoke(cli, ["fake-server", "--host", host, "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: fake-server cannot listen on {host}:{port}: ")
+    assert says in result.output and result.output.count("\n") == 1

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from etl import schemas
 from etl.schemas import SNAPSHOT_SCHEMA
 from etl.store import cleanups, queries, warehouse
 from etl.store.deltas import keys_table
+from etl.store.warehouse import definitions_digest
 
 SQL_FILES = sorted(
     p.relative_to(queries.sql_dir()).with_suffix("").as_posix()
@@ -277,3 +281,20 @@ def test_the_tag_columns_are_declared_once_and_every_relation_takes_them_from_th
             lake.register(table, schema.empty_table())
         state = queries.sql("lake/state").split("\n", 1)[1].rstrip().rstrip(";")
         assert columns_of(lake, f"({state})") == [*KEY, *tags, "run_id"]
+
+
+def test_the_definitions_digest_is_the_same_in_every_process() -> None:
+    # Else a writer re-applies every definition on about every other open: a write to a
+    # database that needs none (a full disk then fails a run that would have gone through).
+    def digest(seed: str) -> str:
+        code = "from etl.store.warehouse import definitions_digest; print(definitions_digest())"
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    assert {digest(seed) for seed in ("1", "2", "3", "4", "5", "6")} == {definitions_digest()}

@@ -114,16 +114,17 @@ def plan(config_path: Path) -> None:
     patterns need (what each target resolves to is listed); writes nothing.
     """
     from etl.cli.plan import print_plan
-    from etl.run.plan import known_scope, plan_endpoints
+    from etl.run.plan import check_unloaded_runs, known_scope, plan_endpoints
     from etl.run.start import checked_before_run
     from etl.store.storage import store_for
 
     config = load_config(config_path)
-    out, source = config.output, str(config.source)
+    out, source, store = config.output, str(config.source), store_for(config.output)
     auths = checked_before_run(
-        config.endpoints, config.crawl.timeout_s, out, store_for(out), source, probe_write=False
+        config.endpoints, config.crawl.timeout_s, out, store, source, probe_write=False
     )
     known = known_scope(out.duckdb, config.writer)
+    check_unloaded_runs(store, known.loaded)  # a run a sync would refuse: exit 4 here too
     plans = asyncio.run(plan_endpoints(config.endpoints, config.crawl, auths, known))
     print_plan(config, plans, known)
     if any(plan.error is not None or plan.unknown for plan in plans):
@@ -227,7 +228,7 @@ def query(config_path: Path, sql: str | None, sql_file: str | None, fmt: str) ->
     import duckdb
 
     from etl.errors import QueryError
-    from etl.present.formats import Section, print_sections
+    from etl.present.formats import Section, print_sections, refuse_repeated_columns
     from etl.store.queries import answer
 
     if (sql is None) == (sql_file is None):
@@ -238,6 +239,11 @@ def query(config_path: Path, sql: str | None, sql_file: str | None, fmt: str) ->
     config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     with reading(config) as con:
         try:
+            if not con.extract_statements(text):
+                raise QueryError(
+                    "the SQL holds no statement (only comments or ';'): give a query, e.g. "
+                    "'SELECT * FROM repo_summary'"
+                )
             found = answer(con, text)
         except duckdb.Error as exc:
             # DuckDB's whole message: its hints ("Did you mean …") and caret are the help.
@@ -247,6 +253,8 @@ def query(config_path: Path, sql: str | None, sql_file: str | None, fmt: str) ->
             ):
                 reason = f"refused: query only reads the database ({reason.splitlines()[0]})"
             raise QueryError(reason) from None
+    if fmt == "json":
+        refuse_repeated_columns(found.columns)
     print_sections([Section(found.columns, found.rows, name="rows")], fmt)
 
 

@@ -96,7 +96,7 @@ def plan(
     from etl.store.warehouse import reading
 
     seconds = positive_seconds(older_than, "--older-than")
-    config = load_config(config_path, secrets_needed=False)
+    config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     stamp = config_stamp(endpoints_of(config))
     try:
         rule = PlanRule(
@@ -269,7 +269,7 @@ def apply(
     from etl.config_file import load_config
     from etl.run.cleanup import Limits, check_plan
 
-    config = load_config(config_path, secrets_needed=yes)
+    config = load_config(config_path, secrets_needed=yes, lake_secrets_needed=yes)
     stamp = config_stamp(endpoints_of(config))
     planned = read_plan(plan_path)
     check_plan(planned, stamp, Limits(max_age, max_deletions), datetime.now(UTC))

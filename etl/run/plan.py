@@ -6,13 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from etl.config import CrawlConfig, EndpointConfig
-from etl.errors import ApiError, EndpointError, EtlError, NotFoundError
+from etl.errors import (
+    ApiError,
+    EndpointError,
+    EtlError,
+    NewerLakeFormat,
+    NotFoundError,
+    StorageError,
+)
 from etl.results import LITERAL, Key, Target, TargetResult
 from etl.run import unchanged
 from etl.run.discovery import (
@@ -27,8 +33,10 @@ from etl.run.discovery import (
 from etl.run.endpoints import client_for
 from etl.run.identity import known_writer_id
 from etl.run.listings import delta_targets
-from etl.store import known, warehouse
+from etl.run.start import refused_before_run, wall_clock
+from etl.store import commits, known, warehouse
 from etl.store.known import CurrentRepository, LastCrawl
+from etl.store.storage import LakeStore
 from etl.swr.auth import Auth
 from etl.swr.client import RetryPolicy, SwrClient
 from etl.swr.lists import Api, tag_list_of
@@ -57,6 +65,7 @@ class KnownScope:
     members: Members = field(default_factory=dict)
     tracked: dict[Key, str] = field(default_factory=dict)
     shared_names: dict[str, int] = field(default_factory=dict)  # writer name -> writers
+    loaded: set[str] = field(default_factory=set)  # the runs it holds
     current: dict[Key, CurrentRepository] = field(default_factory=dict)
     crawls: dict[Key, LastCrawl] = field(default_factory=dict)  # (crawl.skip_unchanged)
     writer_id: str | None = None
@@ -65,21 +74,37 @@ class KnownScope:
 def known_scope(duckdb_path: Path, writer: str) -> KnownScope:
     """Return what the database at `duckdb_path` knows of the scope of `writer` (nothing when
     there is no database yet, or another process holds it)."""
+    identity = known_writer_id(duckdb_path)  # a FIFO or a folder there: said as a sync says it
     if not duckdb_path.exists():
         return KnownScope()
     try:
         with warehouse.connect(duckdb_path, read_only=True) as con:
-            identity = known_writer_id(duckdb_path)
             return KnownScope(
                 known.scope_members(con),
                 known.tracked(con, writer, identity),
                 known.shared_names(con),
+                known.loaded_run_ids(con),
                 known.current_repositories(con),
                 known.last_crawls(con),
                 identity,
             )
     except (EtlError, duckdb.Error):
         return KnownScope()
+
+
+def check_unloaded_runs(store: LakeStore, loaded: set[str]) -> None:
+    """Raise NewerLakeFormat, as a sync would before it crawls, if a committed run of the lake
+    the database lacks (not in `loaded`) is one this release cannot read; read only their
+    commit records, write nothing. A record that cannot be read is the sync's to name."""
+    for date, run_id in commits.listed_runs(store):
+        if run_id in loaded:
+            continue
+        try:
+            commits.read_commit(store, date, run_id)
+        except NewerLakeFormat as exc:
+            raise refused_before_run(exc) from None
+        except StorageError:
+            continue
 
 
 async def plan_endpoint(
@@ -206,7 +231,7 @@ def would_carry(
     (`crawl.skip_unchanged`, as `etl.run.unchanged` decides; manifests aside)."""
     if not crawl.skip_unchanged:
         return 0
-    now = datetime.now(UTC)
+    now = wall_clock()
     targets = [t for plan in plans for s in plan.selections for t in s.targets]
     results = [TargetResult(target) for target in targets]
     eligible = delta_targets(results, scope.current, now, full_listing_every, True, scope.writer_id)

@@ -63,26 +63,30 @@ def committed(out: OutputConfig, store: LakeStore, run_id: str) -> Committed:
 
 def refresh_outputs(
     out: OutputConfig, store: LakeStore, run_id: str, reports: Reports | None
-) -> None:
-    """Refresh the read-only copy and the dashboard page of a loaded run. The run is loaded:
-    one that cannot be refreshed (a reader holds the DuckDB file, a full disk) is a warning that
+) -> dict[str, str]:
+    """Refresh the read-only copy and the dashboard page of a loaded run; return those
+    refreshed, by name (what the summary says the run was written to). The run is loaded: one
+    that cannot be refreshed (a reader holds the DuckDB file, a full disk) is a warning that
     says so and when it will be, never a failed run; an interrupt still stops the process.
     Without `reports` (a failed run) the page is left as it was."""
-    if out.readonly_copy is not None:
-        refreshing(
-            "the read-only copy", out.readonly_copy, lambda: refresh_copy(out, store, run_id)
-        )
-    if out.dashboard is not None and reports is not None:
+    refreshed = {}
+    if (copy := out.readonly_copy) is not None:
+        if refreshing("the read-only copy", copy, lambda: refresh_copy(out, store, run_id)):
+            refreshed["read-only copy"] = str(copy)
+    if (dashboard := out.dashboard) is not None and reports is not None:
         page = reports.page
-        refreshing(
-            "the dashboard", out.dashboard, lambda: refresh_dashboard(out, store, run_id, page)
-        )
+        if refreshing(
+            "the dashboard", dashboard, lambda: refresh_dashboard(out, store, run_id, page)
+        ):
+            refreshed["dashboard"] = str(dashboard)
+    return refreshed
 
 
-def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
-    """Run one refresh of an output after a committed run; on any failure (a full disk, a
-    DuckDB or Plotly error, memory), log a warning naming what was not refreshed and when it
-    will be: the run stands, its exit code and summary are its targets'. An interrupt stops."""
+def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> bool:
+    """Run one refresh of an output after a committed run and return True; on any failure (a
+    full disk, a DuckDB or Plotly error, memory), log a warning naming what was not refreshed
+    and when it will be, and return False: the run stands, its exit code and summary are its
+    targets'. An interrupt stops."""
     try:
         refresh()
     except Interrupted:
@@ -96,19 +100,17 @@ def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
             where,
             reason.rstrip(": "),
         )
+        return False
+    return True
 
 
 def places(out: OutputConfig, store: LakeStore, snapshot_date: str, run_id: str) -> dict[str, str]:
-    """Return where a run went: its commit record's partition of the lake, the DuckDB file, the
-    copy, the page."""
-    found = {
+    """Return where a loaded run went: its commit record's partition of the lake and the DuckDB
+    file (the copy and the page, once refreshed, are `refresh_outputs`'s to add)."""
+    return {
         "lake": store.show(store.path(lake.partition("runs", snapshot_date, run_id))),
         "duckdb": str(out.duckdb),
     }
-    for name, path in (("read-only copy", out.readonly_copy), ("dashboard", out.dashboard)):
-        if path is not None:
-            found[name] = str(path)
-    return found
 
 
 def refresh_dashboard(

@@ -23,9 +23,11 @@ def run_row(
     discovery: Discovery | None = None,
     writer: str | None = None,
     writer_id: str | None = None,
+    finished: datetime | None = None,
 ) -> RunRecord:
     """Return the run's own record (the lake's `runs` row, less the files it lists); requests
-    and retries include discovery's, and a failed discovery list fails the run."""
+    and retries include discovery's, and a failed discovery list fails the run. `finished`:
+    when it finished by this machine's clock (None: now)."""
     found = discovery or Discovery()
     lists = found.stats
 
@@ -36,7 +38,7 @@ def run_row(
         run_id=run_id,
         seq=seq,
         started_at=started,
-        finished_at=datetime.now(UTC),
+        finished_at=finished or datetime.now(UTC),
         status=str(run_status(results, len(found.failures()))),
         targets=len(results),
         ok=count(TargetStatus.OK),

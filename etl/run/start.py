@@ -75,20 +75,37 @@ def new_run_id(started: datetime) -> str:
     return f"{started:%Y%m%dT%H%M%S.%f}Z-{secrets.token_hex(3)}"
 
 
-def run_start(latest: datetime | None) -> datetime:
-    """Return this run's snapshot time: now, or just after the latest run's start when the
-    clock reads earlier (an NTP step, a restored VM), so that versions never end before they
-    begin. Says so when it corrects the clock."""
-    now = datetime.now(UTC)
-    if latest is None or now > latest:
+def wall_clock() -> datetime:
+    """Return what this machine's clock reads now (UTC): the one place a run reads it."""
+    return datetime.now(UTC)
+
+
+def run_start(latest: known.LatestRun | None, writer_id: str, now: datetime) -> datetime:
+    """Return this run's snapshot time: `now`, or just after the latest run's start when the
+    clock reads earlier, so that versions never end before they begin and runs keep the lake's
+    order. Says so when it corrects the time, and whose clock it suspects: this machine's when
+    the latest run is this writer's (an NTP step, a restored VM), else the other writer's."""
+    if latest is None or now > latest.started_at:
         return now
-    corrected = latest + timedelta(microseconds=1)
+    corrected = latest.started_at + timedelta(microseconds=1)
+    times = (now.isoformat(), latest.started_at.isoformat(), corrected.isoformat())
+    if latest.writer_id is None or latest.writer_id == writer_id:
+        log.warning(
+            "the clock reads %s, not after the latest run's start %s (did it jump back?): this "
+            "run is recorded at %s",
+            *times,
+        )
+        return corrected
     log.warning(
-        "the clock reads %s, not after the latest run's start %s (did it jump back?): this run "
-        "is recorded at %s",
-        now.isoformat(),
-        latest.isoformat(),
-        corrected.isoformat(),
+        "this machine's clock reads %s, before the start %s of run %s of writer %s (%s): this "
+        "run is recorded at %s to follow it in the lake's order (does that writer's clock run "
+        "ahead?); whole listings are still judged by this machine's clock",
+        times[0],
+        times[1],
+        latest.run_id,
+        latest.writer,
+        latest.writer_id,
+        times[2],
     )
     return corrected
 
@@ -126,7 +143,7 @@ class StartState:
     known_manifests: set[str]
     current: dict[Key, known.CurrentRepository]
     seq: int
-    latest_start: datetime | None
+    latest: known.LatestRun | None  # the latest run it holds (its start orders the next)
     members: Members
     tracked: dict[Key, str]  # what this writer tracks, and how it was selected
     writer_id: str  # this writer's identity (etl.run.identity)
@@ -162,10 +179,16 @@ def warehouse_caught_up(
                 f"{exc}; the next sync tries it once more, then sets it aside and goes on"
             ) from None
         except NewerLakeFormat as exc:
-            raise NewerLakeFormat(f"{exc}; nothing was loaded, crawled or written") from None
+            raise refused_before_run(exc) from None
         except OSError as exc:
             raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
         yield state, con
+
+
+def refused_before_run(exc: NewerLakeFormat) -> NewerLakeFormat:
+    """Return the line of a run (or a plan) that met a run this release cannot read before it
+    did anything: the same words from `sync` and `plan`."""
+    return NewerLakeFormat(f"{exc}; nothing was loaded, crawled or written")
 
 
 def clean_after_interrupted_runs(out: OutputConfig, store: LakeStore) -> None:
@@ -201,7 +224,7 @@ def start_state(
         known.manifest_digests(con),
         known.current_repositories(con),
         known.next_seq(con),
-        known.latest_start(con),
+        known.latest_run(con),
         known.scope_members(con),
         known.tracked(con, writer, identity),
         identity,

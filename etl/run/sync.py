@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 
@@ -53,6 +53,7 @@ from etl.run.start import (
     output_lock,
     run_start,
     spool_for,
+    wall_clock,
     warehouse_caught_up,
 )
 from etl.status import RunStatus
@@ -80,12 +81,14 @@ class Hooks:
 
 @dataclass(frozen=True)
 class Run:
-    """One started run: its id and start, what the warehouse said before it began, the lake
-    partition it writes, the load beside its crawl, and where its outputs go (`writer`: the
-    config's name in the lake). `started_run` makes it and owns what it holds."""
+    """One started run: its id and start (`started`, after every run the warehouse holds;
+    `clock`, what this machine's clock read then), what the warehouse said before it began,
+    the lake partition it writes, the load beside its crawl, and where its outputs go
+    (`writer`: the config's name in the lake). `started_run` makes it and owns what it holds."""
 
     run_id: str
     started: datetime
+    clock: datetime
     state: StartState
     lake: lake.RunWriter
     early: LoadBesideCrawl
@@ -125,7 +128,7 @@ def run_sync(
                 outcome = run_steps(run, endpoints, crawl, auths, hooks or Hooks(), accept_removals)
             failpoint("warehouse-loaded")  # and no longer held: readers may open it
             shown = reports if outcome.run.status != RunStatus.FAILED else None
-            refresh_outputs(out, store, outcome.run_id, shown)
+            outcome = written_to(outcome, refresh_outputs(out, store, outcome.run_id, shown))
     except LockHeldError:
         raise  # turned away: not a run, so it leaves no metrics
     except BaseException as exc:
@@ -138,6 +141,13 @@ def run_sync(
     if out.metrics is not None:
         deliver_metrics(out, store, reports, outcome)
     return outcome
+
+
+def written_to(outcome: SyncOutcome, refreshed: dict[str, str]) -> SyncOutcome:
+    """Return `outcome` whose summary names, besides the lake and DuckDB, the outputs this run
+    did refresh (a failed run leaves the page as it was; a full disk, the copy)."""
+    places = {**outcome.summary.places, **refreshed}
+    return replace(outcome, summary=replace(outcome.summary, places=places))
 
 
 def deliver_metrics(
@@ -164,13 +174,14 @@ def started_run(
         cursor(con) as versions,
         cursor(con) as reader,
     ):
-        started = run_start(state.latest_start)
+        clock = wall_clock()
+        started = run_start(state.latest, state.writer_id, clock)
         run_id = new_run_id(started)
         partition = started.strftime("%Y-%m-%d")
         written = lake.RunWriter(store, run_id, partition, spool_for(out, run_id))
         begun = OpenVersions(versions, reader, written.spool, (state.seq, run_id, started))
         early = LoadBesideCrawl(begun, written)
-        yield Run(run_id, started, state, written, early, out, writer)
+        yield Run(run_id, started, clock, state, written, early, out, writer)
 
 
 def run_steps(
@@ -214,7 +225,10 @@ def settle(run: Run, results: list[TargetResult], max_removed_share: float | Non
 def commit(run: Run, results: list[TargetResult], discovery: Discovery) -> RunRecord:
     """Write the run's records beside its tags and publish the partition; return its row."""
     state, started, run_id = run.state, run.started, run.run_id
-    row = run_row(run_id, state.seq, started, results, discovery, run.writer, state.writer_id)
+    # Finished by this machine's clock, not after `started`: whole listings are judged by it.
+    row = run_row(
+        run_id, state.seq, started, results, discovery, run.writer, state.writer_id, wall_clock()
+    )
     untracked = untracked_results(state.tracked, results)
     changes = stored_as_changes(run, results)
     run.lake.write_run(
@@ -235,13 +249,13 @@ def commit(run: Run, results: list[TargetResult], discovery: Discovery) -> RunRe
 
 def stored_as_changes(run: Run, results: list[TargetResult]) -> Changes:
     """Return which repositories of `results` the run stores as changes against its warehouse
-    (`listings.delta_targets`), closes dated by its start; one carried forward has no listing
-    to compare (it is stored as no changes)."""
+    (`listings.delta_targets`, by this machine's clock), closes dated by its start; one carried
+    forward has no listing to compare (it is stored as no changes)."""
     state = run.state
     keys = delta_targets(
         [r for r in results if not r.carried],
         state.current,
-        run.started,
+        run.clock,
         run.out.full_listing_every,
         state.lake_matches,
         state.writer_id,
@@ -339,7 +353,7 @@ def carry_unchanged(
     con = run.early.con  # before the load beside the crawl begins its transaction
     missing = known.manifests_missing(con) if crawl_config.with_manifest else None
     facts = unchanged.Known(run.state.current, known.last_crawls(con), missing)
-    since = unchanged.crawled_since(datetime.now(UTC), crawl_config.full_crawl_every)
+    since = unchanged.crawled_since(run.clock, crawl_config.full_crawl_every)
     entries = unchanged.list_entries(found.listings)
     return unchanged.carried_forward(found.targets, entries, facts, as_changes, since)
 

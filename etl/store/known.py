@@ -117,10 +117,20 @@ def last_writers(con: duckdb.DuckDBPyConnection) -> dict[Key, tuple[str, str]]:
     return {(e, n, r): (writer, run_id) for e, n, r, writer, run_id in rows}
 
 
-def latest_start(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    """Return when the latest loaded run started (None before the first)."""
-    value = answer_one(con, "known/latest_start")
-    return value if isinstance(value, datetime) else None
+class LatestRun(NamedTuple):
+    """The latest run the warehouse holds: when it started, its id, the writer that ran it
+    (its name, and its identity: None for runs written before writers had one)."""
+
+    started_at: datetime
+    run_id: str
+    writer: str | None
+    writer_id: str | None
+
+
+def latest_run(con: duckdb.DuckDBPyConnection) -> LatestRun | None:
+    """Return the latest loaded run (None before the first)."""
+    rows = ask(con, "known/latest_run").rows
+    return LatestRun(*rows[0]) if rows else None
 
 
 def latest_start_of(

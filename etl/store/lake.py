@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from etl.errors import WriteFailed
 from etl.failpoints import failpoint
 from etl.results import Key
 from etl.schemas import (
@@ -193,12 +195,23 @@ class RunWriter:
         if whole.num_rows:
             parts.write(whole)
         if changed.num_rows:
-            spooled.write(changed)
+            with self.spooling():
+                spooled.write(changed)
+
+    @contextmanager
+    def spooling(self) -> Iterator[None]:
+        """Turn a failed write to the run's local spool into WriteFailed naming it: on an
+        object-storage lake the spool is a local folder, not the lake."""
+        try:
+            yield
+        except (OSError, pa.ArrowException) as exc:
+            raise WriteFailed(f"the run's staging {self.spool}", exc) from None
 
     def _snapshot_parts(self) -> tuple[PartWriter, PartWriter]:
         if self._parts is None:
             listed = self.spool / "delta_listed"
-            listed.mkdir(parents=True, exist_ok=True)
+            with self.spooling():
+                listed.mkdir(parents=True, exist_ok=True)
             self._parts = (
                 PartWriter(self.store, self._folder("tag_snapshots", make=False), SNAPSHOT_SCHEMA),
                 PartWriter(local_store(listed), str(listed), SNAPSHOT_SCHEMA),
@@ -226,7 +239,8 @@ class RunWriter:
             self._write_split(chunk, wanted)
         parts, spooled = self._snapshot_parts()
         parts.close()
-        spooled.close()
+        with self.spooling():
+            spooled.close()
         self._listed("tag_snapshots", parts)
         if changes is not None and changes.keys:
             deltas = PartWriter(self.store, self._folder("tag_deltas", make=False), DELTA_SCHEMA)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from functools import lru_cache
@@ -25,13 +27,23 @@ from etl.store.queries import ask, sql, sql_dir
 log = logging.getLogger("etl.store.warehouse")
 
 MEMORY_LIMIT = "128MB"
-# What a reader (report, diff, query) may not do: touch files, fetch or load extensions, or
-# change these settings back. With read_only, DuckDB also refuses every write to the database.
-READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
-    "enable_external_access": False,
+# What a writer (sync, load, rebuild) may not do: fetch or load an extension. It needs none
+# (the lake is read through Arrow), and a file DuckDB would hand to one (a SQLite file named
+# as output.duckdb) must be refused, not sent for over the network.
+WRITER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+# What a reader (report, diff, query) may not do besides: touch files, or change these
+# settings back. With read_only, DuckDB also refuses every write to the database.
+READER_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    **WRITER_CONFIG,
+    "enable_external_access": False,
+}
+SQLITE_MAGIC = b"SQLite format 3\0"  # how a SQLite database file begins
+# The tables every swr-etl database has held, whatever its version: a file holding other
+# tables or views and not these is another tool's.
+OWN_TABLES = {"runs", "tag_history"}
 
 
 # Macros and views: what `connect` creates on every read-write open, in dependency order.
@@ -50,12 +62,16 @@ def definition_files() -> list[str]:
         for path in sorted((sql_dir() / folder).glob("*.sql"))
     }
     owner = {defined: name for name, text in texts.items() for defined in DEFINES.findall(text)}
+    # Sorted, not sets: the order (and so the digest of the definitions) is the same in every
+    # process, whatever its string hashing; else a writer would re-apply them every other open.
     needs = {
-        name: {
-            owner[word]
-            for word in set(re.findall(r"\b\w+\b", COMMENT.sub("", text))) & owner.keys()
-            if owner[word] != name
-        }
+        name: sorted(
+            {
+                owner[word]
+                for word in set(re.findall(r"\b\w+\b", COMMENT.sub("", text))) & owner.keys()
+                if owner[word] != name
+            }
+        )
         for name, text in texts.items()
     }
     return list(TopologicalSorter(needs).static_order())
@@ -126,39 +142,102 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     when the database holds others; on a read-only connection, as temporary ones).
 
     A read-only connection can read the database and nothing else: no file, no extension,
-    no setting. Raises DatabaseBusy when another process holds the file open.
+    no setting. Neither kind fetches or loads an extension, and a file that is not swr-etl's
+    (garbage, SQLite's, another tool's DuckDB database) is StorageError before anything is
+    written to it. Raises DatabaseBusy when another process holds the file open.
     """
     if read_only and not path.exists():
         raise UsageError(f"no database at {path} yet: run `swr-etl sync` first")
+    con = opened(path, read_only)
     try:
-        con = duckdb.connect(
-            str(path), read_only=read_only, config=READER_CONFIG if read_only else {}
-        )
-    except duckdb.Error as exc:
-        reason = str(exc).splitlines()[0]
-        if "Could not set lock" in reason:
-            raise DatabaseBusy(
-                f"DuckDB file {path} is in use by another process ({_holder(reason)})"
-            ) from None
-        raise StorageError(f"cannot open DuckDB file {path}: {reason}") from None
+        prepare(con, path, read_only)
+        yield con
+    finally:
+        con.close()
+
+
+def prepare(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    """Set the connection up (`connect`); a write DuckDB cannot make (a full disk) is
+    StorageError naming the file."""
     try:
         con.execute("SET TimeZone = 'UTC'")
         if read_only:
             if not holds_these_definitions(con):
                 readable_definitions(con, path)
             con.execute("SET lock_configuration = true")
-        else:
-            # A sync must run in little memory whatever the registry's size: DuckDB spills to
-            # disk beyond this, and keeps no insertion order it does not need. Readers
-            # (report, query) keep DuckDB's defaults.
-            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-            con.execute("SET write_buffer_row_group_count = 1")
-            con.execute("SET preserve_insertion_order = false")
-            if not holds_these_definitions(con):
-                apply_schema(con)
-        yield con
+            return
+        # A sync must run in little memory whatever the registry's size: DuckDB spills to
+        # disk beyond this, and keeps no insertion order it does not need. Readers (report,
+        # query) keep DuckDB's defaults.
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute("SET write_buffer_row_group_count = 1")
+        con.execute("SET preserve_insertion_order = false")
+        if not holds_these_definitions(con):
+            refuse_foreign(con, path)
+            apply_schema(con)
+    except duckdb.Error as exc:
+        raise StorageError(f"cannot write DuckDB file {path}: {str(exc).splitlines()[0]}") from None
+
+
+def opened(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Return DuckDB's connection to the file at `path` (one it refuses, or another tool's
+    kind of file, is StorageError); a file this call created and could not make a database of
+    (a full disk) is removed, not left for the next run to find broken."""
+    # The file's first bytes are DuckDB's to read: a process that opens and closes the file
+    # itself drops every POSIX lock it holds on it, the one DuckDB's connection holds included.
+    new = not read_only and not os.path.lexists(path)
+    try:
+        return duckdb.connect(
+            str(path), read_only=read_only, config=READER_CONFIG if read_only else WRITER_CONFIG
+        )
+    except duckdb.Error as exc:
+        if new:
+            for made in (path, Path(f"{path}.wal")):
+                made.unlink(missing_ok=True)
+        reason = str(exc).splitlines()[0]
+        if "Could not set lock" in reason:
+            raise DatabaseBusy(
+                f"DuckDB file {path} is in use by another process ({_holder(reason)})"
+            ) from None
+        raise StorageError(f"cannot open DuckDB file {path}: {not_duckdb(path, reason)}") from None
+
+
+def not_duckdb(path: Path, reason: str) -> str:
+    """Return DuckDB's reason for refusing the file at `path`, said plainly when DuckDB would
+    hand the file to an extension (none is fetched or loaded): another tool's database."""
+    if "extension" not in reason.lower():
+        return reason
+    kind = "a SQLite database" if first_bytes(path).startswith(SQLITE_MAGIC) else "another tool's"
+    return (
+        f"it is not a valid DuckDB database file ({kind}); is output.duckdb the file `swr-etl "
+        "sync` writes?"
+    )
+
+
+def first_bytes(path: Path) -> bytes:
+    """Return the first bytes of the regular file at `path` (none for anything else), read
+    without blocking. Only for a file DuckDB refused: no connection of this process holds it,
+    so closing it drops no lock of DuckDB's (POSIX locks go with any close of the file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError:
+        return b""
+    try:
+        return os.read(fd, len(SQLITE_MAGIC)) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
     finally:
-        con.close()
+        os.close(fd)
+
+
+def refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Raise StorageError, having written nothing, if the database at `path` is another
+    tool's: it holds tables or views, and not the ones every swr-etl database holds."""
+    held = set(ask(con, "known/relations").column("name"))
+    if held and not OWN_TABLES <= held:
+        shown = ", ".join(sorted(held)[:3]) + (", …" if len(held) > 3 else "")
+        raise StorageError(
+            f"cannot write DuckDB file {path}: it is not swr-etl's database (it holds {shown}); "
+            "is output.duckdb the file `swr-etl sync` writes? It is left as it was"
+        )
 
 
 @contextmanager

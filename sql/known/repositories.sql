@@ -1,4 +1,4 @@
--- What each repository holds now: its current tags, the tag filter of its latest sync (a run under another filter starts a new scope, not removals), when the lake last stored its tags whole (a whole listing, or a sync that left it none: not found, untracked), which writer made its latest sync, and how many of its current tags a cleanup apply has deleted since its latest sync (removals the next sync expects; a tag a later sync still saw is no longer expected gone).
+-- What each repository holds now: its current tags, the tag filter of its latest sync (a run under another filter starts a new scope, not removals), when the lake last stored its tags whole (when the run of its latest whole listing, or of a sync that left it none: not found, untracked, finished by the clock of its writer), which writer made its latest sync, and how many of its current tags a cleanup apply has deleted since its latest sync (removals the next sync expects; a tag a later sync still saw is no longer expected gone).
 WITH cleaned AS (
     SELECT h.endpoint, h.namespace, h.repository, count(DISTINCT h.tag) AS tags
     FROM cleanup_deletions AS d
@@ -13,9 +13,11 @@ WITH cleaned AS (
     GROUP BY ALL
 ),
 listed AS (
-    SELECT endpoint, namespace, repository, max(snapshot_at) AS listed_at
-    FROM target_runs
-    WHERE synced(status) AND listing IS DISTINCT FROM 'delta'
+    SELECT t.endpoint, t.namespace, t.repository,
+           arg_max(coalesce(r.finished_at, t.snapshot_at), t.seq) AS listed_at
+    FROM target_runs AS t
+    JOIN runs AS r ON r.run_id = t.run_id
+    WHERE synced(t.status) AND t.listing IS DISTINCT FROM 'delta'
     GROUP BY ALL
 )
 SELECT s.endpoint, s.namespace, s.repository, count(h.tag) AS tags, s.tag_filter,
