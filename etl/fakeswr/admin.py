@@ -1,6 +1,7 @@
 """The local SWR API's own routes under `/_fake/`, for benchmarks that run it in another
-process: move the served registry on by a day, an hour or a mass re-push; say what it holds
-(a fingerprint of every tag); and what it saw (requests, when the first and last came).
+process: move the served registry on by a day, an hour or a mass re-push; change its pace;
+say what it holds (a fingerprint of every tag) and what it saw (requests, when the first and
+last came).
 
 The `/_fake/` routes are not SWR's: they are not counted as requests, throttled or faulted.
 """
@@ -14,7 +15,7 @@ from datetime import datetime
 from aiohttp import web
 
 from etl.fakeswr.days import next_day, next_hour, repush_everything
-from etl.fakeswr.registry import Registry
+from etl.fakeswr.registry import Registry, gc_paused
 from etl.fakeswr.state import STATE, Stats, SwrState, json_response
 
 # A tag as a row of the warehouse's `tags_current`: namespace, repository, the 14 tag fields
@@ -52,6 +53,20 @@ async def repush(request: web.Request) -> web.Response:
     return moved_on(state.registry)
 
 
+async def set_latency(request: web.Request) -> web.Response:
+    """POST /_fake/latency?ms=50: answer every later request `ms` milliseconds late (one
+    server, paced and then not, spares a benchmark generating its registry twice)."""
+    state: SwrState = request.app[STATE]
+    try:
+        latency = float(request.query["ms"])
+    except (KeyError, ValueError):
+        return json_response({"error_msg": "ms: a number of milliseconds"}, 400)
+    if not 0 <= latency <= 60_000:
+        return json_response({"error_msg": "ms: between 0 and 60000"}, 400)
+    state.options.latency_ms = latency
+    return json_response({"latency_ms": latency})
+
+
 def moved_on(registry: Registry) -> web.Response:
     """Return where the served registry now stands: its day, hour and size."""
     return json_response(
@@ -85,9 +100,9 @@ async def fingerprint_report(request: web.Request) -> web.Response:
     """GET /_fake/fingerprint: the served registry's tag count and `fingerprint` of its rows,
     for a benchmark to compare with the warehouse's."""
     registry = request.app[STATE].registry
-    return json_response(
-        {"tags": registry.tag_count(), "fingerprint": fingerprint(registry_rows(registry))}
-    )
+    with gc_paused():
+        summary = fingerprint(registry_rows(registry))
+    return json_response({"tags": registry.tag_count(), "fingerprint": summary})
 
 
 def registry_rows(registry: Registry) -> Iterator[Row]:
@@ -137,5 +152,6 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/_fake/next-day", advance_day)
     app.router.add_post("/_fake/next-hour", advance_hour)
     app.router.add_post("/_fake/repush-everything", repush)
+    app.router.add_post("/_fake/latency", set_latency)
     app.router.add_get("/_fake/stats", stats_report)
     app.router.add_get("/_fake/fingerprint", fingerprint_report)
