@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,9 +235,15 @@ def outcome_rows(what: str, runs: list[Outcome]) -> list[Row]:
     rows.append(
         told(f"  {what}: warehouse equals the registry", f"{equal} of {len(runs)} runs: {verdict}")
     )
-    errors = sorted({r.last_error for r in runs if r.exit_code not in (0, 1) and r.last_error})
-    rows += [told(f"  {what}: stderr's last line", e[:160]) for e in errors]
+    errors = Counter(gist(r.last_error) for r in runs if r.exit_code not in (0, 1))
+    rows += [told(f"  {what}: stderr's last line", f"{n}x {e}") for e, n in errors.items()]
     return rows
+
+
+def gist(error: str) -> str:
+    """An error line without what varies from run to run (temporary folders, amounts)."""
+    error = re.sub(r"/tmp/[^ ]*/", ".../", error.split("\\x0a")[0])
+    return re.sub(r"( Error): .*", r"\1 ...", error)[:170]  # DuckDB's: "Out of Memory Error: "
 
 
 @dataclass
