@@ -345,9 +345,11 @@ def dashboard_rows(subject: Subject, chain: Path, hours: list[Outcome]) -> list[
     drawn = subject.sync(chain)
     written = page.exists() and page.stat().st_mtime >= began
     label = "dashboard in the sync (an hourly run with output.dashboard)"
+    without = statistics.median(known([r.tail_seconds for r in hours]) or [0.0])
+    tail = f"{drawn.tail_seconds or 0:.1f} s (the hourly runs without it: {without:.1f} s)"
     rows = [told(f"  {label}: exit code", str(drawn.exit_code))]
+    rows.append(told(f"  {label}: last request to exit", tail))
     if written:
-        without = statistics.median(known([r.tail_seconds for r in hours]))
         extra = [(drawn.tail_seconds or 0) - without]
         rows.append(
             judged(f"  {label}: after the last request, more than without", extra, "{:.1f}", "s", 5)
