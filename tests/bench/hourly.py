@@ -20,8 +20,9 @@ After each run the warehouse's `tags_current` is compared with what the local AP
 (`GET /_fake/fingerprint`). Every figure is from outside the process: requests and their times
 at the server, wall time and peak RSS (`wait4`) of the `swr-etl` process.
 
-    python -m tests.bench.bench --only hourly      # 200,000 tags, 3 runs a cell (~4 min)
-    python -m tests.bench.bench --only hourly-1m   # 1,000,000 tags, 1 run a cell (~8 min)
+    python -m tests.bench.bench --only hourly      # 200,000 tags, 3 runs a cell (2-2.5 min)
+    python -m tests.bench.bench --only hourly-1m   # 1,000,000 tags, 1 run a cell (3-5 min)
+    python -m tests.bench.bench --only hourly --etl-from DIR   # DIR's swr-etl, this local API
 """
 
 from __future__ import annotations
