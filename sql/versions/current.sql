@@ -1,6 +1,7 @@
--- The warehouse's current versions as listing_changes compares them (key, fingerprint, rowid): for the lake's changes of a sync, and for the load beside a crawl, which reads them outside its run's transaction (the versions current before the run).
+-- The warehouse's current versions of the repositories compared (version_targets) as listing_changes compares them (key, fingerprint, rowid): for the lake's changes of a sync, and for the load beside a crawl, which reads them outside its run's transaction (the versions current before the run).
 CREATE OR REPLACE TEMP VIEW version_current AS
 SELECT h.rowid AS history_row, h.endpoint, h.namespace, h.repository, h.tag,
        tag_version(h) AS version
 FROM tag_history AS h
+SEMI JOIN version_targets USING (endpoint, namespace, repository)
 WHERE h.valid_to_seq IS NULL;
