@@ -12,8 +12,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
 import boto3
+import pytest
+
+from etl.fakeswr import FakeSwr
+from tests.configs import editing, write_config
 
 # moto answers this many requests without checking credentials: those that create the
 # test's user, its policy and its key.
@@ -108,3 +114,41 @@ def moto_server() -> Iterator[S3Server]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class S3Config(Protocol):
+    """The `s3_config` fixture: `s3_config` bound to the running test's environment."""
+
+    def __call__(
+        self,
+        directory: Path,
+        served: FakeSwr,
+        repositories: list[tuple[str, str]],
+        s3: S3Server,
+        bucket: str,
+        endpoint: str = "local",
+        **output: Any,
+    ) -> Path: ...
+
+
+def s3_config(
+    directory: Path,
+    served: FakeSwr,
+    repositories: list[tuple[str, str]],
+    s3: S3Server,
+    bucket: str,
+    endpoint: str = "local",
+    *,
+    env: pytest.MonkeyPatch,
+    **output: Any,
+) -> Path:
+    """A config that syncs `repositories` into s3://bucket/lake; keys from the environment,
+    set through `env`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = write_config(directory, served, repositories, env=env)
+    with editing(path) as data:
+        data["endpoints"][0]["name"] = endpoint
+        data["output"] = s3.output(bucket, **output)
+    env.setenv("OBS_AK", s3.access_key)
+    env.setenv("OBS_SK", s3.secret_key)
+    return path

@@ -21,7 +21,6 @@ from typing import Any
 import click
 import duckdb
 import pytest
-import yaml
 from aiohttp import web
 from click.testing import CliRunner, Result
 
@@ -35,14 +34,11 @@ from etl.fakeswr.server import InThread, make_app, start_app, stop
 from etl.fakeswr.state import STATE
 from etl.job import run_sync
 from etl.run.start import output_lock
-from tests.conftest import (
-    docs_sql,
-    expected_rows,
-    parse_time,
-    query,
-    stored_rows,
-    write_config,
-)
+from tests import configs
+from tests.commands import invoke
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows, parse_time
+from tests.stored import docs_sql, query, reading, stored_rows
 
 Key = tuple[str, str, str]  # namespace, repository, tag
 NOW = datetime.now(UTC)
@@ -79,7 +75,7 @@ class World:
         """Run `swr-etl COMMAND… -c CONFIG` (the options after the config)."""
         words = [w for w in command if not w.startswith("-")][:2]
         rest = list(command[len(words) :])
-        return CliRunner().invoke(cli, [*words, "-c", str(self.config), *rest])
+        return invoke(*words, "-c", str(self.config), *rest)
 
     def plan(self, *rule: str) -> tuple[Path, dict[str, Any]]:
         out = self.directory / "plan.json"
@@ -131,13 +127,15 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     directory = tmp_path_factory.mktemp("synced")
     env = pytest.MonkeyPatch()
     with ServerThread(copy.deepcopy(registry)) as fake:
-        config = write_config(directory, fake, list(registry.repositories), env=env)
+        config = configs.write_config(directory, fake, list(registry.repositories), env=env)
         assert run_sync(load_config(config)).exit_code == 0
     yield Synced(registry, directory)
     env.undo()
 
 
-def world_of(synced: Synced, tmp_path: Path, fake: FakeSwr, **crawl: Any) -> World:
+def world_of(
+    write_config: WriteConfig, synced: Synced, tmp_path: Path, fake: FakeSwr, **crawl: Any
+) -> World:
     """The synced outputs, copied for one test, with a config that reaches `fake`."""
     shutil.copytree(synced.directory, tmp_path, dirs_exist_ok=True)
     config = write_config(tmp_path, fake, list(synced.registry.repositories), **crawl)
@@ -145,9 +143,9 @@ def world_of(synced: Synced, tmp_path: Path, fake: FakeSwr, **crawl: Any) -> Wor
 
 
 @pytest.fixture
-def world(tmp_path: Path, synced: Synced) -> Iterator[World]:
+def world(write_config: WriteConfig, tmp_path: Path, synced: Synced) -> Iterator[World]:
     with ServerThread(copy.deepcopy(synced.registry)) as fake:
-        yield world_of(synced, tmp_path, fake)
+        yield world_of(write_config, synced, tmp_path, fake)
 
 
 def images_of(plan: dict[str, Any], count: int) -> dict[str, Any]:
@@ -224,7 +222,7 @@ def test_a_plan_equals_the_rule_computed_from_the_registry(
 def test_the_dashboard_names_the_plan_that_frees_what_it_shows(world: World) -> None:
     from etl.present.dashboard import render_dashboard
 
-    with duckdb.connect(str(world.db), read_only=True) as con:
+    with reading(world.db) as con:
         page = render_dashboard(con)
         reclaimable = dict(
             ((ns, repo), int(size))
@@ -269,11 +267,11 @@ def test_every_planned_tag_goes_and_no_other(world: World) -> None:
 
 
 def test_a_region_without_v3_reads_its_tags_from_the_v2_list(
-    tmp_path: Path, synced: Synced
+    write_config: WriteConfig, tmp_path: Path, synced: Synced
 ) -> None:
     options = Options(api="v2")
     with serving(copy.deepcopy(synced.registry), options=options) as fake:
-        world = world_of(synced, tmp_path, fake)
+        world = world_of(write_config, synced, tmp_path, fake)
         path, plan = world.plan("365d")
         result = world.apply(path)
         assert result.exit_code == 0, result.output
@@ -355,9 +353,8 @@ def test_a_stale_foreign_or_large_plan_is_refused_before_any_request(
         plan["computed_at"] = (datetime.now(UTC) + edit["computed_at"]).isoformat()
         path.write_text(json.dumps(plan))
     if "endpoint" in edit:
-        data = yaml.safe_load(world.config.read_text())
-        data["endpoints"][0]["name"] = edit["endpoint"]
-        world.config.write_text(yaml.safe_dump(data))
+        with editing(world.config) as data:
+            data["endpoints"][0]["name"] = edit["endpoint"]
     before = world.tags()
     result = world.apply(path, *options)
     assert result.exit_code == 2
@@ -596,11 +593,17 @@ HTML = b"<html><body>Proxy login required</body></html>"
     ],
 )
 def test_a_delete_answered_badly_fails_its_tag_and_says_so(
-    tmp_path: Path, synced: Synced, status: int, body: bytes, kind: str, says: str
+    write_config: WriteConfig,
+    tmp_path: Path,
+    synced: Synced,
+    status: int,
+    body: bytes,
+    kind: str,
+    says: str,
 ) -> None:
     registry = copy.deepcopy(synced.registry)
     with serving(registry, hostile_deletes(status, body, kind)) as fake:
-        world = world_of(synced, tmp_path, fake, max_attempts=2)
+        world = world_of(write_config, synced, tmp_path, fake, max_attempts=2)
         path, plan = world.plan("365d")
         plan = images_of(plan, 1)
         path.write_text(json.dumps(plan))
@@ -620,11 +623,11 @@ def test_a_delete_answered_badly_fails_its_tag_and_says_so(
 
 
 def test_a_delete_whose_answer_is_lost_is_done_when_its_retry_finds_the_tag_gone(
-    tmp_path: Path, synced: Synced
+    write_config: WriteConfig, tmp_path: Path, synced: Synced
 ) -> None:
     options = Options()
     with serving(copy.deepcopy(synced.registry), options=options) as fake:
-        world = world_of(synced, tmp_path, fake)
+        world = world_of(write_config, synced, tmp_path, fake)
         path, plan = world.plan("365d")
         plan = images_of(plan, 2)
         path.write_text(json.dumps(plan))
@@ -646,7 +649,7 @@ def test_the_documented_audit_query_answers_after_an_apply(world: World) -> None
 def test_every_cleanup_command_has_help(name: str) -> None:
     command = cleanup.commands[name]
     assert command.help and len(command.help) > 20
-    assert CliRunner().invoke(cli, ["cleanup", name, "--help"]).exit_code == 0
+    assert invoke("cleanup", name, "--help").exit_code == 0
     for param in command.params:
         if isinstance(param, click.Option) and param.name != "help":
             assert param.help, f"cleanup {name} {param.opts} has no help text"

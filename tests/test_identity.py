@@ -10,16 +10,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, ServerThread, generate_registry
 from etl.job import run_sync
 from etl.run.identity import id_file
-from tests.conftest import discovering, expected_rows, query, stored_rows
-from tests.test_scope import changes, only
+from tests.commands import invoke
+from tests.configs import Discovering, editing
+from tests.registries import expected_rows, only
+from tests.stored import changes, query, stored_rows
 
 REGISTRY = generate_registry(repos=12, seed=7)
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
@@ -40,7 +39,7 @@ def lose_the_volume(folder: Path) -> None:
 
 def rebuilt(folder: Path, config: Path) -> None:
     lose_the_volume(folder)
-    result = CliRunner().invoke(cli, ["rebuild", "-c", str(config)])
+    result = invoke("rebuild", "-c", str(config))
     assert result.exit_code == 0, result.output
 
 
@@ -52,7 +51,7 @@ RECOVERIES = [
 
 @pytest.mark.parametrize("recover", RECOVERIES)
 def test_what_the_config_no_longer_selects_leaves_after_the_database_file_was_lost(
-    tmp_path: Path, server: FakeSwr, recover: Callable[[Path, Path], None]
+    discovering: Discovering, tmp_path: Path, server: FakeSwr, recover: Callable[[Path, Path], None]
 ) -> None:
     config = discovering(tmp_path, server, EVERYTHING)
     assert run_sync(load_config(config)).exit_code == 0
@@ -79,7 +78,7 @@ def test_what_the_config_no_longer_selects_leaves_after_the_database_file_was_lo
 
 
 def test_a_writer_of_the_same_name_on_other_endpoints_is_another_writer(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     lake = tmp_path / "shared-lake"
     configs = []
@@ -87,10 +86,9 @@ def test_a_writer_of_the_same_name_on_other_endpoints_is_another_writer(
         folder = tmp_path / side
         folder.mkdir()
         path = discovering(folder, server, EVERYTHING)
-        data = yaml.safe_load(path.read_text())
-        data["endpoints"][0]["name"] = side
-        data["output"]["lake"] = str(lake)
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["endpoints"][0]["name"] = side
+            data["output"]["lake"] = str(lake)
         configs.append(path)
     for path in configs:
         assert run_sync(load_config(path)).exit_code == 0

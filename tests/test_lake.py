@@ -12,19 +12,18 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from click.testing import CliRunner
 
 import etl.run.start
 from etl import schemas
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry, next_day
 from etl.job import run_sync
 from etl.store import commits, lake
 from etl.store.storage import local_store
 from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns
-from tests.conftest import discovering, docs_sql, query
+from tests.commands import invoke
+from tests.configs import Discovering, editing
+from tests.stored import docs_sql, query, reading
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=UTC), "ep", "ns", "repo")
 
@@ -130,8 +129,7 @@ KEY_AND_STATE = "endpoint, namespace, repository, tag, digest, size, updated"
 
 def states_by_run(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     """What `tag_state` says the registry held after each run, by run id; `None`: now."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
+    with reading(db, utc=True) as con:
         runs = con.execute("SELECT seq, run_id FROM runs ORDER BY seq").fetchall()
         states: dict[Any, list[tuple[Any, ...]]] = {
             run_id: sorted(
@@ -144,7 +142,7 @@ def states_by_run(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_the_documented_read_of_the_lake_is_the_registry_after_every_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    discovering: Discovering, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = generate_registry(repos=12, seed=5)
     (gone, failing, *_) = sorted(registry.repositories)
@@ -177,14 +175,16 @@ def test_the_documented_read_of_the_lake_is_the_registry_after_every_run(
     before = {
         t: query(db, f"SELECT * FROM {t} ORDER BY ALL") for t in ("tag_history", "target_runs")
     }
-    assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
+    assert invoke("rebuild", "-c", str(path)).exit_code == 0
     after = {
         t: query(db, f"SELECT * FROM {t} ORDER BY ALL") for t in ("tag_history", "target_runs")
     }
     assert after == before
 
 
-def test_a_run_that_finds_nothing_changed_stores_no_tag(tmp_path: Path) -> None:
+def test_a_run_that_finds_nothing_changed_stores_no_tag(
+    discovering: Discovering, tmp_path: Path
+) -> None:
     registry = generate_registry(repos=6, seed=2)
     with ServerThread(registry) as server:
         path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
@@ -211,13 +211,14 @@ def today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
-def test_every_run_whole_when_full_listing_every_is_0(tmp_path: Path) -> None:
+def test_every_run_whole_when_full_listing_every_is_0(
+    discovering: Discovering, tmp_path: Path
+) -> None:
     registry = generate_registry(repos=4, seed=2)
     with ServerThread(registry) as server:
         path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
-        data = yaml.safe_load(path.read_text())
-        data["output"]["full_listing_every"] = 0
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["output"]["full_listing_every"] = 0
         for _ in range(2):
             run_sync(load_config(path))
     db = tmp_path / "swr.duckdb"
@@ -227,7 +228,9 @@ def test_every_run_whole_when_full_listing_every_is_0(tmp_path: Path) -> None:
         assert lake_state(tmp_path / "lake", run_id) == state
 
 
-def test_a_database_ahead_of_its_lake_stores_every_repository_whole(tmp_path: Path) -> None:
+def test_a_database_ahead_of_its_lake_stores_every_repository_whole(
+    discovering: Discovering, tmp_path: Path
+) -> None:
     # The lake was replaced by an empty one (a new bucket, a folder restored from an old
     # backup): changes against the database would have nothing under them in that lake.
     registry = generate_registry(repos=5, seed=3)

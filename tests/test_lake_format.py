@@ -12,24 +12,23 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from etl import schemas
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry, next_day
 from etl.job import run_sync
 from etl.store import cleanups, commits
 from etl.store.storage import local_store
 from etl.store.warehouse import sql
-from tests.conftest import discovering, query
-from tests.test_lake import lake_state, states_by_run
+from tests.commands import invoke
+from tests.configs import Discovering, editing
+from tests.stored import lake_state, query, states_by_run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def synced_twice(tmp_path: Path) -> Path:
+def synced_twice(discovering: Discovering, tmp_path: Path) -> Path:
     """Return the config of a lake and database that two syncs wrote (changes included)."""
     registry = generate_registry(repos=8, tags=120, seed=11)
     with ServerThread(registry) as server:
@@ -70,15 +69,11 @@ def parquet_files(lake: Path) -> dict[str, bytes]:
     return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*.parquet"))}
 
 
-def run_cli(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
 READERS = [
-    pytest.param(lambda config: run_cli("sync", "-c", str(config)), id="sync-catching-up"),
-    pytest.param(lambda config: run_cli("load", "-c", str(config)), id="load"),
-    pytest.param(lambda config: run_cli("rebuild", "-c", str(config)), id="rebuild"),
-    pytest.param(lambda config: run_cli("thin", "-c", str(config)), id="thin"),
+    pytest.param(lambda config: invoke("sync", "-c", str(config)), id="sync-catching-up"),
+    pytest.param(lambda config: invoke("load", "-c", str(config)), id="load"),
+    pytest.param(lambda config: invoke("rebuild", "-c", str(config)), id="rebuild"),
+    pytest.param(lambda config: invoke("thin", "-c", str(config)), id="thin"),
 ]
 WHAT = [
     pytest.param(newer_format, f"lake format {schemas.LAKE_FORMAT + 1}", id="newer-format"),
@@ -89,9 +84,13 @@ WHAT = [
 @pytest.mark.parametrize("what, said", WHAT)
 @pytest.mark.parametrize("reader", READERS)
 def test_a_run_this_release_cannot_read_is_refused_with_one_line_and_exit_4(
-    tmp_path: Path, reader: Callable[[Path], Result], what: Callable[..., None], said: str
+    discovering: Discovering,
+    tmp_path: Path,
+    reader: Callable[[Path], Result],
+    what: Callable[..., None],
+    said: str,
 ) -> None:
-    config = synced_twice(tmp_path)
+    config = synced_twice(discovering, tmp_path)
     run_id = rewrite_latest_record(tmp_path / "lake", what)
     # The older reader's own database lacks the newer run (a warehouse upgraded later, a
     # rolled-back binary): it is removed here, so every reader must meet the run.
@@ -111,17 +110,21 @@ def test_a_run_this_release_cannot_read_is_refused_with_one_line_and_exit_4(
     assert parquet_files(tmp_path / "lake") == lake_before
 
 
-def test_rebuild_refusing_a_newer_run_leaves_the_database_as_it_was(tmp_path: Path) -> None:
-    config = synced_twice(tmp_path)
+def test_rebuild_refusing_a_newer_run_leaves_the_database_as_it_was(
+    discovering: Discovering, tmp_path: Path
+) -> None:
+    config = synced_twice(discovering, tmp_path)
     db = tmp_path / "swr.duckdb"
     before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
     rewrite_latest_record(tmp_path / "lake", newer_format)
-    assert run_cli("rebuild", "-c", str(config)).exit_code == 4
+    assert invoke("rebuild", "-c", str(config)).exit_code == 4
     assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before
 
 
-def test_every_commit_record_states_the_format_it_was_written_in(tmp_path: Path) -> None:
-    synced_twice(tmp_path)
+def test_every_commit_record_states_the_format_it_was_written_in(
+    discovering: Discovering, tmp_path: Path
+) -> None:
+    synced_twice(discovering, tmp_path)
     store = local_store(tmp_path / "lake")
     found = [commits.read_commit(store, d, r) for d, r in commits.listed_runs(store)]
     assert [c.lake_format for c in found] == [schemas.LAKE_FORMAT] * 2
@@ -147,7 +150,11 @@ EARLIER_LAKES = [
 
 @pytest.mark.parametrize("fixture, registry, runs", EARLIER_LAKES)
 def test_a_lake_of_an_earlier_format_is_read_continued_and_rebuilt(
-    tmp_path: Path, fixture: str, registry: Callable[[], object], runs: int
+    discovering: Discovering,
+    tmp_path: Path,
+    fixture: str,
+    registry: Callable[[], object],
+    runs: int,
 ) -> None:
     shutil.copytree(FIXTURES / fixture, tmp_path / "lake")
     store = local_store(tmp_path / "lake")
@@ -156,9 +163,8 @@ def test_a_lake_of_an_earlier_format_is_read_continued_and_rebuilt(
     } == {schemas.UNVERSIONED_LAKE_FORMAT}
     with ServerThread(registry()) as server:  # type: ignore[arg-type]
         path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
-        data = yaml.safe_load(path.read_text())
-        data["output"]["full_listing_every"] = "36500d"  # the old runs' listings count
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["output"]["full_listing_every"] = "36500d"  # the old runs' listings count
         outcome = run_sync(load_config(path))
         assert outcome.exit_code == 0 and len(outcome.caught_up) == runs
         assert run_sync(load_config(path)).exit_code == 0
@@ -166,7 +172,7 @@ def test_a_lake_of_an_earlier_format_is_read_continued_and_rebuilt(
     for run_id, state in states_by_run(db).items():
         assert lake_state(tmp_path / "lake", run_id) == state, run_id
     before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
-    assert run_cli("rebuild", "-c", str(path)).exit_code == 0
+    assert invoke("rebuild", "-c", str(path)).exit_code == 0
     assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before
 
 
@@ -211,9 +217,9 @@ def test_the_specification_states_this_release_s_format_and_the_query_the_code_r
 
 @pytest.mark.parametrize("reader", READERS[:3])
 def test_a_cleanup_record_of_a_newer_format_is_refused_too(
-    tmp_path: Path, reader: Callable[[Path], Result]
+    discovering: Discovering, tmp_path: Path, reader: Callable[[Path], Result]
 ) -> None:
-    config = synced_twice(tmp_path)
+    config = synced_twice(discovering, tmp_path)
     store = local_store(tmp_path / "lake")
     path = cleanups.cleanup_path(store, "20991231T000000.000000Z-abcdef", datetime.now(UTC))
     Path(path).parent.mkdir(parents=True)

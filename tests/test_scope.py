@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry
 from etl.job import run_sync
 from etl.results import SyncOutcome
-from tests.conftest import discovering, expected_rows, query, stored_rows
+from tests.commands import invoke
+from tests.configs import Discovering, editing
+from tests.registries import expected_rows
+from tests.stored import query, stored_rows
 
 REGISTRY = generate_registry(repos=60, seed=11)  # data-eng, ml.models, platform: twenty each
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
@@ -58,7 +58,7 @@ def tags_of(registry: Registry) -> int:
 
 
 def test_a_narrowed_pattern_leaves_what_it_no_longer_selects_untracked_not_removed(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     db = tmp_path / "swr.duckdb"
     sync(discovering(tmp_path, server, EVERYTHING))
@@ -82,15 +82,13 @@ def test_a_narrowed_pattern_leaves_what_it_no_longer_selects_untracked_not_remov
 
 def on_api(path: Path, api: str) -> None:
     """Make the config's endpoint use `api` (v3 or v2) rather than probe for it."""
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["api"] = api
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["endpoints"][0]["api"] = api
 
 
 def renamed_endpoint(path: Path) -> None:
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["name"] = "renamed"
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["endpoints"][0]["name"] = "renamed"
 
 
 @pytest.mark.parametrize(
@@ -111,7 +109,12 @@ def renamed_endpoint(path: Path) -> None:
     ],
 )
 def test_a_repository_that_leaves_the_scope_leaves_tags_current_as_untracked(
-    tmp_path: Path, server: FakeSwr, before: list[Any], after: list[Any], kept: Any
+    discovering: Discovering,
+    tmp_path: Path,
+    server: FakeSwr,
+    before: list[Any],
+    after: list[Any],
+    kept: Any,
 ) -> None:
     db = tmp_path / "swr.duckdb"
     sync(discovering(tmp_path, server, before))
@@ -129,7 +132,7 @@ def test_a_repository_that_leaves_the_scope_leaves_tags_current_as_untracked(
 
 
 def test_an_endpoint_renamed_with_the_same_url_never_counts_a_tag_twice(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     db = tmp_path / "swr.duckdb"
     path = discovering(tmp_path, server, EVERYTHING)
@@ -145,7 +148,7 @@ def test_an_endpoint_renamed_with_the_same_url_never_counts_a_tag_twice(
 
 
 def test_a_tag_filter_change_is_a_new_scope_not_removals_or_additions(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     db = tmp_path / "swr.duckdb"
     every = [{"namespace": "platform", "repositories": ["api"]}]
@@ -165,7 +168,7 @@ def test_a_tag_filter_change_is_a_new_scope_not_removals_or_additions(
 
 
 def test_a_list_that_repeats_rows_counts_each_repository_once(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     server.options.repeat_list_rows = True
     path = discovering(tmp_path, server, EVERYTHING, page_size=7)
@@ -189,7 +192,7 @@ def test_a_list_that_repeats_rows_counts_each_repository_once(
 
 
 def test_a_list_that_names_other_organizations_plants_no_phantom_repository(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     server.options.ignore_namespace_filter = True  # every list answers every organization
     sync(discovering(tmp_path, server, EVERYTHING))
@@ -204,7 +207,7 @@ def test_a_list_that_names_other_organizations_plants_no_phantom_repository(
 
 
 def test_a_v2_repository_list_whose_total_moves_is_read_again(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     server.options.create_mid_list = {"platform"}
     path = discovering(
@@ -222,7 +225,7 @@ def test_a_v2_repository_list_whose_total_moves_is_read_again(
 
 
 def test_an_organization_list_that_omits_organizations_closes_nothing(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     db = tmp_path / "swr.duckdb"
     path = discovering(tmp_path, server, EVERYTHING)
@@ -237,7 +240,7 @@ def test_an_organization_list_that_omits_organizations_closes_nothing(
 
 
 def test_a_repository_disappears_only_when_its_tag_list_says_not_found(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     db = tmp_path / "swr.duckdb"
     path = discovering(tmp_path, server, EVERYTHING)
@@ -257,11 +260,11 @@ def test_a_repository_disappears_only_when_its_tag_list_says_not_found(
 
 
 def test_plan_names_what_would_leave_the_scope_before_the_sync_does(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     sync(discovering(tmp_path, server, [{"namespace": "platform", "repositories": ["*"]}]))
     path = discovering(tmp_path, server, [{"namespace": "platform", "repositories": ["api"]}])
-    result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    result = invoke("plan", "-c", str(path))
     assert result.exit_code == 0, result.output
     leaving = len([k for k in REGISTRY.repositories if k[0] == "platform"]) - 1
     assert (

@@ -14,10 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from etl.cli import cli
@@ -26,7 +24,11 @@ from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.fakeswr.registry import Repository, Tag
 from etl.job import run_sync
 from etl.store import warehouse
-from tests.conftest import parse_time, write_config
+from tests import configs
+from tests.commands import invoke
+from tests.configs import WriteConfig, editing
+from tests.registries import parse_time
+from tests.stored import reading
 
 Key = tuple[str, str]  # namespace, repository
 
@@ -43,8 +45,7 @@ class Synced:
     runs: list[str]
 
     def query(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-        with duckdb.connect(str(self.db), read_only=True) as con:
-            con.execute("SET TimeZone = 'UTC'")
+        with reading(self.db, utc=True) as con:
             return con.execute(sql, params).fetchall()
 
 
@@ -57,13 +58,12 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     assert set(day1.repositories) - set(day0.repositories)  # and one created
     directory = tmp_path_factory.mktemp("views")
     with ServerThread(day0) as server, pytest.MonkeyPatch.context() as env:
-        config = write_config(
+        config = configs.write_config(
             directory, server, list(day0.repositories), env=env, with_manifest=True
         )
         # Every repository, found by discovery: day 1 deletes some and creates others.
-        data = yaml.safe_load(config.read_text())
-        data["endpoints"][0]["targets"] = [{"namespace": "*", "repositories": ["*"]}]
-        config.write_text(yaml.safe_dump(data))
+        with editing(config) as data:
+            data["endpoints"][0]["targets"] = [{"namespace": "*", "repositories": ["*"]}]
         first = run_sync(load_config(config))
         server.serve(day1)
         second = run_sync(load_config(config))
@@ -349,7 +349,9 @@ def test_layer_storage(synced: Synced) -> None:
     assert shared > 0  # layers shared between images are counted once
 
 
-def test_a_failed_target_shows_no_false_removals_or_size_drop(tmp_path: Path) -> None:
+def test_a_failed_target_shows_no_false_removals_or_size_drop(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
     day0 = generate_registry(repos=8, seed=4)
     day1 = next_day(day0, churn=0.2)
     broken = max(day0.repositories, key=lambda k: len(day0.tags(*k)))
@@ -359,7 +361,7 @@ def test_a_failed_target_shows_no_false_removals_or_size_drop(tmp_path: Path) ->
         server.serve(day1)
         server.options.broken_repositories.add(broken)
         assert run_sync(load_config(path)).exit_code == 1
-    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+    with reading(tmp_path / "swr.duckdb") as con:
         where = {"ns": broken[0], "repo": broken[1]}
         history = con.execute(
             "SELECT seq, total_size FROM size_history WHERE namespace = $ns AND repository = $repo",
@@ -425,7 +427,7 @@ def test_report_in_every_format(synced: Synced, fmt: str) -> None:
 
 
 def test_diff_reads_like_a_plan(synced: Synced) -> None:
-    result = CliRunner().invoke(cli, ["diff", "-c", str(synced.config)])
+    result = invoke("diff", "-c", str(synced.config))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     marks = {line.split(" ", 1)[0] for line in lines if line[:2] in ("+ ", "- ", "~ ", "* ")}
@@ -529,7 +531,7 @@ def judged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     registry = Registry(0, 0, {("ns", "repo"): Repository("ns", "repo", 1, tags)}, {}, 100)
     directory = tmp_path_factory.mktemp("retention")
     with ServerThread(registry) as server, pytest.MonkeyPatch.context() as env:
-        config = write_config(directory, server, [("ns", "repo")], env=env)
+        config = configs.write_config(directory, server, [("ns", "repo")], env=env)
         run_sync(load_config(config))
     yield Synced(config, directory / "swr.duckdb", registry, registry, datetime.min, [])
 

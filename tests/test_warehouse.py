@@ -14,6 +14,7 @@ from etl import schemas
 from etl.schemas import SNAPSHOT_SCHEMA
 from etl.store import cleanups, warehouse
 from etl.store.deltas import keys_table
+from tests.stored import reading
 
 SQL_FILES = sorted(
     p.relative_to(warehouse.sql_dir()).with_suffix("").as_posix()
@@ -125,7 +126,7 @@ def test_a_reader_of_a_database_an_older_version_wrote_finds_every_view_and_macr
         for name in SQL_FILES:
             if name.startswith("dashboard/"):
                 con.execute(warehouse.sql(name)).fetchall()
-    with duckdb.connect(str(path), read_only=True) as con:  # and nothing was written
+    with reading(path) as con:  # and nothing was written
         assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchall() == [
             (0,)
         ]

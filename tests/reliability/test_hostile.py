@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import cli
-from tests.reliability.conftest import (
+from tests.reliability.hostile import (
     Script,
     page,
     raw,
