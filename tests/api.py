@@ -1,6 +1,6 @@
 """Clients of the local API for the tests of the API side: every auth scheme with the local
 API's credentials, fast retries, a repository read page after page, and hand-made apps (a
-hostile server, say) served on 127.0.0.1."""
+hostile server, say) served on 127.0.0.1; and the syncs' own retries made quick."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from aiohttp import web
 
+from etl.errors import ApiError
 from etl.fakeswr import FakeSwr, start_app, stop_app
 from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.swr.client import RetryPolicy, SwrClient
@@ -52,3 +54,14 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield running.url
     finally:
         await stop_app(running)
+
+
+def quicken_retries(patch: pytest.MonkeyPatch) -> None:
+    """Make every retry wait a thousandth of its backoff (a fixture of a wider scope calls
+    this with its own MonkeyPatch)."""
+    backoff = RetryPolicy.delay_s
+
+    def quick(self: RetryPolicy, attempt: int, error: ApiError) -> float:
+        return backoff(self, attempt, error) / 1000
+
+    patch.setattr(RetryPolicy, "delay_s", quick)

@@ -17,11 +17,10 @@ from functools import partial
 
 import pytest
 
-from etl.errors import ApiError
 from etl.fakeswr import FakeSwr, Options, Registry, ServerThread, generate_registry, start, stop
-from etl.swr.client import RetryPolicy
 from tests import configs
 from tests import s3 as stand_in
+from tests.api import quicken_retries
 
 ENV_PREFIXES = ("SWR_", "HW_", "IAM_", "HUAWEICLOUD_")
 
@@ -92,17 +91,6 @@ def discovering(monkeypatch: pytest.MonkeyPatch) -> configs.Discovering:
     """Write a config of the local API whose targets are given (patterns allowed); its
     secrets are set in this test's environment."""
     return partial(configs.discovering, env=monkeypatch)
-
-
-def quicken_retries(patch: pytest.MonkeyPatch) -> None:
-    """Make every retry wait a thousandth of its backoff (a fixture of a wider scope calls
-    this with its own MonkeyPatch)."""
-    backoff = RetryPolicy.delay_s
-
-    def quick(self: RetryPolicy, attempt: int, error: ApiError) -> float:
-        return backoff(self, attempt, error) / 1000
-
-    patch.setattr(RetryPolicy, "delay_s", quick)
 
 
 @pytest.fixture

@@ -40,6 +40,9 @@ from tests.configs import WriteConfig, editing
 from tests.registries import expected_rows, parse_time
 from tests.stored import docs_sql, query, reading, stored_rows
 
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
 Key = tuple[str, str, str]  # namespace, repository, tag
 NOW = datetime.now(UTC)
 RESCUED = "retagged-today"  # a fresh tag of an old image: that image must never be planned

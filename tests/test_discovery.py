@@ -23,6 +23,9 @@ from tests.configs import Discovering, editing
 from tests.registries import expected_rows, parse_time
 from tests.stored import query, stored_rows
 
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
 REGISTRY = generate_registry(repos=60, seed=11)  # three organizations of twenty
 
 

@@ -31,6 +31,9 @@ from tests.configs import WriteConfig
 from tests.registries import expected_rows
 from tests.stored import lake_state, query, states_by_run, stored_rows
 
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
 # What a run leaves in the warehouse, but for its ids and clock readings.
 TABLES = {
     "tag_history": "SELECT * EXCLUDE (valid_from_run, valid_from, valid_to_run, valid_to) "

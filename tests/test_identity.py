@@ -20,6 +20,9 @@ from tests.configs import Discovering, editing
 from tests.registries import expected_rows, only
 from tests.stored import changes, query, stored_rows
 
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
 REGISTRY = generate_registry(repos=12, seed=7)
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
 

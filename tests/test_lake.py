@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -23,7 +22,10 @@ from etl.store.storage import local_store
 from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns
 from tests.commands import invoke
 from tests.configs import Discovering, editing
-from tests.stored import docs_sql, query, reading
+from tests.stored import lake_state, query, states_by_run
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=UTC), "ep", "ns", "repo")
 
@@ -102,43 +104,6 @@ class Tomorrow(datetime):
     @classmethod
     def now(cls, tz: Any = None) -> Tomorrow:  # type: ignore[override]
         return super().now(tz) + timedelta(days=1)
-
-
-def lake_state(lake_folder: Path, run_id: str | None = None) -> list[tuple[Any, ...]]:
-    """The registry after a run (None: the latest), by the documented query over the lake,
-    read with the documented DuckDB views (docs/other-engines.md)."""
-    views = docs_sql("other-engines.md", "DuckDB (a folder").replace("'lake/", f"'{lake_folder}/")
-    if not (lake_folder / "tag_deltas").exists():  # as the page says for such a lake
-        views = views.replace(
-            views[views.index("CREATE VIEW tag_deltas") :],
-            "CREATE VIEW tag_deltas AS SELECT *, NULL AS op FROM tag_snapshots LIMIT 0",
-        )
-    query = docs_sql(
-        "other-engines.md", "`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text"
-    )
-    if run_id is not None:
-        query = query.replace("CAST(NULL AS STRING)", f"'{run_id}'", 1)
-    with duckdb.connect() as con:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(views)
-        return sorted(con.execute(f"SELECT {KEY_AND_STATE} FROM ({query})").fetchall())
-
-
-KEY_AND_STATE = "endpoint, namespace, repository, tag, digest, size, updated"
-
-
-def states_by_run(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """What `tag_state` says the registry held after each run, by run id; `None`: now."""
-    with reading(db, utc=True) as con:
-        runs = con.execute("SELECT seq, run_id FROM runs ORDER BY seq").fetchall()
-        states: dict[Any, list[tuple[Any, ...]]] = {
-            run_id: sorted(
-                con.execute(f"SELECT {KEY_AND_STATE} FROM tag_state($s)", {"s": seq}).fetchall()
-            )
-            for seq, run_id in runs
-        }
-        states[None] = sorted(con.execute(f"SELECT {KEY_AND_STATE} FROM tags_current").fetchall())
-    return states
 
 
 def test_the_documented_read_of_the_lake_is_the_registry_after_every_run(

@@ -25,6 +25,9 @@ from tests.commands import invoke
 from tests.configs import Discovering, editing
 from tests.stored import lake_state, query, states_by_run
 
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -4,7 +4,6 @@ each say what is wrong — never a healthy-looking run that syncs nothing."""
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
@@ -15,6 +14,10 @@ from etl.fakeswr import FakeSwr, Registry
 from etl.job import run_sync
 from tests.commands import invoke, sync
 from tests.configs import Discovering, WriteConfig, editing
+from tests.s3 import free_port
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 
 def test_a_literal_name_swr_does_not_know_on_its_first_sync_fails_the_run(
@@ -82,12 +85,6 @@ def test_a_dashboard_that_cannot_be_drawn_is_refused_before_any_request(
     assert result.exit_code == 2, result.output
     assert "output.dashboard" in result.output and "plotly" in result.output
     assert served.state.stats.requests == 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_an_endpoint_that_cannot_be_reached_fails_once_naming_host_and_reason(

@@ -16,13 +16,16 @@ from typing import Any
 import pytest
 
 from etl.config_file import load_config
-from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry
+from etl.fakeswr import FakeSwr, ServerThread, generate_registry
 from etl.job import run_sync
 from etl.results import SyncOutcome
 from tests.commands import invoke
 from tests.configs import Discovering, editing
-from tests.registries import expected_rows
-from tests.stored import query, stored_rows
+from tests.registries import expected_rows, only, tags_of
+from tests.stored import changes, query, stored_rows
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 REGISTRY = generate_registry(repos=60, seed=11)  # data-eng, ml.models, platform: twenty each
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
@@ -38,23 +41,6 @@ def sync(path: Path) -> SyncOutcome:
     outcome = run_sync(load_config(path))
     assert outcome.exit_code == 0, outcome.list_failures
     return outcome
-
-
-def changes(db: Path, seq: int) -> dict[str, int]:
-    """Return the tag_changes of run `seq`, counted by kind."""
-    rows = query(db, "SELECT change, count(*) FROM tag_changes WHERE to_seq = $s GROUP BY 1", s=seq)
-    return dict(rows)
-
-
-def only(registry: Registry, keep: Any) -> Registry:
-    """Return the registry with only the repositories `keep((namespace, name))` accepts."""
-    narrowed = copy.deepcopy(registry)
-    narrowed.repositories = {k: r for k, r in registry.repositories.items() if keep(k)}
-    return narrowed
-
-
-def tags_of(registry: Registry) -> int:
-    return sum(len(r.tags) for r in registry.repositories.values())
 
 
 def test_a_narrowed_pattern_leaves_what_it_no_longer_selects_untracked_not_removed(

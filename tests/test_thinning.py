@@ -23,9 +23,13 @@ from etl.store import commits, warehouse
 from etl.store.loading import rebuild
 from etl.store.storage import local_store
 from tests import configs
+from tests.api import quicken_retries
 from tests.commands import invoke
 from tests.configs import editing
 from tests.stored import docs_sql, lake_state, query, states_by_run
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
 FIXTURES = Path(__file__).parent / "fixtures"  # lakes that earlier releases wrote
@@ -91,6 +95,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     registry = registry_at(0)
     failing = sorted(registry.repositories)[1]
     with pytest.MonkeyPatch.context() as patch, ServerThread(registry) as server:
+        quicken_retries(patch)
         (folder / "all").mkdir()
         (folder / "narrowed").mkdir()
         path = config_for(folder / "all", server, EVERYTHING, patch)

@@ -30,6 +30,9 @@ from tests.configs import WriteConfig, editing
 from tests.registries import parse_time
 from tests.stored import reading
 
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
 Key = tuple[str, str]  # namespace, repository
 
 
