@@ -125,6 +125,7 @@ def test_a_history_versioned_while_crawling_equals_one_loaded_after_each_crawl(
         assert lake_state(tmp_path / "while" / "lake", run_id) == state, run_id
 
 
+@pytest.mark.slow  # a whole `swr-etl sync` process, killed after versioning
 def test_a_sync_killed_after_versioning_while_crawling_leaves_the_database_as_it_was(
     write_config: WriteConfig, tmp_path: Path, small_registry: Registry
 ) -> None:

@@ -4,8 +4,10 @@ line and exit 4 — never reading part of the lake with exit 0 — and reads eve
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from etl.job import run_sync
 from etl.store import cleanups, commits
 from etl.store.storage import local_store
 from etl.store.warehouse import sql
+from tests import configs
+from tests.api import quicken_retries
 from tests.commands import invoke
 from tests.configs import Discovering, editing
 from tests.stored import lake_state, query, states_by_run
@@ -31,15 +35,42 @@ pytestmark = pytest.mark.usefixtures("quick_retries")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def synced_twice(discovering: Discovering, tmp_path: Path) -> Path:
-    """Return the config of a lake and database that two syncs wrote (changes included)."""
+SECRETS = ("SWR_TOKEN", "IAM_PASSWORD", "HW_AK", "HW_SK")
+
+
+@dataclass(frozen=True)
+class Synced:
+    """A folder whose config, lake and database two syncs wrote, and the secrets its config
+    names (their server is gone, as in every test here: the readers meet the lake alone)."""
+
+    folder: Path
+    secrets: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def two_syncs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
+    """Two syncs (changes included), made once for the module; each test changes a copy."""
+    folder = tmp_path_factory.mktemp("synced-twice")
     registry = generate_registry(repos=8, tags=120, seed=11)
-    with ServerThread(registry) as server:
-        path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
+    with pytest.MonkeyPatch.context() as patch, ServerThread(registry) as server:
+        quicken_retries(patch)
+        path = configs.discovering(
+            folder, server, [{"namespace": "*", "repositories": ["*"]}], env=patch
+        )
         assert run_sync(load_config(path)).exit_code == 0
         server.serve(next_day(registry, churn=0.1))
         assert run_sync(load_config(path)).exit_code == 0
-    return path
+        secrets = {name: os.environ[name] for name in SECRETS}
+    yield Synced(folder, secrets)
+
+
+@pytest.fixture
+def synced_twice(two_syncs: Synced, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Return the config of this test's copy of a lake and database that two syncs wrote."""
+    shutil.copytree(two_syncs.folder, tmp_path, dirs_exist_ok=True)
+    for name, value in two_syncs.secrets.items():
+        monkeypatch.setenv(name, value)
+    return tmp_path / "config.yaml"
 
 
 def rewrite_latest_record(lake: Path, change: Callable[[dict[str, object]], None]) -> str:
@@ -87,13 +118,13 @@ WHAT = [
 @pytest.mark.parametrize("what, said", WHAT)
 @pytest.mark.parametrize("reader", READERS)
 def test_a_run_this_release_cannot_read_is_refused_with_one_line_and_exit_4(
-    discovering: Discovering,
+    synced_twice: Path,
     tmp_path: Path,
     reader: Callable[[Path], Result],
     what: Callable[..., None],
     said: str,
 ) -> None:
-    config = synced_twice(discovering, tmp_path)
+    config = synced_twice
     run_id = rewrite_latest_record(tmp_path / "lake", what)
     # The older reader's own database lacks the newer run (a warehouse upgraded later, a
     # rolled-back binary): it is removed here, so every reader must meet the run.
@@ -114,9 +145,9 @@ def test_a_run_this_release_cannot_read_is_refused_with_one_line_and_exit_4(
 
 
 def test_rebuild_refusing_a_newer_run_leaves_the_database_as_it_was(
-    discovering: Discovering, tmp_path: Path
+    synced_twice: Path, tmp_path: Path
 ) -> None:
-    config = synced_twice(discovering, tmp_path)
+    config = synced_twice
     db = tmp_path / "swr.duckdb"
     before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
     rewrite_latest_record(tmp_path / "lake", newer_format)
@@ -125,9 +156,8 @@ def test_rebuild_refusing_a_newer_run_leaves_the_database_as_it_was(
 
 
 def test_every_commit_record_states_the_format_it_was_written_in(
-    discovering: Discovering, tmp_path: Path
+    synced_twice: Path, tmp_path: Path
 ) -> None:
-    synced_twice(discovering, tmp_path)
     store = local_store(tmp_path / "lake")
     found = [commits.read_commit(store, d, r) for d, r in commits.listed_runs(store)]
     assert [c.lake_format for c in found] == [schemas.LAKE_FORMAT] * 2
@@ -220,9 +250,9 @@ def test_the_specification_states_this_release_s_format_and_the_query_the_code_r
 
 @pytest.mark.parametrize("reader", READERS[:3])
 def test_a_cleanup_record_of_a_newer_format_is_refused_too(
-    discovering: Discovering, tmp_path: Path, reader: Callable[[Path], Result]
+    synced_twice: Path, tmp_path: Path, reader: Callable[[Path], Result]
 ) -> None:
-    config = synced_twice(discovering, tmp_path)
+    config = synced_twice
     store = local_store(tmp_path / "lake")
     path = cleanups.cleanup_path(store, "20991231T000000.000000Z-abcdef", datetime.now(UTC))
     Path(path).parent.mkdir(parents=True)

@@ -84,7 +84,7 @@ def test_syncs_to_object_storage_equal_the_same_syncs_to_a_folder(
     before = table_rows(tmp_path / "s3" / "swr.duckdb")
     rebuilt = invoke("rebuild", "-c", str(remote))
     assert rebuilt.exit_code == 0, rebuilt.output
-    assert f"committed invoke(s) in s3://{bucket}/lake" in rebuilt.output
+    assert f"committed run(s) in s3://{bucket}/lake" in rebuilt.output
     assert table_rows(tmp_path / "s3" / "swr.duckdb") == before
 
 
@@ -185,7 +185,7 @@ def test_several_writers_share_a_lake_and_one_warehouse_loads_them_all(
         assert sync(path).exit_code == 0
     loaded = invoke("load", "-c", str(warehouse))
     assert loaded.exit_code == 0, loaded.output
-    assert "loaded 3 invoke(s)" in loaded.output
+    assert "loaded 3 run(s)" in loaded.output
     # Both files are called config.yaml: one name, two writers, told apart by identity.
     assert "2 writers write under the name 'config'" in loaded.output
     assert "nothing to load" in invoke("load", "-c", str(warehouse)).output
@@ -289,7 +289,7 @@ def test_thin_on_object_storage_keeps_what_rebuild_reads(
         "--grace",
         "0",
     )
-    assert thinned.output.startswith(f"thinned 2 invoke(s) of s3://{bucket}/lake"), thinned.output
+    assert thinned.output.startswith(f"thinned 2 run(s) of s3://{bucket}/lake"), thinned.output
     keys = s3.keys(bucket, "lake/")
     assert len({k.split("/run_id=")[1].split("/")[0] for k in keys if "/tag_snapshots/" in k}) == 1
     assert not [k for k in keys if "/_thinned/" in k]

@@ -207,6 +207,7 @@ def test_a_sync_after_thin_continues_the_history(
     )
 
 
+@pytest.mark.slow  # a whole `swr-etl thin` process, killed at each step
 @pytest.mark.parametrize("moment", THIN_FAILPOINTS)
 def test_a_thin_killed_at_any_step_leaves_every_reader_right(synced: Path, moment: str) -> None:
     db = synced / "swr.duckdb"
