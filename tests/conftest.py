@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
 
@@ -99,6 +100,16 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     repository leaves need not sit out the ~8 s a sync's six attempts wait (the throttling
     and fault tests, which are about the waiting, do not use this)."""
     quicken_retries(monkeypatch)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses connections while the test runs: bound, so that no
+    other test process can take it, and never listening (a port merely found free could be
+    taken by another worker's server before the test connects)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

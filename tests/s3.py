@@ -74,27 +74,46 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def started_moto(tries: int = 5) -> tuple[subprocess.Popen[bytes], int]:
+    """Start moto's server on a free port; return it once it answers there. A port found
+    free may be taken by another test process before moto binds it: moto then exits, and
+    another port is tried."""
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(UNCHECKED_REQUESTS)}
+    for _ in range(tries):
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if answering(process, port):
+            return process, port
+        process.terminate()
+        process.wait(timeout=10)
+    raise RuntimeError(f"moto's server did not start in {tries} tries")
+
+
+def answering(process: subprocess.Popen[bytes], port: int) -> bool:
+    """Return True once `process` answers on `port` and still runs (not another process that
+    holds the port while moto, unable to bind it, exits)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        time.sleep(0.2)  # a moto that could not bind has exited by now
+        return process.poll() is None
+    return False
+
+
 @contextmanager
 def moto_server() -> Iterator[S3Server]:
     """Run moto's S3 server in its own process on 127.0.0.1; yield it with a user's keys."""
-    port = free_port()
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(UNCHECKED_REQUESTS)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process, port = started_moto()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("moto's server did not start") from None
-                time.sleep(0.05)
         url = f"http://127.0.0.1:{port}"
         iam = boto3.client(
             "iam",

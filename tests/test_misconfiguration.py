@@ -14,7 +14,6 @@ from etl.fakeswr import FakeSwr, Registry
 from etl.job import run_sync
 from tests.commands import invoke, sync
 from tests.configs import Discovering, WriteConfig, editing
-from tests.s3 import free_port
 
 # A failing repository here is about what it leaves, not how long its retries wait.
 pytestmark = pytest.mark.usefixtures("quick_retries")
@@ -88,9 +87,13 @@ def test_a_dashboard_that_cannot_be_drawn_is_refused_before_any_request(
 
 
 def test_an_endpoint_that_cannot_be_reached_fails_once_naming_host_and_reason(
-    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    refused_port: int,
 ) -> None:
-    port = free_port()  # nothing listens there
+    port = refused_port  # nothing listens there
     keys = list(small_registry.repositories)[:10]
     path = write_config(tmp_path, served, keys, max_attempts=4, concurrency=8)
     with editing(path) as data:

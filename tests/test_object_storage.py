@@ -22,7 +22,7 @@ from etl.store.storage import store_for
 from tests.commands import invoke, stopped, sync, sync_process
 from tests.configs import WriteConfig, editing
 from tests.registries import expected_rows
-from tests.s3 import S3Config, S3Server, free_port, moto_server
+from tests.s3 import S3Config, S3Server, moto_server
 from tests.stored import reading, stored_rows, table_rows
 
 
@@ -135,6 +135,7 @@ def test_a_run_killed_while_publishing_to_object_storage_is_never_visible(
 def test_object_storage_that_cannot_be_used_is_one_line_before_any_crawl(
     s3_config: S3Config,
     monkeypatch: pytest.MonkeyPatch,
+    refused_port: int,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -151,7 +152,7 @@ def test_object_storage_that_cannot_be_used_is_one_line_before_any_crawl(
         elif fault == "missing bucket":
             data["output"]["lake"] = "s3://no-such-bucket/lake"
         else:
-            data["output"]["s3"]["endpoint_url"] = f"http://127.0.0.1:{free_port()}"
+            data["output"]["s3"]["endpoint_url"] = f"http://127.0.0.1:{refused_port}"
     for command in ("sync", "load", "rebuild"):
         result = invoke(command, "-c", str(path), *(["--no-progress"] if command == "sync" else []))
         assert result.exit_code == 2, (command, result.output)
