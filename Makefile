@@ -6,9 +6,9 @@ TOOLS := $(VENV)/.installed-test
 # The documentation site's tools (MkDocs, Material), on top of the runtime.
 DOCS := $(VENV)/.installed-docs
 # Test processes (pytest-xdist): one per core (`auto`); `make test WORKERS=0` runs in one process.
-# Workers steal from each other's queue, so a long module does not leave a core idle.
+# A module's tests run in one worker (loadscope), so a module's shared history is built once.
 WORKERS ?= auto
-PYTEST := $(VENV)/bin/pytest -q -n $(WORKERS) --dist worksteal
+PYTEST := $(VENV)/bin/pytest -q -n $(WORKERS) --dist loadscope
 # apt-get as root, or through sudo when it asks no password; otherwise say what to install.
 APT := $(shell if [ "$$(id -u)" = 0 ]; then echo apt-get; elif sudo -n true 2>/dev/null; then echo "sudo apt-get"; fi)
 

@@ -38,9 +38,7 @@ SLOW_MODULES = frozenset(
         "tests.test_object_storage",
         "tests.test_operate",
         "tests.test_spark",
-        # whole syncs, several per test, or whole processes killed and restarted
-        "tests.test_figures",
-        "tests.test_v2",
+        # whole processes killed and restarted, real backoff, hostile servers
         "tests.reliability.test_crash",
         "tests.reliability.test_faults",
         "tests.reliability.test_hostile",

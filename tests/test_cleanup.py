@@ -22,9 +22,8 @@ import click
 import duckdb
 import pytest
 from aiohttp import web
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from etl.cli import cli
 from etl.cli.cleanup import cleanup
 from etl.config_file import load_config
 from etl.failpoints import ENV
@@ -88,14 +87,12 @@ class World:
 
     def apply(self, plan: Path, *extra: str) -> Result:
         limit = [] if "--max-deletions" in extra else ["--max-deletions", "1000"]
-        return CliRunner().invoke(
-            cli, ["cleanup", "apply", "-c", str(self.config), str(plan), "--yes", *limit, *extra]
+        return invoke(
+            "cleanup", "apply", "-c", str(self.config), str(plan), "--yes", *limit, *extra
         )
 
     def dry_run(self, plan: Path, *extra: str) -> Result:
-        return CliRunner().invoke(
-            cli, ["cleanup", "apply", "-c", str(self.config), str(plan), *extra]
-        )
+        return invoke("cleanup", "apply", "-c", str(self.config), str(plan), *extra)
 
     def tags(self) -> dict[Key, str]:
         """Every tag the registry holds now, with its digest."""

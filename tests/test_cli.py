@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry
@@ -93,6 +92,6 @@ def test_a_reader_before_the_first_sync_is_a_usage_error(
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories)[:1])
     args = [command, "-c", str(path), *(["SELECT 1"] if command == "query" else [])]
-    result = CliRunner().invoke(cli, args)
+    result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: no database at ") and result.output.count("\n") == 1

@@ -14,14 +14,13 @@ from typing import Any
 import duckdb
 import orjson
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.demo import run_demo
 from etl.fakeswr import FakeSwr, Registry, ServerThread
 from etl.job import run_sync
+from tests.commands import invoke
 from tests.configs import WriteConfig, editing
 from tests.stored import reading
 
@@ -142,9 +141,7 @@ def test_output_dashboard_is_rewritten_atomically_by_each_sync(
 
 def test_the_dashboard_command_writes_where_asked(demo: Path, tmp_path: Path) -> None:
     out = tmp_path / "elsewhere.html"
-    result = CliRunner().invoke(
-        cli, ["dashboard", "-c", str(demo / "config.yaml"), "--out", str(out)]
-    )
+    result = invoke("dashboard", "-c", str(demo / "config.yaml"), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote {out}\n"
     assert out.stat().st_size > 1_000_000  # Plotly's script is inlined
@@ -291,9 +288,7 @@ def test_the_cleanup_table_is_what_its_query_on_the_page_returns(demo: Path, pag
         "return Array.from(document.querySelectorAll('p.reproduce code'))[0].textContent"
     )
     sql_text = query.split('"')[1]  # swr-etl query -c config.yaml "SELECT …"
-    result = CliRunner().invoke(
-        cli, ["query", "-c", str(demo / "config.yaml"), "--format", "json", sql_text]
-    )
+    result = invoke("query", "-c", str(demo / "config.yaml"), "--format", "json", sql_text)
     assert result.exit_code == 0, result.output
     answer = orjson.loads(result.output)
     rows = answer["rows"] if isinstance(answer, dict) else answer

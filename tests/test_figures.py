@@ -17,9 +17,7 @@ from typing import Any
 import orjson
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
@@ -29,6 +27,9 @@ from tests import configs
 from tests.commands import invoke
 from tests.configs import Discovering, editing
 from tests.stored import query, reading
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 REGISTRY = generate_registry(repos=60, seed=11)  # 20 images tagged in two repositories or more
 
@@ -53,7 +54,7 @@ class Runs:
     metrics: Path
 
     def cli(self, *args: str) -> Any:
-        return CliRunner().invoke(cli, [args[0], "-c", str(self.config), *args[1:]])
+        return invoke(args[0], "-c", str(self.config), *args[1:])
 
 
 @pytest.fixture(scope="module")

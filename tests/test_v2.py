@@ -17,6 +17,9 @@ from tests.configs import WriteConfig, editing
 from tests.registries import expected_rows
 from tests.stored import reading, stored_rows
 
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
 SIZES = [0, 1000, 1001, 2500, 3, 17]  # tags per repository; names include '/'
 
 

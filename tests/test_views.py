@@ -16,9 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.fakeswr.registry import Repository, Tag
@@ -403,9 +401,7 @@ def test_every_view_and_table_macro_returns_rows(synced: Synced) -> None:
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "json", "csv"])
 def test_report_in_every_format(synced: Synced, fmt: str) -> None:
-    result = CliRunner().invoke(
-        cli, ["report", "-c", str(synced.config), "--format", fmt, "--top", "3"]
-    )
+    result = invoke("report", "-c", str(synced.config), "--format", fmt, "--top", "3")
     assert result.exit_code == 0, result.output
     if fmt == "json":
         body = orjson.loads(result.output)
@@ -449,19 +445,16 @@ def test_diff_reads_like_a_plan(synced: Synced) -> None:
 
 def test_diff_by_date_and_in_json(synced: Synced) -> None:
     day = synced.as_of.date().isoformat()
-    result = CliRunner().invoke(
-        cli,
-        [
-            "diff",
-            "-c",
-            str(synced.config),
-            "--from",
-            synced.runs[0],
-            "--to",
-            day,
-            "--format",
-            "json",
-        ],
+    result = invoke(
+        "diff",
+        "-c",
+        str(synced.config),
+        "--from",
+        synced.runs[0],
+        "--to",
+        day,
+        "--format",
+        "json",
     )
     assert result.exit_code == 0, result.output
     body = orjson.loads(result.output)
@@ -470,25 +463,19 @@ def test_diff_by_date_and_in_json(synced: Synced) -> None:
 
 
 def test_query_prints_csv_and_refuses_writes(synced: Synced, tmp_path: Path) -> None:
-    runner = CliRunner()
-    result = runner.invoke(
-        cli,
-        [
-            "query",
-            "-c",
-            str(synced.config),
-            "SELECT count(*) AS n FROM tags_current",
-            "--format",
-            "csv",
-        ],
+    result = invoke(
+        "query",
+        "-c",
+        str(synced.config),
+        "SELECT count(*) AS n FROM tags_current",
+        "--format",
+        "csv",
     )
     assert result.exit_code == 0 and result.output == f"n\n{synced.day1.tag_count()}\n"
     sql_file = tmp_path / "q.sql"
     sql_file.write_text("SELECT tag FROM largest_tags LIMIT 1")
-    assert (
-        runner.invoke(cli, ["query", "-c", str(synced.config), "-f", str(sql_file)]).exit_code == 0
-    )
-    refused = runner.invoke(cli, ["query", "-c", str(synced.config), "DELETE FROM runs"])
+    assert invoke("query", "-c", str(synced.config), "-f", str(sql_file)).exit_code == 0
+    refused = invoke("query", "-c", str(synced.config), "DELETE FROM runs")
     assert refused.exit_code == 2 and "read-only" in refused.output
 
 

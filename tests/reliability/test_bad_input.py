@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from tests.commands import invoke, sync, time_limit
 from tests.configs import BAD, GOOD, TOKEN_AUTH
 
@@ -230,7 +228,7 @@ def test_an_unusable_secret_is_one_line_exit_2_and_never_echoed(
     path.write_text(text)
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     args = [command, "-c", str(path)] + (["--no-progress"] if command == "sync" else [])
-    result = CliRunner().invoke(cli, args)
+    result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: {path}: {key}: ") and result.output.count("\n") == 1
     assert "value not shown" in result.output

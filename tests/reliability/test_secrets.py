@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.fakeswr import Credentials, FaultPlan, Options, Registry, ServerThread
+from tests.commands import invoke
 from tests.configs import WriteConfig
 from tests.stored import reading
 
@@ -38,12 +37,11 @@ def test_no_secret_in_any_output_or_stored_byte(
         if refused:
             creds = server.credentials
             creds.token = creds.password = creds.sk = "rotated"
-        runner = CliRunner()
         outputs = [
-            runner.invoke(cli, ["plan", "-c", str(path)]),
-            runner.invoke(cli, ["sync", "-c", str(path), "--log-format", "json"]),
-            runner.invoke(cli, ["sync", "-c", str(path), "--no-progress"]),
-            runner.invoke(cli, ["report", "-c", str(path), "--format", "json"]),
+            invoke("plan", "-c", str(path)),
+            invoke("sync", "-c", str(path), "--log-format", "json"),
+            invoke("sync", "-c", str(path), "--no-progress"),
+            invoke("report", "-c", str(path), "--format", "json"),
         ]
         # IAM tokens the fake issued are secrets too.
         secrets = [MARK.encode(), *(t.encode() for t in server.state.issued_tokens)]
@@ -67,12 +65,11 @@ def test_a_secret_a_server_echoes_back_is_never_stored_or_shown(
         path = write_config(
             tmp_path, server, list(small_registry.repositories)[:3], auth, max_attempts=1
         )
-        runner = CliRunner()
         outputs = [
-            runner.invoke(cli, ["sync", "-c", str(path), "--no-progress", "-v"]),
-            runner.invoke(cli, ["sync", "-c", str(path), "--log-format", "json"]),
-            runner.invoke(cli, ["report", "-c", str(path)]),
-            runner.invoke(cli, ["report", "-c", str(path), "--format", "csv"]),
+            invoke("sync", "-c", str(path), "--no-progress", "-v"),
+            invoke("sync", "-c", str(path), "--log-format", "json"),
+            invoke("report", "-c", str(path)),
+            invoke("report", "-c", str(path), "--format", "csv"),
         ]
         secrets = [MARK.encode(), *(t.encode() for t in server.state.issued_tokens)]
         if auth == "aksk":
