@@ -4,7 +4,8 @@ config writers bound to the running test, and retries that do not wait.
 Helpers that are not fixtures live in small modules beside this one, and tests import them
 from there (never from a conftest): `configs` (the configs tests write), `stored` (what a sync
 stored, read back), `registries` (what the local API serves, as the tests expect it back),
-`commands` (swr-etl through CliRunner or as a whole process), `api` (clients of the local API).
+`commands` (swr-etl through CliRunner or as a whole process), `api` (clients of the local API),
+`s3` (the S3 stand-in).
 """
 
 from __future__ import annotations
