@@ -35,13 +35,20 @@ from etl.config_values import (
     unsafe_in_header,
 )
 from etl.errors import NameError_
-from etl.results import Target
+from etl.results import Key, Target
 from etl.swr.bounds import MAX_PAGE_BYTES, MAX_PAGES
 from etl.swr.names import validate_namespace, validate_repository
 
+# The longest duration a key takes: a century (beyond, a typo; and `timedelta` ends soon after).
+CENTURY_S = 36_500 * 86_400.0
+
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # A float key is a finite number within its bounds: `.inf` or `.nan` in YAML is refused
+    # where it is read, not met as an OverflowError deep in a run.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
 
 class TokenAuthConfig(Model):
@@ -205,6 +212,17 @@ class EndpointConfig(Model):
 
     _checked_url = field_validator("url")(checked_url)
 
+    def named_targets(self) -> list[Target]:
+        """Return the targets named literally here (namespace and repository), in config
+        order: what a sync crawls without asking SWR's lists (etl.run.discovery does the rest)."""
+        return [
+            Target(self.name, target.namespace, repository, target.tag)
+            for target in self.targets
+            if not is_glob(target.namespace)
+            for repository in target.repositories
+            if not is_glob(repository)
+        ]
+
 
 class CrawlConfig(Model):
     """How the crawl runs, over every endpoint. The `max_*` keys and `deadline_s` keep a
@@ -212,12 +230,12 @@ class CrawlConfig(Model):
 
     concurrency: int = Field(default=16, ge=1, le=1024)
     """Requests in flight (and connections held), all endpoints together."""
-    requests_per_second: float = Field(default=50.0, gt=0)
+    requests_per_second: float = Field(default=50.0, gt=0, le=1_000_000)
     """Per endpoint; halves after a 429 and recovers slowly."""
     page_size: int = Field(default=1000, ge=1, le=1000)
     """Tags per request."""
-    timeout_s: float = Field(default=30.0, gt=0, json_schema_extra=SECONDS)
-    """Seconds per request."""
+    timeout_s: float = Field(default=30.0, gt=0, le=86_400, json_schema_extra=SECONDS)
+    """Seconds per request (at most a day)."""
     max_attempts: int = Field(default=6, ge=1, le=50)
     """Per request, with exponential backoff and full jitter; `Retry-After` honoured."""
     with_manifest: bool = False
@@ -227,13 +245,27 @@ class CrawlConfig(Model):
     max_page_bytes: int = Field(default=MAX_PAGE_BYTES, ge=65_536, json_schema_extra=BYTES)
     """An answer larger than this, on the wire or decompressed, fails its repository
     (`ETL.MAX_PAGE_BYTES`)."""
-    deadline_s: float = Field(default=10_800.0, gt=0, json_schema_extra=SECONDS)
+    deadline_s: float = Field(default=10_800.0, gt=0, le=604_800, json_schema_extra=SECONDS)
     """Past this, repositories not yet done fail (`ETL.DEADLINE`) and the rest of the run
-    commits; keep it below your cron interval."""
+    commits; keep it below your cron interval (at most a week)."""
     max_removed_share: float = Field(default=0.5, ge=0, le=1)
     """A run that would remove more than this share of an endpoint's current tags commits
     that endpoint's repositories as `failed` (`ETL.MAX_REMOVED_SHARE`); `sync
     --accept-removals` accepts it once."""
+    skip_unchanged: bool = False
+    """Do not crawl a repository whose entry in its organization's repository list
+    (`updated_at`, `num_images`, `size`) is what it was when it was last crawled whole, within
+    `full_crawl_every`: its tags carry forward unchanged (`target_runs.carried`). Off by
+    default: it assumes SWR moves one of those fields whenever a tag is pushed, moved or
+    deleted, which its API pages do not promise; anything in doubt is crawled."""
+    full_crawl_every: float = Field(default=86400.0, gt=0, json_schema_extra=DURATION)
+    """With `skip_unchanged`: each repository is crawled whole at least this often, whatever its
+    list entry says."""
+
+    @field_validator("full_crawl_every", mode="before")
+    @classmethod
+    def duration(cls, value: Any) -> Any:
+        return seconds_of(value) if isinstance(value, str) else value
 
 
 class S3Config(Model):
@@ -271,13 +303,16 @@ class OutputConfig(Model):
     """The DuckDB file (always a local file)."""
     s3: S3Config | None = None
     """Only for an `s3://` lake."""
-    orphan_grace: float = Field(default=6 * 3600.0, ge=0, json_schema_extra=DURATION)
+    orphan_grace: float = Field(default=6 * 3600.0, ge=0, le=CENTURY_S, json_schema_extra=DURATION)
     """An object-storage lake's partitions with no commit record are removed only once older
     than this: they may be another writer's run in progress (object storage has no lock)."""
-    full_listing_every: float = Field(default=86400.0, ge=0, json_schema_extra=DURATION)
+    full_listing_every: float = Field(
+        default=86400.0, ge=0, le=CENTURY_S, json_schema_extra=DURATION
+    )
     """How often the lake stores a repository's tags whole; the runs between store only what
-    changed. Counted in UTC from the epoch: `1d` is the first run of each UTC day that syncs
-    it, `1h` each hour's first; `0` stores every run whole (a full copy per run)."""
+    changed. Counted in UTC from the epoch, by the writer's clock (not by run starts, which
+    follow other writers' runs): `1d` is the first run of each UTC day that syncs it, `1h`
+    each hour's first; `0` stores every run whole (a full copy per run)."""
     writer: str | None = None
     """The name this config's runs carry in a shared lake (`runs.writer`); none: the config
     file's name."""
@@ -340,9 +375,9 @@ class Config(Model):
         names = [e.name for e in self.endpoints]
         if len(set(names)) != len(names):
             raise ValueError(f"endpoint names must be unique: {names}")
-        seen: set[tuple[str, str, str]] = set()
+        seen: set[Key] = set()
         for target in self.targets():
-            key = (target.endpoint, target.namespace, target.repository)
+            key = target.key
             if key in seen:
                 raise ValueError(f"target {target} is configured twice")
             seen.add(key)
@@ -351,14 +386,7 @@ class Config(Model):
     def targets(self) -> list[Target]:
         """Return the targets named literally (namespace and repository), in config order:
         what a sync crawls without asking SWR's lists (see etl.run.discovery for the rest)."""
-        return [
-            Target(endpoint.name, target.namespace, repository, target.tag)
-            for endpoint in self.endpoints
-            for target in endpoint.targets
-            if not is_glob(target.namespace)
-            for repository in target.repositories
-            if not is_glob(repository)
-        ]
+        return [target for endpoint in self.endpoints for target in endpoint.named_targets()]
 
     @property
     def writer(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import ssl
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from etl.config import Config, EndpointConfig, TokenAuthConfig
+from etl.bounded_yaml import load_bounded
+from etl.config import Config, EndpointConfig, OutputConfig, TokenAuthConfig
 from etl.config_values import HEADER_UNSAFE, unsafe_in_header
 from etl.errors import ConfigError
-from etl.redact import hold
+from etl.redact import remember_secrets
 from etl.textfiles import SECRET_LIMIT, TEXT_LIMIT, read_text
 
 ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -37,22 +39,36 @@ def load_config(
     `secrets_needed=False` is for commands that do not call SWR (report, diff, query,
     dashboard; rebuild, load, thin): they work without the environment variables of `auth`.
     `lake_secrets_needed=False` is for those that read only the DuckDB file, not the lake
-    (report, diff, query, dashboard): they work without those of `output.s3` too, such as the
-    systemd unit's `${CREDENTIALS_DIRECTORY}`, set for the service alone.
+    (report, diff, query, dashboard, `cleanup plan`, `cleanup apply` without --yes): they work
+    without those of `output.s3` too, such as the systemd unit's `${CREDENTIALS_DIRECTORY}`,
+    set for the service alone. Relative paths are relative to the config file's folder, or to
+    the working directory for a config read from a pipe (`relative_to`).
     """
     path = Path(path)
     raw = read_yaml(path)
+    base = relative_to(path)
     env = dict(os.environ) if environ is None else environ
     expanded = expand_env(raw, env, str(path), "", secrets_needed, lake_secrets_needed)
-    expanded = with_secret_files(expanded, path, secrets_needed, lake_secrets_needed)
+    expanded = with_secret_files(expanded, path, base, secrets_needed, lake_secrets_needed)
     if "source" in expanded:
         raise ConfigError("unknown key", file=str(path), key="source")
     try:
         config = Config.model_validate({**expanded, "source": path})
     except ValidationError as exc:
         raise config_error_from(exc, str(path)) from None
-    hold(*secrets_of(config))
-    return resolve_paths(config, path.parent)
+    remember_secrets(*secrets_of(config))
+    return resolve_paths(config, base)
+
+
+def relative_to(path: Path) -> Path:
+    """Return the folder the config's relative paths are relative to: the config file's, or the
+    working directory for a config read from a pipe (`-c <(envsubst < config.tmpl)`: its
+    folder, /dev/fd, is no place of the operator's)."""
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        regular = False
+    return path.parent if regular else Path.cwd()
 
 
 def secrets_of(model: BaseModel) -> Iterator[str]:
@@ -75,7 +91,7 @@ def read_yaml(path: Path) -> Any:
     except ValueError as exc:
         raise ConfigError(f"the config {exc}", file=str(path)) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_bounded(text)  # aliases and nesting bounded (etl.bounded_yaml)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -108,6 +124,9 @@ def expand_env(
         return [expand_env(v, environ, file, f"{key}[{i}]", *needs) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
+    if "\0" in value:
+        # No path, name or secret holds one; a path with one fails every file call made with it.
+        raise ConfigError("holds a NUL character (\\0): no key's value may", file=file, key=key)
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -130,10 +149,15 @@ SECRET_FILE_KEYS = {"auth": ("password", "ak", "sk"), "s3": ("access_key", "secr
 
 
 def with_secret_files(
-    data: dict[str, Any], path: Path, secrets_needed: bool = True, lake_secrets_needed: bool = True
+    data: dict[str, Any],
+    path: Path,
+    base: Path,
+    secrets_needed: bool = True,
+    lake_secrets_needed: bool = True,
 ) -> Any:
     """Return the config data with each `KEY_file` of an endpoint's auth and of output.s3
-    replaced by KEY, the file's text (stripped). Relative files are relative to the config.
+    replaced by KEY, the file's text (stripped). Relative files are relative to `base` (the
+    config's folder: `relative_to`).
     Files a command does not need are not read (`load_config`): auth's without
     `secrets_needed`, output.s3's without `lake_secrets_needed`."""
     places: list[tuple[str, str, Any]] = []
@@ -153,7 +177,7 @@ def with_secret_files(
             key = f"{where}.{file_key}"
             if name in section:
                 raise ConfigError(f"give {name} or {file_key}, not both", file=str(path), key=key)
-            file = path.parent / str(section.pop(file_key))
+            file = base / str(section.pop(file_key))
             needed = secrets_needed if kind == "auth" else lake_secrets_needed
             section[name] = read_secret_file(file, str(path), key) if needed else ""
     return data
@@ -244,7 +268,7 @@ def token_from(auth: TokenAuthConfig, file: str, index: int) -> str:
     token = read_secret_file(auth.token_file, file, key)
     if unsafe_in_header(token):
         raise ConfigError(f"the token in the file {HEADER_UNSAFE}", file=file, key=key)
-    hold(token)
+    remember_secrets(token)
     return token
 
 
@@ -269,18 +293,18 @@ def check_ca_bundles(endpoints: list[EndpointConfig], file: str) -> None:
             raise ConfigError(f"{bundle} {exc}", file=file, key=key) from None
 
 
-def check_output(config: Config) -> None:
-    """Raise ConfigError if the lake or the DuckDB file cannot be written; create nothing."""
-    file = str(config.source)
-    outputs: list[tuple[str, Path, bool]] = [("output.duckdb", config.output.duckdb, False)]
-    if isinstance(config.output.lake, Path):  # object storage is checked by a request
-        outputs.append(("output.lake", config.output.lake, True))
-    if config.output.readonly_copy is not None:
-        outputs.append(("output.readonly_copy", config.output.readonly_copy, False))
-    if config.output.dashboard is not None:
-        outputs.append(("output.dashboard", config.output.dashboard, False))
-    if config.output.metrics is not None:
-        outputs.append(("output.metrics", config.output.metrics, False))
+def check_output_paths(out: OutputConfig, file: str) -> None:
+    """Raise ConfigError (naming the config `file` and the key) if the lake folder, the DuckDB
+    file or another output path cannot be written; create nothing."""
+    outputs: list[tuple[str, Path, bool]] = [("output.duckdb", out.duckdb, False)]
+    if isinstance(out.lake, Path):  # object storage is checked by a request
+        outputs.append(("output.lake", out.lake, True))
+    if out.readonly_copy is not None:
+        outputs.append(("output.readonly_copy", out.readonly_copy, False))
+    if out.dashboard is not None:
+        outputs.append(("output.dashboard", out.dashboard, False))
+    if out.metrics is not None:
+        outputs.append(("output.metrics", out.metrics, False))
     for key, path, want_dir in outputs:
         if path.exists() and path.is_dir() != want_dir:
             kind = "a directory" if want_dir else "a file"

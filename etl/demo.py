@@ -12,17 +12,17 @@ import click
 import yaml
 
 from etl.config_file import load_config
-from etl.errors import Refused
+from etl.errors import Refused, StorageError, os_reason
 from etl.fakeswr import FaultPlan, Options, ServerThread, generate_registry, next_day
 from etl.job import run_sync
+from etl.present.defaults import STALE_DAYS
 from etl.present.formats import print_sections
 from etl.present.progress import print_sync_summary
-from etl.present.report import diff_runs, section, summarise_diff, summarise_report
+from etl.present.report import diff_runs, section_from, summarise_diff, summarise_report
 from etl.store import warehouse
 
 TOKEN_VAR = "SWR_DEMO_TOKEN"
-DEMO_PULLS = "SELECT namespace, repository, pulls FROM repo_pulls ORDER BY pulls DESC LIMIT 5"
-DEMO_CHANGES = "SELECT change, count(*) AS tags FROM tag_diff($f, $t) GROUP BY ALL ORDER BY ALL"
+DEMO_TOP = 5  # the demo's tables fit a screen beside its two summaries
 
 
 def demo_config(url: str) -> dict[str, object]:
@@ -65,6 +65,14 @@ def claim_folder(directory: Path) -> None:
     (directory / MARK).write_text("made by swr-etl demo; it may replace this folder's files\n")
 
 
+def write_config(path: Path, config: dict[str, object]) -> None:
+    """Write the demo's config to `path`; StorageError naming it if the disk refuses."""
+    try:
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+    except OSError as exc:
+        raise StorageError(f"cannot write the demo's config {path}: {os_reason(exc)}") from None
+
+
 def invoked_as() -> str:
     """Return the command as it was run (`.venv/bin/swr-etl`, `swr-etl`, `python -m etl`),
     for hints a reader can paste."""
@@ -81,22 +89,35 @@ def print_what_changed(db_path: Path) -> None:
     """Print the report, then what changed between the demo's two syncs and the most pulled."""
     with warehouse.connect(db_path, read_only=True) as con:
         click.echo("")
-        print_sections(summarise_report(con, top=5), "table")
+        print_sections(summarise_report(con, top=DEMO_TOP), "table")
         old, new = diff_runs(con, None, None)
         repositories = summarise_diff(con, old, new)[2]
         title = "Changes between the two syncs"
-        changes = section(con, "changes", title, DEMO_CHANGES, f=old.seq, t=new.seq)
-        pulls = section(con, "pulls", "Most pulled between the two syncs", DEMO_PULLS)
+        changes = section_from(
+            con, "changes/kinds", name="changes", title=title, f=old.seq, t=new.seq
+        )
+        pulls = section_from(
+            con,
+            "pulls/between_syncs",
+            name="pulls",
+            title="Most pulled between the two syncs",
+            top=DEMO_TOP,
+        )
     print_sections([changes, repositories, pulls], "table")
 
 
 def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     """Run the demo in `directory` (new, empty, or an earlier demo's), leaving its config, lake
     and DuckDB file there."""
-    claim_folder(directory)
-    for leftover in ("lake", "swr.duckdb", "swr.duckdb.wal", "dashboard.html"):
-        path = directory / leftover
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    try:
+        claim_folder(directory)
+        for leftover in ("lake", "swr.duckdb", "swr.duckdb.wal", "dashboard.html"):
+            path = directory / leftover
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    except OSError as exc:  # a full disk, a read-only one: the folder's, said as storage is
+        raise StorageError(
+            f"cannot write the demo's folder {directory}: {os_reason(exc)}"
+        ) from None
     # Yesterday's registry, so that the second sync sees today's pushes at today's date.
     yesterday = datetime.now(UTC) - timedelta(days=1)
     registry = generate_registry(repos=repos, seed=seed, edge_sizes=False, now=yesterday)
@@ -109,7 +130,7 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     )
     with ServerThread(registry, options=Options(faults=faults)) as fake:
         config_path = directory / "config.yaml"
-        config_path.write_text(yaml.safe_dump(demo_config(fake.url), sort_keys=False))
+        write_config(config_path, demo_config(fake.url))
         os.environ[TOKEN_VAR] = fake.credentials.token
         try:
             config = load_config(config_path)
@@ -133,4 +154,5 @@ def run_demo(directory: Path, repos: int = 300, seed: int = 1) -> None:
     command = invoked_as()
     click.echo(f"  {command} report -c {config_path}")
     click.echo(f"  {command} diff -c {config_path}")
-    click.echo(f'  {command} query -c {config_path} "SELECT * FROM stale_tags(365) LIMIT 5"')
+    example = f"stale_tags({STALE_DAYS}) LIMIT 5"  # a query for the reader to paste
+    click.echo(f'  {command} query -c {config_path} "SELECT * FROM {example}"')

@@ -134,6 +134,8 @@ def os_reason(exc: BaseException) -> str:
     code = getattr(exc, "errno", None)
     if isinstance(exc, OSError) and isinstance(code, int) and code in errno.errorcode:
         return f"{os.strerror(code)} ({errno.errorcode[code]})"
+    if isinstance(exc, OSError) and exc.strerror:  # a name lookup's (socket.gaierror)
+        return exc.strerror
     return str(exc)
 
 

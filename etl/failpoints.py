@@ -28,7 +28,11 @@ THIN_FAILPOINTS = (
     "thin-recorded",  # the record is replaced; the replaced files are still there
 )
 # `swr-etl cleanup apply`'s (etl.run.cleanup): what it deleted is recorded, however it stops.
-CLEANUP_FAILPOINTS = ("cleanup-deleted",)  # a planned tag was just deleted
+CLEANUP_FAILPOINTS = (
+    "cleanup-answered",  # SWR answered a planned tag's DELETE; no read has confirmed it yet
+    "cleanup-deleted",  # a planned tag was just deleted, and a list read confirmed it
+    "cleanup-recording",  # the deletes are over; their record is not yet written
+)
 ENV = "SWR_ETL_FAILPOINT"
 SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "STOP": signal.SIGSTOP}
 

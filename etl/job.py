@@ -9,6 +9,7 @@ need is on the way to the first request.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,27 +25,27 @@ if TYPE_CHECKING:
     from etl.present.metrics import MetricsOutput
 
 
+@dataclass(frozen=True)
 class PresentedReports:
-    """The run's reports as `etl.present` makes them (`etl.run.publish.Reports`)."""
+    """The reports of a config's runs as `etl.present` makes them (`etl.run.publish.Reports`)."""
 
-    def metrics(self, config: Config, summary: RunSummary) -> None:
+    config: Config
+
+    def metrics(self, summary: RunSummary) -> None:
         from etl.present.metrics import deliver_metrics, run_metrics
 
-        deliver_metrics(metrics_output(config), run_metrics(summary))
+        deliver_metrics(metrics_output(self.config), run_metrics(summary))
 
-    def failed_metrics(self, config: Config, started: datetime, interrupted: bool) -> None:
+    def failed_metrics(self, started: datetime, interrupted: bool) -> None:
         from etl.present.metrics import write_failed_run_metrics
 
-        out = metrics_output(config)
-        write_failed_run_metrics(out, config.output.duckdb, started, interrupted=interrupted)
+        out = metrics_output(self.config)
+        write_failed_run_metrics(out, self.config.output.duckdb, started, interrupted=interrupted)
 
     def page(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
         from etl.present.dashboard import write_dashboard  # Plotly only when a page is asked for
 
         write_dashboard(con, path)
-
-
-REPORTS = PresentedReports()
 
 
 def metrics_output(config: Config) -> MetricsOutput:
@@ -66,13 +67,25 @@ def run_sync(
     accept_removals: bool = False,
     on_targets: Callable[[int], None] = lambda count: None,
 ) -> SyncOutcome:
-    """Run one sync with its reports and return its outcome (`etl.run.sync.run_sync`);
-    `on_targets` hears how many targets it has, `on_done` each target's result."""
-    hooks = sync.Hooks(on_targets, on_done)
-    return sync.run_sync(config, REPORTS, hooks, accept_removals)
+    """Run one sync of the config with its reports and return its outcome
+    (`etl.run.sync.run_sync`); `on_targets` hears how many targets it has, `on_done` each
+    target's result."""
+    return sync.run_sync(
+        config.endpoints,
+        config.crawl,
+        config.output,
+        PresentedReports(config),
+        writer=config.writer,
+        source=str(config.source),
+        hooks=sync.Hooks(on_targets, on_done),
+        accept_removals=accept_removals,
+    )
 
 
 def load_lake(config: Config, store: LakeStore) -> list[str]:
     """Load the committed lake runs the database lacks from `store`, then refresh the copy and
     the page (`etl.run.sync.load_lake`); return the run ids."""
-    return sync.load_lake(config, store, REPORTS)
+    reports = PresentedReports(config)
+    return sync.load_lake(
+        config.output, store, reports, writer=config.writer, source=str(config.source)
+    )

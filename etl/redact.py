@@ -19,7 +19,7 @@ _pattern: re.Pattern[str] | None = None
 _lock = threading.Lock()
 
 
-def hold(*values: str | None) -> None:
+def remember_secrets(*values: str | None) -> None:
     """Remember secrets (None and very short values are ignored)."""
     global _pattern
     fresh = {v for v in values if v and len(v) >= SHORTEST} - _held

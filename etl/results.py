@@ -15,6 +15,9 @@ LITERAL = "literal"  # how a target named in the config was selected
 EXIT_CODES = {RunStatus.OK: 0, RunStatus.PARTIAL: 1, RunStatus.FAILED: 3}
 
 
+Key = tuple[str, str, str]  # a repository: endpoint, namespace, repository
+
+
 @dataclass(frozen=True, order=True)
 class Target:
     """One repository on one endpoint, its optional server-side tag filter, and how it was
@@ -25,6 +28,11 @@ class Target:
     repository: str
     tag: str | None = None
     selected_by: str = LITERAL
+
+    @property
+    def key(self) -> Key:
+        """(endpoint, namespace, repository): the repository, whatever its tag filter."""
+        return (self.endpoint, self.namespace, self.repository)
 
     @property
     def path(self) -> str:
@@ -56,6 +64,7 @@ class TargetResult:
     stats: RequestStats = field(default_factory=RequestStats)
     error: ApiError | None = None
     api: str | None = None  # the tag list it was crawled with (v3 or v2)
+    carried: bool = False  # not crawled: its list entry said unchanged (crawl.skip_unchanged)
 
 
 def run_status(results: list[TargetResult], failed_lists: int = 0) -> RunStatus:
@@ -173,12 +182,45 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
+class RunRecord:
+    """A run's own row, as its commit record (less the files it lists) and the warehouse's
+    `runs` table hold it: when it ran, how it went, its counts, who wrote it, in which format."""
+
+    run_id: str
+    seq: int
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    targets: int
+    ok: int
+    not_found: int
+    failed: int
+    tags: int
+    requests: int
+    retries: int
+    warnings: int
+    writer: str | None = None
+    writer_id: str | None = None
+    lake_format: int | None = None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> RunRecord:
+        """Return the record of a `runs` row (columns it does not know are left out)."""
+        known = {name: row.get(name) for name in cls.__dataclass_fields__}
+        return cls(**known)  # type: ignore[arg-type]  # a row of the runs table, typed by it
+
+    def row(self) -> dict[str, Any]:
+        """The record as a `runs` row."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class SyncOutcome:
-    """What a finished run did: its id, per-target results and the run's summary row."""
+    """What a finished run did: its id, per-target results and the run's own record."""
 
     run_id: str
     results: list[TargetResult]
-    run: dict[str, object]
+    run: RunRecord
     caught_up: list[str]
     summary: RunSummary  # from the run record and the views
     list_failures: list[ApiError] = field(default_factory=list)  # discovery's failed lists

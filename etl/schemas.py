@@ -79,6 +79,8 @@ TARGET_RUN_SCHEMA = pa.schema(
         ("selected_by", pa.string()),
         ("api", pa.string()),
         ("listing", pa.string()),  # FULL or DELTA for an ok target, else NULL
+        # An ok target not crawled: its tags carried forward (stored as no changes, DELTA).
+        ("carried", pa.bool_()),
     ]
 )
 # A run's context on rows of an organization (no repository).

@@ -15,6 +15,12 @@ class TargetStatus(StrEnum):
     FAILED = "failed"  # nothing usable: its previous snapshot stands
     UNTRACKED = "untracked"  # it left the configured scope: its tags close, not as removals
 
+    @property
+    def synced(self) -> bool:
+        """True when the status says what the repository holds (SQL: `synced`): its tags, or
+        nothing left; a failed target says nothing."""
+        return self is not TargetStatus.FAILED
+
 
 class RunStatus(StrEnum):
     """How a whole run went (`runs.status`)."""
@@ -28,10 +34,11 @@ class CleanupResult(StrEnum):
     """What `cleanup apply` did with one planned tag (`cleanup_deletions.result`);
     `sql/macros/cleanup_done.sql` says which count as done."""
 
-    DELETED = "deleted"  # SWR deleted it
+    DELETED = "deleted"  # SWR answered its DELETE, and a list read after it lacks the tag
     GONE = "gone"  # not there any more: deleted with another tag of its image, or by someone
     CHANGED = "changed"  # skipped and kept: it moved since the plan, or a kept tag uses its image
-    FAILED = "failed"  # an error after retries: it may still be there
+    REFUSED = "refused"  # skipped and kept: the plan's own rule keeps it (a hand-edited plan)
+    FAILED = "failed"  # an error after retries, or a DELETE not confirmed: it may still be there
 
     @property
     def done(self) -> bool:

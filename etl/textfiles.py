@@ -32,6 +32,10 @@ KINDS = {
 }
 
 
+class NotAFile(ValueError):
+    """What is at the path is not a regular file (a FIFO, a device, a directory, a socket)."""
+
+
 def read_text(path: Path, limit: int, regular_only: bool = True) -> str:
     """Return the text of `path`: at most `limit` bytes of UTF-8 (a byte order mark dropped).
 
@@ -49,7 +53,7 @@ def read_bytes(path: Path, limit: int, regular_only: bool = True) -> bytes:
         found = os.fstat(fd)
         mode = found.st_mode
         if stat.S_ISDIR(mode) or (regular_only and not stat.S_ISREG(mode)):
-            raise ValueError(f"is {KINDS.get(stat.S_IFMT(mode), 'not a file')}, not a regular file")
+            raise NotAFile(f"is {KINDS.get(stat.S_IFMT(mode), 'not a file')}, not a regular file")
         if stat.S_ISREG(mode) and found.st_size > limit:
             raise ValueError(too_large(limit))
         # A pipe is read as it comes; one that no writer holds open reads as empty at once.

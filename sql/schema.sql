@@ -90,6 +90,9 @@ ALTER TABLE target_runs ADD COLUMN IF NOT EXISTS api VARCHAR;
 -- How the lake keeps an `ok` target's tags of the run: `full` (every tag) or `delta` (what
 -- changed); NULL for other statuses and for runs written before (whole listings).
 ALTER TABLE target_runs ADD COLUMN IF NOT EXISTS listing VARCHAR;
+-- Databases made before a run could carry a repository's tags forward without crawling it
+-- (crawl.skip_unchanged).
+ALTER TABLE target_runs ADD COLUMN IF NOT EXISTS carried BOOLEAN;
 
 -- How each list of a run's discovery went: one row per organization listed, and one with a
 -- NULL namespace for the organization list itself. Only a complete (`ok`) list closes anything.
@@ -177,8 +180,8 @@ CREATE TABLE IF NOT EXISTS cleanup_deletions (
     digest           VARCHAR NOT NULL,     -- as planned
     updated          TIMESTAMPTZ NOT NULL, -- as planned
     size             BIGINT NOT NULL,
-    freed_size       BIGINT NOT NULL,      -- what deleting it frees, as the plan counted it
-    result           VARCHAR NOT NULL,     -- deleted | gone | changed | failed
+    freed_size       BIGINT NOT NULL,      -- what its DELETE freed (the image's size, once)
+    result           VARCHAR NOT NULL,     -- deleted | gone | changed | refused | failed
     detail           VARCHAR,              -- why it was skipped or failed, in one line
     http_status      INTEGER,
     error_code       VARCHAR,

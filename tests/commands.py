@@ -1,6 +1,7 @@
 """The ways the tests run `swr-etl`: a command through click's CliRunner (in this process,
-as a user would type it), a whole `swr-etl sync` process (to kill, stop or race it), and a
-bound on what runs inside a test, so that a regression fails instead of hanging the suite."""
+as a user would type it), a whole `swr-etl sync` process (to kill, stop or race it), a process
+whose own peak memory is measured, and a bound on what runs inside a test, so that a regression
+fails instead of hanging the suite."""
 
 from __future__ import annotations
 
@@ -42,6 +43,36 @@ def sync_process(config: Path, failpoint: str | None = None, *args: str) -> subp
         stderr=subprocess.PIPE,
         env=env,
     )
+
+
+# A process's peak memory (ru_maxrss) counts the process that started it: Linux keeps, across
+# exec, the larger of the old and the new image's high-water mark, and subprocess starts a child
+# with vfork, in its parent's memory. A sync started from a test process holding 400 MB would
+# read as 400 MB. This launcher, a fresh and small interpreter, forks the command and writes
+# the command's own peak (KiB) to the file it is given.
+PEAK_LAUNCHER = """\
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as figure:
+    figure.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def measured_process(figure: Path, *args: str) -> tuple[int, str, float]:
+    """Run `python ARGS...` in its own process; return its exit code, its output (stdout and
+    stderr together) and its own peak resident memory in MB (not its starter's), passed
+    through the file `figure`."""
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_LAUNCHER, str(figure), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        check=False,
+    )
+    return done.returncode, done.stdout.decode(), int(figure.read_text()) / 1024
 
 
 def paused_sync(config: Path, failpoint: str) -> subprocess.Popen[bytes]:

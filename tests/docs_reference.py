@@ -23,6 +23,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 import click
+import duckdb
 from click.testing import CliRunner
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
@@ -31,7 +32,7 @@ from etl.cli import cli
 from etl.config import Config
 from etl.config_file import SECRET_FILE_KEYS
 from etl.config_values import S3Location
-from etl.store import warehouse
+from etl.store import queries, warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "reference"
@@ -284,7 +285,7 @@ MADE_BY_CODE = {
 
 def sql_files() -> dict[str, str]:
     """Return every file under `sql/` (`views/tags_current`) with its text, sorted by name."""
-    root = warehouse.sql_dir()
+    root = queries.sql_dir()
     return {
         path.relative_to(root).with_suffix("").as_posix(): path.read_text(encoding="utf-8")
         for path in sorted(root.rglob("*.sql"))
@@ -352,11 +353,20 @@ def catalog(con: Any) -> list[Relation]:
     ).fetchall():
         columns = []
         if kind == "table_macro":  # any argument will do: DESCRIBE only binds the query
-            args = ", ".join("1" for _ in parameters)
-            described = con.execute(f"DESCRIBE SELECT * FROM {name}({args})").fetchall()
-            columns = [(row[0], row[1]) for row in described]
+            columns = macro_columns(con, name, parameters)
         found.append(Relation(kind, name, list(parameters), columns))
     return found
+
+
+def macro_columns(con: Any, name: str, parameters: list[str]) -> list[tuple[str, str]]:
+    """Return a table macro's columns, bound with any argument; none for one whose arguments
+    name the relations it reads (its columns are theirs: `listing_changes`)."""
+    args = ", ".join("1" for _ in parameters)
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {name}({args})").fetchall()
+    except duckdb.BinderException:
+        return []
+    return [(row[0], row[1]) for row in described]
 
 
 def fresh_catalog() -> list[Relation]:
@@ -419,7 +429,7 @@ def sql_files_page() -> str:
         notice("the headers of the files under `sql/`"),
         "",
         "Every query the code runs is a file under `sql/` whose first lines say what it answers; "
-        "the code loads it by name (`warehouse.sql(name)`, `ask(con, name, ...)`).",
+        "the code loads it by name (`queries.sql(name)`, `ask(con, name, ...)`).",
     ]
     folder = None
     for name, text in sql_files().items():

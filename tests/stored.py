@@ -10,12 +10,11 @@ from typing import Any
 
 import duckdb
 
+from etl import schemas
+
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("runs", "target_runs", "tag_history", "manifests")
-COLUMNS = (
-    "namespace, repository, tag, id, repo_id, image_id, digest, schema, path, internal_path, size, "
-    "is_trusted, created, updated, domain_id, tag_type"
-)  # as registries.expected_row
+COLUMNS = ", ".join(["namespace", "repository", *schemas.TAG_FIELDS])  # as registries.expected_row
 KEY_AND_STATE = "endpoint, namespace, repository, tag, digest, size, updated"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import click
@@ -9,7 +10,7 @@ import pytest
 
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry
-from tests.commands import invoke
+from tests.commands import invoke, time_limit
 from tests.configs import WriteConfig
 
 COMMANDS = sorted(cli.commands)
@@ -95,3 +96,22 @@ def test_a_reader_before_the_first_sync_is_a_usage_error(
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: no database at ") and result.output.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "host, says",
+    [
+        pytest.param("127.0.0.1", "Address already in use (EADDRINUSE)", id="a-port-in-use"),
+        pytest.param("256.1.1.1", "", id="a-host-that-is-no-address"),
+    ],
+)
+def test_fake_server_that_cannot_listen_is_one_line_exit_2(host: str, says: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with time_limit(30):  # one that listened would serve until interrupted
+            result = invoke("fake-server", "--host", host, "--port", str(port))
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: fake-server cannot listen on {host}:{port}: ")
+    assert says in result.output and result.output.count("\n") == 1

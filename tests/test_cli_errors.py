@@ -5,6 +5,9 @@ so a command or an option added later is covered as it is added."""
 
 from __future__ import annotations
 
+import errno
+import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,7 +23,7 @@ from etl.cli import cli
 from etl.cli.thin import duration
 from etl.errors import ConfigError, StorageError
 from etl.fakeswr import FakeSwr, Registry
-from etl.redact import hold
+from etl.redact import remember_secrets
 from etl.store import warehouse
 from tests.commands import invoke, time_limit
 from tests.configs import WriteConfig
@@ -88,6 +91,44 @@ BAD_CONFIGS = [
     pytest.param(bytes(range(256)) * 8, "is not text: it holds NUL bytes", id="binary-garbage"),
     pytest.param(latin_1(), "is not UTF-8 text: the byte at line 2, column 22", id="latin-1"),
     pytest.param(CONFIG.encode("utf-16"), "is UTF-16 text", id="utf-16-with-bom-powershell"),
+    *(
+        pytest.param(
+            f"{CONFIG}crawl: {{{key}: {value}}}\n".encode(), f"crawl.{key}: {says}", id=case
+        )
+        for key, value, says, case in [
+            ("timeout_s", ".inf", "Input should be a finite number", "an-infinite-float"),
+            ("max_removed_share", ".nan", "Input should be a finite number", "a-nan-float"),
+            (
+                "deadline_s",
+                "1.0e+300",
+                "Input should be less than or equal to 604800",
+                "an-absurd-float",
+            ),
+        ]
+    ),
+    pytest.param(
+        CONFIG.replace("./lake", '"./l\\0ke"').encode(),
+        "output.lake: holds a NUL character",
+        id="a-nul-in-a-path",
+    ),
+    pytest.param(
+        b"endpoints: " + b"[" * 200_000 + b"]" * 200_000,
+        "line 1, column 43: nested more than 32 levels deep",
+        id="nested-200000-levels",
+    ),
+    pytest.param(
+        "".join(
+            f"a{n}: &a{n} [{', '.join([f'*a{n - 1}' if n else 'x'] * 10)}]\n" for n in range(9)
+        ).encode()
+        + b"endpoints: *a8\noutput: {lake: ./lake, duckdb: ./swr.duckdb}\n",
+        "expands to more than 250,000 values",
+        id="an-alias-bomb",
+    ),
+    pytest.param(
+        b"a: &a [1, *a]\n" + CONFIG.encode(),
+        "line 1, column 4: an alias refers to a list or mapping that holds it",
+        id="an-alias-cycle",
+    ),
 ]
 
 
@@ -141,6 +182,49 @@ def test_a_duckdb_file_of_another_tool_is_one_line_exit_4_for_readers(
     line = the_line(invoke(*args_of(command, path)), 4)
     assert f"{tmp_path / 'swr.duckdb'}: it is not swr-etl's database" in line
     assert files_in(tmp_path) == before
+
+
+def another_tools_duckdb(path: Path) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE notes AS SELECT 'mine' AS note")
+
+
+def a_sqlite_database(path: Path) -> None:
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE notes (note TEXT)")
+
+
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        pytest.param(another_tools_duckdb, "{db}: it is not swr-etl's database", id="duckdb"),
+        pytest.param(
+            a_sqlite_database,
+            "cannot open DuckDB file {db}: it is not a valid DuckDB database file (a SQLite "
+            "database)",
+            id="sqlite",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["sync", "load", "rebuild"])
+def test_a_database_file_of_another_tool_is_one_line_exit_4_for_writers_and_kept_byte_for_byte(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    command: str,
+    make: Callable[[Path], None],
+    says: str,
+) -> None:
+    path = write_config(tmp_path, served, list(small_registry.repositories)[:2])
+    db = tmp_path / "swr.duckdb"
+    make(db)
+    before = db.read_bytes()
+    line = the_line(invoke(*args_of(command, path)), 4)
+    assert says.format(db=db) in line
+    assert "extension" not in line  # nothing was fetched, nor asked for: DuckDB was told not to
+    assert db.read_bytes() == before
+    assert served.state.stats.requests == 0
 
 
 def range_options() -> Iterator[tuple[str, click.Option]]:
@@ -268,6 +352,12 @@ def test_a_bug_during_a_run_is_exit_70_and_commits_nothing(
         pytest.param(KeyboardInterrupt(), 130, "interrupted by SIGINT", id="ctrl-c-exit-130"),
         pytest.param(StorageError("disk gone"), 4, "disk gone", id="storage-error-exit-4"),
         pytest.param(ConfigError("bad", file="c.yaml", key="k"), 2, "c.yaml: k: bad", id="exit-2"),
+        pytest.param(
+            OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+            4,
+            "a disk refused a write: No space left on device (ENOSPC)",
+            id="a-full-disk-no-code-names-exit-4",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", COMMANDS)
@@ -288,7 +378,7 @@ def test_the_line_of_a_bug_escapes_registry_text_and_removes_held_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     secret = "tok-HELD-IN-THIS-PROCESS-42"
-    hold(secret)
+    remember_secrets(secret)
     bug = ValueError(f"tag '\x1b[2Jx\u202e' sent with {secret}\nerror: forged")
     monkeypatch.setattr(COMMAND["report"], "callback", raising(bug))
     for verbose in ([], ["-v"]):
@@ -328,7 +418,7 @@ def test_a_closed_stdout_is_quiet_and_exits_141(tmp_path: Path) -> None:
         ),
         pytest.param(
             ["demo", "--dir", "{tmp}/file/demo"],
-            "cannot use {tmp}/file/demo: ",
+            "cannot write the demo's folder {tmp}/file/demo: ",
             id="demo-dir-under-a-file",
         ),
     ],

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from etl.config import TokenAuthConfig
+from etl.config import AkSkAuthConfig, Config, TokenAuthConfig
 from etl.config_file import load_config
 from etl.errors import ConfigError
 from etl.fakeswr import FakeSwr, Registry
 from etl.job import run_sync
 from tests.commands import invoke
-from tests.configs import BAD, GOOD, WriteConfig, editing
+from tests.configs import BAD, GOOD, TOKEN_AUTH, WriteConfig, editing
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -216,3 +217,30 @@ def test_a_secret_file_that_cannot_serve_is_one_line_naming_its_key(
         load_config(path)
     assert str(raised.value).startswith(f"{path}: endpoints[0].auth.password_file: ")
     assert why in str(raised.value)
+
+
+def from_a_pipe(text: str) -> Config:
+    """Load the config `text` as `-c <(envsubst < config.tmpl)` gives it: a pipe, /dev/fd/N,
+    whose folder is no place of the operator's."""
+    read, write_end = os.pipe()
+    os.write(write_end, text.encode())
+    os.close(write_end)
+    try:
+        return load_config(f"/dev/fd/{read}")
+    finally:
+        os.close(read)
+
+
+def test_a_config_read_from_a_pipe_resolves_relative_paths_against_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("token", "ak", "sk"):
+        (tmp_path / f"{name}.txt").write_text(f"{name}-from-a-file\n")
+    config = from_a_pipe(GOOD.replace(TOKEN_AUTH, "type: token, token_file: token.txt"))
+    assert config.output.lake == tmp_path / "data" / "lake"
+    auth = config.endpoints[0].auth
+    assert isinstance(auth, TokenAuthConfig) and auth.token_file == tmp_path / "token.txt"
+    files = GOOD.replace(TOKEN_AUTH, "type: aksk, ak_file: ak.txt, sk_file: sk.txt")
+    aksk = from_a_pipe(files).endpoints[0].auth
+    assert isinstance(aksk, AkSkAuthConfig) and aksk.sk.get_secret_value() == "sk-from-a-file"

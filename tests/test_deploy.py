@@ -37,6 +37,9 @@ DEPLOY = ROOT / "deploy"
 DOCKERFILE = DEPLOY / "Dockerfile"
 MANIFESTS = DEPLOY / "kubernetes" / "swr-etl.yaml"
 UNITS = [DEPLOY / "systemd" / "swr-etl.service", DEPLOY / "systemd" / "swr-etl.timer"]
+# rebuild, load and thin with the service's credentials: `systemctl start swr-etl@rebuild`.
+TEMPLATE = DEPLOY / "systemd" / "swr-etl@.service"
+PRODUCTION = ROOT / "docs" / "production.md"
 SYSTEMD_CONFIG = DEPLOY / "systemd" / "config.yaml"
 RULES = DEPLOY / "prometheus" / "swr-etl-rules.yaml"
 # The secrets both schedules are given as files: SWR's access key, and OBS's for the lake.
@@ -115,13 +118,50 @@ def test_the_kubernetes_manifests_pass_kubernetes_validate_strict(tmp_path: Path
 
 
 def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
-    assert systemd_verify(UNITS, tmp_path / "ours") == "exit 0:"
+    assert systemd_verify([*UNITS, TEMPLATE], tmp_path / "ours") == "exit 0:"
     (tmp_path / "broken").mkdir()
-    for unit in UNITS:
+    for unit in [*UNITS, TEMPLATE]:
         text = unit.read_text().replace("Persistent=true", "Persistant=true")
+        text = text.replace("TimeoutStartSec=infinity", "TimeoutStartSec=forever")
         (tmp_path / "broken" / unit.name).write_text(text)
     said = systemd_verify(sorted((tmp_path / "broken").iterdir()), tmp_path / "root")
-    assert "Persistant" in said
+    assert "Persistant" in said and "forever" in said  # the template is checked too
+
+
+def settings(unit: Path) -> list[str]:
+    """Return a unit's setting lines, comments and blank lines left out."""
+    lines = unit.read_text().splitlines()
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_the_admin_template_is_the_service_but_for_its_command_and_exit_codes() -> None:
+    service, template = settings(UNITS[0]), settings(TEMPLATE)
+    own = ("Description=", "ExecStart=", "SuccessExitStatus=", "TimeoutStartSec=")
+    assert [x for x in service if not x.startswith(own)] == [
+        x for x in template if not x.startswith(own)
+    ]
+    (command,) = unit_settings(TEMPLATE, "ExecStart")
+    assert command == "/opt/swr-etl/bin/swr-etl %i -c /etc/swr-etl/config.yaml"
+    assert unit_settings(TEMPLATE, "SuccessExitStatus") == []  # every failure fails the unit
+
+
+def documented_systemd_run() -> list[str]:
+    """Return the `systemd-run` command docs/production.md gives for a command with options."""
+    (line,) = [x for x in PRODUCTION.read_text().splitlines() if x.startswith("systemd-run ")]
+    return shlex.split(line)
+
+
+def test_the_documented_systemd_run_gives_the_units_lake_credentials_to_the_units_program() -> None:
+    command = documented_systemd_run()
+    given = [command[i + 1] for i, word in enumerate(command) if word == "-p"]
+    credentials = [p.removeprefix("LoadCredential=") for p in given if "LoadCredential=" in p]
+    lake_keys = [c for c in unit_settings(UNITS[0], "LoadCredential") if c.startswith("obs-")]
+    assert credentials == lake_keys  # what rebuild, load and thin read: the lake's keys
+    assert {"User=swr-etl", "Group=swr-etl"} <= set(given)
+    program = command.index("/opt/swr-etl/bin/swr-etl")
+    assert command[program:] == [
+        "/opt/swr-etl/bin/swr-etl", "rebuild", "--force", "-c", "/etc/swr-etl/config.yaml"
+    ]  # fmt: skip
 
 
 # --- what the artefacts promise --------------------------------------------------------------
@@ -393,6 +433,52 @@ def test_the_systemd_service_syncs_with_aksk_and_a_shell_reads_with_the_same_fil
             )
             for name, command in readers.items()
         }
+        # `cleanup plan` and a dry run of `cleanup apply` read the database and the plan alone.
+        plan = tmp_path / "plan.json"
+        cleanups = {
+            "cleanup plan": ["cleanup", "plan", "--older-than", "3650d", "--out", str(plan)],
+            "cleanup apply (a dry run)": ["cleanup", "apply", str(plan)],
+        }
+        for name, command in cleanups.items():
+            read[name] = subprocess.run(
+                [str(VENV_BIN / "swr-etl"), *command, "-c", str(etc / "config.yaml")],
+                env=environ,
+                capture_output=True,
+                text=True,
+            )
+        # rebuild, load and thin as swr-etl@.service runs them, with the unit's credentials,
+        # then as docs/production.md runs one with options: given the lake's two keys alone.
+        (template,) = unit_settings(TEMPLATE, "ExecStart")
+        admin = {
+            name: subprocess.run(
+                with_our_program(paths, template.replace("%i", name)),
+                cwd=state,
+                env=unit_env,
+                capture_output=True,
+                text=True,
+            )
+            for name in ("rebuild", "load", "thin")
+        }
+        documented = documented_systemd_run()
+        lake_only = credentials.with_name("swr-etl-run.service")
+        lake_only.mkdir()
+        for given in documented:
+            if given.startswith("LoadCredential="):
+                name = given.removeprefix("LoadCredential=").split(":", 1)[0]
+                (lake_only / name).write_text(secrets[name] + "\n")
+        program = documented.index("/opt/swr-etl/bin/swr-etl")
+        admin["systemd-run rebuild --force"] = subprocess.run(
+            with_our_program(paths, shlex.join(documented[program:])),
+            env={**environ, "CREDENTIALS_DIRECTORY": str(lake_only)},
+            capture_output=True,
+            text=True,
+        )
+    for name, done in admin.items():
+        assert done.returncode == 0, f"{name}: {done.stderr[-3000:]}"
+    assert (
+        "rebuilt " in admin["rebuild"].stdout
+        and "rebuilt " in admin["systemd-run rebuild --force"].stdout
+    )
     for done in starts:
         assert done.returncode == 0, done.stderr[-3000:]
     assert any(key.startswith("lake/tag_snapshots/") for key in lake)
@@ -403,7 +489,8 @@ def test_the_systemd_service_syncs_with_aksk_and_a_shell_reads_with_the_same_fil
     assert read["query"].stdout.split() == ["tags", str(tags)]
     assert Path(paths("/var/lib/swr-etl/dashboard/swr.html")).exists()
     for value in secrets.values():
-        assert all(value not in a.stdout + a.stderr for a in [*starts, *read.values()])
+        every = [*starts, *read.values(), *admin.values()]
+        assert all(value not in a.stdout + a.stderr for a in every)
 
 
 def with_our_program(paths: ImagePaths, exec_start: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The load beside a paced crawl (etl.run.loader): a run whose tags were versioned while it
+"""The load beside a paced crawl (etl.run.early): a run whose tags were versioned while it
 crawled is, once committed, the same run in the warehouse as one loaded after its crawl; a
 run that does not commit leaves nothing of it; only a crawl held back by its cap does it."""
 
@@ -16,15 +16,15 @@ import pyarrow as pa
 import pytest
 import yaml
 
-import etl.run.loader
+import etl.run.early
 import etl.store.lanes
 from etl.config_file import load_config
 from etl.failpoints import ENV
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
+from etl.results import Key
 from etl.store import commits
-from etl.store.deltas import Key
-from etl.store.early import EarlyLoad
+from etl.store.early import OpenVersions
 from etl.store.storage import local_store
 from tests import configs
 from tests.configs import WriteConfig
@@ -51,16 +51,16 @@ NEVER = {"MIN_CHUNK_ROWS": 10**12}
 def loading(patch: pytest.MonkeyPatch, settings: dict[str, Any]) -> list[int]:
     """Set the loader's thresholds; return a list that counts the targets it versions."""
     for name, value in settings.items():
-        patch.setattr(etl.run.loader, name, value)
+        patch.setattr(etl.run.early, name, value)
     patch.setattr(etl.store.lanes, "SEGMENT_S", 0.0)
     versioned: list[int] = []
-    original = EarlyLoad.version
+    original = OpenVersions.version
 
-    def counting(self: EarlyLoad, keys: list[Key], tags: pa.Table) -> None:
+    def counting(self: OpenVersions, keys: list[Key], tags: pa.Table) -> None:
         original(self, keys, tags)
         versioned.append(0 if self.failed else len(keys))
 
-    patch.setattr(EarlyLoad, "version", counting)
+    patch.setattr(OpenVersions, "version", counting)
     return versioned
 
 
@@ -152,7 +152,7 @@ def sync_in_process_with(
     """Run `swr-etl sync` in a process of its own with the loader's thresholds `settings`,
     killed at `failpoint`."""
     code = (
-        "import sys, etl.run.loader as loader, etl.store.lanes as lanes\n"
+        "import sys, etl.run.early as loader, etl.store.lanes as lanes\n"
         f"for name, value in {settings!r}.items(): setattr(loader, name, value)\n"
         "lanes.SEGMENT_S = 0.0\n"
         "from etl.cli import main\n"

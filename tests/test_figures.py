@@ -22,7 +22,7 @@ from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
 from etl.results import SyncOutcome
-from etl.store import warehouse
+from etl.store import queries, warehouse
 from tests import configs
 from tests.commands import invoke
 from tests.configs import Discovering, editing
@@ -99,8 +99,8 @@ def test_unique_size_is_each_image_once_within_its_group_on_every_surface(runs: 
         runs.metrics.read_text()
     )
     with warehouse.connect(db, read_only=True) as con:
-        headline = con.execute(warehouse.sql("dashboard/totals")).fetchall()[0]
-        growth = con.execute(warehouse.sql("dashboard/growth")).fetchall()
+        headline = con.execute(queries.sql("storage/headline")).fetchall()[0]
+        growth = con.execute(queries.sql("growth/per_run")).fetchall()
     assert headline[3] == endpoint
     assert growth[-1][3] == endpoint  # snapshot_at, run, total_size, unique_size
     report = orjson.loads(runs.cli("report", "--format", "json").output)
@@ -256,21 +256,21 @@ def test_repositories_and_did_not_sync_mean_one_thing_on_every_surface(
     with ServerThread(copy.deepcopy(registry)) as server:
         config = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
         counted = [run_sync(load_config(config))]
-        assert counted[0].run["ok"] == 12
+        assert counted[0].run.ok == 12
         later = copy.deepcopy(registry)
         del later.repositories[gone]
         server.serve(later)
         server.options.broken_repositories = {failing}
         counted.append(run_sync(load_config(config)))
-    assert [o.run["not_found"] for o in counted] == [0, 1]
-    assert [o.run["failed"] for o in counted] == [0, 1]
+    assert [o.run.not_found for o in counted] == [0, 1]
+    assert [o.run.failed for o in counted] == [0, 1]
     db = tmp_path / "swr.duckdb"
     assert [o.summary.current[0].repositories for o in counted] == [12, 11]
     report = orjson.loads(invoke("report", "-c", str(config), "--format", "json").output)
     endpoint_row = "SELECT repositories FROM namespace_summary WHERE level = 'endpoint'"
     with warehouse.connect(db, read_only=True) as con:
-        headline = con.execute(warehouse.sql("dashboard/totals")).fetchall()[0]
-        on_page = con.execute(warehouse.sql("dashboard/failures")).fetchall()
+        headline = con.execute(queries.sql("storage/headline")).fetchall()[0]
+        on_page = con.execute(queries.sql("runs/failures_top")).fetchall()
     assert report["totals"][0]["repositories"] == headline[0] == 11
     assert query(db, endpoint_row) == [(11,)]
     assert query(db, "SELECT count(*) FROM repo_summary") == [(11,)]

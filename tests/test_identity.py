@@ -6,6 +6,8 @@ taken for it."""
 from __future__ import annotations
 
 import copy
+import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, ServerThread, generate_registry
 from etl.job import run_sync
 from etl.run.identity import id_file
-from tests.commands import invoke
+from tests.commands import invoke, time_limit
 from tests.configs import Discovering, editing
 from tests.registries import expected_rows, only
 from tests.stored import changes, query, stored_rows
@@ -104,3 +106,61 @@ def test_a_writer_of_the_same_name_on_other_endpoints_is_another_writer(
     assert id_file(tmp_path / "south" / "swr.duckdb").read_text() == south_id
     both = query(tmp_path / "south" / "swr.duckdb", "SELECT count(*) FROM tags_current")
     assert both == [(2 * sum(len(r.tags) for r in REGISTRY.repositories.values()),)]
+
+
+@pytest.mark.parametrize(
+    "make, said",
+    [
+        pytest.param(os.mkfifo, "is a FIFO (named pipe), not a regular file", id="a-fifo"),
+        pytest.param(Path.mkdir, "is a directory, not a regular file", id="a-directory"),
+    ],
+)
+@pytest.mark.parametrize("command", ["sync", "plan", "load"])
+def test_a_writer_id_that_is_no_file_is_one_line_exit_4_naming_it(
+    discovering: Discovering,
+    tmp_path: Path,
+    server: FakeSwr,
+    make: Callable[[Path], None],
+    said: str,
+    command: str,
+) -> None:
+    config = discovering(tmp_path, server, EVERYTHING)
+    assert run_sync(load_config(config)).exit_code == 0
+    kept = id_file(tmp_path / "swr.duckdb")
+    kept.unlink()
+    make(kept)
+    with time_limit(60):  # a FIFO read as the id would wait for a writer forever
+        result = invoke(command, "-c", str(config))
+    assert result.exit_code == 4, result.output
+    assert result.output == f"error: cannot use the writer's identity {kept}: it {said}\n"
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        pytest.param(b"not an id\n", id="text"),
+        pytest.param(b"\xff\xfe\x00garbage", id="binary"),
+        pytest.param(b"0123456789abcdef" * 200, id="too-long"),
+    ],
+)
+def test_a_damaged_writer_id_is_said_to_be_replaced_and_is(
+    discovering: Discovering,
+    tmp_path: Path,
+    server: FakeSwr,
+    garbage: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = discovering(tmp_path, server, EVERYTHING)
+    assert run_sync(load_config(config)).exit_code == 0
+    kept = id_file(tmp_path / "swr.duckdb")
+    first = kept.read_text().strip()
+    kept.write_bytes(garbage)
+    with caplog.at_level(logging.INFO, logger="etl.run.identity"):
+        assert run_sync(load_config(config)).exit_code == 0
+    (said,) = [r.getMessage() for r in caplog.records if r.name == "etl.run.identity"]
+    assert said == (
+        f"{kept} held no writer id (damaged) and is replaced: this writer takes back its "
+        f"identity {first} from the lake"
+    )
+    assert "missing" not in said
+    assert kept.read_text() == first + "\n"

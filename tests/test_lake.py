@@ -40,6 +40,12 @@ def rows_of(tags: list[dict[str, Any]]) -> pa.RecordBatch:
     return snapshot_batch(tag_columns(tags)[0], CONTEXT)
 
 
+def run_record(run_id: str) -> pa.Table:
+    """A commit record's row as a run writes it (its format stated), the rest left empty."""
+    row = {"run_id": run_id, "status": "ok", "lake_format": schemas.LAKE_FORMAT}
+    return pa.Table.from_pylist([row], schema=schemas.RUN_SCHEMA)
+
+
 def write_run(root: Path, run_id: str, rows: int) -> lake.RunWriter:
     writer = lake.RunWriter(local_store(root), run_id, "2026-11-27", root / "_staging" / run_id)
     lane = writer.new_lane()
@@ -47,7 +53,7 @@ def write_run(root: Path, run_id: str, rows: int) -> lake.RunWriter:
     batch = rows_of([tag(tag=f"t{i}") for i in range(rows)])
     lane.write(batch)
     lane.target_completed()
-    run = pa.Table.from_pylist([{"run_id": run_id, "status": "ok"}], schema=schemas.RUN_SCHEMA)
+    run = run_record(run_id)
     writer.write_run(schemas.TARGET_RUN_SCHEMA.empty_table(), run)
     return writer
 
@@ -89,7 +95,7 @@ def test_only_completed_targets_of_a_lane_reach_the_lake(tmp_path: Path, page_ro
             lane.target_completed()
     lane.start_target()  # a last target that fails on its first page
     lane.write(rows_of([tag(tag="d0-0")]))
-    run = pa.Table.from_pylist([{"run_id": "r1", "status": "ok"}], schema=schemas.RUN_SCHEMA)
+    run = run_record("r1")
     writer.write_run(schemas.TARGET_RUN_SCHEMA.empty_table(), run)
     writer.publish()
     files = commits.read_commit(local_store(tmp_path), "2026-11-27", "r1").files_of("tag_snapshots")

@@ -21,8 +21,8 @@ from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry, next_day
 from etl.job import run_sync
 from etl.store import cleanups, commits
+from etl.store.queries import sql
 from etl.store.storage import local_store
-from etl.store.warehouse import sql
 from tests import configs
 from tests.api import quicken_retries
 from tests.commands import invoke
@@ -74,15 +74,17 @@ def synced_twice(two_syncs: Synced, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def rewrite_latest_record(lake: Path, change: Callable[[dict[str, object]], None]) -> str:
-    """Rewrite the commit record of the lake's latest run as a newer release might have
-    written it; return the run's id."""
+    """Rewrite the commit record of the lake's latest run as a newer release (or another tool)
+    might have written it; return the run's id. A `lake_format` that is no integer is written
+    with the type of its value."""
     date, run_id = commits.listed_runs(local_store(lake))[-1]
     path = lake / "runs" / f"snapshot_date={date}" / f"run_id={run_id}" / commits.COMMIT_RECORD
     row = pq.read_table(path).to_pylist()[0]
     change(row)
-    fields = list(schemas.RUN_SCHEMA) + [
-        pa.field(name, pa.string()) for name in row if name not in schemas.RUN_SCHEMA.names
-    ]
+    stated = row["lake_format"]
+    kind = {str: pa.string(), float: pa.float64()}.get(type(stated), pa.int32())
+    fields = [f.with_type(kind) if f.name == "lake_format" else f for f in schemas.RUN_SCHEMA]
+    fields += [pa.field(name, pa.string()) for name in row if name not in schemas.RUN_SCHEMA.names]
     pq.write_table(pa.Table.from_pylist([row], schema=pa.schema(fields)), path)
     return run_id
 
@@ -98,6 +100,21 @@ def unknown_table(row: dict[str, object]) -> None:
     files.append({"table": "tag_futures", "file": "tag_futures.parquet", "rows": 3})
 
 
+def listing_runs(row: dict[str, object]) -> None:
+    files = row["files"]
+    assert isinstance(files, list)
+    files.append({"table": "runs", "file": "runs-2.parquet", "rows": 1})
+
+
+def stating(value: object) -> Callable[[dict[str, object]], None]:
+    """A record stating `value` as its lake format (only a record without the column is 1)."""
+
+    def change(row: dict[str, object]) -> None:
+        row["lake_format"] = value
+
+    return change
+
+
 def parquet_files(lake: Path) -> dict[str, bytes]:
     """Every Parquet file of the lake, by path, with its bytes."""
     return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*.parquet"))}
@@ -108,10 +125,25 @@ READERS = [
     pytest.param(lambda config: invoke("load", "-c", str(config)), id="load"),
     pytest.param(lambda config: invoke("rebuild", "-c", str(config)), id="rebuild"),
     pytest.param(lambda config: invoke("thin", "-c", str(config)), id="thin"),
+    # What a sync would refuse, before any request: the plan says it too, writing nothing.
+    pytest.param(lambda config: invoke("plan", "-c", str(config)), id="plan"),
 ]
+NOT_A_FORMAT = "not a lake format this release knows"
 WHAT = [
     pytest.param(newer_format, f"lake format {schemas.LAKE_FORMAT + 1}", id="newer-format"),
     pytest.param(unknown_table, "a table 'tag_futures'", id="unknown-table"),
+    pytest.param(listing_runs, "a table 'runs'", id="files-naming-runs"),
+    *(
+        pytest.param(stating(value), f"lake_format {value!r}, {NOT_A_FORMAT}", id=case)
+        for value, case in [
+            (None, "null-format"),
+            ("3", "a-string-format"),
+            ("abc", "a-word-format"),
+            (2.5, "a-fractional-format"),
+            (0, "format-0"),
+            (-1, "a-negative-format"),
+        ]
+    ),
 ]
 
 

@@ -26,11 +26,16 @@ GONE = ApiError(
 
 
 def result(
-    repository: str, status: TargetStatus = OK, tags: int = 0, requests: int = 1
+    repository: str,
+    status: TargetStatus = OK,
+    tags: int = 0,
+    requests: int = 1,
+    carried: bool = False,
 ) -> TargetResult:
     error = GONE if status == FAILED else None
     stats = RequestStats(requests=requests, retries=requests - 1, pages=requests)
-    return TargetResult(Target("e", "ns", repository), status, tags, 1, 0.25, stats, error, "v3")
+    target = Target("e", "ns", repository)
+    return TargetResult(target, status, tags, 1, 0.25, stats, error, "v3", carried)
 
 
 @pytest.mark.parametrize(
@@ -48,16 +53,16 @@ def test_the_runs_row_counts_each_status_and_says_how_the_run_went(
     results = [result(f"r{i}", s, tags=10) for i, s in enumerate(statuses)]
     discovery = Discovery(organization_lists={"e": GONE} if failed_lists else {})
     row = run_row("run-1", 7, STARTED, results, discovery, "writer", "id-1")
-    assert row["status"] == status
-    assert (row["targets"], row["ok"], row["not_found"], row["failed"]) == (
+    assert row.status == status
+    assert (row.targets, row.ok, row.not_found, row.failed) == (
         len(statuses),
         statuses.count(OK),
         statuses.count(NOT_FOUND),
         statuses.count(FAILED),
     )
-    assert row["tags"] == 10 * statuses.count(OK)  # what a failed target saw is not counted
-    assert (row["writer"], row["writer_id"], row["seq"]) == ("writer", "id-1", 7)
-    assert row["lake_format"] == schemas.LAKE_FORMAT
+    assert row.tags == 10 * statuses.count(OK)  # what a failed target saw is not counted
+    assert (row.writer, row.writer_id, row.seq) == ("writer", "id-1", 7)
+    assert row.lake_format == schemas.LAKE_FORMAT
 
 
 def test_the_runs_row_counts_discoverys_requests_and_retries_too() -> None:
@@ -65,7 +70,7 @@ def test_the_runs_row_counts_discoverys_requests_and_retries_too() -> None:
     row = run_row(
         "run-1", 1, STARTED, [result("a", requests=3), result("b", requests=2)], discovery
     )
-    assert (row["requests"], row["retries"]) == (4 + 3 + 2, 2 + 2 + 1)
+    assert (row.requests, row.retries) == (4 + 3 + 2, 2 + 2 + 1)
 
 
 def test_a_target_runs_row_names_a_failures_status_code_and_request_and_keeps_no_tags() -> None:
@@ -84,19 +89,22 @@ def test_a_target_runs_row_names_a_failures_status_code_and_request_and_keeps_no
 
 
 @pytest.mark.parametrize(
-    ("status", "as_changes", "listing"),
+    ("status", "as_changes", "carried", "listing"),
     [
-        pytest.param(OK, False, schemas.FULL, id="ok-listed-whole"),
-        pytest.param(OK, True, schemas.DELTA, id="ok-stored-as-changes"),
-        pytest.param(NOT_FOUND, True, None, id="not-found-neither"),
-        pytest.param(FAILED, True, None, id="failed-neither"),
+        pytest.param(OK, False, False, schemas.FULL, id="ok-listed-whole"),
+        pytest.param(OK, True, False, schemas.DELTA, id="ok-stored-as-changes"),
+        # crawl.skip_unchanged: not crawled, stored as no changes
+        pytest.param(OK, False, True, schemas.DELTA, id="ok-carried-stored-as-changes"),
+        pytest.param(NOT_FOUND, True, False, None, id="not-found-neither"),
+        pytest.param(FAILED, True, False, None, id="failed-neither"),
     ],
 )
 def test_a_target_runs_row_says_how_the_lake_keeps_its_tags(
-    status: TargetStatus, as_changes: bool, listing: str | None
+    status: TargetStatus, as_changes: bool, carried: bool, listing: str | None
 ) -> None:
     changes = frozenset({("e", "ns", "a")}) if as_changes else frozenset()
-    (row,) = target_runs_table("run-1", STARTED, [result("a", status)], changes).to_pylist()
+    kept = [result("a", status, carried=carried)]
+    (row,) = target_runs_table("run-1", STARTED, kept, changes).to_pylist()
     assert row["listing"] == listing
 
 

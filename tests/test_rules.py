@@ -17,7 +17,7 @@ from etl.results import EXIT_CODES, Target, TargetResult, run_status
 from etl.run.guard import refuse_mass_removals
 from etl.run.listings import delta_targets
 from etl.status import RunStatus, TargetStatus
-from etl.store.warehouse import Held
+from etl.store.known import CurrentRepository
 from etl.swr.paging import range_total
 from etl.swr.wire import retry_after_seconds
 
@@ -54,7 +54,10 @@ def test_a_runs_status_and_exit_code(
 
 # --- the removal guard --------------------------------------------------------------------------
 
-HELD = {("e", "ns", "a"): Held(60, None), ("e", "ns", "b"): Held(40, None)}
+HELD = {
+    ("e", "ns", "a"): CurrentRepository(60, None),
+    ("e", "ns", "b"): CurrentRepository(40, None),
+}
 
 
 @pytest.mark.parametrize(
@@ -101,7 +104,7 @@ def test_an_endpoint_that_held_nothing_is_never_refused() -> None:
 def test_the_removal_guard_does_not_count_what_a_cleanup_deleted(
     cleaned: int, a_after: int, b_after: int, refused: list[str]
 ) -> None:
-    held = {**HELD, ("e", "ns", "a"): Held(60, None, None, cleaned)}
+    held = {**HELD, ("e", "ns", "a"): CurrentRepository(60, None, None, cleaned=cleaned)}
     results = [result("a", tags=a_after), result("b", tags=b_after)]
     assert refuse_mass_removals(results, held, 0.5) == refused
 
@@ -207,29 +210,33 @@ DAY = 86400.0
 @pytest.mark.parametrize(
     ("held", "target", "every", "lake_matches", "as_changes"),
     [
-        pytest.param(Held(5, None, NOON - timedelta(hours=3)), result("r"), DAY, True, True,
+        pytest.param(CurrentRepository(5, None, NOON - timedelta(hours=3)), result("r"), DAY, True, True,
                      id="listed-whole-today-changes"),
-        pytest.param(Held(5, None, NOON - timedelta(hours=13)), result("r"), DAY, True, False,
+        pytest.param(CurrentRepository(5, None, NOON - timedelta(hours=13)), result("r"), DAY, True, False,
                      id="listed-whole-yesterday-whole-again"),
-        pytest.param(Held(5, None, NOON - timedelta(hours=3)), result("r"), 0.0, True, False,
+        pytest.param(CurrentRepository(5, None, NOON - timedelta(hours=3)), result("r"), 0.0, True, False,
                      id="every-0-always-whole"),
-        pytest.param(Held(5, None, NOON - timedelta(hours=3)), result("r"), DAY, False, False,
+        pytest.param(CurrentRepository(5, None, NOON - timedelta(hours=3)), result("r"), DAY, False, False,
                      id="warehouse-not-the-lakes-whole"),
-        pytest.param(Held(5, "v1", NOON - timedelta(hours=3)), result("r", tag="v2"), DAY, True,
+        pytest.param(CurrentRepository(5, "v1", NOON - timedelta(hours=3)), result("r", tag="v2"), DAY, True,
                      False, id="tag-filter-changed-whole"),
-        pytest.param(Held(5, None, None), result("r"), DAY, True, False,
+        pytest.param(CurrentRepository(5, None, None), result("r"), DAY, True, False,
                      id="never-listed-whole-whole"),
         pytest.param(None, result("r"), DAY, True, False, id="new-repository-whole"),
-        pytest.param(Held(5, None, NOON - timedelta(hours=3)), result("r", FAILED), DAY, True,
+        pytest.param(CurrentRepository(5, None, NOON - timedelta(hours=3)), result("r", FAILED), DAY, True,
                      False, id="failed-neither"),
-        pytest.param(Held(5, None, NOON - timedelta(hours=3), "me"), result("r"), DAY, True, True,
+        pytest.param(CurrentRepository(5, None, NOON - timedelta(hours=3), "me"), result("r"), DAY, True, True,
                      id="last-synced-by-this-writer-changes"),
-        pytest.param(Held(5, None, NOON - timedelta(hours=3), "other"), result("r"), DAY, True,
+        pytest.param(CurrentRepository(5, None, NOON - timedelta(hours=3), "other"), result("r"), DAY, True,
                      False, id="last-synced-by-another-writer-whole"),
     ],
 )  # fmt: skip
 def test_a_repository_is_stored_as_changes_only_after_a_whole_listing_this_period(
-    held: Held | None, target: TargetResult, every: float, lake_matches: bool, as_changes: bool
+    held: CurrentRepository | None,
+    target: TargetResult,
+    every: float,
+    lake_matches: bool,
+    as_changes: bool,
 ) -> None:
     current = {} if held is None else {("e", "ns", "r"): held}
     chosen = delta_targets([target], current, NOON, every, lake_matches, "me")

@@ -168,9 +168,11 @@ def test_a_list_that_repeats_rows_counts_each_repository_once(
     )
     assert query(db, per_repository.format("repositories_current")) == []
     assert query(db, per_repository.format("target_runs WHERE seq = 2")) == []
+    # Empty repositories count too (repositories_synced): one row each, with no tag.
     summed = "SELECT namespace, repository, tags, total_size FROM repo_summary ORDER BY ALL"
     current = (
-        "SELECT namespace, repository, count(*), sum(size::HUGEINT) FROM tags_current "
+        "SELECT namespace, repository, count(tag), coalesce(sum(size::HUGEINT), 0) "
+        "FROM repositories_synced LEFT JOIN tags_current USING (endpoint, namespace, repository) "
         "GROUP BY ALL ORDER BY ALL"
     )
     assert query(db, summed) == query(db, current)

@@ -15,6 +15,7 @@ import pytest
 from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry, next_day
 from etl.job import run_sync
+from etl.results import RunRecord
 from etl.store import warehouse
 from etl.store.summaries import bare_summary, summarise_run
 from tests import configs
@@ -123,7 +124,8 @@ def test_the_runs_own_row_gives_the_same_totals_without_the_views(
     full = summarise_run(con, two_runs.second, PLACES)
     row = con.execute("SELECT * FROM runs WHERE run_id = $r", {"r": two_runs.second})
     columns = [d[0] for d in row.description or []]
-    bare = bare_summary(dict(zip(columns, row.fetchone() or (), strict=True)), PLACES)
+    record = RunRecord.of(dict(zip(columns, row.fetchone() or (), strict=True)))
+    bare = bare_summary(record, PLACES)
     assert (bare.run_id, bare.seq, bare.status, bare.totals) == (
         full.run_id,
         full.seq,

@@ -12,7 +12,7 @@ from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
 from etl.job import run_sync
 from etl.run.lock import OutputLock
-from etl.store import commits, loading, warehouse
+from etl.store import commits, known, loading, queries, warehouse
 from etl.store.storage import local_store
 from etl.swr import pages
 from tests.commands import invoke, sync
@@ -32,7 +32,7 @@ def test_a_sync_stores_exactly_the_registry(
     outcome = run_sync(config)
     assert outcome.exit_code == 0
     assert stored_rows(config.output.duckdb) == expected_rows(small_registry)
-    assert outcome.run["tags"] == small_registry.tag_count()
+    assert outcome.run.tags == small_registry.tag_count()
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_a_faulty_crawl_still_stores_exactly_the_registry(
     )
     outcome = run_sync(load_config(path))
     assert outcome.exit_code == 0
-    assert outcome.run["retries"] > 0
+    assert outcome.run.retries > 0
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
 
 
@@ -145,19 +145,19 @@ def test_a_load_duckdb_refuses_fails_in_one_line_and_the_next_sync_catches_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
-    read_sql = warehouse.sql
+    read_sql = queries.sql
     with monkeypatch.context() as patched:
         broken = "INSERT INTO tag_history SELECT * FROM no_such_table"
         patched.setattr(
-            loading,
+            queries,
             "sql",
-            lambda name: broken if name == "load/open_versions" else read_sql(name),
+            lambda name: broken if name == "versions/apply" else read_sql(name),
         )
         result = sync(path)
     assert result.exit_code == 4, result.output
     error = result.output.strip().splitlines()[-1]
     assert error.startswith("error: DuckDB could not load run ")
-    assert "(load/open_versions)" in error and "no_such_table" in error
+    assert "(versions/apply)" in error and "no_such_table" in error
     assert "Traceback" not in result.output
     assert table_rows(tmp_path / "swr.duckdb")["runs"] == []  # nothing half-loaded
     assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 1
@@ -190,7 +190,7 @@ def test_rebuild_recreates_identical_tables(
 @pytest.mark.parametrize(
     "versions_per_part",
     [
-        pytest.param(warehouse.VERSIONS_PER_PART, id="one-part"),
+        pytest.param(known.VERSIONS_PER_PART, id="one-part"),
         # 13 parts of 30 repositories (7 made 172, mostly empty, at 25 ms each)
         pytest.param(97, id="compared-in-many-parts"),
     ],
@@ -203,7 +203,7 @@ def test_snapshots_of_every_run_are_reconstructed(
     monkeypatch: pytest.MonkeyPatch,
     versions_per_part: int,
 ) -> None:
-    monkeypatch.setattr(warehouse, "VERSIONS_PER_PART", versions_per_part)
+    monkeypatch.setattr(known, "VERSIONS_PER_PART", versions_per_part)
     config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
     first = run_sync(config)
     tomorrow = next_day(small_registry)

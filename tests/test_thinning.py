@@ -19,7 +19,7 @@ from etl.config_file import load_config
 from etl.failpoints import ENV, THIN_FAILPOINTS
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
-from etl.store import commits, warehouse
+from etl.store import commits, queries
 from etl.store.loading import rebuild
 from etl.store.storage import local_store
 from tests import configs
@@ -158,7 +158,7 @@ def test_the_documented_query_is_the_one_the_lake_is_thinned_with() -> None:
     query_text = docs_sql(
         "other-engines.md", "`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text"
     )
-    owned = warehouse.sql("lake/state").split("\n", 1)[1]  # after its comment line
+    owned = queries.sql("lake/state").split("\n", 1)[1]  # after its comment line
     assert owned.rstrip().rstrip(";") == query_text
 
 

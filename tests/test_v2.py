@@ -70,7 +70,7 @@ def test_a_v2_only_endpoint_gives_exactly_the_registry(
     db = tmp_path / "swr.duckdb"
     assert stored_rows(db) == expected_rows(registry)
     assert query(db, "SELECT DISTINCT api FROM target_runs") == [("v2",)]
-    assert outcome.run["retries"] > 0  # the faults were met
+    assert outcome.run.retries > 0  # the faults were met
     assert server.state.stats.limit_without_offset == 0
 
 

@@ -21,7 +21,7 @@ from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.fakeswr.registry import Repository, Tag
 from etl.job import run_sync
-from etl.store import warehouse
+from etl.store import queries
 from tests import configs
 from tests.commands import invoke
 from tests.configs import WriteConfig, editing
@@ -389,7 +389,7 @@ def test_every_view_and_table_macro_returns_rows(synced: Synced) -> None:
     views = {
         r[0] for r in synced.query("SELECT view_name FROM duckdb_views() WHERE NOT internal")
     }  # the catalog's list: a view added later is checked without touching this test
-    assert views == {f.stem for f in (warehouse.sql_dir() / "views").glob("*.sql")}
+    assert views == {f.stem for f in (queries.sql_dir() / "views").glob("*.sql")}
     for name in sorted(views - {"cleanup_history"}):  # that one: after a cleanup (test_cleanup)
         assert synced.query(f"SELECT count(*) FROM {name}")[0][0] > 0, name
     for call in ("stale_tags(90)", "retention_preview(10, 90)", "cleanup_candidates(90)",

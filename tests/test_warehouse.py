@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,19 +15,26 @@ import pytest
 
 from etl import schemas
 from etl.schemas import SNAPSHOT_SCHEMA
-from etl.store import cleanups, warehouse
+from etl.store import cleanups, queries, warehouse
 from etl.store.deltas import keys_table
+from etl.store.warehouse import definitions_digest
 from tests.stored import reading
 
 SQL_FILES = sorted(
-    p.relative_to(warehouse.sql_dir()).with_suffix("").as_posix()
-    for p in warehouse.sql_dir().rglob("*.sql")
+    p.relative_to(queries.sql_dir()).with_suffix("").as_posix()
+    for p in queries.sql_dir().rglob("*.sql")
 )
+
+
+# The folders of the questions the readers ask (report, diff, dashboard, summary, metrics, demo),
+# and the parameters they take.
+READER_FOLDERS = ("runs", "storage", "changes", "tags", "stale", "pulls", "growth")
+READER_PARAMS = {"run_id": "r", "seq": 1, "top": 5, "days": 30, "f": 1, "t": 2, "ref": None}
 
 
 def test_every_sql_file_opens_with_a_one_line_comment() -> None:
     for name in SQL_FILES:
-        first = warehouse.sql(name).splitlines()[0]
+        first = queries.sql(name).splitlines()[0]
         assert first.startswith("-- ") and len(first) > 20, name
 
 
@@ -50,33 +60,27 @@ def test_every_sql_file_runs_on_a_fresh_database(
     con = fresh
     con.execute("BEGIN")
     try:
-        con.register("staged_tags", schemas.DELTA_SCHEMA.empty_table())
-        con.register("delta_listed", SNAPSHOT_SCHEMA.empty_table())
-        con.register("delta_targets", pa.table({"endpoint": [], "namespace": [], "repository": []}))
         con.register("staged_target_runs", schemas.TARGET_RUN_SCHEMA.empty_table())
         con.register("staged_manifests", schemas.MANIFEST_SCHEMA.empty_table())
         con.register("staged_run", schemas.RUN_SCHEMA.empty_table())
         con.register("staged_repositories", schemas.REPOSITORY_ROW_SCHEMA.empty_table())
         con.register("staged_discoveries", schemas.DISCOVERY_SCHEMA.empty_table())
-        # What the load beside a paced crawl reads (etl.store.early).
         con.register("staged_early", keys_table([]))
-        con.register("staged_listed", schemas.DELTA_SCHEMA.empty_table())
-        con.register("early_keys", keys_table([]))
-        con.register("early_tags", SNAPSHOT_SCHEMA.empty_table())
-        con.register("early_opens", SNAPSHOT_SCHEMA.empty_table())
-        con.register("early_closes", pa.table({"history_row": pa.array([], pa.int64())}))
         # What a cleanup plan's summaries read (etl.store.cleanups), and an apply's record.
         con.register("planned", cleanups.planned_table([]))
         attempted = cleanups.PLANNED_SCHEMA.append(pa.field("result", pa.string()))
         con.register("attempted", attempted.empty_table())
         con.register("staged_cleanup", schemas.CLEANUP_SCHEMA.empty_table())
-        con.execute(warehouse.sql("load/current_versions"), {"seq": 1, "part": 0, "parts": 1})
-        con.execute(warehouse.sql("load/diff"), {"part": 0, "parts": 1})
+        # What the one rule of versioning reads (etl.store.versioning), as a load defines it.
+        con.register("version_listed", schemas.DELTA_SCHEMA.empty_table())
+        con.register("version_targets", keys_table([]))
+        queries.run_script(con, "load/version_scope", seq=1, part=0, parts=1)
+        queries.run_script(con, "load/version_current", seq=1)
+        queries.run_script(con, "versions/compare")
         if name.startswith("lake/"):  # the lake's tables, as `thin` and a sync name them
             for table, schema in LAKE_TABLES.items():
                 con.register(table, schema.empty_table())
-            con.register("delta_known", SNAPSHOT_SCHEMA.empty_table())
-            con.execute(warehouse.sql("lake/current_payloads"))
+            con.register("lake_known", SNAPSHOT_SCHEMA.empty_table())
         params = {
             "seq": 1,
             "run_id": "r",
@@ -95,8 +99,9 @@ def test_every_sql_file_runs_on_a_fresh_database(
             "keep_last": 3,
             "protect": ["latest"],
             "endpoints": ["local"],
+            "ref": "2026-11-27",
         }
-        warehouse.run_script(con, name, **params)
+        queries.run_script(con, name, **params)
     finally:
         con.execute("ROLLBACK")
 
@@ -104,7 +109,7 @@ def test_every_sql_file_runs_on_a_fresh_database(
 def test_an_old_database_is_brought_forward_on_open(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute(warehouse.sql("schema"))  # tables only, as an early version left them
+        con.execute(queries.sql("schema"))  # tables only, as an early version left them
     with warehouse.connect(path) as con:
         views = {
             r[0]
@@ -120,12 +125,12 @@ def test_a_reader_of_a_database_an_older_version_wrote_finds_every_view_and_macr
 ) -> None:
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute(warehouse.sql("schema"))  # tables only: no view or macro of this version
+        con.execute(queries.sql("schema"))  # tables only: no view or macro of this version
     with warehouse.connect(path, read_only=True) as con:
         con.execute("SELECT * FROM cleanup_candidates(365)").fetchall()
         for name in SQL_FILES:
-            if name.startswith("dashboard/"):
-                con.execute(warehouse.sql(name)).fetchall()
+            if name.partition("/")[0] in READER_FOLDERS:
+                queries.ask(con, name, **READER_PARAMS)
     with reading(path) as con:  # and nothing was written
         assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchall() == [
             (0,)
@@ -136,7 +141,7 @@ def test_a_reader_of_a_database_without_a_table_this_version_adds_finds_every_vi
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "old.duckdb"
-    schema = warehouse.sql("schema")
+    schema = queries.sql("schema")
     with duckdb.connect(str(path)) as con:  # as a version before `cleanup apply` left it
         con.execute(schema[: schema.index("CREATE TABLE IF NOT EXISTS cleanup_deletions")])
     with warehouse.connect(path, read_only=True) as con:
@@ -148,7 +153,7 @@ def test_a_reader_of_a_database_without_a_table_this_version_adds_finds_every_vi
 
 
 def test_sql_is_read_from_the_package_or_the_checkout() -> None:
-    assert (warehouse.sql_dir() / "schema.sql").is_file()
+    assert (queries.sql_dir() / "schema.sql").is_file()
 
 
 def test_sql_files_live_in_a_folder_that_says_what_they_are_for() -> None:
@@ -159,19 +164,20 @@ def test_sql_files_live_in_a_folder_that_says_what_they_are_for() -> None:
         "macros",
         "views",
         "load",
-        "start",
-        "report",
-        "dashboard",
-        "summary",
+        "known",
         "lake",
         "cleanup",
+        "versions",
+        # What people ask of the warehouse, by subject (the report, the dashboard, the run
+        # summary, the metrics and the demo select from them).
+        *READER_FOLDERS,
     }
 
 
 def test_every_macro_and_view_is_created_in_an_order_read_from_the_sql(tmp_path: Path) -> None:
     order = warehouse.definition_files()
     assert set(order) == {n for n in SQL_FILES if n.startswith(("macros/", "views/"))}
-    defined = {w.lower() for n in order for w in warehouse.DEFINES.findall(warehouse.sql(n))}
+    defined = {w.lower() for n in order for w in warehouse.DEFINES.findall(queries.sql(n))}
     with warehouse.connect(tmp_path / "fresh.duckdb") as con:
         catalog = {
             r[0]
@@ -237,3 +243,59 @@ def test_the_docs_name_every_column_of_every_table_and_view(tmp_path: Path) -> N
         name for name in relations if name not in described and not name.startswith("staged")
     )
     assert undescribed == ["manifests"] or undescribed == []
+
+
+KEY = ["endpoint", "namespace", "repository"]
+VALIDITY = [
+    "valid_from_seq",
+    "valid_from_run",
+    "valid_from",
+    "valid_to_seq",
+    "valid_to_run",
+    "valid_to",
+]
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+
+
+def test_the_tag_columns_are_declared_once_and_every_relation_takes_them_from_there(
+    tmp_path: Path,
+) -> None:
+    # etl/schemas.py declares them (TAG_FIELDS); the DuckDB table is checked against it, and
+    # every view and statement takes them from the table (`*`, BY NAME) but the lake's state
+    # query, which other engines run word for word and is checked here.
+    tags = list(schemas.TAG_FIELDS)
+    with warehouse.connect(tmp_path / "fresh.duckdb") as con:
+        assert columns_of(con, "tag_history") == [*KEY, *tags, *VALIDITY]
+        assert columns_of(con, "tags_current")[: len(KEY) + len(tags)] == [*KEY, *tags]
+        assert columns_of(con, "tag_snapshots")[3:] == [*KEY, *tags]
+        # The fields a change is judged on: every tag column but the tag's name.
+        fields = con.execute(
+            "SELECT unnest(json_keys(to_json(tag_payload(t)))) "
+            "FROM (SELECT * FROM tag_history UNION ALL BY NAME SELECT 'x' AS tag) AS t"
+        ).fetchall()
+        assert [f for (f,) in fields] == [f for f in tags if f != "tag"]
+    with duckdb.connect() as lake:
+        for table, schema in LAKE_TABLES.items():
+            lake.register(table, schema.empty_table())
+        state = queries.sql("lake/state").split("\n", 1)[1].rstrip().rstrip(";")
+        assert columns_of(lake, f"({state})") == [*KEY, *tags, "run_id"]
+
+
+def test_the_definitions_digest_is_the_same_in_every_process() -> None:
+    # Else a writer re-applies every definition on about every other open: a write to a
+    # database that needs none (a full disk then fails a run that would have gone through).
+    def digest(seed: str) -> str:
+        code = "from etl.store.warehouse import definitions_digest; print(definitions_digest())"
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    assert {digest(seed) for seed in ("1", "2", "3", "4", "5", "6")} == {definitions_digest()}

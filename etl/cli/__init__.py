@@ -30,6 +30,7 @@ from etl.cli.thin import thin
 from etl.config import Config
 from etl.config_file import load_config
 from etl.errors import raise_interrupted
+from etl.present.defaults import STALE_DAYS, TOP, UNPULLED_DAYS
 
 if TYPE_CHECKING:
     import duckdb
@@ -113,14 +114,18 @@ def plan(config_path: Path) -> None:
     patterns need (what each target resolves to is listed); writes nothing.
     """
     from etl.cli.plan import print_plan
-    from etl.run.plan import known_scope, plan_endpoints
-    from etl.run.start import prepare
+    from etl.run.plan import check_unloaded_runs, known_scope, plan_endpoints
+    from etl.run.start import checked_before_run
     from etl.store.storage import store_for
 
     config = load_config(config_path)
-    auths = prepare(config, store_for(config.output), probe_write=False)
-    known = known_scope(config)
-    plans = asyncio.run(plan_endpoints(config, auths, known))
+    out, source, store = config.output, str(config.source), store_for(config.output)
+    auths = checked_before_run(
+        config.endpoints, config.crawl.timeout_s, out, store, source, probe_write=False
+    )
+    known = known_scope(out.duckdb, config.writer)
+    check_unloaded_runs(store, known.loaded)  # a run a sync would refuse: exit 4 here too
+    plans = asyncio.run(plan_endpoints(config.endpoints, config.crawl, auths, known))
     print_plan(config, plans, known)
     if any(plan.error is not None or plan.unknown for plan in plans):
         sys.exit(1)
@@ -142,21 +147,21 @@ DAYS = click.IntRange(0, 36_500)  # a century: SWR is younger; beyond, a typo
 @format_option
 @click.option(
     "--top",
-    default=10,
+    default=TOP,
     show_default=True,
     type=click.IntRange(1, 1_000_000),
     help="How many namespaces/repositories.",
 )
 @click.option(
     "--stale-days",
-    default=365,
+    default=STALE_DAYS,
     show_default=True,
     type=DAYS,
     help="Not pushed for this long is stale.",
 )
 @click.option(
     "--unpulled-days",
-    default=30,
+    default=UNPULLED_DAYS,
     show_default=True,
     type=DAYS,
     help="Neither pulled nor pushed for this long is a cleanup candidate.",
@@ -223,8 +228,8 @@ def query(config_path: Path, sql: str | None, sql_file: str | None, fmt: str) ->
     import duckdb
 
     from etl.errors import QueryError
-    from etl.present.formats import Section, print_sections
-    from etl.store.warehouse import answer
+    from etl.present.formats import Section, print_sections, refuse_repeated_columns
+    from etl.store.queries import answer
 
     if (sql is None) == (sql_file is None):
         raise QueryError("give the SQL as an argument or with -f FILE, not both")
@@ -234,6 +239,11 @@ def query(config_path: Path, sql: str | None, sql_file: str | None, fmt: str) ->
     config = load_config(config_path, secrets_needed=False, lake_secrets_needed=False)
     with reading(config) as con:
         try:
+            if not con.extract_statements(text):
+                raise QueryError(
+                    "the SQL holds no statement (only comments or ';'): give a query, e.g. "
+                    "'SELECT * FROM repo_summary'"
+                )
             found = answer(con, text)
         except duckdb.Error as exc:
             # DuckDB's whole message: its hints ("Did you mean …") and caret are the help.
@@ -243,6 +253,8 @@ def query(config_path: Path, sql: str | None, sql_file: str | None, fmt: str) ->
             ):
                 reason = f"refused: query only reads the database ({reason.splitlines()[0]})"
             raise QueryError(reason) from None
+    if fmt == "json":
+        refuse_repeated_columns(found.columns)
     print_sections([Section(found.columns, found.rows, name="rows")], fmt)
 
 
@@ -295,7 +307,7 @@ def rebuild(config_path: Path, force: bool) -> None:
     out = config.output
     store = store_for(out)
     store.check_lake("output.lake", str(config.source), probe_write=False)
-    with output_lock(config):
+    with output_lock(out):
         loaded = rebuild_warehouse(out.duckdb, store, force=force)
         if (copy := out.readonly_copy) is not None:
             refreshing("the read-only copy", copy, lambda: publish_copy(out.duckdb, copy))

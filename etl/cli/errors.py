@@ -6,6 +6,7 @@ and 70 (EX_SOFTWARE) for anything else, which is a bug: its traceback is printed
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -22,6 +23,8 @@ from etl.redact import redact
 EX_SOFTWARE = 70  # sysexits.h: an internal software error; exit 1 stays "some targets failed"
 CLOSED_STDOUT = 128 + signal.SIGPIPE  # what a shell reports for a tool its reader stopped
 TRACEBACKS = "swr_etl.tracebacks"  # the context's meta key: print a bug's traceback
+# A write the disk refused (full, over quota, read-only, failing) is storage's exit 4, not a bug.
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 
 
 def show_tracebacks() -> None:
@@ -111,6 +114,10 @@ def report(exc: BaseException, verbose: bool, command: str | None) -> int:
         # A file the OS refused us (a full disk, a missing folder, no permission): the
         # disk's or the path's fault, said as a storage error is, not a bug.
         exc = StorageError(f"cannot use {exc.filename}: {os_reason(exc)}")
+    elif isinstance(exc, OSError) and exc.errno in DISK_ERRORS:
+        if verbose:  # every write of our own names its file; this one did not: where was it?
+            print_traceback(exc)
+        exc = StorageError(f"a disk refused a write: {os_reason(exc)}")
     if isinstance(exc, EtlError):
         say(str(exc))
         return exc.exit_code

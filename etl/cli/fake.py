@@ -6,8 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
+
+from etl.errors import UsageError, os_reason
+
+if TYPE_CHECKING:
+    from etl.fakeswr import Options, Registry
 
 COUNT = click.IntRange(min=0)
 
@@ -77,7 +83,7 @@ def fake_server(
 
     POST /_fake/next-day?churn=0.01 advances the registry by a day (for benchmarks).
     """
-    from etl.fakeswr import FaultPlan, Options, generate_registry, start, stop
+    from etl.fakeswr import FaultPlan, Options, generate_registry
 
     registry = generate_registry(repos=repos, tags=tags, seed=seed, manifests=manifests)
     options = Options(
@@ -87,25 +93,34 @@ def fake_server(
         api=api,
     )
 
-    async def serve_forever() -> None:
-        server = await start(registry, options=options, host=host, port=port)
-        creds = server.credentials
-        if as_json:
-            click.echo(json.dumps({"url": server.url, "tags": registry.tag_count(), **vars(creds)}))
-            sys.stdout.flush()
-            await asyncio.Event().wait()
-        click.echo(f"local SWR API on {server.url} ({registry.tag_count()} tags)")
-        click.echo(f"  token:    {creds.token}")
-        click.echo(f"  password: domain={creds.domain} user={creds.user} password={creds.password}")
-        click.echo(f"            project={creds.project_name} iam_url={server.url}")
-        click.echo(f"  aksk:     ak={creds.ak} sk={creds.sk} project_id={creds.project_id}")
-        click.echo("  (local, throw-away credentials; Ctrl-C stops)", err=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await stop(server)
-
     try:
-        asyncio.run(serve_forever())
+        asyncio.run(serve_forever(registry, options, host, port, as_json))
     except KeyboardInterrupt:
         pass
+
+
+async def serve_forever(
+    registry: Registry, options: Options, host: str, port: int, as_json: bool
+) -> None:
+    """Serve `registry` on host:port until cancelled, after printing where and how to log in."""
+    from etl.fakeswr import start, stop
+
+    try:
+        server = await start(registry, options=options, host=host, port=port)
+    except OSError as exc:  # the port is taken, the host is not this machine's
+        raise UsageError(f"fake-server cannot listen on {host}:{port}: {os_reason(exc)}") from None
+    creds = server.credentials
+    if as_json:
+        click.echo(json.dumps({"url": server.url, "tags": registry.tag_count(), **vars(creds)}))
+        sys.stdout.flush()
+        await asyncio.Event().wait()
+    click.echo(f"local SWR API on {server.url} ({registry.tag_count()} tags)")
+    click.echo(f"  token:    {creds.token}")
+    click.echo(f"  password: domain={creds.domain} user={creds.user} password={creds.password}")
+    click.echo(f"            project={creds.project_name} iam_url={server.url}")
+    click.echo(f"  aksk:     ak={creds.ak} sk={creds.sk} project_id={creds.project_id}")
+    click.echo("  (local, throw-away credentials; Ctrl-C stops)", err=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await stop(server)

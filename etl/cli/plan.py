@@ -9,7 +9,7 @@ import click
 from etl.config import Config
 from etl.results import Target
 from etl.run.discovery import Selection
-from etl.run.plan import SHOWN_PER_TARGET, EndpointPlan, KnownScope, other_writers
+from etl.run.plan import SHOWN_PER_TARGET, EndpointPlan, KnownScope, other_writers, would_carry
 
 
 def print_plan(config: Config, plans: list[EndpointPlan], known: KnownScope | None = None) -> None:
@@ -34,6 +34,12 @@ def print_plan(config: Config, plans: list[EndpointPlan], known: KnownScope | No
         f"{crawl.concurrency} requests in flight, {crawl.requests_per_second:g} requests/s per "
         f"endpoint, manifests {'on' if crawl.with_manifest else 'off'}"
     )
+    if crawl.skip_unchanged and known is not None:
+        carried = would_carry(plans, known, crawl, config.output.full_listing_every)
+        click.echo(
+            f"skip_unchanged: {carried} of {total} repositories would be carried forward "
+            "unchanged (their repository-list entry as at their last crawl), not crawled"
+        )
     click.echo(f"lake:   {config.output.lake}")
     click.echo(f"duckdb: {config.output.duckdb}")
     targets = [t for plan in plans for s in plan.selections for t in s.targets]
@@ -50,7 +56,7 @@ def print_plan(config: Config, plans: list[EndpointPlan], known: KnownScope | No
 def print_leaving_scope(known: KnownScope, targets: list[Target]) -> None:
     """Say which repositories this config tracks and would no longer select: the sync records
     them as untracked (their tags leave tags_current, not as removals)."""
-    selected = {(t.endpoint, t.namespace, t.repository) for t in targets}
+    selected = {t.key for t in targets}
     leaving = sorted(known.tracked.keys() - selected)
     if not leaving:
         return
@@ -66,7 +72,7 @@ def print_leaving_scope(known: KnownScope, targets: list[Target]) -> None:
 
 def print_other_writers(config: Config, targets: list[Target]) -> None:
     """Say which planned repositories another writer (config) sharing the lake synced last."""
-    others = other_writers(config, targets)
+    others = other_writers(config.output.duckdb, config.writer, targets)
     if others:
         click.echo(
             f"WARNING: {len(others)} of these repositories were last synced by another writer "

@@ -69,7 +69,7 @@ def thin(
     out = config.output
     store = store_for(out)
     store.check_lake("output.lake", str(config.source))
-    with output_lock(config):
+    with output_lock(out):
         done = thin_lake(
             store, older_than, keep_whole_every, out.orphan_grace if grace is None else grace
         )

@@ -1,7 +1,7 @@
 """The dashboard's building blocks: a query's rows, one colour per measure, charts whose
 legend sits above the plot, "top N of M" with an `other` bar, and the numbers beside each chart.
 
-Nothing here computes a figure: every number comes from a `sql/dashboard/*.sql` query; this
+Nothing here computes a figure: every number comes from a named query in `sql/`; this
 module only draws and formats it.
 """
 
@@ -15,7 +15,7 @@ import duckdb
 
 from etl.present.formats import human_bytes, is_size
 from etl.present.text import printable
-from etl.store.warehouse import Answer, ask
+from etl.store.queries import Answer, ask
 
 GIB = 2**30
 # One colour per measure, on every chart (Okabe-Ito and Tableau hues, told apart in colour
@@ -44,11 +44,11 @@ OTHER = "other"
 OTHER_DWARFS = 3
 
 
-def rows_of(con: duckdb.DuckDBPyConnection, name: str) -> Answer:
-    """Return the answer of `sql/dashboard/<name>.sql`, its text escaped for Plotly: Plotly
+def rows_of(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> Answer:
+    """Return the answer of `sql/<name>.sql` given `params`, its text escaped for Plotly: Plotly
     draws labels as a subset of HTML, and registry text must show as text, never as a link or
     a style."""
-    raw = ask(con, f"dashboard/{name}")
+    raw = ask(con, name, **params)
     return Answer(raw.columns, [tuple(as_text(v) for v in row) for row in raw.rows])
 
 
@@ -86,7 +86,7 @@ def labels(data: Answer, noun: str) -> list[str]:
 # --- charts -----------------------------------------------------------------------------------
 
 
-def bars(go: Any, names: list[str], measures: dict[str, list[Any]], unit: str) -> Any:
+def bar_chart(go: Any, names: list[str], measures: dict[str, list[Any]], unit: str) -> Any:
     """Return horizontal bars, largest first, one trace (and colour) per measure. When an
     `other` bar dwarfs the rest (more than OTHER_DWARFS times the largest), the axis is
     logarithmic and says so: the top N stay readable."""
@@ -114,7 +114,7 @@ def bars(go: Any, names: list[str], measures: dict[str, list[Any]], unit: str) -
     return fig
 
 
-def columns(go: Any, names: list[str], measures: dict[str, list[Any]], unit: str) -> Any:
+def column_chart(go: Any, names: list[str], measures: dict[str, list[Any]], unit: str) -> Any:
     """Return vertical bars over categories, one trace (and colour) per measure."""
     fig = go.Figure(
         [

@@ -1,6 +1,6 @@
 """The dashboard: one self-contained HTML file — Plotly's script inlined, so it opens from
-`file://` with no network — built only from the public views, through the queries in
-`sql/dashboard/`. No figure is computed here: the page and `swr-etl query` cannot disagree.
+`file://` with no network — built only from the public views, through named queries in
+`sql/`. No figure is computed here: the page and `swr-etl query` cannot disagree.
 
 It opens with what to decide: the last run's health, then what could be deleted and what it
 would free, then where the storage is, how it grows, how old it is, what changed and who pulls.
@@ -22,8 +22,8 @@ import duckdb
 from etl.errors import NEEDS_PLOTLY, UsageError
 from etl.present.charts import (
     COLOURS,
-    bars,
-    columns,
+    bar_chart,
+    column_chart,
     fields,
     gib,
     labels,
@@ -33,12 +33,10 @@ from etl.present.charts import (
     top_of,
     utc,
 )
+from etl.present.defaults import STALE_DAYS
 from etl.present.formats import human_bytes
 from etl.store.files import replacing
-from etl.store.warehouse import Answer
-
-# The default cleanup rule, as `swr-etl report`'s: tags nobody pushed for a year.
-CLEANUP_DAYS = 365
+from etl.store.queries import Answer
 
 
 def chart_library() -> tuple[Any, str]:
@@ -55,21 +53,28 @@ def chart_library() -> tuple[Any, str]:
 def render_dashboard(con: duckdb.DuckDBPyConnection) -> str:
     """Return the dashboard page for the warehouse behind `con`."""
     go, script = chart_library()
-    totals, health = rows_of(con, "totals"), rows_of(con, "health")
+    totals, health = rows_of(con, "storage/headline"), rows_of(con, "runs/health")
     sections = [
-        health_section(go, health, rows_of(con, "runs"), rows_of(con, "failures")),
-        candidates_section(go, rows_of(con, "candidates")),
-        reclaimable_section(go, rows_of(con, "reclaimable")),
-        retention_section(go, rows_of(con, "retention")),
-        storage_section(go, rows_of(con, "namespaces"), "Storage by organization", "organizations"),
-        storage_section(go, rows_of(con, "repositories"), "Top repositories", "repositories"),
-        growth_section(
-            go, rows_of(con, "growth"), rows_of(con, "growth_windows"), rows_of(con, "growers")
+        health_section(go, health, rows_of(con, "runs/recent"), rows_of(con, "runs/failures_top")),
+        candidates_section(go, rows_of(con, "stale/candidates_top", days=STALE_DAYS), STALE_DAYS),
+        reclaimable_section(go, rows_of(con, "stale/reclaimable")),
+        retention_section(go, rows_of(con, "stale/retention")),
+        storage_section(
+            go, rows_of(con, "storage/namespaces_top"), "Storage by organization", "organizations"
         ),
-        ages_section(go, rows_of(con, "ages")),
-        changes_section(go, rows_of(con, "changes"), rows_of(con, "retagged")),
-        pulls_section(go, rows_of(con, "pulls")),
-        largest_section(go, rows_of(con, "largest"), rows_of(con, "reused")),
+        storage_section(
+            go, rows_of(con, "storage/repositories_top"), "Top repositories", "repositories"
+        ),
+        growth_section(
+            go,
+            rows_of(con, "growth/per_run"),
+            rows_of(con, "growth/windows"),
+            rows_of(con, "growth/growers"),
+        ),
+        ages_section(go, rows_of(con, "tags/ages")),
+        changes_section(go, rows_of(con, "changes/recent_runs"), rows_of(con, "changes/retagged")),
+        pulls_section(go, rows_of(con, "pulls/activity_top")),
+        largest_section(go, rows_of(con, "tags/largest_top"), rows_of(con, "tags/reused_images")),
     ]
     as_of = totals.first().get("as_of")
     page = Template((resources.files("etl.present") / "dashboard.html").read_text("utf-8"))
@@ -138,7 +143,9 @@ def card(key: str, label: str, shown: str, values: dict[str, Any]) -> str:
 
 def health_section(go: Any, health: Answer, runs: Answer, failures: Answer) -> str:
     status = {"ok": "ok", "not found": "not_found", "failed": "failed"}
-    fig = columns(go, runs.column("run"), {k: runs.column(v) for k, v in status.items()}, "targets")
+    fig = column_chart(
+        go, runs.column("run"), {k: runs.column(v) for k, v in status.items()}, "targets"
+    )
     fig.update_layout(barmode="stack", xaxis_title="run (UTC · seq)")
     note = (
         f"The last run ({health.first().get('run', 'none')}) and the targets of the last "
@@ -152,9 +159,11 @@ def health_section(go: Any, health: Answer, runs: Answer, failures: Answer) -> s
     )
 
 
-def candidates_section(go: Any, data: Answer) -> str:
+def candidates_section(go: Any, data: Answer, days: int) -> str:
+    """Return "What to delete": the cleanup candidates of tags not pushed for `days` days (the
+    days `data` was asked for), and how to reproduce and apply them."""
     names = labels(data, "repositories")
-    fig = bars(
+    fig = bar_chart(
         go,
         names,
         {
@@ -164,15 +173,15 @@ def candidates_section(go: Any, data: Answer) -> str:
         "GiB",
     )
     note = (
-        f"Tags not pushed for {CLEANUP_DAYS} days, per repository: deleting them frees "
+        f"Tags not pushed for {days} days, per repository: deleting them frees "
         "`reclaimable` (each image once, none a fresher tag still uses) of their `total`."
     )
     reproduce = (
         '<p class="reproduce">The same figures: <code>swr-etl query -c config.yaml '
-        f'"SELECT * FROM cleanup_candidates({CLEANUP_DAYS})"</code>; the tags themselves: '
-        f'<code>"SELECT * FROM stale_tags({CLEANUP_DAYS})"</code>; other rules: '
+        f'"SELECT * FROM cleanup_candidates({days})"</code>; the tags themselves: '
+        f'<code>"SELECT * FROM stale_tags({days})"</code>; other rules: '
         "<code>retention_preview(keep_last, keep_days)</code>. To delete them, after a review: "
-        f"<code>swr-etl cleanup plan -c config.yaml --older-than {CLEANUP_DAYS}d --no-protect"
+        f"<code>swr-etl cleanup plan -c config.yaml --older-than {days}d --no-protect"
         "</code> writes the plan that frees exactly these reclaimable bytes (without "
         "<code>--no-protect</code> it also keeps every tag named <code>latest</code>), and "
         "<code>swr-etl cleanup apply</code> applies it.</p>"
@@ -183,14 +192,14 @@ def candidates_section(go: Any, data: Answer) -> str:
 
 def reclaimable_section(go: Any, data: Answer) -> str:
     days = [f"{d} days" for d in data.column("days")]
-    fig = columns(go, days, {"reclaimable": gib(data.column("reclaimable_size"))}, "GiB")
+    fig = column_chart(go, days, {"reclaimable": gib(data.column("reclaimable_size"))}, "GiB")
     fig.update_layout(xaxis_title="not pushed for")
     note = "Deleting tags not pushed for so long frees this (each image once, none still used)."
     return section("Reclaimable by staleness", note, fig, table(data, "reclaimable"))
 
 
 def retention_section(go: Any, data: Answer) -> str:
-    fig = columns(go, data.column("rule"), {"freed": gib(data.column("freed_size"))}, "GiB")
+    fig = column_chart(go, data.column("rule"), {"freed": gib(data.column("freed_size"))}, "GiB")
     note = "What SWR retention rules would delete; tags of unknown age are kept."
     return section("Retention preview", note, fig, table(data, "retention"))
 
@@ -201,7 +210,7 @@ def storage_section(go: Any, data: Answer, title: str, noun: str) -> str:
         "total": gib(data.column("total_size")),
         "layers": gib(data.column("layer_bytes")),
     }
-    fig = bars(go, labels(data, noun), measures, "GiB")
+    fig = bar_chart(go, labels(data, noun), measures, "GiB")
     note = (
         "Unique counts each image once; total counts every tag (the gap is sharing); layers "
         "count each layer once where manifests were collected (the real footprint)."
@@ -285,7 +294,9 @@ def changes_section(go: Any, data: Answer, retagged: Answer) -> str:
 
 
 def pulls_section(go: Any, data: Answer) -> str:
-    fig = bars(go, labels(data, "repositories"), {"pulls": data.column("pulls")}, "pulls observed")
+    fig = bar_chart(
+        go, labels(data, "repositories"), {"pulls": data.column("pulls")}, "pulls observed"
+    )
     note = (
         "From the repository list's pull counter, between syncs that saw each repository; a "
         "rate per day only where the syncs span at least a day."
@@ -301,7 +312,7 @@ def pulls_section(go: Any, data: Answer) -> str:
 
 
 def largest_section(go: Any, data: Answer, reused: Answer) -> str:
-    fig = bars(go, labels(data, "tags"), {"total": gib(data.column("size"))}, "GiB")
+    fig = bar_chart(go, labels(data, "tags"), {"total": gib(data.column("size"))}, "GiB")
     total = reused.first().get("reused_images", 0)
     note = (
         f"The largest tags; beside them, {len(reused.rows)} of the {total:,} images tagged "

@@ -9,22 +9,26 @@ characters escaped (`printable`), and a CSV cell never starts a spreadsheet form
 
 from __future__ import annotations
 
+import base64
 import csv
 import errno
 import io
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from etl.errors import QueryError
 from etl.present.text import printable, spreadsheet_safe
-from etl.store.warehouse import Answer
+from etl.store.queries import Answer
 
 SIZE_SUFFIXES = ("size", "bytes")
 
@@ -71,14 +75,34 @@ def human_value(column: str, value: Any) -> str:
 
 
 def machine_value(value: Any) -> Any:
-    """Return a cell as JSON/CSV carry it: ISO times, exact integers."""
-    if isinstance(value, datetime | date):
+    """Return a cell as JSON/CSV carry it: ISO times, exact integers; whatever else `query`
+    may answer in a form JSON holds: a BLOB as base64 (RFC 4648), a non-finite float as the
+    string `NaN`, `Infinity` or `-Infinity`, an INTERVAL as an ISO-8601 duration, a UUID as
+    text."""
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [machine_value(v) for v in value]
+    if isinstance(value, dict):  # a STRUCT, or a MAP whose keys may be anything
+        return {str(machine_value(k)): machine_value(v) for k, v in value.items()}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, timedelta):
+        return iso_duration(value)
+    if isinstance(value, UUID):
+        return str(value)
     return value
+
+
+def iso_duration(span: timedelta) -> str:
+    """Return an INTERVAL as an ISO-8601 duration in days and seconds: `P3DT7200S`."""
+    sign, span = ("-", -span) if span < timedelta(0) else ("", span)
+    fraction = f".{span.microseconds:06d}".rstrip("0") if span.microseconds else ""
+    return f"{sign}P{span.days}DT{span.seconds}{fraction}S"
 
 
 def render_table(section: Section, console: Console) -> None:
@@ -121,6 +145,18 @@ def render_json(sections: Sequence[Section], extra: dict[str, Any] | None = None
             {k: machine_value(v) for k, v in record.items()} for record in section.records()
         ]
     return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def refuse_repeated_columns(columns: list[str]) -> None:
+    """Raise QueryError for an answer that names a column twice, which JSON cannot carry: an
+    object keeps one value per name (CSV and the table show both columns)."""
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise QueryError(
+            f"--format json needs a name per column, and the answer names {twice[0]!r} "
+            f"{columns.count(twice[0])} times: give each column its own name with AS "
+            "(SELECT 1 AS a, 2 AS b)"
+        )
 
 
 def render_csv(section: Section) -> str:

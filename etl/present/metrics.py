@@ -21,7 +21,7 @@ from etl.errors import Interrupted
 from etl.present.push import Gateway, push, shown
 from etl.results import RunSummary
 from etl.status import RunStatus, TargetStatus
-from etl.store import warehouse
+from etl.store import queries, warehouse
 from etl.store.summaries import current_holdings
 
 log = logging.getLogger("etl.metrics")
@@ -175,19 +175,20 @@ def write_failed_run_metrics(
     finished: what the database at `duckdb_path` holds, where it can still be read. Raises
     nothing but an interrupt: the run's own error is what the operator sees."""
     status = INTERRUPTED if interrupted else RunStatus.FAILED
-    current = held_now(duckdb_path)
+    current = latest_holdings(duckdb_path)
     deliver_metrics(out, RunMetrics(started, datetime.now(UTC), status, current=current))
 
 
-def held_now(duckdb_path: Path) -> dict[str, tuple[int, int, int]]:
-    """Return what each endpoint holds after the last loaded run (none if it cannot be read:
-    the metrics still say the run failed, and when)."""
+def latest_holdings(duckdb_path: Path) -> dict[str, tuple[int, int, int]]:
+    """Return what each endpoint holds after the latest loaded run: its tags, total and unique
+    bytes (none if the database cannot be read: the metrics still say the run failed, and
+    when)."""
     try:
         with warehouse.connect(duckdb_path, read_only=True) as con:
-            latest = warehouse.ask(con, "report/last_run").first()
-            held = current_holdings(con, latest["run_id"]) if latest else []
+            latest = queries.ask(con, "runs/latest").first()
+            holdings = current_holdings(con, latest["run_id"]) if latest else []
     except Interrupted:
         raise
     except Exception:  # a missing, busy or broken database: the file says what it can
         return {}
-    return {c.endpoint: (c.tags, c.total_size, c.unique_size) for c in held}
+    return {c.endpoint: (c.tags, c.total_size, c.unique_size) for c in holdings}

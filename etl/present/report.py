@@ -1,59 +1,74 @@
-"""Summaries of runs and of the warehouse: `summarise_*` return sections, `print_*` print."""
+"""The report and the diff: `summarise_*` return sections, each the answer of a named query in
+`sql/`; `print_*` print them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import click
 import duckdb
 
 from etl.errors import UsageError
+from etl.present.defaults import STALE_DAYS, TOP, UNPULLED_DAYS
 from etl.present.formats import Section, human_bytes
 from etl.present.text import printable
-from etl.store.warehouse import answer, sql
+from etl.results import Target
+from etl.store.queries import ask
 
 
-def section(
-    con: duckdb.DuckDBPyConnection, name: str, title: str, query: str, **params: object
+def section_from(
+    con: duckdb.DuckDBPyConnection, query: str, *, name: str, title: str, **params: object
 ) -> Section:
-    """Return the result of `query` as a report section."""
-    found = answer(con, query, **params)
+    """Return the answer of `sql/<query>.sql` as the section `name` (its key in JSON and CSV),
+    shown under `title`."""
+    found = ask(con, query, **params)
     return Section(found.columns, found.rows, name=name, title=title)
 
 
-def named_section(
-    con: duckdb.DuckDBPyConnection, name: str, title: str, **params: object
-) -> Section:
-    """Return the result of `sql/report/<name>.sql` as a report section."""
-    return section(con, name, title, sql(f"report/{name}"), **params)
-
-
 def summarise_report(
-    con: duckdb.DuckDBPyConnection, top: int = 10, stale_days: int = 365, unpulled_days: int = 30
+    con: duckdb.DuckDBPyConnection,
+    top: int = TOP,
+    stale_days: int = STALE_DAYS,
+    unpulled_days: int = UNPULLED_DAYS,
 ) -> list[Section]:
     """Return the report: totals, top namespaces/repositories, ages, stale bytes, repositories
-    nobody pulls from or pushes to, last run."""
+    nobody pulls from or pushes to, the last run and its failures."""
+    unpulled = f"Never pulled, never pushed: {unpulled_days} days of observation"
     return [
-        section(con, "totals", "Totals", "SELECT * FROM warehouse_totals"),
-        named_section(con, "namespaces", f"Top {top} namespaces by unique size", top=top),
-        named_section(con, "repositories", f"Top {top} repositories by unique size", top=top),
-        section(con, "staleness", "Tags by time since last push", STALENESS_QUERY),
-        named_section(con, "stale", f"Not pushed for {stale_days} days", days=stale_days),
-        named_section(
+        section_from(con, "storage/totals", name="totals", title="Totals"),
+        section_from(
             con,
-            "unpulled",
-            f"Never pulled, never pushed: {unpulled_days} days of observation",
-            days=unpulled_days,
+            "storage/namespaces",
+            name="namespaces",
+            title=f"Top {top} namespaces by unique size",
             top=top,
         ),
-        named_section(con, "last_run", "Last run"),
-        named_section(con, "failures", "Targets of the last run that did not sync"),
+        section_from(
+            con,
+            "storage/repositories",
+            name="repositories",
+            title=f"Top {top} repositories by unique size",
+            top=top,
+        ),
+        section_from(con, "tags/staleness", name="staleness", title="Tags by time since last push"),
+        section_from(
+            con,
+            "stale/totals",
+            name="stale",
+            title=f"Not pushed for {stale_days} days",
+            days=stale_days,
+        ),
+        section_from(
+            con, "pulls/unpulled", name="unpulled", title=unpulled, days=unpulled_days, top=top
+        ),
+        section_from(con, "runs/latest", name="last_run", title="Last run"),
+        section_from(
+            con, "runs/failures", name="failures", title="Targets of the last run that did not sync"
+        ),
     ]
-
-
-STALENESS_QUERY = "SELECT bucket, tags, total_size FROM staleness_buckets"
 
 
 @dataclass(frozen=True)
@@ -76,34 +91,34 @@ def diff_runs(
     new = run_named(con, to_ref, "--to") if to_ref is not None else latest_run(con)
     if from_ref is not None:
         return run_named(con, from_ref, "--from"), new
-    rows = con.execute(
-        "SELECT seq, run_id FROM runs WHERE seq < $s ORDER BY seq DESC LIMIT 1", {"s": new.seq}
-    ).fetchall()
-    if not rows:
+    before = ask(con, "runs/before", seq=new.seq).first()
+    if not before:
         raise UsageError(f"run {new.run_id} is the first run: there is nothing before it to diff")
-    return RunRef(int(rows[0][0]), str(rows[0][1])), new
+    return run_ref(before), new
 
 
 def latest_run(con: duckdb.DuckDBPyConnection) -> RunRef:
     """Return the latest run; raise UsageError when the warehouse has none."""
-    rows = con.execute("SELECT seq, run_id FROM runs ORDER BY seq DESC LIMIT 1").fetchall()
-    if not rows:
+    latest = ask(con, "runs/named", ref=None).first()
+    if not latest:
         raise UsageError("the warehouse has no run yet: run `swr-etl sync` first")
-    return RunRef(int(rows[0][0]), str(rows[0][1]))
+    return run_ref(latest)
 
 
 def run_named(con: duckdb.DuckDBPyConnection, ref: str, option: str) -> RunRef:
     """Return the run `ref` names (see `sql/macros/run_at.sql`); raise UsageError, naming the
     option, for anything else."""
-    known = con.execute("SELECT 1 FROM runs WHERE run_id = $r", {"r": ref}).fetchall()
-    if not known and not is_moment(ref):
+    if not ask(con, "runs/record", run_id=ref).rows and not is_moment(ref):
         raise UsageError(f"{option} {ref!r}: not {RUN_REF_FORMS}")
-    rows = con.execute(
-        "SELECT seq, run_id FROM runs WHERE seq = run_at($ref)", {"ref": ref}
-    ).fetchall()
-    if not rows:
+    named = ask(con, "runs/named", ref=ref).first()
+    if not named:
         raise UsageError(f"{option} {ref!r}: no run started at or before it")
-    return RunRef(int(rows[0][0]), str(rows[0][1]))
+    return run_ref(named)
+
+
+def run_ref(row: dict[str, Any]) -> RunRef:
+    """Return the run a `runs/named` or `runs/before` row names."""
+    return RunRef(int(row["seq"]), str(row["run_id"]))
 
 
 def is_moment(ref: str) -> bool:
@@ -117,22 +132,22 @@ def is_moment(ref: str) -> bool:
 
 def summarise_diff(con: duckdb.DuckDBPyConnection, old: RunRef, new: RunRef) -> list[Section]:
     """Return the per-repository counts and the changed tags between two runs."""
-    params = {"f": old.seq, "t": new.seq}
+    runs = {"f": old.seq, "t": new.seq}
     return [
-        section(
+        section_from(
             con,
-            "repositories",
-            "Changes per repository",
-            "SELECT * FROM diff_summary($f, $t)",
-            **params,
+            "changes/per_repository",
+            name="repositories",
+            title="Changes per repository",
+            **runs,
         ),
-        named_section(con, "changes", "Changed tags", **params),
-        section(
+        section_from(con, "changes/tags", name="changes", title="Changed tags", **runs),
+        section_from(
             con,
-            "repository_changes",
-            "Repositories added and removed",
-            "SELECT * FROM repository_changes($f, $t)",
-            **params,
+            "changes/repositories",
+            name="repository_changes",
+            title="Repositories added and removed",
+            **runs,
         ),
     ]
 
@@ -159,14 +174,13 @@ def diff_plan_lines(old: RunRef, new: RunRef, sections: list[Section]) -> Iterat
     counts, changes, repositories = sections
     yield f"from {old.run_id} to {new.run_id}"
     for row in repositories.records():
-        mark = CHANGE_MARKS[row["change"]]
-        yield f"{mark} repository {row['endpoint']}:{row['namespace']}/{row['repository']}"
+        yield f"{CHANGE_MARKS[row['change']]} repository {target_of(row)}"
     for row in counts.records():
         parts = [f"{row[k]} {k}" for k in CHANGE_MARKS if row[k]]
-        yield (f"  {row['endpoint']}:{row['namespace']}/{row['repository']}: {', '.join(parts)}")
+        yield f"  {target_of(row)}: {', '.join(parts)}"
     yield ""
     for row in changes.records():
-        ref = f"{row['endpoint']}:{row['namespace']}/{row['repository']}:{row['tag']}"
+        ref = f"{target_of(row)}:{row['tag']}"
         mark = CHANGE_MARKS[row["change"]]
         if row["change"] == "added":
             detail = f"{row['new_digest']} ({human_bytes(row['new_size'])})"
@@ -182,3 +196,9 @@ def diff_plan_lines(old: RunRef, new: RunRef, sections: list[Section]) -> Iterat
         f"{len(changes.rows)} change(s) in {len(counts.rows)} repositories; "
         f"{len(repositories.rows)} repositories added, removed or untracked"
     )
+
+
+def target_of(row: dict[str, Any]) -> Target:
+    """Return the repository a row names, shown as SQL's `target_label` shows it:
+    `endpoint:namespace/repository`."""
+    return Target(row["endpoint"], row["namespace"], row["repository"])

@@ -1,11 +1,7 @@
-"""Applying a cleanup plan: refused when it is stale, another config's or too large; else each
-planned tag read from SWR right before its delete and deleted only if it is still as planned,
-and every attempt recorded in the lake and the warehouse.
-
-SWR deletes "the image with a specified tag": every tag of the repository with that digest
-goes with it. So before a repository's deletes its whole tag list is read once, and a planned
-tag whose image a tag that stays now uses (a tag outside the plan, or a planned one that moved
-since) is skipped as changed; a tag skipped or not read later joins those that stay.
+"""Applying a cleanup plan: refused when it is stale, another config's, too large or of an
+endpoint this config lacks; else its tags deleted endpoint by endpoint (`etl.run.
+cleanup_deletes`: each read from SWR right before its DELETE and deleted only while that is
+safe), and every attempt recorded in the lake and the warehouse, however the deletes end.
 """
 
 from __future__ import annotations
@@ -14,37 +10,27 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
 import socket
-from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
-from typing import Literal
 
-from etl.cleanup_plan import Applied, Attempt, CleanupPlan, ConfigStamp, PlannedTag
+from etl.cleanup_plan import Applied, Attempt, CleanupPlan, ConfigStamp
 from etl.config import CrawlConfig, EndpointConfig
-from etl.errors import (
-    ApiError,
-    AuthError,
-    DatabaseBusy,
-    EndpointError,
-    Interrupted,
-    Refused,
-    StorageError,
-)
+from etl.errors import DatabaseBusy, Interrupted, Refused, StorageError
 from etl.failpoints import failpoint
+from etl.run.cleanup_deletes import EndpointCleanup, Progress
 from etl.run.endpoints import client_for
-from etl.run.runtime import signals_cancel, signals_deferred
+from etl.run.runtime import signals_cancel
 from etl.run.start import new_run_id
-from etl.status import CleanupResult
 from etl.store import cleanups, warehouse
 from etl.store.storage import LakeStore
 from etl.swr.auth import Auth
-from etl.swr.client import RetryPolicy, SwrClient
-from etl.swr.lists import Api, offered_api, v3_probe
-from etl.swr.tags import TagNow, delete_tag, read_tag, repository_tags
+from etl.swr.client import RetryPolicy
 
 log = logging.getLogger("etl.run.cleanup")
 
@@ -64,7 +50,9 @@ class Limits:
 def check_plan(plan: CleanupPlan, stamp: ConfigStamp, limits: Limits, now: datetime) -> None:
     """Raise Refused when a plan must not be applied: computed for another config, too old (or
     from the future), or with more tags than allowed. Nothing has been sent then."""
-    if plan.config.fingerprint != stamp.fingerprint:
+    ours = {e.name for e in stamp.endpoints}
+    foreign = next((t for t in plan.tags if t.endpoint not in ours), None)
+    if plan.config.fingerprint != stamp.fingerprint or foreign is not None:
         theirs = ", ".join(f"{e.name}={e.url}" for e in plan.config.endpoints)
         raise Refused(
             f"plan {plan.id} was computed for another config (endpoints {theirs}): compute "
@@ -127,54 +115,60 @@ def apply_plan(
     recording: Recording,
     on_attempt: Callable[[Attempt], None] = lambda attempt: None,
 ) -> Applied:
-    """Delete a plan's tags through each endpoint's client and record every attempt, even when
-    SIGINT/SIGTERM stops it (then raised as Interrupted, saying what is recorded). Call it
-    holding the output lock."""
+    """Delete a plan's tags through each endpoint's client and record every attempt, however
+    the deletes end: SIGINT/SIGTERM (then raised as Interrupted, saying what is recorded), a
+    second signal, an unexpected error (raised after the record). Call it holding the output
+    lock."""
     apply_id = new_run_id(datetime.now(UTC))
     progress = Progress(on_attempt)
-    interrupted: Interrupted | None = None
-    try:
-        asyncio.run(delete_planned(plan, endpoints, crawl, auths, progress))
-    except Interrupted as exc:
-        interrupted = exc
-        progress.stopped()
-    with signals_deferred():  # what was deleted is recorded, whatever arrives meanwhile
+    with signals_noted() as noted:  # from here on a signal never stops the record
+        stop = run_deletes(plan, endpoints, crawl, auths, progress)
         applied = record(plan, apply_id, progress.attempts, recording)
-    if interrupted is not None:
-        state = f"{len(applied.attempts)} attempted delete(s) recorded in {applied.recorded}"
-        raise Interrupted(interrupted.signum, state)
+    state = f"{len(applied.attempts)} attempted delete(s) recorded in {applied.recorded}"
+    if stop is not None and not isinstance(stop, Interrupted):
+        log.error("after an unexpected error: %s", state)
+        raise stop
+    signum = stop.signum if stop is not None else (noted[0] if noted else None)
+    if signum is not None:
+        raise Interrupted(signum, state)
     return applied
 
 
-@dataclass
-class Progress:
-    """The attempts so far, and the tag whose DELETE is in flight."""
+def run_deletes(
+    plan: CleanupPlan,
+    endpoints: Sequence[EndpointConfig],
+    crawl: CrawlConfig,
+    auths: dict[str, Auth],
+    progress: Progress,
+) -> BaseException | None:
+    """Run the deletes; return what stopped them early (Interrupted, or a bug), having
+    recorded the tag whose DELETE was not settled then."""
+    try:
+        asyncio.run(delete_planned(plan, endpoints, crawl, auths, progress))
+    except (Interrupted, KeyboardInterrupt) as exc:
+        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        progress.stopped(f"interrupted by {signal.Signals(stop.signum).name}:")
+        return stop
+    except (Exception, asyncio.CancelledError) as exc:  # a bug: what was sent is recorded
+        progress.stopped(f"stopped by an unexpected {type(exc).__name__}:")
+        return exc
+    return None
 
-    on_attempt: Callable[[Attempt], None]
-    attempts: list[Attempt] = field(default_factory=list)
-    deleting: PlannedTag | None = None
 
-    def add(self, attempt: Attempt) -> None:
-        self.attempts.append(attempt)
-        self.on_attempt(attempt)
-
-    def stopped(self) -> None:
-        """Record the DELETE that was in flight when a signal stopped the apply."""
-        if self.deleting is not None:
-            detail = "interrupted while its DELETE was in flight: it may be deleted"
-            self.add(attempt(self.deleting, CleanupResult.FAILED, detail))
-
-
-def attempt(
-    tag: PlannedTag, result: CleanupResult, detail: str | None = None, error: ApiError | None = None
-) -> Attempt:
-    """Return one attempt, made now, with what SWR said when it failed."""
-    now = datetime.now(UTC)
-    if error is None:
-        return Attempt(tag, result, now, detail)
-    return Attempt(
-        tag, result, now, detail or str(error), error.status, error.error_code, error.request_id
-    )
+@contextmanager
+def signals_noted() -> Iterator[list[int]]:
+    """While in the block, SIGINT/SIGTERM are only noted (yields them), never raised: what
+    was deleted is recorded whatever arrives. The deletes inside turn them into a
+    cancellation (`signals_cancel`), then put this back."""
+    noted: list[int] = []
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, lambda signum, frame: noted.append(signum))
+    try:
+        yield noted
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 async def delete_planned(
@@ -184,140 +178,25 @@ async def delete_planned(
     auths: dict[str, Auth],
     progress: Progress,
 ) -> None:
-    """Delete the plan's tags, endpoint by endpoint, repository by repository, in order."""
+    """Delete the plan's tags, endpoint by endpoint, repository by repository, in order;
+    SIGINT/SIGTERM stop it as Interrupted, its clients closed."""
     configured = {e.name: e for e in endpoints}
     ordered = sorted(plan.tags, key=lambda t: t.key)
-    async with AsyncExitStack() as stack:
-        with signals_cancel(asyncio.current_task()) as received:
-            try:
+    with signals_cancel(asyncio.current_task()) as received:
+        try:
+            async with AsyncExitStack() as stack:
                 for name, tags in groupby(ordered, key=lambda t: t.endpoint):
-                    endpoint = configured[name]
+                    endpoint = configured[name]  # check_plan: every tag's is configured
                     retry = RetryPolicy(max_attempts=crawl.max_attempts)
                     client = client_for(endpoint, crawl, auths[name], retry=retry)
                     await stack.enter_async_context(client)
-                    await EndpointCleanup(client, endpoint.api, progress).run(list(tags))
-            except asyncio.CancelledError:
-                if received:
-                    raise Interrupted(received[0]) from None
-                raise
-
-
-@dataclass
-class EndpointCleanup:
-    """The deletes of one endpoint. An error that is the endpoint's, not one tag's (refused
-    credentials, an unknown path, no connection) stops it: its other tags fail unsent."""
-
-    client: SwrClient
-    configured_api: Literal["auto", "v3", "v2"]
-    progress: Progress
-    stopped_by: ApiError | None = None
-
-    async def run(self, tags: list[PlannedTag]) -> None:
-        api = await self.api(tags[0])
-        for _, group in groupby(tags, key=lambda t: (t.namespace, t.repository)):
-            await self.repository(api, list(group))
-
-    async def api(self, first: PlannedTag) -> Api:
-        """Return the tag list to read with: as configured, or what the endpoint offers."""
-        if self.configured_api != "auto":
-            return self.configured_api
-        return await offered_api(self.client, v3_probe(first.namespace, first.repository))
-
-    async def repository(self, api: Api, tags: list[PlannedTag]) -> None:
-        """Delete one repository's planned tags that are still as planned."""
-        if self.stopped_by is not None:
-            return self.fail_all(tags, self.stopped_by)
-        first = tags[0]
-        try:
-            listed = await repository_tags(self.client, api, first.namespace, first.repository)
-        except ApiError as exc:
-            return self.fail_all(tags, self.stopping(exc))
-        images = Images(staying_images(tags, listed))
-        for tag in tags:
-            if self.stopped_by is not None:
-                self.fail_all([tag], self.stopped_by)
-            else:
-                self.progress.add(await self.one(api, tag, images))
-
-    async def one(self, api: Api, tag: PlannedTag, images: Images) -> Attempt:
-        """Read one tag, and delete it if it is as planned and no tag that stays uses its
-        image; return what happened."""
-        try:
-            now = await read_tag(self.client, api, tag.namespace, tag.repository, tag.tag)
-        except ApiError as exc:
-            images.staying.setdefault(tag.digest, tag.tag)  # not known now: its image stays
-            return attempt(tag, CleanupResult.FAILED, error=self.stopping(exc))
-        if now is None:
-            took = images.taken.get(tag.digest)
-            why = f"deleted with {took} (the same image)" if took else "not listed any more"
-            return attempt(tag, CleanupResult.GONE, why)
-        moved = moved_since(tag, now)
-        if moved:
-            images.staying.setdefault(now.digest or tag.digest, tag.tag)
-            return attempt(tag, CleanupResult.CHANGED, moved)
-        other = images.staying.get(tag.digest)
-        if other is not None:
-            detail = f"its image is also tagged {other}, which stays: deleting it would delete both"
-            return attempt(tag, CleanupResult.CHANGED, detail)
-        return await self.delete(tag, images)
-
-    async def delete(self, tag: PlannedTag, images: Images) -> Attempt:
-        self.progress.deleting = tag  # until it is answered: a signal may stop it in flight
-        try:
-            deleted = await delete_tag(self.client, tag.namespace, tag.repository, tag.tag)
-        except ApiError as exc:
-            self.progress.deleting = None
-            return attempt(tag, CleanupResult.FAILED, error=self.stopping(exc))
-        self.progress.deleting = None
-        if not deleted:
-            return attempt(tag, CleanupResult.GONE, "the DELETE found it gone")
-        images.taken[tag.digest] = tag.tag
-        failpoint("cleanup-deleted")
-        return attempt(tag, CleanupResult.DELETED)
-
-    def stopping(self, error: ApiError) -> ApiError:
-        """Return `error`, remembering it when it is the endpoint's."""
-        if isinstance(error, (AuthError, EndpointError)):
-            self.stopped_by = error
-        return error
-
-    def fail_all(self, tags: list[PlannedTag], error: ApiError) -> None:
-        for tag in tags:
-            self.progress.add(attempt(tag, CleanupResult.FAILED, error=error))
-
-
-@dataclass
-class Images:
-    """One repository's images while its deletes go: those a tag that stays uses (digest →
-    that tag), and those a delete took (digest → the tag deleted)."""
-
-    staying: dict[str, str]
-    taken: dict[str, str] = field(default_factory=dict)
-
-
-def staying_images(planned: list[PlannedTag], listed: list[TagNow]) -> dict[str, str]:
-    """Return the images of a repository's tags that stay (digest → one such tag): every
-    listed tag but the planned ones still as planned."""
-    by_name = {t.tag: t for t in planned}
-    still = {
-        now.tag for now in listed if now.tag in by_name and not moved_since(by_name[now.tag], now)
-    }
-    staying: dict[str, str] = {}
-    for now in listed:
-        if now.tag not in still and now.digest is not None:
-            staying.setdefault(now.digest, now.tag)
-    return staying
-
-
-def moved_since(tag: PlannedTag, now: TagNow) -> str | None:
-    """Return how a tag moved since the plan (another image, another push), or None if it
-    is as planned."""
-    if now.digest != tag.digest:
-        return f"now {now.digest}, planned {tag.digest} (moved to another image)"
-    if now.updated != tag.updated:
-        shown = now.updated.isoformat() if now.updated else "an unreadable time"
-        return f"pushed again at {shown} (planned: {tag.updated.isoformat()})"
-    return None
+                    await EndpointCleanup(
+                        client, endpoint.api, plan.rule, plan.computed_at, progress
+                    ).run(list(tags))
+        except asyncio.CancelledError:
+            if received:
+                raise Interrupted(received[0]) from None
+            raise
 
 
 def record(
@@ -329,6 +208,7 @@ def record(
     store = recording.store
     if not attempts:
         return Applied(apply_id, attempts, "nowhere (nothing was attempted)", loaded=False)
+    failpoint("cleanup-recording")
     path = cleanups.cleanup_path(store, apply_id, datetime.now(UTC))
     table = cleanups.attempts_table(plan, apply_id, attempts, recording.who)
     try:

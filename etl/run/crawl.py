@@ -122,7 +122,7 @@ async def crawl_target(
     if target.endpoint in dead_endpoints:
         result.status, result.error = TargetStatus.FAILED, dead_endpoints[target.endpoint]
         return result
-    lane.start_target((target.endpoint, target.namespace, target.repository))
+    lane.start_target(target.key)
     try:
         if began >= settings.deadline:
             raise deadline_passed(settings)
@@ -189,7 +189,7 @@ async def _stream_pages(crawl: TargetCrawl) -> None:
             "%s changed while it was crawled (%d -> %d tags): crawling it again", target, *totals
         )
         # What the first crawl staged is dropped.
-        crawl.lane.start_target((target.endpoint, target.namespace, target.repository))
+        crawl.lane.start_target(target.key)
         result.tags = 0
         again = await _crawl_once(crawl, api)
         if again is not None and again[0] != again[1]:

@@ -27,7 +27,7 @@ from fnmatch import fnmatchcase
 
 import pyarrow as pa
 
-from etl.config import Config, EndpointConfig, TargetConfig, is_glob
+from etl.config import EndpointConfig, TargetConfig, is_glob
 from etl.errors import ApiError, NotFoundError, ResponseError
 from etl.results import LITERAL, RequestStats, Target, TargetResult
 from etl.schemas import REPOSITORY_SCHEMA
@@ -90,28 +90,35 @@ class Discovery:
 
 
 async def discover(
-    config: Config, clients: dict[str, SwrClient], members: Members, apis: dict[str, Api]
+    endpoints: list[EndpointConfig],
+    clients: dict[str, SwrClient],
+    members: Members,
+    apis: dict[str, Api],
+    page_size: int,
 ) -> Discovery:
     """Return the targets of a run: literal names as configured, patterns resolved through the
-    organization and repository lists of each endpoint's API (each fetched at most once)."""
+    organization and repository lists of each endpoint's API (each fetched at most once, in
+    pages of `page_size`)."""
     found = Discovery()
-    for endpoint in config.endpoints:
+    for endpoint in endpoints:
         client, api = clients[endpoint.name], apis[endpoint.name]
-        await EndpointDiscovery(endpoint, client, members, found, config.crawl.page_size, api).run()
+        await EndpointDiscovery(endpoint, client, members, found, page_size, api).run()
     return found
 
 
-async def endpoint_apis(config: Config, clients: dict[str, SwrClient]) -> dict[str, Api]:
+async def endpoint_apis(
+    endpoints: list[EndpointConfig], clients: dict[str, SwrClient]
+) -> dict[str, Api]:
     """Return the API each endpoint is crawled with (see `endpoint_api`)."""
-    return {e.name: await endpoint_api(config, e, clients[e.name]) for e in config.endpoints}
+    return {e.name: await endpoint_api(e, clients[e.name]) for e in endpoints}
 
 
-async def endpoint_api(config: Config, endpoint: EndpointConfig, client: SwrClient) -> Api:
+async def endpoint_api(endpoint: EndpointConfig, client: SwrClient) -> Api:
     """Return the API an endpoint is crawled with: as configured, or (`auto`) what its answer
     to the run's first list request shows; a switch to v2 is logged."""
     if endpoint.api != "auto":
         return endpoint.api
-    first = next((t for t in config.targets() if t.endpoint == endpoint.name), None)
+    first = next(iter(endpoint.named_targets()), None)
     literal = first is not None and not discovers(endpoint)
     probe = (
         v3_probe(first.namespace, first.repository) if first and literal else v3_probe(None, None)

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from etl.config import AkSkAuthConfig, Config, CrawlConfig, EndpointConfig, PasswordAuthConfig
+from etl.config import AkSkAuthConfig, CrawlConfig, EndpointConfig, PasswordAuthConfig
 from etl.config_file import token_from
 from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
 from etl.swr.client import SwrClient
 
 
-def auth_for(endpoint: EndpointConfig, config: Config, index: int) -> Auth:
+def auths_for(endpoints: list[EndpointConfig], timeout_s: float, source: str) -> dict[str, Auth]:
+    """Return each endpoint's authentication scheme, by endpoint name (a token file is read
+    now; `source`, the config file, names it in an error; `timeout_s` bounds IAM's answer)."""
+    return {e.name: auth_for(e, timeout_s, source, i) for i, e in enumerate(endpoints)}
+
+
+def auth_for(endpoint: EndpointConfig, timeout_s: float, source: str, index: int) -> Auth:
     """Return the authentication scheme an endpoint's config asks for."""
     auth = endpoint.auth
     if isinstance(auth, PasswordAuthConfig):
@@ -23,10 +29,10 @@ def auth_for(endpoint: EndpointConfig, config: Config, index: int) -> Auth:
             auth.project,
             auth.project_id,
         )
-        return IamPasswordAuth(iam, timeout_s=config.crawl.timeout_s)
+        return IamPasswordAuth(iam, timeout_s=timeout_s)
     if isinstance(auth, AkSkAuthConfig):
         return AkSkAuth(auth.ak.get_secret_value(), auth.sk.get_secret_value(), auth.project_id)
-    return TokenAuth(token_from(auth, str(config.source), index))
+    return TokenAuth(token_from(auth, source, index))
 
 
 def client_for(

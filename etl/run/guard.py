@@ -11,21 +11,19 @@ from __future__ import annotations
 from collections import Counter
 
 from etl.errors import LimitError
-from etl.results import TargetResult
+from etl.results import Key, TargetResult
 from etl.status import TargetStatus
-from etl.store.warehouse import Held
-
-TargetKey = tuple[str, str, str]  # endpoint, namespace, repository
+from etl.store.known import CurrentRepository
 
 
-def tags_lost(result: TargetResult, current: dict[TargetKey, Held]) -> int:
+def tags_lost(result: TargetResult, current: dict[Key, CurrentRepository]) -> int:
     """Return how many of a target's current tags its result would remove (net), but those a
     cleanup deleted (expected gone); none under a tag filter other than its last sync's (a
     new scope, not removals)."""
     if result.status not in (TargetStatus.OK, TargetStatus.NOT_FOUND):
         return 0  # a failed target changes nothing
     target = result.target
-    held = current.get((target.endpoint, target.namespace, target.repository), Held(0, None))
+    held = current.get(target.key, CurrentRepository(0, None))
     if held.tag_filter != target.tag and held.tags:
         return 0
     after = result.tags if result.status == TargetStatus.OK else 0
@@ -33,7 +31,7 @@ def tags_lost(result: TargetResult, current: dict[TargetKey, Held]) -> int:
 
 
 def refuse_mass_removals(
-    results: list[TargetResult], current: dict[TargetKey, Held], max_share: float
+    results: list[TargetResult], current: dict[Key, CurrentRepository], max_share: float
 ) -> list[str]:
     """Fail every synced target of each endpoint whose run would remove more than `max_share`
     of the endpoint's current tags; return those endpoints."""

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from etl.errors import LockHeldError
+from etl.errors import LockHeldError, StorageError, os_reason
 
 # The holder writes its line right after taking the lock; a contender that finds the lock
 # taken but the line not yet written (or already cleared) looks again for this long.
@@ -56,8 +56,17 @@ class OutputLock:
 def take(path: Path) -> int:
     """Return an open descriptor of `path` holding its lock, with our line written in it.
 
-    Raises LockHeldError naming the holder's process when another one holds it.
+    Raises LockHeldError naming the holder's process when another one holds it, and
+    StorageError naming the file when the disk refuses it (full, read-only, a folder there).
     """
+    try:
+        return locked(path)
+    except OSError as exc:
+        raise StorageError(f"cannot write the lock file {path}: {os_reason(exc)}") from None
+
+
+def locked(path: Path) -> int:
+    """`take` of a file the OS lets us write: the lock taken, our line written in it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     give_up = time.monotonic() + HOLDER_WAIT_S
@@ -73,8 +82,12 @@ def take(path: Path) -> int:
                     f"another sync holds {path} ({holder or 'unknown process'})"
                 ) from None
             time.sleep(0.005)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, holder_line().encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder_line().encode(), 0)
+    except OSError:
+        os.close(fd)  # and with it the lock
+        raise
     return fd
 
 

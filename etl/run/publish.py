@@ -13,11 +13,10 @@ from typing import Protocol
 
 import duckdb
 
-from etl.config import Config
+from etl.config import OutputConfig
 from etl.errors import EtlError, Interrupted, StorageError
-from etl.results import RunSummary
+from etl.results import Key, RunSummary
 from etl.store import commits, lake, warehouse
-from etl.store.deltas import Key
 from etl.store.loading import LoadRefused, load_run, note_load_failure
 from etl.store.storage import LakeStore
 
@@ -29,10 +28,10 @@ class Reports(Protocol):
     """What a run hands its reports to: the metrics file and the page. The caller supplies
     them (`etl.job` wires `etl.present`): a run never imports how it is presented."""
 
-    def metrics(self, config: Config, summary: RunSummary) -> None:
+    def metrics(self, summary: RunSummary) -> None:
         """Write (and deliver) the metrics of a finished run."""
 
-    def failed_metrics(self, config: Config, started: datetime, interrupted: bool) -> None:
+    def failed_metrics(self, started: datetime, interrupted: bool) -> None:
         """Write the metrics of a run that failed or was interrupted before it finished."""
 
     def page(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -56,32 +55,38 @@ class Committed:
         return f"run {self.run_id} is committed to the lake and loaded into {self.duckdb}"
 
 
-def committed(config: Config, store: LakeStore, run_id: str) -> Committed:
-    """Return where run `run_id` of this config stands once committed to `store`."""
-    return Committed(run_id, store.url, config.output.duckdb)
+def committed(out: OutputConfig, store: LakeStore, run_id: str) -> Committed:
+    """Return where run `run_id` stands once committed to `store` (and loaded into
+    `out.duckdb`)."""
+    return Committed(run_id, store.url, out.duckdb)
 
 
-def refresh_outputs(config: Config, store: LakeStore, run_id: str, reports: Reports | None) -> None:
-    """Refresh the read-only copy and the dashboard page of a loaded run. The run is loaded:
-    one that cannot be refreshed (a reader holds the DuckDB file, a full disk) is a warning that
+def refresh_outputs(
+    out: OutputConfig, store: LakeStore, run_id: str, reports: Reports | None
+) -> dict[str, str]:
+    """Refresh the read-only copy and the dashboard page of a loaded run; return those
+    refreshed, by name (what the summary says the run was written to). The run is loaded: one
+    that cannot be refreshed (a reader holds the DuckDB file, a full disk) is a warning that
     says so and when it will be, never a failed run; an interrupt still stops the process.
     Without `reports` (a failed run) the page is left as it was."""
-    out = config.output
-    if out.readonly_copy is not None:
-        refreshing(
-            "the read-only copy", out.readonly_copy, lambda: refresh_copy(config, store, run_id)
-        )
-    if out.dashboard is not None and reports is not None:
+    refreshed = {}
+    if (copy := out.readonly_copy) is not None:
+        if refreshing("the read-only copy", copy, lambda: refresh_copy(out, store, run_id)):
+            refreshed["read-only copy"] = str(copy)
+    if (dashboard := out.dashboard) is not None and reports is not None:
         page = reports.page
-        refreshing(
-            "the dashboard", out.dashboard, lambda: refresh_dashboard(config, store, run_id, page)
-        )
+        if refreshing(
+            "the dashboard", dashboard, lambda: refresh_dashboard(out, store, run_id, page)
+        ):
+            refreshed["dashboard"] = str(dashboard)
+    return refreshed
 
 
-def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
-    """Run one refresh of an output after a committed run; on any failure (a full disk, a
-    DuckDB or Plotly error, memory), log a warning naming what was not refreshed and when it
-    will be: the run stands, its exit code and summary are its targets'. An interrupt stops."""
+def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> bool:
+    """Run one refresh of an output after a committed run and return True; on any failure (a
+    full disk, a DuckDB or Plotly error, memory), log a warning naming what was not refreshed
+    and when it will be, and return False: the run stands, its exit code and summary are its
+    targets'. An interrupt stops."""
     try:
         refresh()
     except Interrupted:
@@ -95,30 +100,26 @@ def refreshing(what: str, where: Path, refresh: Callable[[], None]) -> None:
             where,
             reason.rstrip(": "),
         )
+        return False
+    return True
 
 
-def places(config: Config, store: LakeStore, snapshot_date: str, run_id: str) -> dict[str, str]:
-    """Return where a run went: its commit record's partition of the lake, the DuckDB file, the
-    copy, the page."""
-    out = config.output
-    found = {
+def places(out: OutputConfig, store: LakeStore, snapshot_date: str, run_id: str) -> dict[str, str]:
+    """Return where a loaded run went: its commit record's partition of the lake and the DuckDB
+    file (the copy and the page, once refreshed, are `refresh_outputs`'s to add)."""
+    return {
         "lake": store.show(store.path(lake.partition("runs", snapshot_date, run_id))),
         "duckdb": str(out.duckdb),
     }
-    for name, path in (("read-only copy", out.readonly_copy), ("dashboard", out.dashboard)):
-        if path is not None:
-            found[name] = str(path)
-    return found
 
 
 def refresh_dashboard(
-    config: Config,
+    out: OutputConfig,
     store: LakeStore,
     run_id: str,
     write_page: Callable[[duckdb.DuckDBPyConnection, Path], None],
 ) -> None:
     """Rewrite the dashboard page; on failure say that the run itself is safe."""
-    out = config.output
     assert out.dashboard is not None
     try:
         with warehouse.connect(out.duckdb) as con:  # within the sync's memory limit
@@ -126,12 +127,12 @@ def refresh_dashboard(
     except OSError as exc:
         raise StorageError(
             f"cannot write the dashboard {out.dashboard}: {exc.strerror or exc}; "
-            f"{committed(config, store, run_id).loaded()}"
+            f"{committed(out, store, run_id).loaded()}"
         ) from None
 
 
-def load_published(
-    config: Config,
+def load_committed_run(
+    out: OutputConfig,
     store: LakeStore,
     snapshot_date: str,
     run_id: str,
@@ -141,8 +142,7 @@ def load_published(
     """Load a run just committed to the lake into DuckDB over `con` (continuing its open
     transaction, in which the `continued` targets are versioned, if any); on any failure,
     raise one line that says the run is safe in the lake and what the next sync will do."""
-    out = config.output
-    where = committed(config, store, run_id).in_lake()
+    where = committed(out, store, run_id).in_lake()
     try:
         load_run(con, commits.read_commit(store, snapshot_date, run_id), continued)
         checkpoint(con, out.duckdb, run_id)
@@ -175,11 +175,10 @@ def checkpoint(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> None:
         ) from None
 
 
-def refresh_copy(config: Config, store: LakeStore, run_id: str) -> None:
+def refresh_copy(out: OutputConfig, store: LakeStore, run_id: str) -> None:
     """Replace the read-only copy; on failure say that the run itself is safe."""
-    out = config.output
     assert out.readonly_copy is not None
-    done = committed(config, store, run_id).loaded()
+    done = committed(out, store, run_id).loaded()
     stale = f"the read-only copy {out.readonly_copy} was not refreshed (the next sync does it)"
     try:
         warehouse.publish_copy(out.duckdb, out.readonly_copy)

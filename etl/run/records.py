@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from etl import schemas
 from etl.errors import ApiError
-from etl.results import TargetResult, run_status
+from etl.results import Key, RunRecord, TargetResult, run_status
 from etl.run.discovery import Discovery, Listing
 from etl.schemas import DELTA, FULL
 from etl.status import RunStatus, TargetStatus
@@ -23,45 +23,51 @@ def run_row(
     discovery: Discovery | None = None,
     writer: str | None = None,
     writer_id: str | None = None,
-) -> dict[str, object]:
-    """Return the run's summary row (the lake's `runs` table, less the files it lists);
-    requests and retries include discovery's, and a failed discovery list fails the run."""
+    finished: datetime | None = None,
+) -> RunRecord:
+    """Return the run's own record (the lake's `runs` row, less the files it lists); requests
+    and retries include discovery's, and a failed discovery list fails the run. `finished`:
+    when it finished by this machine's clock (None: now)."""
     found = discovery or Discovery()
     lists = found.stats
-    statuses = (TargetStatus.OK, TargetStatus.NOT_FOUND, TargetStatus.FAILED)
-    count = {str(s): sum(r.status == s for r in results) for s in statuses}
-    status = run_status(results, len(found.failures()))
-    return {
-        "run_id": run_id,
-        "seq": seq,
-        "started_at": started,
-        "finished_at": datetime.now(UTC),
-        "status": str(status),
-        "targets": len(results),
-        **count,
-        "tags": sum(r.tags for r in results if r.status == TargetStatus.OK),
-        "requests": lists.requests + sum(r.stats.requests for r in results),
-        "retries": lists.retries + sum(r.stats.retries for r in results),
-        "warnings": sum(r.warnings for r in results),
-        "writer": writer,
-        "writer_id": writer_id,
-        "lake_format": schemas.LAKE_FORMAT,
-    }
+
+    def count(status: TargetStatus) -> int:
+        return sum(r.status == status for r in results)
+
+    return RunRecord(
+        run_id=run_id,
+        seq=seq,
+        started_at=started,
+        finished_at=finished or datetime.now(UTC),
+        status=str(run_status(results, len(found.failures()))),
+        targets=len(results),
+        ok=count(TargetStatus.OK),
+        not_found=count(TargetStatus.NOT_FOUND),
+        failed=count(TargetStatus.FAILED),
+        tags=sum(r.tags for r in results if r.status == TargetStatus.OK),
+        requests=lists.requests + sum(r.stats.requests for r in results),
+        retries=lists.retries + sum(r.stats.retries for r in results),
+        warnings=sum(r.warnings for r in results),
+        writer=writer,
+        writer_id=writer_id,
+        lake_format=schemas.LAKE_FORMAT,
+    )
 
 
 def target_runs_table(
     run_id: str,
     started: datetime,
     results: list[TargetResult],
-    changes: frozenset[tuple[str, str, str]] = frozenset(),
+    changes: frozenset[Key] = frozenset(),
 ) -> pa.Table:
     """Return the lake's `target_runs` rows for a run: one per target, failures with details,
-    and how the lake keeps an ok target's tags (whole, or the `changes`)."""
+    and how the lake keeps an ok target's tags (whole, or the `changes`; a target carried
+    forward without a crawl as changes, none)."""
     rows = []
     for r in results:
         error = r.error
-        key = (r.target.endpoint, r.target.namespace, r.target.repository)
-        listing = (DELTA if key in changes else FULL) if r.status == TargetStatus.OK else None
+        as_changes = r.carried or r.target.key in changes
+        listing = (DELTA if as_changes else FULL) if r.status == TargetStatus.OK else None
         rows.append(
             {
                 "run_id": run_id,
@@ -84,6 +90,7 @@ def target_runs_table(
                 "selected_by": r.target.selected_by,
                 "api": r.api,
                 "listing": listing,
+                "carried": r.carried,
             }
         )
     return pa.Table.from_pylist(rows, schema=schemas.TARGET_RUN_SCHEMA)

@@ -13,21 +13,19 @@ import logging
 from collections.abc import Collection
 
 from etl.errors import NotFoundError
-from etl.results import LITERAL, Target, TargetResult
+from etl.results import LITERAL, Key, Target, TargetResult
 from etl.status import TargetStatus
 
 log = logging.getLogger("etl.run.scope")
 
-RepositoryKey = tuple[str, str, str]  # endpoint, namespace, repository
 
-
-def fail_unknown_names(results: list[TargetResult], known: Collection[RepositoryKey]) -> None:
+def fail_unknown_names(results: list[TargetResult], known: Collection[Key]) -> None:
     """Fail every literal name that SWR answers "not found" on its first sync: a name SWR does
     not know is a misconfiguration (a typo, another region), not a deleted repository. One
     that synced before (`known`) and is gone now stays `not_found`."""
     for result in results:
         target, error = result.target, result.error
-        key = (target.endpoint, target.namespace, target.repository)
+        key = target.key
         if result.status != TargetStatus.NOT_FOUND or target.selected_by != LITERAL:
             continue
         if key in known or error is None:
@@ -45,11 +43,11 @@ def fail_unknown_names(results: list[TargetResult], known: Collection[Repository
 
 
 def untracked_results(
-    tracked: dict[RepositoryKey, str], results: list[TargetResult], shown: int = 5
+    tracked: dict[Key, str], results: list[TargetResult], shown: int = 5
 ) -> list[TargetResult]:
     """Return an `untracked` result for every repository the writer tracked (key → how it was
     selected) that no result of this run names, and log them once."""
-    named = {(r.target.endpoint, r.target.namespace, r.target.repository) for r in results}
+    named = {r.target.key for r in results}
     gone = [
         TargetResult(Target(e, n, r, None, tracked[(e, n, r)]), status=TargetStatus.UNTRACKED)
         for e, n, r in sorted(tracked.keys() - named)

@@ -8,21 +8,23 @@ import importlib.util
 import logging
 import secrets
 import shutil
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from etl.config import Config
-from etl.config_file import check_ca_bundles, check_output
+from etl.config import EndpointConfig, OutputConfig
+from etl.config_file import check_ca_bundles, check_output_paths
 from etl.errors import NEEDS_PLOTLY, ConfigError, DatabaseBusy, NewerLakeFormat, StorageError
+from etl.results import Key
 from etl.run.discovery import Members
-from etl.run.endpoints import auth_for
+from etl.run.endpoints import auths_for
 from etl.run.identity import writer_id
 from etl.run.lock import OutputLock
-from etl.store import commits, lake, replaced, warehouse
+from etl.store import commits, known, lake, replaced, warehouse
 from etl.store.loading import LoadRefused, catch_up
 from etl.store.storage import LakeStore
 from etl.swr.auth import Auth
@@ -30,33 +32,38 @@ from etl.swr.auth import Auth
 log = logging.getLogger("etl.run.start")
 
 
-def prepare(config: Config, store: LakeStore, probe_write: bool = True) -> dict[str, Auth]:
-    """Check the config, the credentials' sources and the outputs before any crawl (an
-    object-storage lake with one listing and a probe write); return each endpoint's auth."""
-    if not config.endpoints:
+def checked_before_run(
+    endpoints: list[EndpointConfig],
+    timeout_s: float,
+    out: OutputConfig,
+    store: LakeStore,
+    source: str,
+    probe_write: bool = True,
+) -> dict[str, Auth]:
+    """Check the endpoints, the credentials' sources and the outputs (of the config file
+    `source`) before any crawl (an object-storage lake with one listing and a probe write);
+    return each endpoint's auth."""
+    if not endpoints:
         raise ConfigError(
             "none given: a config without endpoints can only `swr-etl load` a shared lake",
-            file=str(config.source),
+            file=source,
             key="endpoints",
         )
-    auths = {e.name: auth_for(e, config, i) for i, e in enumerate(config.endpoints)}
-    check_ca_bundles(config.endpoints, str(config.source))
-    check_outputs(config, store, probe_write)
+    auths = auths_for(endpoints, timeout_s, source)
+    check_ca_bundles(endpoints, source)
+    check_outputs(out, store, source, probe_write)
     return auths
 
 
-def check_outputs(config: Config, store: LakeStore, probe_write: bool) -> None:
-    """Raise ConfigError if an output cannot be written: local paths by looking, an
-    object-storage lake by one listing (and, with `probe_write`, a probe object)."""
-    check_output(config)
-    if config.output.dashboard is not None and importlib.util.find_spec("plotly") is None:
+def check_outputs(out: OutputConfig, store: LakeStore, source: str, probe_write: bool) -> None:
+    """Raise ConfigError (naming the config file `source`) if an output cannot be written:
+    local paths by looking, an object-storage lake by one listing (and, with `probe_write`, a
+    probe object)."""
+    check_output_paths(out, source)
+    if out.dashboard is not None and importlib.util.find_spec("plotly") is None:
         # Found before the crawl, not after the commit: the page needs Plotly's script.
-        raise ConfigError(
-            NEEDS_PLOTLY,
-            file=str(config.source),
-            key="output.dashboard",
-        )
-    store.check_lake("output.lake", str(config.source), probe_write)
+        raise ConfigError(NEEDS_PLOTLY, file=source, key="output.dashboard")
+    store.check_lake("output.lake", source, probe_write)
 
 
 def new_run_id(started: datetime) -> str:
@@ -68,47 +75,64 @@ def new_run_id(started: datetime) -> str:
     return f"{started:%Y%m%dT%H%M%S.%f}Z-{secrets.token_hex(3)}"
 
 
-def run_start(latest: datetime | None) -> datetime:
-    """Return this run's snapshot time: now, or just after the latest run's start when the
-    clock reads earlier (an NTP step, a restored VM), so that versions never end before they
-    begin. Says so when it corrects the clock."""
-    now = datetime.now(UTC)
-    if latest is None or now > latest:
+def wall_clock() -> datetime:
+    """Return what this machine's clock reads now (UTC): the one place a run reads it."""
+    return datetime.now(UTC)
+
+
+def run_start(latest: known.LatestRun | None, writer_id: str, now: datetime) -> datetime:
+    """Return this run's snapshot time: `now`, or just after the latest run's start when the
+    clock reads earlier, so that versions never end before they begin and runs keep the lake's
+    order. Says so when it corrects the time, and whose clock it suspects: this machine's when
+    the latest run is this writer's (an NTP step, a restored VM), else the other writer's."""
+    if latest is None or now > latest.started_at:
         return now
-    corrected = latest + timedelta(microseconds=1)
+    corrected = latest.started_at + timedelta(microseconds=1)
+    times = (now.isoformat(), latest.started_at.isoformat(), corrected.isoformat())
+    if latest.writer_id is None or latest.writer_id == writer_id:
+        log.warning(
+            "the clock reads %s, not after the latest run's start %s (did it jump back?): this "
+            "run is recorded at %s",
+            *times,
+        )
+        return corrected
     log.warning(
-        "the clock reads %s, not after the latest run's start %s (did it jump back?): this run "
-        "is recorded at %s",
-        now.isoformat(),
-        latest.isoformat(),
-        corrected.isoformat(),
+        "this machine's clock reads %s, before the start %s of run %s of writer %s (%s): this "
+        "run is recorded at %s to follow it in the lake's order (does that writer's clock run "
+        "ahead?); whole listings are still judged by this machine's clock",
+        times[0],
+        times[1],
+        latest.run_id,
+        latest.writer,
+        latest.writer_id,
+        times[2],
     )
     return corrected
 
 
-def output_lock(config: Config) -> OutputLock:
+def output_lock(out: OutputConfig) -> OutputLock:
     """Return the lock a writer of the outputs holds: the DuckDB file's, and a local lake's.
 
     An object-storage lake has no lock: several writers share it, each run under keys of its
     own, and uncommitted runs are removed only after `output.orphan_grace`.
     """
-    out = config.output
     paths = [out.duckdb.with_name(out.duckdb.name + ".lock")]
     if isinstance(out.lake, Path):
         paths.append(out.lake / lake.LOCK)
     return OutputLock(*paths)
 
 
-def spool_for(config: Config, run_id: str) -> Path:
+def spool_for(out: OutputConfig, run_id: str) -> Path:
     """Return the local folder where a run's crawl gathers its pages: in a local lake's
     staging, or beside the DuckDB file when the lake is on object storage."""
-    if isinstance(config.output.lake, Path):
-        return config.output.lake / lake.STAGING / run_id
-    return spool_root(config) / run_id
+    if isinstance(out.lake, Path):
+        return out.lake / lake.STAGING / run_id
+    return spool_root(out) / run_id
 
 
-def spool_root(config: Config) -> Path:
-    return config.output.duckdb.with_name(config.output.duckdb.name + ".spool")
+def spool_root(out: OutputConfig) -> Path:
+    """Return the folder of the runs' spools beside the DuckDB file (object-storage lakes)."""
+    return out.duckdb.with_name(out.duckdb.name + ".spool")
 
 
 @dataclass(frozen=True)
@@ -117,11 +141,11 @@ class StartState:
 
     caught_up: list[str]
     known_manifests: set[str]
-    current: dict[tuple[str, str, str], warehouse.Held]
+    current: dict[Key, known.CurrentRepository]
     seq: int
-    latest_start: datetime | None
+    latest: known.LatestRun | None  # the latest run it holds (its start orders the next)
     members: Members
-    tracked: dict[tuple[str, str, str], str]  # what this writer tracks, and how it was selected
+    tracked: dict[Key, str]  # what this writer tracks, and how it was selected
     writer_id: str  # this writer's identity (etl.run.identity)
     set_aside: frozenset[str] = frozenset()  # committed runs this database does not hold
     beyond_lake: frozenset[str] = frozenset()  # runs this database holds and the lake does not
@@ -133,16 +157,44 @@ class StartState:
         return not self.set_aside and not self.beyond_lake
 
 
-def prepare_outputs(
-    config: Config, store: LakeStore, held: ExitStack
-) -> tuple[StartState, duckdb.DuckDBPyConnection]:
+@contextmanager
+def warehouse_caught_up(
+    out: OutputConfig, store: LakeStore, writer: str, endpoints: list[str]
+) -> Iterator[tuple[StartState, duckdb.DuckDBPyConnection]]:
     """Remove what interrupted runs left, report set-aside runs, load the runs DuckDB missed,
-    and return what the new run needs to know with the warehouse's connection, open until
-    `held` closes (no other process can open the file meanwhile). Call it holding the output
-    lock."""
-    out = config.output
+    and yield what the new run of `writer` (on `endpoints`) needs to know with the warehouse's
+    connection, open until the context ends (no other process can open the file meanwhile).
+    Enter it holding the output lock."""
+    clean_after_interrupted_runs(out, store)
+    with ExitStack() as held:
+        try:
+            con = held.enter_context(warehouse.connect(out.duckdb))
+            state = start_state(out.duckdb, writer, endpoints, store, con)
+        except DatabaseBusy as exc:
+            raise DatabaseBusy(
+                f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"
+            ) from None
+        except LoadRefused as exc:
+            raise LoadRefused(
+                f"{exc}; the next sync tries it once more, then sets it aside and goes on"
+            ) from None
+        except NewerLakeFormat as exc:
+            raise refused_before_run(exc) from None
+        except OSError as exc:
+            raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
+        yield state, con
+
+
+def refused_before_run(exc: NewerLakeFormat) -> NewerLakeFormat:
+    """Return the line of a run (or a plan) that met a run this release cannot read before it
+    did anything: the same words from `sync` and `plan`."""
+    return NewerLakeFormat(f"{exc}; nothing was loaded, crawled or written")
+
+
+def clean_after_interrupted_runs(out: OutputConfig, store: LakeStore) -> None:
+    """Remove what interrupted runs (and `thin`s) left in the lake and the spool."""
     store.make_dirs(store.root)
-    shutil.rmtree(spool_root(config), ignore_errors=True)  # a killed run's (we hold the lock)
+    shutil.rmtree(spool_root(out), ignore_errors=True)  # a killed run's (we hold the lock)
     grace = 0.0 if store.local else out.orphan_grace
     try:
         removed = commits.clean_uncommitted(store, grace)
@@ -151,49 +203,36 @@ def prepare_outputs(
         raise StorageError(f"cannot clean the lake {store.url}: {exc}") from None
     if removed:
         log.info("removed what interrupted runs left behind: %s", ", ".join(removed))
-    try:
-        con = held.enter_context(warehouse.connect(out.duckdb))
-        state = start_state(config, store, con)
-    except DatabaseBusy as exc:
-        raise DatabaseBusy(
-            f"{exc}: nothing was crawled; close it, or let readers open output.readonly_copy"
-        ) from None
-    except LoadRefused as exc:
-        raise LoadRefused(
-            f"{exc}; the next sync tries it once more, then sets it aside and goes on"
-        ) from None
-    except NewerLakeFormat as exc:
-        raise NewerLakeFormat(f"{exc}; nothing was loaded, crawled or written") from None
-    except OSError as exc:
-        raise StorageError(f"cannot read the lake {store.url}: {exc}") from None
-    return state, con
 
 
-def start_state(config: Config, store: LakeStore, con: duckdb.DuckDBPyConnection) -> StartState:
-    """Load the committed runs the warehouse lacks and return what the new run needs to know,
-    with the writer's identity (found again in the lake if its file was lost)."""
+def start_state(
+    duckdb_path: Path,
+    writer: str,
+    endpoints: list[str],
+    store: LakeStore,
+    con: duckdb.DuckDBPyConnection,
+) -> StartState:
+    """Load the committed runs the warehouse lacks and return what the new run of `writer`
+    needs to know, with its identity (found again in the lake if its file was lost)."""
     listed = commits.listed_runs(store)
     caught_up = catch_up(con, store, listed)
-    endpoints = [endpoint.name for endpoint in config.endpoints]
-    identity = writer_id(
-        config.output.duckdb, lambda: warehouse.lost_identities(con, config.writer, endpoints)
-    )
-    aside = warehouse.set_aside_runs(con)
-    beyond = warehouse.loaded_run_ids(con) - {run_id for _, run_id in listed}
+    identity = writer_id(duckdb_path, lambda: known.lost_identities(con, writer, endpoints))
+    aside = known.set_aside_runs(con)
+    beyond = known.loaded_run_ids(con) - {run_id for _, run_id in listed}
     state = StartState(
         caught_up,
-        warehouse.manifest_digests(con),
-        warehouse.held(con),
-        warehouse.next_seq(con),
-        warehouse.latest_start(con),
-        warehouse.scope_members(con),
-        warehouse.tracked(con, config.writer, identity),
+        known.manifest_digests(con),
+        known.current_repositories(con),
+        known.next_seq(con),
+        known.latest_run(con),
+        known.scope_members(con),
+        known.tracked(con, writer, identity),
         identity,
         frozenset(aside),
         frozenset(beyond),
     )
-    warehouse.warn_shared_names(con)
-    report_set_aside(aside, config.output.duckdb, store)
+    known.warn_shared_names(con)
+    report_set_aside(aside, duckdb_path, store)
     return state
 
 

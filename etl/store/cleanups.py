@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.cleanup_plan import FORMAT as FORMAT_NAME
@@ -39,8 +40,8 @@ from etl.errors import UsageError
 from etl.schemas import CLEANUP_SCHEMA, LAKE_FORMAT
 from etl.store.commits import newer_lake_format
 from etl.store.files import fsync, replacing
+from etl.store.queries import Answer, ask, sql
 from etl.store.storage import LakeStore
-from etl.store.warehouse import Answer, ask, sql
 
 log = logging.getLogger("etl.store.cleanups")
 
@@ -107,7 +108,10 @@ def plan_summary(tags: Sequence[PlannedTag]) -> Answer:
 
 def outcome_summary(attempts: Sequence[Attempt]) -> Answer:
     """Return what an apply did, per repository (`cleanup/outcome`)."""
-    rows = [{**a.tag.model_dump(), "result": str(a.result)} for a in attempts]
+    rows = [
+        {**a.tag.model_dump(), "freed_size": a.freed_size, "result": str(a.result)}
+        for a in attempts
+    ]
     schema = PLANNED_SCHEMA.append(pa.field("result", pa.string()))
     return scratch_answer("cleanup/outcome", attempted=pa.Table.from_pylist(rows, schema))
 
@@ -159,6 +163,7 @@ def attempts_table(
         {
             **shared,
             **a.tag.model_dump(),
+            "freed_size": a.freed_size,  # what this apply freed, not what the plan said
             "result": str(a.result),
             "detail": a.detail,
             "http_status": a.http_status,
@@ -198,21 +203,21 @@ def record_attempts(store: LakeStore, path: str, table: pa.Table) -> None:
 
 def load_cleanups(con: duckdb.DuckDBPyConnection, store: LakeStore) -> list[str]:
     """Load every apply's file of the lake that the warehouse lacks; return their apply ids.
-    A file that cannot be read or loaded is logged and left for the next time: it never
-    stops a sync."""
+    Each apply is loaded once, by the ids its rows hold: a copy of a file, under any name or
+    folder, adds nothing. A file that cannot be read or loaded is logged and left for the
+    next time: it never stops a sync."""
     loaded = set(ask(con, "cleanup/loaded").column("apply_id"))
-    done = []
+    done: list[str] = []
     for path in sorted(cleanup_files(store)):
-        apply_id = posixpath.basename(path).removesuffix(".parquet")
-        if apply_id in loaded:
-            continue
+        if posixpath.basename(path).removesuffix(".parquet") in loaded:
+            continue  # the usual case, said by its name: not even opened
         try:
-            _load_one(con, store, path)
+            done += _load_one(con, store, path, loaded)
         except (OSError, pa.ArrowException, duckdb.Error, ValueError) as exc:
             reason = " ".join(str(exc).split())[:300]
             log.error("cleanup record %s is not loaded: %s", store.show(path), reason)
             continue
-        done.append(apply_id)
+        loaded.update(done)
     return done
 
 
@@ -225,15 +230,22 @@ def cleanup_files(store: LakeStore) -> list[str]:
     ]
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, store: LakeStore, path: str) -> None:
+def _load_one(
+    con: duckdb.DuckDBPyConnection, store: LakeStore, path: str, loaded: set[str]
+) -> list[str]:
+    """Load the rows of one file whose applies are not `loaded`; return those applies."""
     table = pq.read_table(path, filesystem=store.fs)
     written = int((table.schema.metadata or {}).get(FORMAT_KEY, b"1"))
     if written > LAKE_FORMAT:  # never skipped: the reader is old, not the record broken
         subject = f"cleanup record {posixpath.basename(path)}"
         raise newer_lake_format(subject, store.url, f"lake format {written}")
-    staged = table.select(CLEANUP_SCHEMA.names).cast(CLEANUP_SCHEMA)
+    fresh = pc.invert(pc.is_in(table.column("apply_id"), pa.array(sorted(loaded), pa.string())))
+    staged = table.filter(fresh).select(CLEANUP_SCHEMA.names).cast(CLEANUP_SCHEMA)
+    if not staged.num_rows:
+        return []
     con.register("staged_cleanup", staged)
     try:
         con.execute(sql("cleanup/load"))
     finally:
         con.unregister("staged_cleanup")
+    return sorted(set(staged.column("apply_id").to_pylist()))

@@ -49,13 +49,12 @@ class Commit:
         return value
 
     @property
-    def lake_format(self) -> int:
-        """The lake format the run was written in (`UNVERSIONED_LAKE_FORMAT` for records
-        written before they carried one)."""
+    def lake_format(self) -> object:
+        """The lake format the record states (`UNVERSIONED_LAKE_FORMAT` for a record without
+        the column, written before records carried one); `readable` checks it is one."""
         if "lake_format" not in self.row.column_names:
             return UNVERSIONED_LAKE_FORMAT
-        value = self.row.column("lake_format")[0].as_py()
-        return value if isinstance(value, int) else UNVERSIONED_LAKE_FORMAT
+        return self.row.column("lake_format")[0].as_py()
 
     @property
     def writer(self) -> str | None:
@@ -148,15 +147,27 @@ def read_commit(store: LakeStore, snapshot_date: str, run_id: str) -> Commit:
     return readable(Commit(store, snapshot_date, run_id, seq, row, files))
 
 
+# The tables a record's `files` may name: every table of a run but the record itself.
+FILE_TABLES = frozenset(TABLES) - {"runs"}
+
+
 def readable(commit: Commit) -> Commit:
     """Return `commit` if this release reads its format; raise NewerLakeFormat otherwise: a
-    run of a newer format, or one whose record lists a table this release does not know,
-    would be read as part of itself."""
+    run of a newer format, one stating a format that is no positive integer (NULL, '3', 2.5:
+    never read as format 1, which only a record without the column is), or one whose record
+    lists a table this release does not know (`runs` included), would be read as part of
+    itself."""
     found = commit.lake_format
-    unknown = sorted(set(commit.files or {}) - set(TABLES))
-    if found <= LAKE_FORMAT and not unknown:
+    version = found if isinstance(found, int) and not isinstance(found, bool) else 0
+    unknown = sorted(set(commit.files or {}) - FILE_TABLES)
+    if 1 <= version <= LAKE_FORMAT and not unknown:
         return commit
-    what = f"lake format {found}" if found > LAKE_FORMAT else f"a table {unknown[0]!r}"
+    if version < 1:
+        what = f"lake_format {found!r}, not a lake format this release knows"
+    elif unknown:
+        what = f"a table {unknown[0]!r}"
+    else:
+        what = f"lake format {version}"
     raise newer_lake_format(f"run {commit.run_id}", commit.store.url, what)
 
 

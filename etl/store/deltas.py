@@ -3,8 +3,9 @@ the tags it opens (new or changed, whole rows) and closes (gone, keys alone), ag
 warehouse holds before the run — the same facts `tag_history` gains when the run is loaded.
 
 The run's listings of those repositories are spooled to a local Parquet file as the lake is
-written; DuckDB compares them with the current versions, one part of the repositories at a
-time as the load does, and the changes stream into the lake's `tag_deltas` part files.
+written; DuckDB compares them with the current versions by the one rule of versioning
+(`etl.store.versioning`), one part of the repositories at a time as the load does, and the
+changes stream into the lake's `tag_deltas` part files.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.errors import StorageError
-from etl.schemas import DELTA_SCHEMA, SNAPSHOT_SCHEMA
-from etl.store import warehouse
+from etl.results import Key
+from etl.schemas import DELTA_SCHEMA
+from etl.store import known, queries, versioning, warehouse
 
-Key = tuple[str, str, str]  # endpoint, namespace, repository
 KEY_COLUMNS = ("endpoint", "namespace", "repository")
 KEYS_SCHEMA = pa.schema([(name, pa.string()) for name in KEY_COLUMNS])
-CURRENT_VERSIONS = "SELECT * FROM tag_history WHERE valid_to_seq IS NULL"
 KEY_SEPARATOR = "\x1f"  # a character no SWR name may hold
 
 
@@ -77,27 +77,14 @@ def _changes(
 ) -> Iterator[pa.RecordBatch]:
     """Yield the changes against the warehouse's current versions (temporary views only:
     nothing is written to the warehouse)."""
-    con.register("delta_targets", keys)
+    con.register(versioning.TARGETS, keys)
     if listed:
-        warehouse.parquet_view(con, "delta_listed", listed)
+        queries.parquet_view(con, versioning.LISTED, listed, "*, NULL::VARCHAR AS op")
     else:
-        con.register("delta_listed", SNAPSHOT_SCHEMA.empty_table())
-    con.execute("CREATE OR REPLACE TEMP VIEW delta_known AS " + CURRENT_VERSIONS)
-    con.execute(warehouse.sql("lake/current_payloads"))
-    yield from changes(con, run, warehouse.version_parts(con), rows_per_batch)
-
-
-def changes(
-    con: duckdb.DuckDBPyConnection, run: tuple[str, datetime], parts: int, rows_per_batch: int
-) -> Iterator[pa.RecordBatch]:
-    """Yield, as DELTA_SCHEMA batches, the changes of the listings in the view `delta_listed`
-    against the keys and payload hashes in `delta_current`, one of `parts` parts of the
-    repositories after another; closes carry `run`'s id and snapshot time."""
-    text = warehouse.sql("lake/deltas")
-    for part in range(parts):
-        params = {"run_id": run[0], "snapshot_at": run[1], "part": part, "parts": parts}
-        for batch in warehouse.answer_batches(con, text, rows_per_batch, **params):
-            yield pa.RecordBatch.from_arrays(
-                [batch.column(i).cast(f.type) for i, f in enumerate(DELTA_SCHEMA)],
-                schema=DELTA_SCHEMA,
-            )
+        con.register(versioning.LISTED, DELTA_SCHEMA.empty_table())
+    versioning.current_in_warehouse(con)
+    try:
+        parts = known.version_parts(con)
+        yield from versioning.lake_changes(con, run, parts, rows_per_batch)
+    finally:
+        versioning.forget(con)

@@ -2,8 +2,8 @@
 warehouse in a transaction that stays open, which the run's load (`loading.load_run`)
 continues and commits after the lake's commit. Until then no reader sees any of it.
 
-What is versioned here is what the load would do for those targets (`sql/load/early_*` mirror
-`load/close_versions` and `load/open_versions`); the load then leaves them out.
+What is versioned here is what the load would do for those targets, by the same rule
+(`etl.store.versioning`); the load then leaves them out.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl.store.deltas import Key, keys_table
-from etl.store.warehouse import named_params, parquet_view, sql
+from etl.results import Key
+from etl.store import versioning
+from etl.store.deltas import keys_table
+from etl.store.queries import parquet_view
 
 log = logging.getLogger("etl.store.early")
 
 
-class EarlyLoad:
+class OpenVersions:
     """The versions of a run's completed targets, written in one open transaction of `con`,
     compared with the versions current before the run over `reader`, outside it (a pair of
     connections of their own: they are used from the loader's thread). `spool`: a local
@@ -37,8 +39,7 @@ class EarlyLoad:
     ):
         self.con, self.reader = con, reader
         self.opens_file = spool / "early-opens.parquet"  # each chunk's new versions
-        seq, run_id, at = run
-        self.params = {"seq": seq, "run_id": run_id, "snapshot_at": at}
+        self.run = run  # seq, run id, snapshot time
         self.keys: list[Key] = []  # the targets versioned so far
         self.begun = False
         self.failed = False
@@ -53,41 +54,36 @@ class EarlyLoad:
             if not self.begun:
                 self.con.execute("BEGIN TRANSACTION")
                 self.begun = True
-            self.con.register("early_closes", closes)
+            self.con.register(versioning.CLOSES, closes)
             # Read back from Parquet: rows inserted from Arrow keep their Arrow buffers alive
             # until the commit (~60 MB per 100,000 tags); DuckDB's reader copies them.
             self.opens_file.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(opens, self.opens_file, compression="none")
-            parquet_view(self.con, "early_opens", [str(self.opens_file)])
-            for step, rows in (
-                ("load/early_close_versions", closes),
-                ("load/early_open_versions", opens),
-            ):
-                if rows.num_rows:
-                    text = sql(step)
-                    self.con.execute(text, named_params(text, self.params))
+            parquet_view(self.con, versioning.OPENS, [str(self.opens_file)])
+            versioning.apply(self.con, *self.run)
         except duckdb.Error as exc:
             log.debug("the load beside the crawl stopped: %s", exc)
             self.abandon()
             self.failed = True
             return
         finally:
-            self.con.unregister("early_closes")
+            versioning.forget(self.con)
         self.keys += keys
 
     def _compared(self, keys: pa.Table, tags: pa.Table) -> tuple[pa.Table, pa.Table]:
         """Return the current versions that `tags` close (their rowids) and the tags they
         open. The versions current before the run are read outside its transaction: its
         own inserts are not scanned again for every chunk."""
-        self.reader.register("early_keys", keys)
-        self.reader.register("early_tags", tags)
+        self.reader.register(versioning.TARGETS, keys)
+        self.reader.register(
+            versioning.LISTED, tags.append_column("op", pa.nulls(len(tags), pa.string()))
+        )
         try:
-            closes = self.reader.sql(sql("load/early_closed_versions")).to_arrow_table()
-            opens = self.reader.sql(sql("load/early_opened_versions")).to_arrow_table()
+            versioning.scope_of(self.reader)
+            versioning.current_in_warehouse(self.reader)
+            return versioning.compared(self.reader)
         finally:
-            self.reader.unregister("early_keys")
-            self.reader.unregister("early_tags")
-        return closes, opens
+            versioning.forget(self.reader)
 
     def continued(self) -> list[Key] | None:
         """Return the targets versioned in the open transaction the load continues (None if

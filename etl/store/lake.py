@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from etl.errors import WriteFailed
 from etl.failpoints import failpoint
+from etl.results import Key
 from etl.schemas import (
     DELTA_SCHEMA,
     DISCOVERY_SCHEMA,
@@ -41,7 +44,7 @@ from etl.schemas import (
     RUN_FILES,
     SNAPSHOT_SCHEMA,
 )
-from etl.store.deltas import Key, delta_batches, key_text, keys_of
+from etl.store.deltas import delta_batches, key_text, keys_of
 from etl.store.files import fsync
 from etl.store.lanes import Lane, Segment
 from etl.store.parts import ROWS_PER_GROUP, PartWriter, chunks
@@ -70,6 +73,30 @@ def partition(table: str, snapshot_date: str, run_id: str) -> str:
     return f"{table}/snapshot_date={snapshot_date}/run_id={run_id}"
 
 
+@dataclass(frozen=True)
+class Changes:
+    """Which repositories a run stores as changes (`tag_deltas`), against the current versions
+    of which warehouse (which must hold every committed run), and the time closes carry."""
+
+    keys: frozenset[Key]
+    warehouse: Path
+    snapshot_at: datetime
+
+
+@dataclass
+class EarlyWrites:
+    """What `RunWriter.write_early` wrote while the run crawled: the segments, and for each
+    repository whether it went to the changes' spool."""
+
+    segments: set[Path] = field(default_factory=set)
+    as_changes: dict[Key, bool] = field(default_factory=dict)
+
+    def still_right(self, changes: frozenset[Key], dropped: set[str]) -> bool:
+        """Return True if the run kept every endpoint and stores each repository written
+        early as it was written (whole, or as changes)."""
+        return not dropped and all((k in changes) == c for k, c in self.as_changes.items())
+
+
 @dataclass
 class RunWriter:
     """Writes one run into the lake and commits it with its `runs` record, written last."""
@@ -80,20 +107,12 @@ class RunWriter:
     spool: Path  # a local folder for the crawl's lanes, removed with the run
     manifests: dict[str, str] = field(default_factory=dict)
     lanes: list[Lane] = field(default_factory=list)
-    # Hears every closed segment of a lane (the load beside a paced crawl).
-    on_segment: Callable[[Segment], None] = lambda segment: None
     files: list[dict[str, Any]] = field(default_factory=list)  # for the commit record
     dropped_endpoints: set[str] = field(default_factory=set)
-    # The repositories stored as changes against the warehouse (`etl.store.deltas`).
-    delta_targets: frozenset[Key] = frozenset()
-    warehouse: Path | None = None
-    snapshot_at: datetime | None = None
+    _closed: list[Segment] = field(default_factory=list)  # lanes' segments, to take early
     _record: pa.Table | None = None
     _parts: tuple[PartWriter, PartWriter] | None = None  # tag_snapshots, the changes' spool
-    # What `write_early` wrote while the run crawled: the segments, and for each repository
-    # whether it went to the changes' spool.
-    _early_segments: set[Path] = field(default_factory=set)
-    _early_keys: dict[Key, bool] = field(default_factory=dict)
+    _early: EarlyWrites = field(default_factory=EarlyWrites)
 
     @property
     def staging(self) -> str:
@@ -105,8 +124,13 @@ class RunWriter:
         """Return a new staging lane for one crawl worker's pages."""
         folder = self.spool / "lanes"
         folder.mkdir(parents=True, exist_ok=True)
-        self.lanes.append(Lane(folder, f"{len(self.lanes):04d}", lambda s: self.on_segment(s)))
+        self.lanes.append(Lane(folder, f"{len(self.lanes):04d}", self._closed.append))
         return self.lanes[-1]
+
+    def closed_segments(self) -> list[Segment]:
+        """Return the lanes' segments closed since the last call (for `write_early`)."""
+        taken, self._closed[:] = list(self._closed), []
+        return taken
 
     def add_manifests(self, pairs: list[tuple[Any, Any]], known: set[str]) -> None:
         """Keep each manifest not seen before once per digest (not once per tag), from the
@@ -115,13 +139,6 @@ class RunWriter:
             if isinstance(digest, str) and isinstance(manifest, str) and manifest:
                 if digest not in known and digest not in self.manifests:
                     self.manifests[digest] = manifest
-
-    def keep_as_changes(
-        self, targets: frozenset[Key], warehouse: Path, snapshot_at: datetime
-    ) -> None:
-        """Store `targets`' tags as what changed since the current versions of `warehouse`
-        (which must hold every committed run), not whole; closes carry `snapshot_at`."""
-        self.delta_targets, self.warehouse, self.snapshot_at = targets, warehouse, snapshot_at
 
     def drop_endpoint(self, endpoint: str) -> None:
         """Leave an endpoint's tags out of the run (its targets were failed after crawling)."""
@@ -133,10 +150,12 @@ class RunWriter:
         run: pa.Table,
         repositories: pa.Table | None = None,
         discoveries: pa.Table | None = None,
+        changes: Changes | None = None,
     ) -> None:
-        """Write every table of the run but its commit record: Parquet, zstd. The `runs` row
-        is kept for `publish`, which writes it listing every file with its row count."""
-        self._write_snapshots()
+        """Write every table of the run but its commit record: Parquet, zstd; the repositories
+        of `changes` as what changed, the others whole. The `runs` row is kept for `publish`,
+        which writes it listing every file with its row count."""
+        self._write_snapshots(changes)
         empty_repositories = REPOSITORY_ROW_SCHEMA.empty_table()
         self._write_table(
             "repositories", empty_repositories if repositories is None else repositories
@@ -165,8 +184,8 @@ class RunWriter:
         the run decided otherwise (an endpoint dropped)."""
         self._write_split(tags, key_texts(as_changes))
         for segment in segments:
-            self._early_segments.add(segment.path)
-            self._early_keys.update((key, key in as_changes) for key in segment.completed)
+            self._early.segments.add(segment.path)
+            self._early.as_changes.update((key, key in as_changes) for key in segment.completed)
 
     def _write_split(self, tags: pa.Table, as_changes: pa.Array) -> None:
         """Write `tags` to `tag_snapshots`, but those of repositories `as_changes` (keys as
@@ -176,12 +195,23 @@ class RunWriter:
         if whole.num_rows:
             parts.write(whole)
         if changed.num_rows:
-            spooled.write(changed)
+            with self.spooling():
+                spooled.write(changed)
+
+    @contextmanager
+    def spooling(self) -> Iterator[None]:
+        """Turn a failed write to the run's local spool into WriteFailed naming it: on an
+        object-storage lake the spool is a local folder, not the lake."""
+        try:
+            yield
+        except (OSError, pa.ArrowException) as exc:
+            raise WriteFailed(f"the run's staging {self.spool}", exc) from None
 
     def _snapshot_parts(self) -> tuple[PartWriter, PartWriter]:
         if self._parts is None:
             listed = self.spool / "delta_listed"
-            listed.mkdir(parents=True, exist_ok=True)
+            with self.spooling():
+                listed.mkdir(parents=True, exist_ok=True)
             self._parts = (
                 PartWriter(self.store, self._folder("tag_snapshots", make=False), SNAPSHOT_SCHEMA),
                 PartWriter(local_store(listed), str(listed), SNAPSHOT_SCHEMA),
@@ -196,30 +226,29 @@ class RunWriter:
                 if part.written:
                     part.store.remove_tree(part.folder)
         self._parts = None
-        self._early_segments.clear()
-        self._early_keys.clear()
+        self._early = EarlyWrites()
 
-    def _write_snapshots(self) -> None:
+    def _write_snapshots(self, changes: Changes | None) -> None:
         """Write the staged pages of completed targets as a few large zstd Parquet files: the
         repositories listed whole to `tag_snapshots`, the others' changes to `tag_deltas`."""
-        early = self._early_keys.items()
-        if self.dropped_endpoints or any((k in self.delta_targets) != c for k, c in early):
+        keys = changes.keys if changes is not None else frozenset()
+        if not self._early.still_right(keys, self.dropped_endpoints):
             self._forget_early()
-        wanted = key_texts(self.delta_targets)
+        wanted = key_texts(keys)
         for chunk in chunks(self._kept_batches(), ROWS_PER_GROUP):
             self._write_split(chunk, wanted)
         parts, spooled = self._snapshot_parts()
         parts.close()
-        spooled.close()
+        with self.spooling():
+            spooled.close()
         self._listed("tag_snapshots", parts)
-        if self.delta_targets:
-            assert self.warehouse is not None and self.snapshot_at is not None
+        if changes is not None and changes.keys:
             deltas = PartWriter(self.store, self._folder("tag_deltas", make=False), DELTA_SCHEMA)
             batches = delta_batches(
-                self.warehouse,
+                changes.warehouse,
                 [f"{spooled.folder}/{name}" for name, _ in spooled.written],
-                self.delta_targets,
-                (self.run_id, self.snapshot_at),
+                changes.keys,
+                (self.run_id, changes.snapshot_at),
                 ROWS_PER_GROUP,
             )
             for chunk in chunks(batches, ROWS_PER_GROUP, DELTA_SCHEMA):
@@ -239,7 +268,7 @@ class RunWriter:
     def _kept_batches(self) -> Iterator[pa.RecordBatch]:
         dropped = pa.array(sorted(self.dropped_endpoints), type=pa.string())
         for lane in self.lanes:
-            for batch in lane.batches(skip=self._early_segments):
+            for batch in lane.batches(skip=self._early.segments):
                 if len(dropped):
                     batch = batch.filter(pc.invert(pc.is_in(batch.column("endpoint"), dropped)))
                 yield batch

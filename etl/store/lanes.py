@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from etl.results import Key
 from etl.schemas import SNAPSHOT_SCHEMA
-from etl.store.deltas import Key
 
 LANE_ROWS = 2_048  # rows a staging lane gathers before it writes
 SEGMENT_S = 0.2  # how long a segment stays open at least: a closed one is read while crawling

@@ -20,35 +20,32 @@ import pyarrow.dataset as ds
 from etl import schemas
 from etl.errors import Refused, StorageError
 from etl.failpoints import failpoint
+from etl.results import Key
 from etl.schemas import DELTA_SCHEMA
+from etl.store import versioning
 from etl.store.cleanups import load_cleanups
 from etl.store.commits import Commit, commits_in_order, listed_runs
-from etl.store.deltas import Key, keys_table
-from etl.store.ordering import runs_to_take_back, take_back
-from etl.store.storage import LakeStore
-from etl.store.warehouse import (
+from etl.store.deltas import keys_table
+from etl.store.known import (
     LOADS_BEFORE_SET_ASIDE,
-    connect,
     count_runs,
+    latest_start_of,
     loaded_run_ids,
-    named_params,
     next_seq,
-    parquet_view,
     set_aside_in,
     set_aside_runs,
-    sql,
     version_parts,
 )
+from etl.store.ordering import runs_to_take_back, take_back
+from etl.store.queries import ask, parquet_view, run_script, sql
+from etl.store.storage import LakeStore
+from etl.store.warehouse import connect
 
 log = logging.getLogger("etl.store.loading")
 
-# The versioning steps of a load run once per part of the targets (warehouse.version_parts).
-VERSIONING_STEPS = (
-    "load/current_versions",
-    "load/diff",
-    "load/close_versions",
-    "load/open_versions",
-)
+# The versioning steps of a load, once per part of the targets (known.version_parts): the
+# part's scope and current versions, then the one rule (etl.store.versioning).
+VERSIONING_STEPS = ("load/version_scope", "load/version_current", *versioning.STEPS)
 
 
 class LoadRefused(StorageError):
@@ -74,15 +71,14 @@ def load_run(
         con.execute("BEGIN TRANSACTION")
     step = "reading the run"
     try:
-        if con.execute("SELECT 1 FROM runs WHERE run_id = $r", {"r": run_id}).fetchall():
+        if ask(con, "known/run_loaded", run_id=run_id).rows:
             con.execute("ROLLBACK")
             return False
         started_at = commit.row.column("started_at")[0].as_py()
         params = {"seq": seq_for(con, commit), "run_id": run_id, "snapshot_at": started_at}
         _register_staged(con, commit, continued or [])
         for step, values in load_steps(con, params):
-            text = sql(step)
-            con.execute(text, named_params(text, values))
+            run_script(con, step, **values)
         failpoint("warehouse-loading")
         step = "commit"
         con.execute("COMMIT")
@@ -105,26 +101,14 @@ def load_run(
     return True
 
 
-STAGED = (
-    "target_runs",
-    "manifests",
-    "run",
-    "tags",
-    "listed",
-    "early",
-    "repositories",
-    "discoveries",
-)
+STAGED = ("target_runs", "manifests", "run", "early", "repositories", "discoveries")
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
     """Forget what a load staged, whether it got that far or not."""
     for name in STAGED:
         con.unregister(f"staged_{name}")  # a no-op for names that were not registered
-    con.execute("DROP VIEW IF EXISTS staged_tags")
-    con.execute("DROP VIEW IF EXISTS staged_listed")
-    con.execute("DROP TABLE IF EXISTS staged_diff")
-    con.execute("DROP TABLE IF EXISTS staged_current")
+    versioning.forget(con)
 
 
 # DuckDB reports a failed write of its write-ahead log at COMMIT as a TransactionException,
@@ -173,12 +157,11 @@ def seq_for(con: duckdb.DuckDBPyConnection, commit: Commit) -> int:
     following = next_seq(con)
     if commit.seq is None or commit.seq >= following:
         return following if commit.seq is None else commit.seq
-    who: str | None
-    if commit.writer_id is not None:  # one writer, whatever the names of the others
-        query, who = "SELECT max(started_at) FROM runs WHERE writer_id = $w", commit.writer_id
-    else:
-        query, who = "SELECT max(started_at) FROM runs WHERE writer = $w", commit.writer
-    later = con.execute(query, {"w": who}).fetchall()[0][0]
+    # One writer by its identity, whatever the names of the others; by its name before ids.
+    who, later = (
+        commit.writer_id or commit.writer,
+        latest_start_of(con, commit.writer_id, commit.writer),
+    )
     if who is None or (later is not None and later >= commit.started_at):
         raise StorageError(
             f"run {commit.run_id} has sequence number {commit.seq}, but the database already "
@@ -244,17 +227,13 @@ def lake_view(
 
 
 def _register_staged(con: duckdb.DuckDBPyConnection, commit: Commit, early: list[Key]) -> None:
-    # The run's tags: whole listings (`op` NULL) and changes (`op` open or close), as one,
-    # but for the targets versioned while the run crawled (`early`).
+    # The run's tags: whole listings (`op` NULL) and changes (`op` open or close), as one;
+    # the targets versioned while the run crawled (`early`) are out of the load's scope.
     changes = commit.files_of("tag_deltas")
     tags = commit.files_of("tag_snapshots") + changes
     columns = "*" if changes else "*, NULL::VARCHAR AS op"
     con.register("staged_early", keys_table(early))
-    if early:
-        lake_view(con, "staged_listed", commit.store, tags, DELTA_SCHEMA, columns)
-        con.execute(sql("load/unversioned_tags"))
-    else:
-        lake_view(con, "staged_tags", commit.store, tags, DELTA_SCHEMA, columns)
+    lake_view(con, versioning.LISTED, commit.store, tags, DELTA_SCHEMA, columns)
     con.register("staged_target_runs", _read_one(commit, "target_runs", schemas.TARGET_RUN_SCHEMA))
     for table, schema in OPTIONAL_TABLES.items():
         files = commit.files_of(table)

@@ -14,8 +14,8 @@ import logging
 import duckdb
 
 from etl.store.commits import Commit, commits_in_order
+from etl.store.queries import named_params, run_script, sql
 from etl.store.storage import LakeStore
-from etl.store.warehouse import named_params, run_script, sql
 
 log = logging.getLogger("etl.store.ordering")
 

@@ -5,7 +5,7 @@ A run chosen (started before a cut-off, and not the first run with whole listing
 period) has its whole listings rewritten as the tags they open and close against the state
 the lake held before it: the documented query (`sql/lake/state.sql`, docs/other-engines.md)
 over the runs since each of its repositories was last listed whole, compared by the same rule
-as a sync's changes (`sql/lake/deltas.sql`). Each step leaves every reader right, whether it
+as a sync's changes (`etl.store.versioning`). Each step leaves every reader right, whether it
 reads the commit records (`load`, `rebuild`) or globs the folders (the documented views):
 
 1. the changes are written as new `tag_deltas` files of the run: a folder reader ignores a
@@ -40,10 +40,12 @@ import pyarrow.parquet as pq
 
 from etl.errors import StorageError
 from etl.failpoints import failpoint
-from etl.schemas import DELTA_SCHEMA, RUN_FILES, SNAPSHOT_SCHEMA, TARGET_RUN_SCHEMA
-from etl.store import warehouse
+from etl.results import Key
+from etl.schemas import DELTA, DELTA_SCHEMA, RUN_FILES, SNAPSHOT_SCHEMA, TARGET_RUN_SCHEMA
+from etl.status import TargetStatus
+from etl.store import queries, versioning, warehouse
 from etl.store.commits import COMMIT_RECORD, Commit, commits_in_order, listed_runs
-from etl.store.deltas import KEY_COLUMNS, Key, changes
+from etl.store.deltas import KEY_COLUMNS
 from etl.store.files import fsync, replacing
 from etl.store.lake import STAGING, partition
 from etl.store.loading import lake_dataset, lake_view
@@ -51,7 +53,6 @@ from etl.store.parts import ROWS_PER_GROUP, PartWriter
 from etl.store.replaced import clear_replaced, marker_path, marker_text
 from etl.store.storage import LakeStore
 
-SYNCED = ("ok", "not_found", "untracked")  # syncs that say what a repository holds
 # The documented query names the run it answers for in its first line; here a table holds it.
 WANTED_LATEST = "SELECT CAST(NULL AS STRING) AS run_id"
 WANTED_RUN = "SELECT run_id FROM thin_wanted"
@@ -123,7 +124,7 @@ def thin(
         con.execute(f"SET temp_directory = '{spill}'")
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET threads = 1")
-        con.execute(warehouse.sql("macros/tag_payload"))
+        versioning.define_rule(con)
         con.register("runs", _runs(ordered))
         for commit in chosen:
             try:
@@ -165,13 +166,11 @@ def _thin_run(
     target_runs = lake_dataset(store, old_target_runs, TARGET_RUN_SCHEMA).to_table()
     whole = target_runs.filter(_whole(target_runs))
     keys = pa.table({name: whole.column(name) for name in KEY_COLUMNS})
-    con.register("delta_targets", keys)
-    lake_view(con, "delta_listed", store, snapshots, SNAPSHOT_SCHEMA)
+    con.register(versioning.TARGETS, keys)
+    listed_as = "*, NULL::VARCHAR AS op"  # whole listings, as the rule reads them
+    lake_view(con, versioning.LISTED, store, snapshots, DELTA_SCHEMA, listed_as)
     _state_before(con, ordered, index, {tuple(k.values()) for k in keys.to_pylist()}, sightings)
-    con.execute(warehouse.sql("lake/current_payloads"))
-    # Keys and payload hashes only, held once: the comparison then joins a small table.
-    con.execute("CREATE OR REPLACE TEMP TABLE thin_current AS SELECT * FROM delta_current")
-    con.execute("CREATE OR REPLACE TEMP VIEW delta_current AS SELECT * FROM thin_current")
+    queries.run_script(con, "lake/known_before")  # held once: compared part by part
     token = secrets.token_hex(4)
     marker = marker_path(store, commit, token)
     store.write_text(marker, marker_text(commit, token, old_target_runs + snapshots))
@@ -203,7 +202,7 @@ def _state_before(
     wanted: set[Key],
     sightings: Sightings,
 ) -> None:
-    """Create the temporary view `delta_known`: the registry after the run before
+    """Make `lake_known` the registry after the run before
     `ordered[index]`, by the documented query over the runs since each repository in `wanted`
     was last listed whole (earlier runs cannot change what it says of them)."""
     store = ordered[index].store
@@ -219,8 +218,8 @@ def _state_before(
     lake_view(con, "tag_deltas", store, files["tag_deltas"], DELTA_SCHEMA)
     before = ordered[index - 1].run_id if index else None
     con.register("thin_wanted", pa.table({"run_id": pa.array([before], pa.string())}))
-    text = warehouse.sql("lake/state").replace(WANTED_LATEST, WANTED_RUN, 1).rstrip().rstrip(";")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW delta_known AS {text}")
+    text = queries.sql("lake/state").replace(WANTED_LATEST, WANTED_RUN, 1).rstrip().rstrip(";")
+    con.sql(text).create_view("lake_known", replace=True)
 
 
 @dataclass(frozen=True)
@@ -242,7 +241,7 @@ class Sightings:
             for row in table.to_pylist():
                 key = (row["endpoint"], row["namespace"], row["repository"])
                 first.setdefault(key, position)
-                if row["status"] in SYNCED and row["listing"] != "delta":
+                if TargetStatus(row["status"]).synced and row["listing"] != DELTA:
                     whole.setdefault(key, []).append(position)
         return cls(first, whole)
 
@@ -269,7 +268,7 @@ def _write_changes(
     folder = store.path(STAGING, f"thin-{token}") if store.local else final
     parts = PartWriter(store, folder, DELTA_SCHEMA, prefix=f"thin-{token}")
     run = (commit.run_id, commit.started_at)
-    for batch in changes(con, run, 1, ROWS_PER_GROUP):
+    for batch in versioning.lake_changes(con, run, 1, ROWS_PER_GROUP):
         parts.write(pa.Table.from_batches([batch]))
     parts.close()
     if store.local:

@@ -22,7 +22,7 @@ import aiohttp
 import orjson
 
 from etl.errors import AuthError, ResponseError
-from etl.redact import hold
+from etl.redact import remember_secrets
 from etl.swr.wire import api_error_from_response, read_capped
 
 ALGORITHM = "SDK-HMAC-SHA256"
@@ -137,7 +137,7 @@ class TokenAuth:
     """A static X-Auth-Token; a 401 cannot be recovered from."""
 
     def __init__(self, token: str):
-        hold(token)
+        remember_secrets(token)
         self._token = token
 
     def __repr__(self) -> str:
@@ -156,7 +156,7 @@ class AkSkAuth:
     """SDK-HMAC-SHA256 signing with X-Project-Id; every attempt is signed afresh."""
 
     def __init__(self, access_key: str, secret_key: str, project_id: str | None = None):
-        hold(access_key, secret_key)
+        remember_secrets(access_key, secret_key)
         self._ak = access_key
         self._sk = secret_key
         self._project_id = project_id
@@ -221,7 +221,7 @@ class IamPasswordAuth:
         ssl: SSLContext | bool = True,
         max_answer_bytes: int = 2**20,
     ):
-        hold(credentials.password)
+        remember_secrets(credentials.password)
         self._credentials = credentials
         self._margin = refresh_margin_s
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -287,7 +287,7 @@ class IamPasswordAuth:
             raise AuthError(f"IAM token request failed: {type(exc).__name__}") from exc
         if not token:
             raise ResponseError("IAM answered without X-Subject-Token", request_id=request_id)
-        hold(token)
+        remember_secrets(token)
         return token, token_expiry(payload, request_id)
 
 

@@ -234,12 +234,35 @@ class SwrClient:
         return await self._send_retrying("GET", path, query, target, stats, decode)
 
     async def delete(
-        self, path: str, *, target: str | None = None, stats: RequestStats | None = None
+        self,
+        path: str,
+        *,
+        target: str | None = None,
+        stats: RequestStats | None = None,
+        retrying: bool = True,
     ) -> Answer[None]:
-        """Send a DELETE, retrying transient failures like a GET; any 2xx is success (its body
-        is not read). A retry may find what an earlier attempt deleted gone (NotFoundError):
-        the caller decides what that means."""
-        return await self._send_retrying("DELETE", path, [], target, stats, ignore_body)
+        """Send a DELETE, retrying transient failures like a GET (or, `retrying=False`, only
+        after a refreshed token: the caller retries, after checking again); any 2xx is success
+        (its body is not read). A retry may find what an earlier attempt deleted gone
+        (NotFoundError): the caller decides what that means."""
+        attempts = None if retrying else 1
+        return await self._send_retrying("DELETE", path, [], target, stats, ignore_body, attempts)
+
+    async def pause_before_retry(self, attempt: int, error: ApiError, what: str) -> None:
+        """Wait before attempt `attempt + 1` of `what`, which failed with `error`, slowing the
+        endpoint's rate after throttling: what the client's own retries do."""
+        if error.status == 429 or error.error_code in THROTTLE_CODES:
+            self.limiter.slow_down()
+        delay = self.retry.delay_s(attempt, error)
+        log.debug(
+            "retrying %s %s after %s (attempt %d, wait %.2fs)",
+            self.name,
+            what,
+            error.error_code or error.status or error.message,
+            attempt,
+            delay,
+        )
+        await asyncio.sleep(delay)
 
     async def _send_retrying(
         self,
@@ -249,8 +272,10 @@ class SwrClient:
         target: str | None,
         stats: RequestStats | None,
         decode: Decoder | None,
+        max_attempts: int | None = None,
     ) -> Answer[Any]:
         stats = stats if stats is not None else RequestStats()
+        max_attempts = max_attempts or self.retry.max_attempts
         refreshed = False
         attempt = 0
         while True:
@@ -268,21 +293,10 @@ class SwrClient:
                     refreshed = refreshed or recovery == "refresh"
                     stats.retries += 1
                     continue
-            if not self.retry.should_retry(error) or attempt >= self.retry.max_attempts:
+            if not self.retry.should_retry(error) or attempt >= max_attempts:
                 raise error
-            if error.status == 429 or error.error_code in THROTTLE_CODES:
-                self.limiter.slow_down()
-            delay = self.retry.delay_s(attempt, error)
-            log.debug(
-                "retrying %s %s after %s (attempt %d, wait %.2fs)",
-                self.name,
-                target or path,
-                error.error_code or error.status or error.message,
-                attempt,
-                delay,
-            )
             stats.retries += 1
-            await asyncio.sleep(delay)
+            await self.pause_before_retry(attempt, error, target or path)
 
     async def _send_once(
         self,

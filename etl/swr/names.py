@@ -102,3 +102,22 @@ def encode_repository(repository: str) -> str:
     """Return the repository as the API expects it in the path: every '/' replaced by '$'."""
     # The API page: "Replace a slash (/) with a dollar sign ($) before you send the request."
     return repository.replace("/", "$")
+
+
+# A tag's grammar is the registry's (the distribution project's reference grammar, which
+# Docker and SWR's image references follow: `tag := [\w][\w.-]{0,127}`). The API pages state
+# no rule of their own. A name outside it is never sent in a path: `..` would be a dot
+# segment that a normalising proxy turns into the repository's path.
+TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def validate_tag(name: str) -> str:
+    """Return `name` unchanged if it is a tag name of the registry's grammar; raise NameError_
+    naming the rule."""
+    if TAG_PATTERN.fullmatch(name) is None:
+        rule = (
+            "must be 1 to 128 letters, digits, _ . or -, not starting with . or -"
+            " (the registry's tag grammar)"
+        )
+        raise NameError_("tag", name, rule)
+    return name

@@ -1,2 +1,2 @@
--- Whether a cleanup delete counts as done: `deleted`, or `gone` (the tag was not there any more: deleted with another tag of its image, or by someone else). `changed` (skipped: it moved since the plan) and `failed` did not delete it.
+-- Whether a cleanup delete counts as done: `deleted` (SWR answered its DELETE and a list read after it no longer shows it), or `gone` (the tag was not there any more: deleted with another tag of its image, or by someone else). `changed` (skipped: it moved since the plan, or a tag that stays uses its image), `refused` (skipped: the plan's own rule keeps it) and `failed` did not delete it.
 CREATE OR REPLACE MACRO cleanup_done(result) AS result IN ('deleted', 'gone');

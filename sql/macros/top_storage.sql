@@ -1,21 +1,6 @@
--- Storage at one level (`namespace` or `repository`): the top `top` by unique bytes and one `other` row for the rest (members: how many it stands for), with total bytes and, where manifests were collected, layer bytes. The other row's unique and layer bytes count each image and layer once across its members, as unique_sizes and layer_storage count them.
+-- Storage at one level (`namespace` or `repository`): the top `top` by unique bytes (storage_ranking) and one `other` row for the rest (members: how many it stands for), with total bytes and, where manifests were collected, layer bytes. The other row's unique and layer bytes count each image and layer once across its members, as unique_sizes and layer_storage count them.
 CREATE OR REPLACE MACRO top_storage(scope_level, top) AS TABLE
-WITH scopes AS (
-    SELECT endpoint, namespace, NULL::VARCHAR AS repository, endpoint || ':' || namespace AS name,
-           repositories, tags, total_size, unique_size
-    FROM namespace_summary
-    WHERE scope_level = 'namespace' AND level = 'namespace'
-    UNION ALL
-    SELECT endpoint, namespace, repository, endpoint || ':' || namespace || '/' || repository,
-           1, tags, total_size, unique_size
-    FROM repo_summary
-    WHERE scope_level = 'repository'
-),
-ranked AS (
-    SELECT *,
-           row_number() OVER (ORDER BY unique_size DESC, endpoint, namespace, repository) AS rank
-    FROM scopes
-),
+WITH ranked AS (SELECT * FROM storage_ranking(scope_level)),
 rest AS (SELECT endpoint, namespace, repository FROM ranked WHERE rank > top),
 -- A repository of the rest, or every repository of a namespace of the rest.
 rest_images AS (

@@ -6,7 +6,7 @@ SELECT
     count(*) AS tags,
     count(DISTINCT (endpoint, namespace, repository)) AS repositories,
     count(DISTINCT (endpoint, namespace, repository)) > 1 AS across_repositories,
-    list(endpoint || ':' || namespace || '/' || repository || ':' || tag
+    list(target_label(endpoint, namespace, repository, tag)
          ORDER BY endpoint, namespace, repository, tag) AS tag_refs
 FROM tags_current
 WHERE digest IS NOT NULL

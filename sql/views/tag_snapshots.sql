@@ -2,9 +2,7 @@
 CREATE OR REPLACE VIEW tag_snapshots AS
 SELECT
     t.run_id, t.seq, t.snapshot_at,
-    h.endpoint, h.namespace, h.repository, h.tag, h.id, h.repo_id, h.image_id, h.digest,
-    h.schema, h.path, h.internal_path, h.size, h.is_trusted, h.created, h.updated,
-    h.domain_id, h.tag_type
+    h.* EXCLUDE (valid_from_seq, valid_from_run, valid_from, valid_to_seq, valid_to_run, valid_to)
 FROM target_runs AS t
 JOIN tag_history AS h
   ON h.endpoint = t.endpoint AND h.namespace = t.namespace AND h.repository = t.repository

@@ -1,9 +1,7 @@
 -- Every tag as each repository's latest sync saw it, with that sync's time as as_of: repositories that are gone (not_found) or out of the configured scope (untracked) have no current tags.
 CREATE OR REPLACE VIEW tags_current AS
 SELECT
-    h.endpoint, h.namespace, h.repository, h.tag, h.id, h.repo_id, h.image_id, h.digest,
-    h.schema, h.path, h.internal_path, h.size, h.is_trusted, h.created, h.updated,
-    h.domain_id, h.tag_type,
+    h.* EXCLUDE (valid_from_seq, valid_from_run, valid_from, valid_to_seq, valid_to_run, valid_to),
     s.snapshot_at AS as_of,
     s.run_id AS as_of_run,
     h.valid_from AS version_since

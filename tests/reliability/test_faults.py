@@ -48,7 +48,7 @@ def test_faults_leave_the_snapshot_exact(
         )
         outcome = run_sync(load_config(path))
     assert outcome.exit_code == 0, [str(r.error) for r in outcome.results if r.error]
-    assert sum(options.faults.injected.values()) > 0 and outcome.run["retries"] > 0
+    assert sum(options.faults.injected.values()) > 0 and outcome.run.retries > 0
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(REGISTRY)
 
 

@@ -8,9 +8,6 @@ that makes sense: the normal one must always be committed.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -22,7 +19,7 @@ import pytest
 from aiohttp import web
 
 from etl.fakeswr import AppThread, FakeSwr, Registry
-from tests.commands import invoke, sync
+from tests.commands import invoke, measured_process, sync
 from tests.configs import WriteConfig, editing
 from tests.registries import expected_rows
 from tests.reliability.hostile import (
@@ -284,19 +281,11 @@ def test_a_gzip_bomb_fails_its_target_in_bounded_memory(tmp_path: Path, gzip_bom
 
     with AppThread(streaming(bomb, **{"Content-Encoding": "gzip"})) as server:
         path = write_hostile_config(tmp_path, server.url)  # the default max_page_bytes
-        process = subprocess.Popen(
-            [sys.executable, "-m", "etl", "sync", "-c", str(path), "--no-progress"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        assert process.stdout is not None
-        with process.stdout:
-            output = process.stdout.read().decode()
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    peak_mb = usage.ru_maxrss / 1024
+        figure = tmp_path / "peak-rss"
+        sync_args = ("-m", "etl", "sync", "-c", str(path), "--no-progress")
+        returncode, output, peak_mb = measured_process(figure, *sync_args)
     print(f"peak RSS of the sync: {peak_mb:.0f} MB")
-    assert process.returncode == 1, output
+    assert returncode == 1, output
     assert "Traceback" not in output
     assert "larger than crawl.max_page_bytes" in output
     assert peak_mb < 400, peak_mb  # 1 GiB inflated would be 1,000+ MB

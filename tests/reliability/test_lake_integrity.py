@@ -22,7 +22,7 @@ from etl.fakeswr import FakeSwr, Options, Registry, next_day
 from etl.store import commits
 from etl.store.storage import local_store
 from tests.commands import invoke, sync, sync_process
-from tests.configs import WriteConfig
+from tests.configs import WriteConfig, editing
 from tests.registries import expected_rows
 from tests.stored import reading, stored_rows, table_rows
 
@@ -169,6 +169,70 @@ def test_a_clock_that_jumps_back_keeps_runs_in_order(
         )
     ]
     assert lake_seqs == [1, 2]
+
+
+class ClockAhead(datetime):
+    """A wall clock `offset` ahead of the real one (a machine whose NTP is off)."""
+
+    offset = timedelta(0)
+
+    @classmethod
+    def now(cls, tz: Any = None) -> ClockAhead:  # type: ignore[override]
+        return super().now(tz) + cls.offset
+
+
+def writer_config(
+    write_config: WriteConfig, folder: Path, served: FakeSwr, repositories: list[Any], lake: Path
+) -> Path:
+    folder.mkdir()
+    path = write_config(folder, served, repositories)
+    with editing(path) as data:
+        data["output"].update(lake=str(lake), writer=folder.name)
+    return path
+
+
+def test_a_writer_whose_clock_runs_ahead_costs_another_no_daily_whole_listing(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repositories = list(small_registry.repositories)
+    lake = tmp_path / "lake"  # one lake, two writers of other repositories, each its database
+    a = writer_config(write_config, tmp_path / "a", served, repositories[:10], lake)
+    b = writer_config(write_config, tmp_path / "b", served, repositories[10:], lake)
+    monkeypatch.setattr(etl.run.start, "datetime", ClockAhead)
+    assert sync(a).exit_code == 0
+    ClockAhead.offset = timedelta(days=30)  # b's clock
+    assert sync(b).exit_code == 0
+    (b_run,) = query_db(tmp_path / "b" / "swr.duckdb", "SELECT run_id FROM runs WHERE writer = 'b'")
+    ClockAhead.offset = timedelta(0)  # a's clock is right: b's run starts later than a's now
+    after_b = sync(a)
+    assert after_b.exit_code == 0, after_b.output
+    assert "did it jump back?" not in after_b.output  # a's clock is not to blame
+    assert f"of run {b_run[0]} of writer b (" in after_b.output
+    ClockAhead.offset = timedelta(days=1)  # the next real day, for a
+    assert sync(a).exit_code == 0
+    db = tmp_path / "a" / "swr.duckdb"
+    listings = query_db(
+        db,
+        "SELECT DISTINCT listing FROM target_runs WHERE seq = (SELECT max(seq) FROM runs "
+        "WHERE writer = 'a')",
+    )
+    assert listings == [("full",)]  # the day's whole listing, by a's own clock
+    starts = [c.started_at for c in commits.commits_in_order(local_store(lake), listed(lake))]
+    assert starts == sorted(starts) and len(starts) == 4  # the lake's order: b's run, then a's
+    assert stored_rows(db) == expected_rows(small_registry)
+
+
+def listed(lake: Path) -> list[tuple[str, str]]:
+    return commits.listed_runs(local_store(lake))
+
+
+def query_db(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with reading(db) as con:
+        return con.execute(sql).fetchall()
 
 
 def test_rebuild_names_a_run_whose_files_are_gone(

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from etl.fakeswr import FakeSwr, Options, Registry, ServerThread, next_day
-from etl.store import commits, lanes
+from etl.store import commits, lanes, parts
 from etl.store.storage import local_store
-from tests.commands import sync, sync_process
+from tests.commands import invoke, sync, sync_process
 from tests.configs import WriteConfig, editing
 from tests.registries import expected_rows
 from tests.stored import stored_rows
@@ -211,3 +211,144 @@ def test_a_lake_disk_that_fills_while_crawling_is_one_line_naming_it(
     assert result.output.startswith(f"error: cannot write the run's staging {disk / 'lake'}")
     assert "No space left on device (ENOSPC)" in result.output
     assert list((disk / "lake" / "_staging").glob("*")) == []
+
+
+def fill(disk: Path, spare_pages: int = 0) -> None:
+    """Fill `disk` until the OS refuses another byte, then free `spare_pages` pages of it."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(b"\0" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    if spare_pages:
+        os.truncate(filler, filler.stat().st_size - spare_pages * os.sysconf("SC_PAGE_SIZE"))
+
+
+@pytest.mark.parametrize(
+    "where, lock",
+    [
+        pytest.param("duckdb", "swr.duckdb.lock", id="duckdb-folder-full"),
+        pytest.param("lake", "_lock", id="lake-folder-full"),
+    ],
+)
+@pytest.mark.parametrize("command", ["sync", "rebuild", "load", "thin"])
+def test_a_full_disk_before_a_run_is_exit_4_naming_the_lock_file(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    small_disk: Callable[[str, str], Path],
+    where: str,
+    lock: str,
+    command: str,
+) -> None:
+    disk = small_disk("disk", "64k")
+    folder = disk / "place"
+    folder.mkdir()
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    place = {"duckdb": str(folder / "swr.duckdb")} if where == "duckdb" else {"lake": str(folder)}
+    with_output(path, **place)
+    fill(disk)
+    result = invoke(command, "-c", str(path))
+    assert result.exit_code == 4, result.output
+    assert result.output == (
+        f"error: cannot write the lock file {folder / lock}: No space left on device (ENOSPC)\n"
+    )
+
+
+def test_a_writer_id_the_disk_refuses_is_exit_4_naming_it_and_the_next_sync_keeps_one(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    small_disk: Callable[[str, str], Path],
+) -> None:
+    disk = small_disk("disk", "4m")
+    db = disk / "swr.duckdb"
+    path = with_output(
+        write_config(tmp_path, served, list(small_registry.repositories)), duckdb=str(db)
+    )
+    assert sync(path).exit_code == 0
+    kept = disk / "swr.duckdb.writer-id"
+    kept.unlink()
+    fill(disk, spare_pages=1)  # the lock's line, and not one page more
+    result = sync(path)
+    assert result.exit_code == 4, result.output
+    assert last_line(result.output) == (
+        f"error: cannot write the writer's identity {kept}: No space left on device (ENOSPC)"
+    )
+    assert "Traceback" not in result.output
+    assert not kept.exists() and not list(disk.glob(".swr.duckdb.writer-id.*"))
+    (disk / "filler").unlink()
+    assert sync(path).exit_code == 0
+    assert len(kept.read_text().strip()) == 16
+
+
+def test_a_database_a_full_disk_did_not_let_a_sync_create_is_not_left_behind(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    small_disk: Callable[[str, str], Path],
+) -> None:
+    disk = small_disk("disk", "64k")
+    path = with_output(
+        write_config(tmp_path, served, list(small_registry.repositories)),
+        duckdb=str(disk / "swr.duckdb"),
+    )
+    (disk / "swr.duckdb.lock").write_text("a line from an earlier run\n")  # a page of its own
+    fill(disk)
+    result = sync(path)
+    assert result.exit_code == 4, result.output
+    assert result.output.startswith(f"error: cannot open DuckDB file {disk / 'swr.duckdb'}: ")
+    assert "No space left on device" in result.output and result.output.count("\n") == 1
+    assert sorted(p.name for p in disk.iterdir()) == ["filler", "swr.duckdb.lock"]
+    (disk / "filler").unlink()
+    grow(disk, "64m")
+    after = sync(path)  # an empty file left there would be "not a valid DuckDB database file"
+    assert after.exit_code == 0, after.output
+
+
+def test_demo_on_a_full_disk_is_exit_4_naming_its_folder(
+    small_disk: Callable[[str, str], Path],
+) -> None:
+    disk = small_disk("disk", "64k")
+    fill(disk)
+    result = invoke("demo", "--dir", str(disk / "demo"), "--repos", "3")
+    assert result.exit_code == 4, result.output
+    assert result.output == (
+        f"error: cannot write the demo's folder {disk / 'demo'}: No space left on device (ENOSPC)\n"
+    )
+
+
+def test_a_changes_spool_the_disk_refuses_is_one_line_naming_the_spool(
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The second run of the day stores what changed: it gathers the listings of those
+    # repositories in the run's spool (beside the DuckDB file for an object-storage lake).
+    path = write_config(tmp_path, served, list(small_registry.repositories))
+    assert sync(path).exit_code == 0
+    flush = parts.PartWriter._flush
+
+    def failing(self: parts.PartWriter) -> None:
+        if "delta_listed" in self.folder:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        flush(self)
+
+    monkeypatch.setattr(parts.PartWriter, "_flush", failing)
+    result = sync(path)
+    assert result.exit_code == 4, result.output
+    staging = tmp_path / "lake" / "_staging"
+    assert re.fullmatch(
+        f"error: cannot write the run's staging {re.escape(str(staging))}/[^/ ]+: No space left "
+        "on device \\(ENOSPC\\); nothing of this run was committed and what it wrote was "
+        "removed\n",
+        result.output,
+    ), result.output
+    assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 1

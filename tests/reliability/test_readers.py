@@ -4,6 +4,8 @@ does a sync holding it stop them."""
 
 from __future__ import annotations
 
+import base64
+import json
 import signal
 import subprocess
 import sys
@@ -245,6 +247,10 @@ def test_an_output_that_fails_after_a_commit_is_a_warning_and_the_run_stands(
     assert len(warnings) == 1 and what in warnings[0] and type(exc).__name__ in warnings[0]
     assert "the next sync or `swr-etl load` refreshes it" in warnings[0]
     assert result.stdout.startswith("run ") and ": partial - " in result.stdout  # the summary
+    (written,) = [line for line in result.stdout.splitlines() if "written to: " in line]
+    names = {"the dashboard": "dashboard", "the read-only copy": "read-only copy"}
+    for output, name in names.items():  # the one not refreshed is not said to be written
+        assert (f"; {name} " in written) == (output != what), written
     repositories = list(small_registry.repositories)[:6]
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(
         next_day(small_registry), repositories
@@ -267,3 +273,64 @@ def test_an_interrupt_while_the_page_is_written_still_stops_the_sync(
     result = invoke("sync", "-c", str(synced), "--no-progress")
     assert result.exit_code == code, result.output
     assert result.stderr.splitlines()[-1].startswith("error: interrupted by SIG")
+
+
+def test_a_failed_run_does_not_say_it_wrote_the_page_it_left_as_it_was(
+    tmp_path: Path, synced: Path
+) -> None:
+    with editing(synced) as data:
+        data["output"]["dashboard"] = "./site/swr.html"
+        data["endpoints"][0]["targets"] = [{"namespace": "nobody", "repositories": ["nothing"]}]
+    result = invoke("sync", "-c", str(synced), "--no-progress")
+    assert result.exit_code == 3, result.output
+    (written,) = [line for line in result.stdout.splitlines() if "written to: " in line]
+    assert "; read-only copy " in written and "; dashboard " not in written
+    assert not (tmp_path / "site" / "swr.html").exists()
+
+
+@pytest.mark.parametrize("sql", [";", "/* a comment */", " ;\n; -- a comment"])
+def test_query_without_a_statement_is_one_line_exit_2(synced: Path, sql: str) -> None:
+    result = invoke("query", "-c", str(synced), sql)
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        "error: the SQL holds no statement (only comments or ';'): give a query, e.g. "
+        "'SELECT * FROM repo_summary'\n"
+    )
+
+
+def test_query_as_json_carries_what_json_has_no_type_for(synced: Path) -> None:
+    sql = (
+        "SELECT '\\x00\\xFFswr'::BLOB AS blob, 'nan'::DOUBLE AS nan, '-inf'::FLOAT AS minus, "
+        "INTERVAL 3 DAY + INTERVAL 90 MINUTE AS span, TIME '12:30:00' AS at, "
+        "'0b8c3a0e-4f1a-4c2e-9d5b-0c6a1e2f3a4b'::UUID AS id, MAP([1], ['one']) AS map, "
+        "[1, 2]::INTEGER[2] AS pair, {'b': 'z'::BLOB} AS nested"
+    )
+    result = invoke("query", "-c", str(synced), sql, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "rows": [
+            {
+                "blob": base64.b64encode(b"\x00\xffswr").decode(),
+                "nan": "NaN",
+                "minus": "-Infinity",
+                "span": "P3DT5400S",
+                "at": "12:30:00",
+                "id": "0b8c3a0e-4f1a-4c2e-9d5b-0c6a1e2f3a4b",
+                "map": {"1": "one"},
+                "pair": [1, 2],
+                "nested": {"b": "eg=="},
+            }
+        ]
+    }
+
+
+def test_query_as_json_asks_for_a_name_per_column_and_csv_keeps_both(synced: Path) -> None:
+    sql = "SELECT 1 AS a, 2 AS a"
+    result = invoke("query", "-c", str(synced), sql, "--format", "json")
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        "error: --format json needs a name per column, and the answer names 'a' 2 times: give "
+        "each column its own name with AS (SELECT 1 AS a, 2 AS b)\n"
+    )
+    csv = invoke("query", "-c", str(synced), sql, "--format", "csv")
+    assert csv.exit_code == 0 and csv.output == "a,a\n1,2\n"

@@ -56,6 +56,6 @@ def test_a_server_stricter_than_the_config_throttles_and_the_data_is_still_exact
         throttled = server.state.stats.throttled
         served = server.state.stats.requests
     assert outcome.exit_code == 0
-    assert throttled > 0 and outcome.run["retries"] >= throttled
+    assert throttled > 0 and outcome.run.retries >= throttled
     assert throttled < served / 2  # the client slowed down instead of hammering
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(REGISTRY)

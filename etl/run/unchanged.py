@@ -1,0 +1,90 @@
+"""`crawl.skip_unchanged`: the repositories a run need not crawl, because SWR's own repository
+list says they did not change. A repository is carried forward — its tags as they were, counted
+as synced, recorded in `target_runs.carried` and stored in the lake as no changes — only when
+nothing is in doubt:
+
+- its organization's list was read this run and gives all of `updated_at`, `num_images` and
+  `size`, each equal to what the list said when the repository was last crawled whole;
+- that crawl finished within `crawl.full_crawl_every` (by the clock), and every sync of it
+  since was ok (none failed, found it gone or left it out of the scope);
+- the run would store it as changes anyway (stored whole this period, under the same tag
+  filter, by this writer, against a warehouse that holds the lake's runs: `listings`);
+- with `crawl.with_manifest`, the warehouse holds the manifest of each of its tags.
+
+A literal target whose organization's list was not read (no pattern asked for it) is crawled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from etl.results import Key, Target, TargetResult
+from etl.run.discovery import Listing
+from etl.store.known import CurrentRepository, LastCrawl
+
+ENTRY_FIELDS = ("updated_at", "num_images", "size")
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the warehouse says of the repositories before the run: their current tags, their
+    last crawls, those missing a manifest (None: manifests are not wanted)."""
+
+    current: dict[Key, CurrentRepository]
+    crawls: dict[Key, LastCrawl]
+    missing_manifests: set[Key] | None
+
+
+def list_entries(listings: list[Listing]) -> dict[Key, tuple[Any, Any, Any]]:
+    """Return each listed repository's entry (`updated_at`, `num_images`, `size`), from the
+    repository lists this run read whole."""
+    entries = {}
+    for listing in listings:
+        if listing.columns is None or listing.error is not None:
+            continue
+        columns = [listing.columns.column(name).to_pylist() for name in ENTRY_FIELDS]
+        for name, *entry in zip(listing.columns.column("name").to_pylist(), *columns, strict=True):
+            entries[(listing.endpoint, listing.namespace, name)] = tuple(entry)
+    return entries
+
+
+def carried_forward(
+    targets: list[Target],
+    entries: dict[Key, tuple[Any, Any, Any]],
+    known: Known,
+    as_changes: frozenset[Key],
+    since: datetime,
+) -> tuple[list[Target], list[TargetResult]]:
+    """Split `targets` into those to crawl and those carried forward unchanged (crawled whole
+    since `since`, their list entry as it was then, stored as changes anyway: `as_changes`)."""
+    to_crawl: list[Target] = []
+    carried: list[TargetResult] = []
+    for target in targets:
+        key = target.key
+        if key in as_changes and unchanged(key, entries, known, since):
+            tags = known.current[key].tags
+            carried.append(TargetResult(target, tags=tags, carried=True))
+        else:
+            to_crawl.append(target)
+    return to_crawl, carried
+
+
+def unchanged(
+    key: Key, entries: dict[Key, tuple[Any, Any, Any]], known: Known, since: datetime
+) -> bool:
+    """Return True if nothing casts doubt on the repository being as its last crawl left it."""
+    entry, crawl = entries.get(key), known.crawls.get(key)
+    if entry is None or crawl is None or any(value is None for value in entry):
+        return False
+    if not crawl.latest_ok or crawl.crawled_at is None or crawl.crawled_at < since:
+        return False
+    if known.missing_manifests is not None and key in known.missing_manifests:
+        return False
+    return entry == crawl.entry and key in known.current
+
+
+def crawled_since(now: datetime, every_s: float) -> datetime:
+    """Return the moment a repository's last crawl must have finished after to be carried."""
+    return now - timedelta(seconds=every_s)

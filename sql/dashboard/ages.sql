@@ -1,7 +1,0 @@
--- The dashboard's age and staleness histograms: tags and bytes per bucket, since creation and since the last push.
-SELECT 'age' AS measure, age_bucket AS bucket, count(*) AS tags, sum(size::HUGEINT) AS total_size,
-       min(age_days) AS from_days
-FROM tag_age GROUP BY age_bucket
-UNION ALL
-SELECT 'staleness', bucket, tags, total_size, from_days FROM staleness_buckets
-ORDER BY measure, from_days NULLS LAST;

@@ -1,0 +1,2 @@
+-- The id of every run the warehouse holds.
+SELECT run_id FROM runs;

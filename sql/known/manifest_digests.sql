@@ -1,0 +1,2 @@
+-- The digests whose manifest the warehouse already stores.
+SELECT digest FROM manifests;

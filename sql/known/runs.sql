@@ -1,0 +1,2 @@
+-- How many runs the warehouse holds.
+SELECT count(*) FROM runs;
