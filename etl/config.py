@@ -31,7 +31,7 @@ from etl.config_values import (
     checked_url,
     header_safe,
     parse_s3_url,
-    seconds_of,
+    seconds_if_text,
     unsafe_in_header,
 )
 from etl.errors import NameError_
@@ -262,10 +262,7 @@ class CrawlConfig(Model):
     """With `skip_unchanged`: each repository is crawled whole at least this often, whatever its
     list entry says."""
 
-    @field_validator("full_crawl_every", mode="before")
-    @classmethod
-    def duration(cls, value: Any) -> Any:
-        return seconds_of(value) if isinstance(value, str) else value
+    _duration = field_validator("full_crawl_every", mode="before")(seconds_if_text)
 
 
 class S3Config(Model):
@@ -343,10 +340,9 @@ class OutputConfig(Model):
             return parse_s3_url(value)
         return value
 
-    @field_validator("orphan_grace", "full_listing_every", mode="before")
-    @classmethod
-    def duration(cls, value: Any) -> Any:
-        return seconds_of(value) if isinstance(value, str) else value
+    _durations = field_validator("orphan_grace", "full_listing_every", mode="before")(
+        seconds_if_text
+    )
 
     @model_validator(mode="after")
     def options_that_need_another(self) -> OutputConfig:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import JsonValue, SecretStr
 from yarl import URL
@@ -92,3 +93,9 @@ def seconds_of(text: str) -> float:
     if match is None:
         raise ValueError(f"{text!r} is not a duration such as 30m, 6h or 2d")
     return float(match.group(1)) * UNIT_S[match.group(2)]
+
+
+def seconds_if_text(value: Any) -> Any:
+    """Return a duration given as text (`24h`) in seconds; anything else as it is (a key's
+    validator, before its type is checked)."""
+    return seconds_of(value) if isinstance(value, str) else value

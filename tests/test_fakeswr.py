@@ -6,11 +6,15 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etl.fakeswr import (
     FakeSwr,
@@ -19,12 +23,17 @@ from etl.fakeswr import (
     Registry,
     generate_registry,
     next_day,
+    next_hour,
+    repush_everything,
     start,
     stop,
 )
-from etl.fakeswr.registry import INT64_MAX
+from etl.fakeswr.admin import fingerprint, registry_rows
+from etl.fakeswr.lists import repository_item
+from etl.fakeswr.registry import INT64_MAX, Repository
 from etl.swr.names import validate_namespace, validate_repository
 from etl.swr.wire import error_fields
+from tests.registries import expected_row, parse_time
 
 
 @pytest.fixture
@@ -382,3 +391,220 @@ async def test_a_tag_delete_is_admitted_like_a_list(
     finally:
         await stop(server)
     assert server.state.stats.deletes == 1
+
+
+# --- an hour, a mass re-push, and what a benchmark asks of the local API ----------------------
+
+
+def registry_digest(registry: Registry) -> str:
+    """Everything a registry holds, as one hash."""
+    repositories = [[list(k), r] for k, r in sorted(registry.repositories.items())]
+    body = [repositories, sorted(registry.manifests.items()), registry.day, registry.next_id]
+    return hashlib.sha256(orjson.dumps(body)).hexdigest()
+
+
+def test_next_day_makes_the_days_it_made_before_registries_had_hours() -> None:
+    # Taken on main before `Registry.hours` existed: tests and the bench compare against
+    # these days, so an hour's machinery must not move them.
+    registry = generate_registry(repos=30, seed=5)
+    assert registry_digest(next_day(registry)) == (
+        "e0424ae8905eb645c27d75a4638f828bd812528e23e0604617ed5c027a67490d"
+    )
+    assert registry_digest(next_day(next_day(registry), churn=0.1, seed=7)) == (
+        "75117d806d95ea699e4c0818ccc596fa0bf4df9a14f810b1f65c34644e16bbd4"
+    )
+
+
+def list_entry(repo: Repository) -> dict[str, Any]:
+    """What the repository list says of `repo`, but its pull counter (pulls move every hour)."""
+    entry = repository_item(repo)
+    del entry["num_download"]
+    return entry
+
+
+HOUR_BASES = [generate_registry(repos=24, tags=600, seed=seed) for seed in (3, 4)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    which=st.sampled_from(range(len(HOUR_BASES))),
+    share=st.floats(0, 1),
+    seed=st.integers(0, 2**32),
+    turnover=st.booleans(),
+)
+def test_an_hour_touches_its_share_and_leaves_every_other_repository_as_it_was(
+    which: int, share: float, seed: int, turnover: bool
+) -> None:
+    base = HOUR_BASES[which]
+    before = registry_digest(base)
+    hour = next_hour(base, share=share, seed=seed, turnover=turnover)
+    assert registry_digest(base) == before  # the registry an hour ago is left as it was
+    assert hour.now == base.now + timedelta(hours=1)
+    kept = base.repositories.keys() & hour.repositories.keys()
+    touched = {k for k in kept if base.repositories[k].tags != hour.repositories[k].tags}
+    assert len(touched) == round(share * len(base.repositories))
+    for key in kept:
+        then, now = list_entry(base.repositories[key]), list_entry(hour.repositories[key])
+        assert (then != now) == (key in touched), key
+    gone, created = base.repositories.keys() - kept, hour.repositories.keys() - kept
+    spared = len(base.repositories) > len(touched)  # an untouched repository to delete
+    assert (len(gone), len(created)) == (int(turnover and spared), int(turnover))
+    old = {(k, t.tag): t for k, r in base.repositories.items() for t in r.tags}
+    pushed = [t for k, r in hour.repositories.items() for t in r.tags if old.get((k, t.tag)) != t]
+    assert all(base.now < parse_time(t.updated) <= hour.now for t in pushed)
+
+
+def test_an_hour_adds_repushes_moves_and_deletes_tags() -> None:
+    base = HOUR_BASES[0]
+    hour = next_hour(base, share=1.0, seed=1)
+    before = {(k, t.tag): t for k, r in base.repositories.items() for t in r.tags}
+    after = {(k, t.tag): t for k, r in hour.repositories.items() for t in r.tags}
+    common = before.keys() & after.keys()
+    assert after.keys() - before.keys() and before.keys() - after.keys()
+    assert any(before[k].digest != after[k].digest for k in common)
+    assert any(
+        before[k].digest == after[k].digest and before[k].updated != after[k].updated
+        for k in common
+    )
+
+
+def test_a_mass_repush_renumbers_and_repushes_every_tag_and_keeps_every_image() -> None:
+    base = HOUR_BASES[0]
+    hour = repush_everything(base)
+    for key, repo in base.repositories.items():
+        then, now = repo.tags, hour.repositories[key].tags
+        assert [(t.tag, t.digest) for t in then] == [(t.tag, t.digest) for t in now]
+        assert not {t.id for t in then} & {t.id for t in now}
+        assert all(base.now < parse_time(t.updated) <= hour.now for t in now)
+        entry, moved = list_entry(repo), list_entry(hour.repositories[key])
+        assert (entry["num_images"], entry["size"]) == (moved["num_images"], moved["size"])
+        assert entry["updated_at"] != moved["updated_at"] or not now
+
+
+@pytest.mark.parametrize(
+    ("pushes", "latest"),
+    [
+        pytest.param(
+            ["2026-11-01T10:00:05Z", "2026-11-01T10:00:05.5Z"],
+            "2026-11-01T10:00:05.5Z",
+            id="a-fraction-of-the-same-second-is-later",
+        ),
+        pytest.param(
+            ["2026-11-01T10:00:05.123456789Z", "2026-11-01T10:00:05.2Z"],
+            "2026-11-01T10:00:05.2Z",
+            id="fractions-compare-by-value-not-length",
+        ),
+        pytest.param(
+            ["2026-11-01T10:00:06Z", "2026-11-01T10:00:05.999Z"],
+            "2026-11-01T10:00:06Z",
+            id="a-later-second-is-later",
+        ),
+    ],
+)
+def test_the_repository_list_says_the_latest_push(pushes: list[str], latest: str) -> None:
+    repo = next(iter(HOUR_BASES[0].repositories.values()))
+    tags = [replace(repo.tags[0], tag=f"t{i}", updated=stamp) for i, stamp in enumerate(pushes)]
+    assert replace(repo, tags=tags).updated_at() == latest
+
+
+async def repository_list(http: aiohttp.ClientSession) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every repository the v3 list shows, page after page, by (organization, name)."""
+    entries, marker = {}, None
+    while True:
+        query = {"limit": "7"} if marker is None else {"limit": "7", "marker": str(marker)}
+        _, body, _ = await get(http, "/v3/manage/repos", **query)
+        entries.update({(r["namespace_name"], r["name"]): r for r in body["repos"]})
+        marker = body.get("nextMarker")
+        if marker is None:
+            return entries
+
+
+async def test_the_served_list_after_an_hour_changes_only_the_touched_entries(
+    http: aiohttp.ClientSession, fake: FakeSwr, small_registry: Registry
+) -> None:
+    before = await repository_list(http)
+    async with http.post("/_fake/next-hour", params={"share": "0.2", "turnover": "1"}) as resp:
+        assert resp.status == 200
+        moved = await resp.json()
+    after = await repository_list(http)
+    assert (moved["hours"], moved["repositories"]) == (1, len(small_registry.repositories))
+    kept = before.keys() & after.keys()
+    assert len(before.keys() - kept) == len(after.keys() - kept) == 1
+    fields = ("updated_at", "num_images", "size")
+    changed = {k for k in kept if any(before[k][f] != after[k][f] for f in fields)}
+    assert len(changed) == round(0.2 * len(small_registry.repositories))
+    for key in kept - changed:
+        assert {**before[key], "num_download": 0} == {**after[key], "num_download": 0}
+    touched = {k for k in kept if small_registry.tags(*k) != fake.state.registry.tags(*k)}
+    assert changed == touched
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param({"share": "1.5"}, id="a-share-above-1-is-400"),
+        pytest.param({"share": "ten"}, id="a-share-not-a-number-is-400"),
+        pytest.param({"seed": "x"}, id="a-seed-not-a-number-is-400"),
+    ],
+)
+async def test_a_bad_hour_is_400_and_serves_the_same_registry(
+    http: aiohttp.ClientSession, fake: FakeSwr, query: dict[str, str]
+) -> None:
+    served = fake.state.registry
+    async with http.post("/_fake/next-hour", params=query) as resp:
+        assert resp.status == 400
+    assert fake.state.registry is served
+
+
+def test_the_fingerprinted_rows_are_the_rows_tests_expect_a_sync_to_store(
+    small_registry: Registry,
+) -> None:
+    def micros(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        created, updated = row[12:14]
+        return (
+            *row[:12],
+            int(created.timestamp() * 1e6),
+            int(updated.timestamp() * 1e6),
+            *row[14:],
+        )
+
+    expected = sorted(
+        micros(expected_row(ns, repo, t))
+        for (ns, repo), r in small_registry.repositories.items()
+        for t in r.tags
+    )
+    rows = list(registry_rows(small_registry))
+    assert sorted(rows) == expected
+    assert fingerprint(reversed(rows)) == fingerprint(rows)
+    assert fingerprint(rows[:-1]) != fingerprint(rows)
+
+
+async def test_the_fingerprint_and_the_stats_answer_over_http(
+    http: aiohttp.ClientSession, small_registry: Registry
+) -> None:
+    await get(http, "/v3/manage/repos", limit="5")
+    await get(http, tags_path(*biggest(small_registry)))
+    _, stats, _ = await get(http, "/_fake/stats")
+    assert (stats["requests"], stats["list_requests"]) == (2, 1)
+    _, answer, _ = await get(http, "/_fake/fingerprint")
+    assert answer == {
+        "tags": small_registry.tag_count(),
+        "fingerprint": fingerprint(registry_rows(small_registry)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("ms", "status", "latency"),
+    [
+        pytest.param("25", 200, 25.0, id="answers-come-25-ms-late"),
+        pytest.param("x", 400, 0.0, id="not-a-number-is-400"),
+        pytest.param("-1", 400, 0.0, id="negative-is-400"),
+        pytest.param("nan", 400, 0.0, id="nan-is-400"),
+    ],
+)
+async def test_the_pace_changes_while_serving(
+    http: aiohttp.ClientSession, fake: FakeSwr, ms: str, status: int, latency: float
+) -> None:
+    async with http.post("/_fake/latency", params={"ms": ms}) as resp:
+        assert resp.status == status
+    assert fake.options.latency_ms == latency

@@ -81,7 +81,8 @@ def fake_server(
 ) -> None:
     """Serve a generated registry through the local SWR API until interrupted.
 
-    POST /_fake/next-day?churn=0.01 advances the registry by a day (for benchmarks).
+    POST /_fake/next-day?churn=0.01 advances the registry by a day, POST
+    /_fake/next-hour?share=0.1 by an hour (for benchmarks; etl/fakeswr/admin.py has the rest).
     """
     from etl.fakeswr import FaultPlan, Options, generate_registry
 

@@ -1,7 +1,7 @@
 """The local SWR API: a faithful stand-in for SWR's v3 tag list, IAM tokens and AK/SK."""
 
 from etl.fakeswr.app import make_app
-from etl.fakeswr.days import next_day
+from etl.fakeswr.days import next_day, next_hour, repush_everything
 from etl.fakeswr.faults import FAULT_KINDS, FaultPlan
 from etl.fakeswr.registry import Registry, Tag, generate_registry
 from etl.fakeswr.server import (
@@ -32,6 +32,8 @@ __all__ = [
     "generate_registry",
     "make_app",
     "next_day",
+    "next_hour",
+    "repush_everything",
     "start",
     "stop",
 ]

@@ -1,5 +1,5 @@
 """The local SWR API: an aiohttp.web app serving the v3 and v2 tag lists, the organization and
-repository lists, a tag's DELETE, and an IAM token endpoint.
+repository lists, a tag's DELETE, an IAM token endpoint, and its own `/_fake/` routes.
 
 This is a second, independent reading of the API page and docs/swr-api.md, not a mirror of the
 client: it validates names, limits, markers and credentials with its own code. Only the AK/SK
@@ -23,8 +23,9 @@ import orjson
 from aiohttp import web
 
 from etl.fakeswr.access import issue_token
+from etl.fakeswr.admin import add_admin_routes
 from etl.fakeswr.answers import admitted, refusal, send_page
-from etl.fakeswr.days import next_day, push_tags
+from etl.fakeswr.days import push_tags
 from etl.fakeswr.lists import (
     admitted_v2,
     content_range,
@@ -41,7 +42,6 @@ from etl.fakeswr.state import (
     Stats,
     SwrState,
     gateway_error,
-    json_response,
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -52,6 +52,8 @@ NAMESPACE_RE = re.compile(r"[a-z](?:[a-z0-9]|(?:__|[._-])(?=[a-z0-9]))*")
 REPOSITORY_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|(?:__|[./_-])(?=[a-z0-9]))*")
 ORDER_COLUMNS = {"updated_at": "updated", "tag": "tag"}
 ORDER_KEYS = ("order_column", "order_type")
+# The organization and repository lists (a benchmark counts them apart from the tag lists).
+LIST_PATHS = frozenset({"/v2/manage/namespaces", "/v3/manage/repos", "/v2/manage/repos"})
 
 
 # --- middlewares --------------------------------------------------------------------------
@@ -85,6 +87,7 @@ async def stats_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     stats: Stats = request.app[STATE].stats
     stats.requests += 1
+    stats.list_requests += request.path in LIST_PATHS
     stats.request_times.append(time.monotonic())
     stats.last_at = time.time()
     stats.first_at = stats.first_at or stats.last_at
@@ -296,25 +299,6 @@ def v2_tag(tag: Tag, state: SwrState) -> dict[str, Any]:
     return {**item, "deleted": "", "scanned": False}
 
 
-async def advance_day(request: web.Request) -> web.Response:
-    """POST /_fake/next-day?churn=0.01: serve the registry a day later (for benchmarks)."""
-    state: SwrState = request.app[STATE]
-    churn = float(request.query.get("churn", "0.02"))
-    state.registry = next_day(state.registry, churn=churn)
-    return json_response({"day": state.registry.day, "tags": state.registry.tag_count()})
-
-
-async def stats_report(request: web.Request) -> web.Response:
-    """GET /_fake/stats (?reset=1 to start counting afresh): requests served, and when the
-    first and last arrived (wall clock), for a benchmark that runs the client elsewhere."""
-    state: SwrState = request.app[STATE]
-    stats = state.stats
-    report = {"requests": stats.requests, "first_at": stats.first_at, "last_at": stats.last_at}
-    if request.query.get("reset"):
-        state.stats = Stats()
-    return json_response(report)
-
-
 def make_app(
     registry: Registry, credentials: Credentials | None = None, options: Options | None = None
 ) -> web.Application:
@@ -330,6 +314,5 @@ def make_app(
         "/v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}", delete_tag
     )
     app.router.add_post("/v3/auth/tokens", issue_token)
-    app.router.add_post("/_fake/next-day", advance_day)
-    app.router.add_get("/_fake/stats", stats_report)
+    add_admin_routes(app)
     return app

@@ -1,10 +1,9 @@
 """Seeded, realistic SWR registries for the local API, the demo and the tests.
 
-A registry is namespaces → repositories → tags. Tags point at images; several tags may share an
-image (a retag), a few images are shared across repositories, manifests' layers are partly
-shared, sizes are log-normal from a few MB to GBs (plus 0 and the int64 maximum), and
-timestamps come with 0, 3, 6 or 9 fraction digits. `next_day` mutates a registry like a day of
-CI pushes would. Everything follows from the seed.
+A registry is namespaces → repositories → tags. Tags point at images (a retag shares one; a few
+are shared across repositories), manifests' layers are partly shared, sizes are log-normal from a
+few MB to GBs (plus 0 and the int64 maximum), timestamps have 0, 3, 6 or 9 fraction digits.
+`days.py` moves a registry on by a day or an hour of CI pushes. Everything follows from the seed.
 """
 
 from __future__ import annotations
@@ -92,7 +91,7 @@ class Repository:
 
     def updated_at(self) -> str:
         """Return when the repository last changed: its latest push, else its creation."""
-        return max((t.updated for t in self.tags), default=self.created_at)
+        return max((t.updated for t in self.tags), key=time_order, default=self.created_at)
 
 
 def describe(repo: Repository, rng: random.Random, now: datetime) -> Repository:
@@ -117,10 +116,11 @@ class Registry:
     next_id: int
     base_time: datetime = BASE_TIME
     with_manifests: bool = True
+    hours: int = 0  # hours past the day's start (`next_hour`)
 
     @property
     def now(self) -> datetime:
-        return self.base_time + timedelta(days=self.day)
+        return self.base_time + timedelta(days=self.day, hours=self.hours)
 
     @property
     def namespaces(self) -> set[str]:
@@ -142,6 +142,11 @@ def format_time(moment: datetime, digits: int) -> str:
         return base + "Z"
     fraction = f"{moment.microsecond:06d}000"[:digits]
     return f"{base}.{fraction}Z"
+
+
+def time_order(stamp: str) -> tuple[str, str]:
+    """Return `format_time`'s text as a key in time order (as text, '05Z' follows '05.1Z')."""
+    return stamp[:19], stamp[20:-1].ljust(9, "0")
 
 
 def repository_names(count: int) -> list[tuple[str, str]]:

@@ -68,6 +68,7 @@ class Stats:
     """What the local API saw: for tests that measure the client at the server."""
 
     requests: int = 0
+    list_requests: int = 0  # ... of which organization and repository lists
     in_flight: int = 0
     max_in_flight: int = 0
     throttled: int = 0

@@ -1,14 +1,19 @@
-"""A configured endpoint, made ready to talk to: its authentication scheme and its client.
-The one place where the config meets the API side (`etl.swr` knows nothing of the config)."""
+"""A configured endpoint, made ready to talk to: its authentication scheme and its client, and a
+run's clients opened together. The one place where the config meets the API side (`etl.swr`
+knows nothing of the config)."""
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import AsyncExitStack
 from typing import Any
+
+import aiohttp
 
 from etl.config import AkSkAuthConfig, CrawlConfig, EndpointConfig, PasswordAuthConfig
 from etl.config_file import token_from
 from etl.swr.auth import AkSkAuth, Auth, IamCredentials, IamPasswordAuth, TokenAuth
-from etl.swr.client import SwrClient
+from etl.swr.client import RetryPolicy, SwrClient
 
 
 def auths_for(endpoints: list[EndpointConfig], timeout_s: float, source: str) -> dict[str, Auth]:
@@ -53,3 +58,35 @@ def client_for(
         max_pages=crawl.max_pages_per_target,
         **shared,
     )
+
+
+async def open_clients(
+    endpoints: list[EndpointConfig],
+    crawl_config: CrawlConfig,
+    auths: dict[str, Auth],
+    stack: AsyncExitStack,
+) -> dict[str, SwrClient]:
+    """Open one client per endpoint, closed with `stack`. They share one connection pool,
+    one cap on requests in flight and one retry policy: `concurrency` caps connections, not
+    only requests, whatever the number of endpoints."""
+    in_flight = asyncio.Semaphore(crawl_config.concurrency)
+    retry = RetryPolicy(max_attempts=crawl_config.max_attempts)
+    connector = aiohttp.TCPConnector(limit=crawl_config.concurrency)
+    stack.push_async_callback(connector.close)
+    clients = {}
+    for endpoint in endpoints:
+        client = client_for(
+            endpoint,
+            crawl_config,
+            auths[endpoint.name],
+            retry=retry,
+            in_flight=in_flight,
+            connector=connector,
+        )
+        clients[endpoint.name] = await stack.enter_async_context(client)
+    return clients
+
+
+def sum_waited(clients: dict[str, SwrClient]) -> float:
+    """Return the seconds the clients' requests have waited for their rate caps so far."""
+    return sum(c.limiter.waited_s for c in clients.values())

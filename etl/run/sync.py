@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 
-import aiohttp
 import duckdb
 import pyarrow as pa
 
@@ -31,7 +30,7 @@ from etl.run import unchanged
 from etl.run.crawl import CrawlSettings, crawl_targets
 from etl.run.discovery import Discovery, discover, endpoint_apis
 from etl.run.early import LoadBesideCrawl
-from etl.run.endpoints import client_for
+from etl.run.endpoints import open_clients, sum_waited
 from etl.run.guard import refuse_mass_removals
 from etl.run.listings import delta_targets
 from etl.run.publish import (
@@ -57,14 +56,13 @@ from etl.run.start import (
     warehouse_caught_up,
 )
 from etl.status import RunStatus
-from etl.store import known, lake
+from etl.store import lake
 from etl.store.early import OpenVersions
 from etl.store.lake import Changes
 from etl.store.storage import LakeStore, store_for
 from etl.store.summaries import bare_summary, summarise_run
 from etl.store.warehouse import cursor
 from etl.swr.auth import Auth
-from etl.swr.client import RetryPolicy, SwrClient
 from etl.swr.lists import Api
 
 log = logging.getLogger("etl.run.sync")
@@ -326,7 +324,9 @@ async def crawl(
                 members = run.state.members
                 found = await discover(endpoints, clients, members, apis, crawl_config.page_size)
                 as_changes = changes_if_complete(run, found.targets)
-                to_crawl, carried = carry_unchanged(run, crawl_config, found, as_changes)
+                to_crawl, carried = unchanged.carry_unchanged(
+                    run.early.con, run.state.current, run.clock, crawl_config, found, as_changes
+                )
                 hooks.on_targets(len(found.targets) + len(found.decided))
                 for result in found.decided + carried:
                     hooks.on_done(result)
@@ -343,57 +343,10 @@ async def crawl(
                 raise
 
 
-def carry_unchanged(
-    run: Run, crawl_config: CrawlConfig, found: Discovery, as_changes: frozenset[Key]
-) -> tuple[list[Target], list[TargetResult]]:
-    """Return the targets to crawl, and (with `crawl.skip_unchanged`) those carried forward
-    unchanged, as their repository list says (`etl.run.unchanged`)."""
-    if not crawl_config.skip_unchanged:
-        return found.targets, []
-    con = run.early.con  # before the load beside the crawl begins its transaction
-    missing = known.manifests_missing(con) if crawl_config.with_manifest else None
-    facts = unchanged.Known(run.state.current, known.last_crawls(con), missing)
-    since = unchanged.crawled_since(run.clock, crawl_config.full_crawl_every)
-    entries = unchanged.list_entries(found.listings)
-    return unchanged.carried_forward(found.targets, entries, facts, as_changes, since)
-
-
-def sum_waited(clients: dict[str, SwrClient]) -> float:
-    """Return the seconds the clients' requests have waited for their rate caps so far."""
-    return sum(c.limiter.waited_s for c in clients.values())
-
-
 def changes_if_complete(run: Run, targets: list[Target]) -> frozenset[Key]:
     """Return the repositories of `targets` that the run stores as changes if they complete
     (`stored_as_changes` of them all synced `ok`), known before the crawl."""
     return stored_as_changes(run, [TargetResult(target) for target in targets]).keys
-
-
-async def open_clients(
-    endpoints: list[EndpointConfig],
-    crawl_config: CrawlConfig,
-    auths: dict[str, Auth],
-    stack: AsyncExitStack,
-) -> dict[str, SwrClient]:
-    """Open one client per endpoint, closed with `stack`. They share one connection pool,
-    one cap on requests in flight and one retry policy: `concurrency` caps connections, not
-    only requests, whatever the number of endpoints."""
-    in_flight = asyncio.Semaphore(crawl_config.concurrency)
-    retry = RetryPolicy(max_attempts=crawl_config.max_attempts)
-    connector = aiohttp.TCPConnector(limit=crawl_config.concurrency)
-    stack.push_async_callback(connector.close)
-    clients = {}
-    for endpoint in endpoints:
-        client = client_for(
-            endpoint,
-            crawl_config,
-            auths[endpoint.name],
-            retry=retry,
-            in_flight=in_flight,
-            connector=connector,
-        )
-        clients[endpoint.name] = await stack.enter_async_context(client)
-    return clients
 
 
 def crawl_settings(

@@ -20,8 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import duckdb
+
+from etl.config import CrawlConfig
 from etl.results import Key, Target, TargetResult
-from etl.run.discovery import Listing
+from etl.run.discovery import Discovery, Listing
+from etl.store import known
 from etl.store.known import CurrentRepository, LastCrawl
 
 ENTRY_FIELDS = ("updated_at", "num_images", "size")
@@ -88,3 +92,22 @@ def unchanged(
 def crawled_since(now: datetime, every_s: float) -> datetime:
     """Return the moment a repository's last crawl must have finished after to be carried."""
     return now - timedelta(seconds=every_s)
+
+
+def carry_unchanged(
+    con: duckdb.DuckDBPyConnection,
+    current: dict[Key, CurrentRepository],
+    now: datetime,
+    crawl: CrawlConfig,
+    found: Discovery,
+    as_changes: frozenset[Key],
+) -> tuple[list[Target], list[TargetResult]]:
+    """Return the targets to crawl, and (with `crawl.skip_unchanged`) those carried forward
+    unchanged as their repository list says, asking the warehouse over `con` (a connection
+    outside the run's transaction) when each was last crawled."""
+    if not crawl.skip_unchanged:
+        return found.targets, []
+    missing = known.manifests_missing(con) if crawl.with_manifest else None
+    facts = Known(current, known.last_crawls(con), missing)
+    since = crawled_since(now, crawl.full_crawl_every)
+    return carried_forward(found.targets, list_entries(found.listings), facts, as_changes, since)

@@ -3,7 +3,8 @@ is one table macro (`sql/macros/listing_changes.sql`), read over relations of fi
 each caller defines on its connection:
 
     version_listed    the listed tags: the lake's rows, with `op` (NULL for a whole listing)
-    version_current   the versions current before them, with `history_row` (their rowid)
+    version_current   the versions current before them: key, `version` (`tag_version`, their
+                      fingerprint) and `history_row` (their rowid)
     version_targets   the repositories compared (`scope_of` takes one part of them into
                       version_scope; the load makes version_scope itself, listings whole or not)
 
@@ -35,7 +36,7 @@ STEPS = ("versions/compare", "versions/apply")  # the load's, after its scope an
 
 def define_rule(con: duckdb.DuckDBPyConnection) -> None:
     """Create the rule's macros on a connection that is not the warehouse's (`thin`'s)."""
-    for name in ("macros/tag_payload", "macros/listing_changes"):
+    for name in ("macros/tag_payload", "macros/tag_version", "macros/listing_changes"):
         run_script(con, name)
 
 

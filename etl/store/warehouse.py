@@ -100,11 +100,18 @@ def holds_these_definitions(con: duckdb.DuckDBPyConnection) -> bool:
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Bring the database forward: missing tables created, every macro and view made anew;
-    then mark it as holding this version's definitions."""
-    con.execute(sql("schema"))
-    for name in definition_files():
-        con.execute(sql(name))
-    con.execute(f"CREATE OR REPLACE MACRO {DIGEST_MACRO}() AS '{definitions_digest()}'")
+    then mark it as holding this version's definitions. One transaction: all of it or none,
+    and one commit instead of one a statement (half the time of a new database)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(sql("schema"))
+        for name in definition_files():
+            con.execute(sql(name))
+        con.execute(f"CREATE OR REPLACE MACRO {DIGEST_MACRO}() AS '{definitions_digest()}'")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 # A table of the schema, from the line that creates it to the one that closes it.

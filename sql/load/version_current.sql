@@ -1,8 +1,7 @@
--- The versions current before run $seq (not those it started) of the repositories in version_scope, with their rowids: all of a repository listed whole, only the tags named by the changes of one stored as changes (the others cannot change). Held apart (load_current) from tag_history, which the load then changes, and compared as version_current.
+-- The versions current before run $seq (not those it started) of the repositories in version_scope, as listing_changes compares them (key, fingerprint, rowid): all of a repository listed whole, only the tags named by the changes of one stored as changes (the others cannot change). Held apart (load_current) from tag_history, which the load then changes, and compared as version_current.
 CREATE OR REPLACE TEMP TABLE load_current AS
-SELECT h.rowid AS history_row,
-       h.* EXCLUDE (valid_from_seq, valid_from_run, valid_from, valid_to_seq, valid_to_run,
-                    valid_to)
+SELECT h.rowid AS history_row, h.endpoint, h.namespace, h.repository, h.tag,
+       tag_version(h) AS version
 FROM tag_history AS h
 JOIN version_scope AS s USING (endpoint, namespace, repository)
 LEFT JOIN (SELECT endpoint, namespace, repository, tag FROM version_listed WHERE op IS NOT NULL)

@@ -5,7 +5,7 @@ runs as `swr-etl sync` in its own process, so its peak RSS is its own. Prints on
 timing is the median of at least three runs, with min–max. Sizes are measured once (they are
 deterministic for a seed). Not part of `make test`: it prints figures, it asserts nothing.
 
-    python -m tests.bench.bench [--quick] [--only paced]
+    python -m tests.bench.bench [--quick] [--only paced|hourly|hourly-1m] [--etl-from DIR]
 """
 
 from __future__ import annotations
@@ -545,14 +545,30 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
-        "--only", choices=["paced"], help="only the rows of a real endpoint's pace (row 4)"
+        "--only",
+        choices=["paced", "hourly", "hourly-1m"],
+        help="only the rows of a real endpoint's pace (row 4), or of issue 38's hourly run "
+        "(row 38) at 200,000 or 1,000,000 tags",
+    )
+    parser.add_argument(
+        "--etl-from",
+        type=Path,
+        help="row 38 measures the swr-etl of this checkout (a folder holding etl/ and sql/, "
+        "put first on PYTHONPATH) against this one's local API: two versions, the same hour",
     )
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     started = time.perf_counter()
     rows: list[Row] = []
+    # Its own module, which takes this one's helpers: imported here, once this one is whole.
+    from tests.bench.hourly import issue_38
+
     if args.only == "paced":
         rate_capped(rows, args.runs, scale)
+        print_table(rows, started)
+        return
+    if args.only in ("hourly", "hourly-1m"):
+        issue_38(rows, args.only, scale, args.runs, args.etl_from)
         print_table(rows, started)
         return
     throughput(rows, 200_000 // scale, 800 // scale, args.runs, "1")
@@ -562,6 +578,8 @@ def main() -> None:
     latency(rows, args.runs, scale)
     rate_capped(rows, args.runs, scale)
     sdk_and_history(rows, args.runs, 48 if not args.quick else 6, scale)
+    issue_38(rows, "hourly", scale, args.runs, args.etl_from)
+    issue_38(rows, "hourly-1m", scale, args.runs, args.etl_from)
     print_table(rows, started)
 
 
