@@ -5,6 +5,10 @@ RUNTIME := $(VENV)/.installed-runtime
 TOOLS := $(VENV)/.installed-test
 # The documentation site's tools (MkDocs, Material), on top of the runtime.
 DOCS := $(VENV)/.installed-docs
+# Test processes (pytest-xdist): one per core (`auto`); `make test WORKERS=0` runs in one process.
+# A module's tests run in one worker (loadscope), so a module's shared history is built once.
+WORKERS ?= auto
+PYTEST := $(VENV)/bin/pytest -q -n $(WORKERS) --dist loadscope
 # apt-get as root, or through sudo when it asks no password; otherwise say what to install.
 APT := $(shell if [ "$$(id -u)" = 0 ]; then echo apt-get; elif sudo -n true 2>/dev/null; then echo "sudo apt-get"; fi)
 
@@ -61,12 +65,12 @@ promtool: ## the OS's promtool (deploy/'s alert rules are checked and tested in 
 versions: $(TOOLS) ## the wheel in a fresh venv of every other CPython here that it supports: demo, report
 	$(PY) -m tests.versions
 
-test: lint docs-build browser java systemd promtool ## lint, the site, the whole test suite, the other Pythons
-	$(VENV)/bin/pytest -q
+test: lint docs-build browser java systemd promtool ## lint, the site, the whole test suite (every core), the other Pythons
+	$(PYTEST)
 	$(MAKE) --no-print-directory versions
 
-test-fast: $(TOOLS) ## the inner loop: every test not marked slow (no lint, no browser, Spark or S3)
-	$(VENV)/bin/pytest -q -m "not slow"
+test-fast: $(TOOLS) ## the inner loop: every test not marked slow, on every core (no lint, browser, Spark or S3)
+	$(PYTEST) -m "not slow"
 
 bench: $(TOOLS) ## the benchmark (9 to 20 minutes here, plus install): every target with its figure
 	$(PY) -m tests.bench.bench

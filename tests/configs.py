@@ -1,9 +1,131 @@
-"""Config texts shared by the config tests and the bad-input suite: one good config, and the
-malformed variants of it that must each be a one-line error naming the key."""
+"""The configs the tests write: a config of the local API (its secrets set in the test's
+environment, undone when the test ends), a config edited in place, and the config texts of the
+config tests and the bad-input suite (one good config, and malformed variants of it that must
+each be a one-line error naming the key).
+
+Tests take `write_config` and `discovering` as fixtures (tests/conftest.py binds them to the
+test's MonkeyPatch); a fixture of a wider scope calls these functions with its own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
 import pytest
+import yaml
+
+from etl.fakeswr import FakeSwr
+
+
+class WriteConfig(Protocol):
+    """The `write_config` fixture: `write_config` bound to the running test's environment."""
+
+    def __call__(
+        self,
+        directory: Path,
+        fake: FakeSwr,
+        repositories: list[tuple[str, str]],
+        auth: str = "token",
+        **crawl: Any,
+    ) -> Path: ...
+
+
+class Discovering(Protocol):
+    """The `discovering` fixture: `discovering` bound to the running test's environment."""
+
+    def __call__(
+        self, directory: Path, fake: FakeSwr, targets: list[dict[str, Any]], **crawl: Any
+    ) -> Path: ...
+
+
+def write_config(
+    directory: Path,
+    fake: FakeSwr,
+    repositories: list[tuple[str, str]],
+    auth: str = "token",
+    *,
+    env: pytest.MonkeyPatch,
+    **crawl: Any,
+) -> Path:
+    """Write `directory/config.yaml`, syncing `repositories` from `fake` into `./lake` and
+    `./swr.duckdb`; its secrets are `${...}` references, set through `env`."""
+    creds = fake.credentials
+    auths = {
+        "token": {"type": "token", "token": "${SWR_TOKEN}"},
+        "password": {
+            "type": "password",
+            "iam_url": fake.url,
+            "domain": creds.domain,
+            "user": creds.user,
+            "password": "${IAM_PASSWORD}",
+            "project": creds.project_name,
+        },
+        "aksk": {
+            "type": "aksk",
+            "ak": "${HW_AK}",
+            "sk": "${HW_SK}",
+            "project_id": creds.project_id,
+        },
+    }
+    secrets = dict(
+        SWR_TOKEN=creds.token, IAM_PASSWORD=creds.password, HW_AK=creds.ak, HW_SK=creds.sk
+    )
+    for name, value in secrets.items():
+        env.setenv(name, value)
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, repository in repositories:
+        by_namespace.setdefault(namespace, []).append(repository)
+    config = {
+        "endpoints": [
+            {
+                "name": "local",
+                "url": fake.url,
+                "auth": auths[auth],
+                "targets": [
+                    {"namespace": ns, "repositories": rs} for ns, rs in by_namespace.items()
+                ],
+            }
+        ],
+        "crawl": {
+            "concurrency": 8,
+            "requests_per_second": 5000,
+            "page_size": 50,
+            "timeout_s": 5,
+            **crawl,
+        },
+        "output": {"lake": "./lake", "duckdb": "./swr.duckdb"},
+    }
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def discovering(
+    directory: Path,
+    fake: FakeSwr,
+    targets: list[dict[str, Any]],
+    *,
+    env: pytest.MonkeyPatch,
+    **crawl: Any,
+) -> Path:
+    """Write a config whose targets are `targets` (patterns allowed)."""
+    path = write_config(directory, fake, [("platform", "api")], env=env, **crawl)
+    with editing(path) as data:
+        data["endpoints"][0]["targets"] = targets
+    return path
+
+
+@contextmanager
+def editing(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield the config at `path` as data; what the block changes is written back."""
+    data = yaml.safe_load(path.read_text())
+    yield data
+    path.write_text(yaml.safe_dump(data))
+
+
+# --- config texts: one good config and its malformed variants ---------------------------------
 
 GOOD = """\
 endpoints:

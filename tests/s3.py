@@ -12,8 +12,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
 import boto3
+import pytest
+
+from etl.fakeswr import FakeSwr
+from tests.configs import editing, write_config
 
 # moto answers this many requests without checking credentials: those that create the
 # test's user, its policy and its key.
@@ -68,27 +74,46 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def started_moto(tries: int = 5) -> tuple[subprocess.Popen[bytes], int]:
+    """Start moto's server on a free port; return it once it answers there. A port found
+    free may be taken by another test process before moto binds it: moto then exits, and
+    another port is tried."""
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(UNCHECKED_REQUESTS)}
+    for _ in range(tries):
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if answering(process, port):
+            return process, port
+        process.terminate()
+        process.wait(timeout=10)
+    raise RuntimeError(f"moto's server did not start in {tries} tries")
+
+
+def answering(process: subprocess.Popen[bytes], port: int) -> bool:
+    """Return True once `process` answers on `port` and still runs (not another process that
+    holds the port while moto, unable to bind it, exits)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        time.sleep(0.2)  # a moto that could not bind has exited by now
+        return process.poll() is None
+    return False
+
+
 @contextmanager
 def moto_server() -> Iterator[S3Server]:
     """Run moto's S3 server in its own process on 127.0.0.1; yield it with a user's keys."""
-    port = free_port()
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(UNCHECKED_REQUESTS)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process, port = started_moto()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("moto's server did not start") from None
-                time.sleep(0.05)
         url = f"http://127.0.0.1:{port}"
         iam = boto3.client(
             "iam",
@@ -108,3 +133,41 @@ def moto_server() -> Iterator[S3Server]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class S3Config(Protocol):
+    """The `s3_config` fixture: `s3_config` bound to the running test's environment."""
+
+    def __call__(
+        self,
+        directory: Path,
+        served: FakeSwr,
+        repositories: list[tuple[str, str]],
+        s3: S3Server,
+        bucket: str,
+        endpoint: str = "local",
+        **output: Any,
+    ) -> Path: ...
+
+
+def s3_config(
+    directory: Path,
+    served: FakeSwr,
+    repositories: list[tuple[str, str]],
+    s3: S3Server,
+    bucket: str,
+    endpoint: str = "local",
+    *,
+    env: pytest.MonkeyPatch,
+    **output: Any,
+) -> Path:
+    """A config that syncs `repositories` into s3://bucket/lake; keys from the environment,
+    set through `env`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = write_config(directory, served, repositories, env=env)
+    with editing(path) as data:
+        data["endpoints"][0]["name"] = endpoint
+        data["output"] = s3.output(bucket, **output)
+    env.setenv("OBS_AK", s3.access_key)
+    env.setenv("OBS_SK", s3.secret_key)
+    return path

@@ -6,31 +6,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 import sqlalchemy as sa
-import yaml
 
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry
 from etl.job import run_sync
-from tests.conftest import write_config
+from tests.configs import WriteConfig, editing
+from tests.stored import reading
 
 
 @pytest.fixture
-def copy(tmp_path: Path, served: FakeSwr, small_registry: Registry) -> Path:
+def copy(
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> Path:
     """The read-only copy after one sync of a registry holding an int64-maximum image."""
     path = write_config(tmp_path, served, list(small_registry.repositories))
-    data = yaml.safe_load(path.read_text())
-    data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
     assert run_sync(load_config(path)).exit_code == 0
     return tmp_path / "dashboard" / "swr.duckdb"
 
 
 def public_views(db: Path) -> dict[str, list[str]]:
     """Every view of the database and its columns, as DuckDB itself lists them."""
-    with duckdb.connect(str(db), read_only=True) as con:
+    with reading(db) as con:
         names = [
             r[0]
             for r in con.execute(
@@ -47,7 +47,7 @@ def public_views(db: Path) -> dict[str, list[str]]:
 )
 def test_every_public_view_reflects_and_queries_through_sqlalchemy(copy: Path) -> None:
     views = public_views(copy)
-    with duckdb.connect(str(copy), read_only=True) as con:
+    with reading(copy) as con:
         expected = con.execute("SELECT total_size FROM warehouse_totals").fetchall()[0][0]
     assert {"repo_summary", "tag_changes", "warehouse_totals", "repo_pulls"} <= set(views)
     engine = sa.create_engine(f"duckdb:///{copy}", connect_args={"read_only": True})

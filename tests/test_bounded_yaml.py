@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from etl.bounded_yaml import MAX_DEPTH, MAX_NODES, load_bounded
-from tests.conftest import time_limit
+from tests.commands import time_limit
 
 
 def nested(levels: int) -> str:

@@ -25,11 +25,9 @@ from typing import Any
 import click
 import duckdb
 import pytest
-import yaml
 from aiohttp import web
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from etl.cli import cli
 from etl.cli.cleanup import cleanup
 from etl.config_file import load_config
 from etl.failpoints import ENV
@@ -39,14 +37,14 @@ from etl.fakeswr.server import InThread, make_app, start_app, stop
 from etl.fakeswr.state import STATE
 from etl.job import run_sync
 from etl.run.start import output_lock
-from tests.conftest import (
-    docs_sql,
-    expected_rows,
-    parse_time,
-    query,
-    stored_rows,
-    write_config,
-)
+from tests import configs
+from tests.commands import invoke
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows, parse_time
+from tests.stored import docs_sql, query, reading, stored_rows
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 Key = tuple[str, str, str]  # namespace, repository, tag
 NOW = datetime.now(UTC)
@@ -83,7 +81,7 @@ class World:
         """Run `swr-etl COMMAND… -c CONFIG` (the options after the config)."""
         words = [w for w in command if not w.startswith("-")][:2]
         rest = list(command[len(words) :])
-        return CliRunner().invoke(cli, [*words, "-c", str(self.config), *rest])
+        return invoke(*words, "-c", str(self.config), *rest)
 
     def plan(self, *rule: str) -> tuple[Path, dict[str, Any]]:
         out = self.directory / "plan.json"
@@ -93,14 +91,12 @@ class World:
 
     def apply(self, plan: Path, *extra: str) -> Result:
         limit = [] if "--max-deletions" in extra else ["--max-deletions", "1000"]
-        return CliRunner().invoke(
-            cli, ["cleanup", "apply", "-c", str(self.config), str(plan), "--yes", *limit, *extra]
+        return invoke(
+            "cleanup", "apply", "-c", str(self.config), str(plan), "--yes", *limit, *extra
         )
 
     def dry_run(self, plan: Path, *extra: str) -> Result:
-        return CliRunner().invoke(
-            cli, ["cleanup", "apply", "-c", str(self.config), str(plan), *extra]
-        )
+        return invoke("cleanup", "apply", "-c", str(self.config), str(plan), *extra)
 
     def tags(self) -> dict[Key, str]:
         """Every tag the registry holds now, with its digest."""
@@ -135,13 +131,15 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     directory = tmp_path_factory.mktemp("synced")
     env = pytest.MonkeyPatch()
     with ServerThread(copy.deepcopy(registry)) as fake:
-        config = write_config(directory, fake, list(registry.repositories), env=env)
+        config = configs.write_config(directory, fake, list(registry.repositories), env=env)
         assert run_sync(load_config(config)).exit_code == 0
     yield Synced(registry, directory)
     env.undo()
 
 
-def world_of(synced: Synced, tmp_path: Path, fake: FakeSwr, **crawl: Any) -> World:
+def world_of(
+    write_config: WriteConfig, synced: Synced, tmp_path: Path, fake: FakeSwr, **crawl: Any
+) -> World:
     """The synced outputs, copied for one test, with a config that reaches `fake`."""
     shutil.copytree(synced.directory, tmp_path, dirs_exist_ok=True)
     config = write_config(tmp_path, fake, list(synced.registry.repositories), **crawl)
@@ -149,9 +147,9 @@ def world_of(synced: Synced, tmp_path: Path, fake: FakeSwr, **crawl: Any) -> Wor
 
 
 @pytest.fixture
-def world(tmp_path: Path, synced: Synced) -> Iterator[World]:
+def world(write_config: WriteConfig, tmp_path: Path, synced: Synced) -> Iterator[World]:
     with ServerThread(copy.deepcopy(synced.registry)) as fake:
-        yield world_of(synced, tmp_path, fake)
+        yield world_of(write_config, synced, tmp_path, fake)
 
 
 def images_of(plan: dict[str, Any], count: int) -> dict[str, Any]:
@@ -238,7 +236,7 @@ def test_a_plan_equals_the_rule_computed_from_the_registry(
 def test_the_dashboard_names_the_plan_that_frees_what_it_shows(world: World) -> None:
     from etl.present.dashboard import render_dashboard
 
-    with duckdb.connect(str(world.db), read_only=True) as con:
+    with reading(world.db) as con:
         page = render_dashboard(con)
         reclaimable = dict(
             ((ns, repo), int(size))
@@ -283,11 +281,11 @@ def test_every_planned_tag_goes_and_no_other(world: World) -> None:
 
 
 def test_a_region_without_v3_reads_its_tags_from_the_v2_list(
-    tmp_path: Path, synced: Synced
+    write_config: WriteConfig, tmp_path: Path, synced: Synced
 ) -> None:
     options = Options(api="v2")
     with serving(copy.deepcopy(synced.registry), options=options) as fake:
-        world = world_of(synced, tmp_path, fake)
+        world = world_of(write_config, synced, tmp_path, fake)
         path, plan = world.plan("365d")
         result = world.apply(path)
         assert result.exit_code == 0, result.output
@@ -369,9 +367,8 @@ def test_a_stale_foreign_or_large_plan_is_refused_before_any_request(
         plan["computed_at"] = (datetime.now(UTC) + edit["computed_at"]).isoformat()
         path.write_text(json.dumps(plan))
     if "endpoint" in edit:
-        data = yaml.safe_load(world.config.read_text())
-        data["endpoints"][0]["name"] = edit["endpoint"]
-        world.config.write_text(yaml.safe_dump(data))
+        with editing(world.config) as data:
+            data["endpoints"][0]["name"] = edit["endpoint"]
     before = world.tags()
     result = world.apply(path, *options)
     assert result.exit_code == 2
@@ -654,11 +651,17 @@ HTML = b"<html><body>Proxy login required</body></html>"
     ],
 )
 def test_a_delete_answered_badly_fails_its_tag_and_says_so(
-    tmp_path: Path, synced: Synced, status: int, body: bytes, kind: str, says: str
+    write_config: WriteConfig,
+    tmp_path: Path,
+    synced: Synced,
+    status: int,
+    body: bytes,
+    kind: str,
+    says: str,
 ) -> None:
     registry = copy.deepcopy(synced.registry)
     with serving(registry, hostile_deletes(status, body, kind)) as fake:
-        world = world_of(synced, tmp_path, fake, max_attempts=2)
+        world = world_of(write_config, synced, tmp_path, fake, max_attempts=2)
         path, plan = world.plan("365d")
         plan = images_of(plan, 1)
         path.write_text(json.dumps(plan))
@@ -678,11 +681,11 @@ def test_a_delete_answered_badly_fails_its_tag_and_says_so(
 
 
 def test_a_delete_whose_answer_is_lost_is_deleted_when_the_list_read_after_lacks_it(
-    tmp_path: Path, synced: Synced
+    write_config: WriteConfig, tmp_path: Path, synced: Synced
 ) -> None:
     options = Options()
     with serving(copy.deepcopy(synced.registry), options=options) as fake:
-        world = world_of(synced, tmp_path, fake)
+        world = world_of(write_config, synced, tmp_path, fake)
         path, plan = world.plan("365d")
         plan = images_of(plan, 2)
         path.write_text(json.dumps(plan))
@@ -705,7 +708,7 @@ def test_the_documented_audit_query_answers_after_an_apply(world: World) -> None
 def test_every_cleanup_command_has_help(name: str) -> None:
     command = cleanup.commands[name]
     assert command.help and len(command.help) > 20
-    assert CliRunner().invoke(cli, ["cleanup", name, "--help"]).exit_code == 0
+    assert invoke("cleanup", name, "--help").exit_code == 0
     for param in command.params:
         if isinstance(param, click.Option) and param.name != "help":
             assert param.help, f"cleanup {name} {param.opts} has no help text"
@@ -766,11 +769,11 @@ def image_pushed_after_first_list(when: dict[str, Any]) -> Any:
 
 
 def test_a_tag_pushed_onto_a_planned_image_during_the_apply_is_kept_with_it(
-    tmp_path: Path, synced: Synced
+    write_config: WriteConfig, tmp_path: Path, synced: Synced
 ) -> None:
     when: dict[str, Any] = {}
     with serving(copy.deepcopy(synced.registry), image_pushed_after_first_list(when)) as fake:
-        world = world_of(synced, tmp_path, fake)
+        world = world_of(write_config, synced, tmp_path, fake)
         path, plan = world.plan("365d")
         by_repository: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for t in sorted(plan["tags"], key=lambda t: t["tag"]):
@@ -801,11 +804,11 @@ def slow_lists(seconds: float) -> Any:
 
 
 def test_a_delete_never_follows_a_read_slower_than_its_window(
-    tmp_path: Path, synced: Synced, monkeypatch: pytest.MonkeyPatch
+    write_config: WriteConfig, tmp_path: Path, synced: Synced, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("etl.run.cleanup_deletes.READ_TO_DELETE_S", 0.05)
     with serving(copy.deepcopy(synced.registry), slow_lists(0.1)) as fake:
-        world = world_of(synced, tmp_path, fake)
+        world = world_of(write_config, synced, tmp_path, fake)
         path, plan = world.plan("365d")
         path.write_text(json.dumps(images_of(plan, 3)))
         before = world.tags()
@@ -817,7 +820,7 @@ def test_a_delete_never_follows_a_read_slower_than_its_window(
 
 
 def test_a_tag_the_filtered_read_misses_is_still_deleted_not_called_gone(
-    tmp_path: Path, synced: Synced
+    write_config: WriteConfig, tmp_path: Path, synced: Synced
 ) -> None:
     @web.middleware
     async def filter_finds_nothing(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -826,7 +829,7 @@ def test_a_tag_the_filtered_read_misses_is_still_deleted_not_called_gone(
         return await handler(request)
 
     with serving(copy.deepcopy(synced.registry), filter_finds_nothing) as fake:
-        world = world_of(synced, tmp_path, fake)
+        world = world_of(write_config, synced, tmp_path, fake)
         path, plan = world.plan("365d")
         result = world.apply(path)
     assert result.exit_code == 0, result.output
@@ -866,10 +869,10 @@ def deletes_that_delete_nothing(
 
 
 def test_a_delete_answered_204_that_removed_nothing_is_failed_not_deleted(
-    tmp_path: Path, synced: Synced
+    write_config: WriteConfig, tmp_path: Path, synced: Synced
 ) -> None:
     with serving(copy.deepcopy(synced.registry), deletes_that_delete_nothing()) as fake:
-        world = world_of(synced, tmp_path, fake)
+        world = world_of(write_config, synced, tmp_path, fake)
         path, plan = world.plan("365d")
         before = world.tags()
         result = world.apply(path)
@@ -879,13 +882,13 @@ def test_a_delete_answered_204_that_removed_nothing_is_failed_not_deleted(
 
 
 def test_the_removal_guard_expects_no_removal_a_later_sync_saw_undone(
-    tmp_path: Path, synced: Synced
+    write_config: WriteConfig, tmp_path: Path, synced: Synced
 ) -> None:
     hidden: set[str] = set()
     empty = {"lists": False}
     registry = copy.deepcopy(synced.registry)
     with serving(registry, deletes_that_delete_nothing(hidden, empty)) as fake:
-        world = world_of(synced, tmp_path, fake)
+        world = world_of(write_config, synced, tmp_path, fake)
         path, plan = world.plan("365d")
         result = world.apply(path)
         assert result.exit_code == 0, result.output  # the lying lists confirmed every delete
@@ -958,9 +961,8 @@ def test_a_plan_is_never_written_over_what_is_not_a_regular_file(
     ],
 )
 def test_a_plan_path_without_a_place_is_one_line(world: World, given: str, says: str) -> None:
-    result = CliRunner().invoke(
-        cli,
-        ["cleanup", "plan", "-c", str(world.config), "--older-than", "365d", "--out", given],
+    result = invoke(
+        "cleanup", "plan", "-c", str(world.config), "--older-than", "365d", "--out", given
     )
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and says in result.stderr
@@ -1075,7 +1077,7 @@ def test_an_image_freed_by_a_sibling_is_recorded_once_where_it_went(world: World
 
 
 def test_only_an_attempt_that_removed_its_tag_is_linked_to_the_sync_that_saw_it_go(
-    tmp_path: Path, synced: Synced
+    write_config: WriteConfig, tmp_path: Path, synced: Synced
 ) -> None:
     failing = {"deletes": True}
 
@@ -1086,7 +1088,7 @@ def test_only_an_attempt_that_removed_its_tag_is_linked_to_the_sync_that_saw_it_
         return await handler(request)
 
     with serving(copy.deepcopy(synced.registry), fail_then_work) as fake:
-        world = world_of(synced, tmp_path, fake, max_attempts=1)
+        world = world_of(write_config, synced, tmp_path, fake, max_attempts=1)
         path, plan = world.plan("365d")
         path.write_text(json.dumps(images_of(plan, 2)))
         assert world.apply(path).exit_code == 5
@@ -1101,6 +1103,7 @@ def test_only_an_attempt_that_removed_its_tag_is_linked_to_the_sync_that_saw_it_
 
 
 def test_a_tag_outside_the_registrys_grammar_is_never_planned_nor_its_image(
+    write_config: WriteConfig,
     tmp_path: Path,
 ) -> None:
     registry = generate_registry(repos=2, seed=5, now=NOW)
@@ -1201,7 +1204,11 @@ def test_sigterm_at_any_step_of_an_apply_leaves_its_record_and_one_line(
     ],
 )
 def test_a_signal_during_a_hung_delete_records_it_in_flight(
-    tmp_path: Path, synced: Synced, signals: list[signal.Signals], code: int
+    write_config: WriteConfig,
+    tmp_path: Path,
+    synced: Synced,
+    signals: list[signal.Signals],
+    code: int,
 ) -> None:
     arrived = threading.Event()
 
@@ -1214,7 +1221,7 @@ def test_a_signal_during_a_hung_delete_records_it_in_flight(
         return web.Response(status=204)
 
     with serving(copy.deepcopy(synced.registry), hang) as fake:
-        world = world_of(synced, tmp_path, fake)
+        world = world_of(write_config, synced, tmp_path, fake)
         path, plan = world.plan("365d")
         process = apply_process(world, path)
         assert arrived.wait(60)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry
-from tests.conftest import time_limit, write_config
+from tests.commands import invoke, time_limit
+from tests.configs import WriteConfig
 
 COMMANDS = sorted(cli.commands)
 
@@ -20,7 +20,7 @@ COMMANDS = sorted(cli.commands)
 def test_every_command_has_help(name: str) -> None:
     command = cli.commands[name]
     assert command.help and len(command.help) > 20
-    result = CliRunner().invoke(cli, [name, "--help"])
+    result = invoke(name, "--help")
     assert result.exit_code == 0
     for param in command.params:
         if isinstance(param, click.Option) and param.name != "help":
@@ -28,16 +28,16 @@ def test_every_command_has_help(name: str) -> None:
 
 
 def test_version() -> None:
-    result = CliRunner().invoke(cli, ["--version"])
+    result = invoke("--version")
     assert result.exit_code == 0 and "swr-etl" in result.output
 
 
 def test_plan_checks_credentials_and_writes_nothing(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     keys = list(small_registry.repositories)[:2]
     path = write_config(tmp_path, served, keys)
-    result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    result = invoke("plan", "-c", str(path))
     assert result.exit_code == 0, result.output
     assert "credentials accepted" in result.output
     assert f"{keys[1][0]}/{keys[1][1]}" in result.output
@@ -47,17 +47,17 @@ def test_plan_checks_credentials_and_writes_nothing(
 
 
 def test_plan_reports_refused_credentials(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories)[:1])
     served.credentials.token = "rotated"
-    result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    result = invoke("plan", "-c", str(path))
     assert result.exit_code == 1
     assert "FAILED" in result.output and "APIGW.0301" in result.output
 
 
 def test_demo_leaves_a_config_lake_and_database(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path), "--repos", "20"])
+    result = invoke("demo", "--dir", str(tmp_path), "--repos", "20")
     assert result.exit_code == 0, result.output
     assert result.output.count("\nrun ") == 2
     for heading in (
@@ -75,7 +75,7 @@ def test_demo_leaves_a_config_lake_and_database(tmp_path: Path) -> None:
 def test_demo_refuses_a_folder_holding_files_it_did_not_create(tmp_path: Path) -> None:
     (tmp_path / "swr.duckdb").write_text("someone's real database")
     (tmp_path / "config.yaml").write_text("endpoints: []\n")
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path), "--repos", "20"])
+    result = invoke("demo", "--dir", str(tmp_path), "--repos", "20")
     assert result.exit_code == 2, result.output
     assert "holds files the demo did not create" in result.output
     assert result.output.count("\n") == 1
@@ -85,11 +85,15 @@ def test_demo_refuses_a_folder_holding_files_it_did_not_create(tmp_path: Path) -
 
 @pytest.mark.parametrize("command", ["report", "diff", "query", "dashboard"])
 def test_a_reader_before_the_first_sync_is_a_usage_error(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, command: str
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    command: str,
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories)[:1])
     args = [command, "-c", str(path), *(["SELECT 1"] if command == "query" else [])]
-    result = CliRunner().invoke(cli, args)
+    result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: no database at ") and result.output.count("\n") == 1
 
@@ -107,7 +111,7 @@ def test_fake_server_that_cannot_listen_is_one_line_exit_2(host: str, says: str)
         taken.listen()
         port = taken.getsockname()[1]
         with time_limit(30):  # one that listened would serve until interrupted
-            result = CliRunner().invoke(cli, ["fake-server", "--host", host, "--port", str(port)])
+            result = invoke("fake-server", "--host", host, "--port", str(port))
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: fake-server cannot listen on {host}:{port}: ")
     assert says in result.output and result.output.count("\n") == 1

@@ -17,7 +17,7 @@ from typing import Any
 import click
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from etl.cli import cli
 from etl.cli.thin import duration
@@ -25,7 +25,8 @@ from etl.errors import ConfigError, StorageError
 from etl.fakeswr import FakeSwr, Registry
 from etl.redact import remember_secrets
 from etl.store import warehouse
-from tests.conftest import time_limit, write_config
+from tests.commands import invoke, time_limit
+from tests.configs import WriteConfig
 
 
 def leaves(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
@@ -57,10 +58,6 @@ def never_hangs() -> Iterator[None]:
     """A regression that makes a command wait (a server that serves, a FIFO) fails the test."""
     with time_limit(60):
         yield
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), prog_name="swr-etl")
 
 
 def args_of(command: str, config: Path) -> list[str]:
@@ -153,7 +150,11 @@ def test_a_config_file_an_operator_got_wrong_is_one_line_exit_2_and_writes_nothi
 
 @pytest.mark.parametrize("command", WITH_CONFIG)
 def test_garbage_in_the_duckdb_file_is_one_line_exit_4_and_the_file_is_kept(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, command: str
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    command: str,
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories)[:2])
     garbage = bytes(range(256)) * 64
@@ -207,6 +208,7 @@ def a_sqlite_database(path: Path) -> None:
 )
 @pytest.mark.parametrize("command", ["sync", "load", "rebuild"])
 def test_a_database_file_of_another_tool_is_one_line_exit_4_for_writers_and_kept_byte_for_byte(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -330,7 +332,11 @@ def test_sync_v_shows_a_bugs_traceback_too(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_a_bug_during_a_run_is_exit_70_and_commits_nothing(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, monkeypatch: pytest.MonkeyPatch
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories)[:4])
     monkeypatch.setattr("etl.run.sync.settle", raising(ZeroDivisionError("division by zero")))

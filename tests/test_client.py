@@ -17,7 +17,8 @@ from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, generate_registry
 from etl.results import RequestStats
 from etl.swr.client import RetryPolicy, SwrClient, TokenBucket
 from etl.swr.lists import tag_list
-from tests.conftest import all_tags, client_for, expected_tags, serve
+from tests.api import all_tags, client_for, serve
+from tests.registries import expected_tags
 
 
 @pytest.mark.parametrize("auth", ["token", "password", "aksk"])

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config import AkSkAuthConfig, Config, TokenAuthConfig
 from etl.config_file import load_config
 from etl.errors import ConfigError
 from etl.fakeswr import FakeSwr, Registry
 from etl.job import run_sync
-from tests.configs import BAD, GOOD, TOKEN_AUTH
-from tests.conftest import write_config
+from tests.commands import invoke
+from tests.configs import BAD, GOOD, TOKEN_AUTH, WriteConfig, editing
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -112,14 +110,14 @@ def test_bad_configs_are_one_line_errors(
 
 
 def test_a_missing_config_file_is_one_line(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["sync", "-c", str(tmp_path / "nope.yaml")])
+    result = invoke("sync", "-c", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 2
     assert "cannot read config" in result.output and result.output.count("\n") == 1
 
 
 def test_a_bad_config_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace("${SWR_TOKEN}", "${NOT_SET_ANYWHERE}"))
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path)])
+    result = invoke("sync", "-c", str(path))
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and "NOT_SET_ANYWHERE" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
@@ -147,7 +145,7 @@ def test_output_and_token_file_problems_exit_2_before_any_write(
         (tmp_path / "data" / "lake").write_text("")
     path = write(tmp_path, yaml.safe_dump(data))
     before = sorted(str(p) for p in tmp_path.rglob("*"))
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path)])
+    result = invoke("sync", "-c", str(path))
     assert result.exit_code == 2, result.output
     assert f": {key}: " in result.output
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
@@ -155,28 +153,29 @@ def test_output_and_token_file_problems_exit_2_before_any_write(
 
 @pytest.mark.parametrize("auth", ["password", "aksk"])
 def test_every_secret_can_come_from_a_file_as_a_secret_mount_gives_it(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, auth: str
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry, auth: str
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories)[:2], auth)
-    data = yaml.safe_load(path.read_text())
-    creds, given = served.credentials, data["endpoints"][0]["auth"]
-    files = {"password": creds.password} if auth == "password" else {"ak": creds.ak, "sk": creds.sk}
-    for key, value in files.items():
-        (tmp_path / "secrets").mkdir(exist_ok=True)
-        (tmp_path / "secrets" / key).write_text(value + "\n")
-        del given[key]
-        given[f"{key}_file"] = f"secrets/{key}"
-    assert run_sync(load_config(path)).exit_code == 0
-    # The object store's keys too (checked by loading: moto's tests use the environment).
-    local = dict(data["output"])
-    data["output"] = {
-        **local,
-        "lake": "s3://bucket/lake",
-        "s3": {"access_key_file": "secrets/s3-ak", "secret_key_file": "secrets/s3-sk"},
-    }
-    (tmp_path / "secrets" / "s3-ak").write_text("AKIAEXAMPLE0001")
-    (tmp_path / "secrets" / "s3-sk").write_text("s3-secret-from-a-file")
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        creds, given = served.credentials, data["endpoints"][0]["auth"]
+        files = (
+            {"password": creds.password} if auth == "password" else {"ak": creds.ak, "sk": creds.sk}
+        )
+        for key, value in files.items():
+            (tmp_path / "secrets").mkdir(exist_ok=True)
+            (tmp_path / "secrets" / key).write_text(value + "\n")
+            del given[key]
+            given[f"{key}_file"] = f"secrets/{key}"
+        assert run_sync(load_config(path)).exit_code == 0
+        # The object store's keys too (checked by loading: moto's tests use the environment).
+        local = dict(data["output"])
+        data["output"] = {
+            **local,
+            "lake": "s3://bucket/lake",
+            "s3": {"access_key_file": "secrets/s3-ak", "secret_key_file": "secrets/s3-sk"},
+        }
+        (tmp_path / "secrets" / "s3-ak").write_text("AKIAEXAMPLE0001")
+        (tmp_path / "secrets" / "s3-sk").write_text("s3-secret-from-a-file")
     config = load_config(path)
     assert config.output.s3 is not None and config.output.s3.secret_key is not None
     assert config.output.s3.secret_key.get_secret_value() == "s3-secret-from-a-file"

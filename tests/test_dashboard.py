@@ -14,16 +14,15 @@ from typing import Any
 import duckdb
 import orjson
 import pytest
-import yaml
-from click.testing import CliRunner
 from PIL import Image
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.demo import run_demo
 from etl.fakeswr import FakeSwr, Registry, ServerThread
 from etl.job import run_sync
-from tests.conftest import write_config
+from tests.commands import invoke
+from tests.configs import WriteConfig, editing
+from tests.stored import reading
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -107,7 +106,7 @@ def test_the_dashboard_renders_in_a_real_browser_with_no_network(
         "return Object.fromEntries(Array.from(document.querySelectorAll('[data-metric]'))"
         ".map(m => [m.dataset.metric, m.dataset.value]))"
     )
-    with duckdb.connect(str(demo / "swr.duckdb"), read_only=True) as con:
+    with reading(demo / "swr.duckdb") as con:
         totals = con.execute(
             "SELECT repositories, tags, total_size, unique_size FROM warehouse_totals"
         ).fetchall()[0]
@@ -127,12 +126,11 @@ def test_the_dashboard_renders_in_a_real_browser_with_no_network(
 
 
 def test_output_dashboard_is_rewritten_atomically_by_each_sync(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories)[:5])
-    data = yaml.safe_load(path.read_text())
-    data["output"]["dashboard"] = "./site/swr.html"
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["output"]["dashboard"] = "./site/swr.html"
     page = tmp_path / "site" / "swr.html"
     assert run_sync(load_config(path)).exit_code == 0
     first = page.read_text()
@@ -143,16 +141,14 @@ def test_output_dashboard_is_rewritten_atomically_by_each_sync(
 
 def test_the_dashboard_command_writes_where_asked(demo: Path, tmp_path: Path) -> None:
     out = tmp_path / "elsewhere.html"
-    result = CliRunner().invoke(
-        cli, ["dashboard", "-c", str(demo / "config.yaml"), "--out", str(out)]
-    )
+    result = invoke("dashboard", "-c", str(demo / "config.yaml"), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote {out}\n"
     assert out.stat().st_size > 1_000_000  # Plotly's script is inlined
 
 
 def test_registry_text_in_the_dashboard_is_text_never_a_link_or_a_style(
-    tmp_path: Path, browser: Any, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, browser: Any, small_registry: Registry
 ) -> None:
     planted = '<a href="http://example.invalid/x">click</a><b style="color:red">bold</b>'
     registry = copy.deepcopy(small_registry)
@@ -160,9 +156,8 @@ def test_registry_text_in_the_dashboard_is_text_never_a_link_or_a_style(
     largest.tag = planted
     with ServerThread(registry) as server:
         path = write_config(tmp_path, server, list(registry.repositories))
-        data = yaml.safe_load(path.read_text())
-        data["output"]["dashboard"] = "./dashboard.html"
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["output"]["dashboard"] = "./dashboard.html"
         assert run_sync(load_config(path)).exit_code == 0
     browser.get((tmp_path / "dashboard.html").as_uri())
     charts_drawn(browser)
@@ -254,7 +249,7 @@ def other_unique_and_layers(con: duckdb.DuckDBPyConnection, shown: set[str]) -> 
 
 
 def test_every_top_n_says_n_of_m_and_its_other_row_holds_the_rest(demo: Path, page: Any) -> None:
-    with duckdb.connect(str(demo / "swr.duckdb"), read_only=True) as con:
+    with reading(demo / "swr.duckdb") as con:
         counts = con.execute(
             "SELECT (SELECT count(*) FROM namespace_summary WHERE level = 'namespace'), "
             "(SELECT count(*) FROM repo_summary), "
@@ -293,9 +288,7 @@ def test_the_cleanup_table_is_what_its_query_on_the_page_returns(demo: Path, pag
         "return Array.from(document.querySelectorAll('p.reproduce code'))[0].textContent"
     )
     sql_text = query.split('"')[1]  # swr-etl query -c config.yaml "SELECT …"
-    result = CliRunner().invoke(
-        cli, ["query", "-c", str(demo / "config.yaml"), "--format", "json", sql_text]
-    )
+    result = invoke("query", "-c", str(demo / "config.yaml"), "--format", "json", sql_text)
     assert result.exit_code == 0, result.output
     answer = orjson.loads(result.output)
     rows = answer["rows"] if isinstance(answer, dict) else answer
@@ -323,7 +316,7 @@ def test_health_growth_and_pull_rates_match_the_views(demo: Path, page: Any) -> 
             strict=True,
         )
     )
-    with duckdb.connect(str(demo / "swr.duckdb"), read_only=True) as con:
+    with reading(demo / "swr.duckdb") as con:
         last = con.execute(
             "SELECT run_id, status, targets, failed, seq FROM runs ORDER BY seq DESC LIMIT 1"
         ).fetchall()[0]
@@ -348,20 +341,19 @@ def test_health_growth_and_pull_rates_match_the_views(demo: Path, page: Any) -> 
 
 
 def test_a_failed_target_shows_in_the_health_section_with_what_the_api_said(
-    tmp_path: Path, browser: Any, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, browser: Any, small_registry: Registry
 ) -> None:
     keys = list(small_registry.repositories)[:6]
     with ServerThread(small_registry) as server:
         server.options.broken_repositories = {keys[0]}
         path = write_config(tmp_path, server, keys)
-        data = yaml.safe_load(path.read_text())
-        data["output"]["dashboard"] = "./dashboard.html"
-        data["crawl"]["max_attempts"] = 1
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["output"]["dashboard"] = "./dashboard.html"
+            data["crawl"]["max_attempts"] = 1
         assert run_sync(load_config(path)).exit_code == 1
     browser.get((tmp_path / "dashboard.html").as_uri())
     charts_drawn(browser)
-    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+    with reading(tmp_path / "swr.duckdb") as con:
         failed = con.execute(
             "SELECT endpoint || ':' || namespace || '/' || repository, http_status, error_code, "
             "request_id FROM target_runs WHERE status = 'failed'"

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 import yaml
 
@@ -31,6 +30,7 @@ from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry
 from tests.pushgateway import Pushgateway
 from tests.s3 import REGION, moto_server
+from tests.stored import reading
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -362,7 +362,7 @@ def test_the_containers_install_and_entrypoint_steps_sync_with_the_cronjobs_conf
         lake = s3.keys("swr-analytics", "lake/")
     gateway.close()
     assert done.returncode == 0, done.stderr[-3000:]
-    with duckdb.connect(paths("/var/lib/swr-etl/swr.duckdb"), read_only=True) as con:
+    with reading(paths("/var/lib/swr-etl/swr.duckdb")) as con:
         tags = con.execute("SELECT count(*) FROM tags_current").fetchall()[0][0]
     assert tags == sum(len(r.tags) for r in registry.repositories.values())
     assert any(key.startswith("lake/tag_snapshots/") for key in lake)

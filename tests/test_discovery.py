@@ -12,15 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
 import etl.run.start
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
-from tests.conftest import discovering, expected_rows, parse_time, query, stored_rows
+from tests import configs
+from tests.commands import invoke, sync
+from tests.configs import Discovering, editing
+from tests.registries import expected_rows, parse_time
+from tests.stored import query, stored_rows
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 REGISTRY = generate_registry(repos=60, seed=11)  # three organizations of twenty
 
@@ -35,7 +39,7 @@ def server() -> Iterator[FakeSwr]:
 
 
 def test_every_organization_and_repository_is_found_over_several_pages(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     path = discovering(tmp_path, server, EVERYTHING, page_size=7)  # 3 pages per organization
     outcome = run_sync(load_config(path))
@@ -113,7 +117,7 @@ def selected(targets: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[str, 
     ],
 )
 def test_patterns_and_excludes_select_exactly_what_they_say(
-    tmp_path: Path, server: FakeSwr, targets: list[dict[str, Any]]
+    discovering: Discovering, tmp_path: Path, server: FakeSwr, targets: list[dict[str, Any]]
 ) -> None:
     outcome = run_sync(load_config(discovering(tmp_path, server, targets)))
     assert outcome.exit_code == 0
@@ -126,7 +130,7 @@ def test_patterns_and_excludes_select_exactly_what_they_say(
 
 
 def test_a_deleted_repository_is_not_found_and_a_new_one_is_crawled_in_the_same_run(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     path = discovering(tmp_path, server, EVERYTHING)
     assert run_sync(load_config(path)).exit_code == 0
@@ -156,7 +160,7 @@ def test_a_deleted_repository_is_not_found_and_a_new_one_is_crawled_in_the_same_
 
 
 def test_the_first_snapshot_of_a_literal_name_is_a_baseline_not_an_addition(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     path = discovering(tmp_path, server, [{"namespace": "platform", "repositories": ["api"]}])
     assert run_sync(load_config(path)).exit_code == 0
@@ -173,6 +177,7 @@ def test_the_first_snapshot_of_a_literal_name_is_a_baseline_not_an_addition(
     ],
 )
 def test_a_failed_discovery_closes_nothing_and_is_recorded_per_repository(
+    discovering: Discovering,
     tmp_path: Path,
     server: FakeSwr,
     broken: set[str],
@@ -184,9 +189,8 @@ def test_a_failed_discovery_closes_nothing_and_is_recorded_per_repository(
     tomorrow = next_day(REGISTRY, churn=0.1)
     server.serve(tomorrow)
     server.options.broken_lists = broken
-    data = yaml.safe_load(path.read_text())
-    data["crawl"]["max_attempts"] = 2
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["crawl"]["max_attempts"] = 2
     outcome = run_sync(load_config(path))
     assert outcome.exit_code == exit_code
     failed = {
@@ -226,7 +230,7 @@ def three_days(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     directory = tmp_path_factory.mktemp("pulls")
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with ServerThread(days[0]) as server, pytest.MonkeyPatch.context() as patch:
-        path = discovering(directory, server, EVERYTHING, env=patch)
+        path = configs.discovering(directory, server, EVERYTHING, env=patch)
         patch.setattr(etl.run.start, "datetime", Clock)
         for index, registry in enumerate(days):
             server.serve(registry)
@@ -304,12 +308,11 @@ def test_repo_summary_counts_pulls_of_the_last_week_only_when_observed_that_long
 
 
 def test_a_repository_recreated_with_a_lower_counter_starts_a_new_series(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     path = discovering(tmp_path, server, [{"namespace": "platform", "repositories": ["api"]}])
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["targets"][0]["discover_metadata"] = True
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["endpoints"][0]["targets"][0]["discover_metadata"] = True
     key = ("platform", "api")
     counts = [500, 10, 25]
     for count in counts:
@@ -325,14 +328,14 @@ def test_a_repository_recreated_with_a_lower_counter_starts_a_new_series(
 
 
 def test_plan_lists_what_discovery_resolved_and_writes_nothing(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     targets = [
         {"namespace": "data-*", "repositories": ["*"], "exclude": ["*/web*"]},
         {"namespace": "data-eng", "repositories": ["api", "gateway"], "tag": "v"},
     ]
     path = discovering(tmp_path, server, targets)
-    result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    result = invoke("plan", "-c", str(path))
     assert result.exit_code == 0, result.output
     chosen = selected(targets)
     assert (
@@ -349,7 +352,7 @@ def test_plan_lists_what_discovery_resolved_and_writes_nothing(
 
 
 def test_repositories_that_discovery_no_longer_finds_count_toward_the_removal_guard(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     path = discovering(tmp_path, server, EVERYTHING)
     assert run_sync(load_config(path)).exit_code == 0
@@ -362,11 +365,11 @@ def test_repositories_that_discovery_no_longer_finds_count_toward_the_removal_gu
 
 
 def test_a_discovery_that_fails_on_the_first_run_fails_the_run(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     server.options.broken_lists = {""}
     path = discovering(tmp_path, server, EVERYTHING, max_attempts=2)
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    result = sync(path)
     assert result.exit_code == 3, result.output  # nothing synced, and a list failed
     assert "discovery failed: local organizations: HTTP 500 SVCSTG.SWR.5000001" in result.output
     assert query(tmp_path / "swr.duckdb", "SELECT status FROM runs") == [("failed",)]

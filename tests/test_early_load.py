@@ -26,8 +26,13 @@ from etl.results import Key
 from etl.store import commits
 from etl.store.early import OpenVersions
 from etl.store.storage import local_store
-from tests.conftest import expected_rows, query, stored_rows, write_config
-from tests.test_lake import lake_state, states_by_run
+from tests import configs
+from tests.configs import WriteConfig
+from tests.registries import expected_rows
+from tests.stored import lake_state, query, states_by_run, stored_rows
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 # What a run leaves in the warehouse, but for its ids and clock readings.
 TABLES = {
@@ -80,7 +85,7 @@ def history(folder: Path, patch: pytest.MonkeyPatch) -> dict[str, list[tuple[Any
     repositories = sorted(registry.repositories)
     failing = repositories[2]
     with ServerThread(registry) as server:
-        path = write_config(
+        path = configs.write_config(
             folder, server, repositories, env=patch, page_size=20, requests_per_second=300
         )
         for index in range(6):
@@ -120,8 +125,9 @@ def test_a_history_versioned_while_crawling_equals_one_loaded_after_each_crawl(
         assert lake_state(tmp_path / "while" / "lake", run_id) == state, run_id
 
 
+@pytest.mark.slow  # a whole `swr-etl sync` process, killed after versioning
 def test_a_sync_killed_after_versioning_while_crawling_leaves_the_database_as_it_was(
-    tmp_path: Path, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, small_registry: Registry
 ) -> None:
     repositories = list(small_registry.repositories)[:8]
     with ServerThread(small_registry) as server:
@@ -173,6 +179,7 @@ def paged(small_registry: Registry) -> Iterator[ServerThread]:
     ],
 )
 def test_only_a_crawl_held_back_by_its_cap_versions_while_it_crawls(
+    write_config: WriteConfig,
     tmp_path: Path,
     paged: ServerThread,
     small_registry: Registry,

@@ -33,7 +33,7 @@ from etl.fakeswr.lists import repository_item
 from etl.fakeswr.registry import INT64_MAX, Repository
 from etl.swr.names import validate_namespace, validate_repository
 from etl.swr.wire import error_fields
-from tests.conftest import expected_row, parse_time
+from tests.registries import expected_row, parse_time
 
 
 @pytest.fixture

@@ -14,19 +14,22 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
 from etl.results import SyncOutcome
 from etl.store import queries, warehouse
-from tests.conftest import discovering, query
+from tests import configs
+from tests.commands import invoke
+from tests.configs import Discovering, editing
+from tests.stored import query, reading
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 REGISTRY = generate_registry(repos=60, seed=11)  # 20 images tagged in two repositories or more
 
@@ -51,7 +54,7 @@ class Runs:
     metrics: Path
 
     def cli(self, *args: str) -> Any:
-        return CliRunner().invoke(cli, [args[0], "-c", str(self.config), *args[1:]])
+        return invoke(args[0], "-c", str(self.config), *args[1:])
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +64,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     day2 = next_day(day1, churn=0.05, seed=4)
     with ServerThread(copy.deepcopy(REGISTRY)) as server, pytest.MonkeyPatch.context() as env:
         two = [{"namespace": ns, "repositories": ["*"]} for ns in ("platform", "data-eng")]
-        config = discovering(directory, server, two, env=env)
-        data = yaml.safe_load(config.read_text())
-        data["output"]["metrics"] = "./swr.prom"
-        config.write_text(yaml.safe_dump(data))
+        config = configs.discovering(directory, server, two, env=env)
+        with editing(config) as data:
+            data["output"]["metrics"] = "./swr.prom"
         outcomes = [run_sync(load_config(config))]
         server.serve(day1)
         outcomes.append(run_sync(load_config(config)))
@@ -205,7 +207,7 @@ def test_run_at_answers_in_utc_whatever_the_session_time_zone(tmp_path: Path, zo
                 "INSERT INTO runs (run_id, seq, started_at, status) VALUES ($r, $s, $t, 'ok')",
                 {"r": f"run-{seq}", "s": seq, "t": start},
             )
-    with duckdb.connect(str(db), read_only=True) as con:  # a notebook, in its own time zone
+    with reading(db) as con:  # a notebook, in its own time zone
         con.execute(f"SET TimeZone = '{zone}'")
         asked = {
             ref: con.execute("SELECT run_at($r)", {"r": ref}).fetchall()[0][0]
@@ -243,7 +245,9 @@ def test_query_passes_duckdbs_whole_message_through(runs: Runs) -> None:
     assert "LINE 1: SELECT * FROM repo_sumary" in result.output and "^" in result.output
 
 
-def test_repositories_and_did_not_sync_mean_one_thing_on_every_surface(tmp_path: Path) -> None:
+def test_repositories_and_did_not_sync_mean_one_thing_on_every_surface(
+    discovering: Discovering, tmp_path: Path
+) -> None:
     # Twelve repositories, one of them empty; then one is deleted (not_found: it synced, and
     # is gone) and one fails (it did not sync: what was known of it stands).
     registry = generate_registry(repos=12, seed=5)
@@ -262,9 +266,7 @@ def test_repositories_and_did_not_sync_mean_one_thing_on_every_surface(tmp_path:
     assert [o.run.failed for o in counted] == [0, 1]
     db = tmp_path / "swr.duckdb"
     assert [o.summary.current[0].repositories for o in counted] == [12, 11]
-    report = orjson.loads(
-        CliRunner().invoke(cli, ["report", "-c", str(config), "--format", "json"]).output
-    )
+    report = orjson.loads(invoke("report", "-c", str(config), "--format", "json").output)
     endpoint_row = "SELECT repositories FROM namespace_summary WHERE level = 'endpoint'"
     with warehouse.connect(db, read_only=True) as con:
         headline = con.execute(queries.sql("storage/headline")).fetchall()[0]

@@ -16,8 +16,8 @@ from etl.swr.auth import TokenAuth
 from etl.swr.client import RetryPolicy, SwrClient
 from etl.swr.lists import tag_list
 from etl.swr.pages import SnapshotContext, snapshot_batch
-from tests.conftest import serve
-from tests.reliability.conftest import Script, hostile_app
+from tests.api import serve
+from tests.reliability.hostile import Script, hostile_app
 from tests.reliability.test_hostile import CASES
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 12, 3, tzinfo=UTC), "ep", "ns", "hostile")

@@ -12,16 +12,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
-from click.testing import CliRunner, Result
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, ServerThread, generate_registry
 from etl.job import run_sync
 from etl.run.identity import id_file
-from tests.conftest import discovering, expected_rows, query, stored_rows, time_limit
-from tests.test_scope import changes, only
+from tests.commands import invoke, time_limit
+from tests.configs import Discovering, editing
+from tests.registries import expected_rows, only
+from tests.stored import changes, query, stored_rows
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 REGISTRY = generate_registry(repos=12, seed=7)
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
@@ -42,7 +44,7 @@ def lose_the_volume(folder: Path) -> None:
 
 def rebuilt(folder: Path, config: Path) -> None:
     lose_the_volume(folder)
-    result = CliRunner().invoke(cli, ["rebuild", "-c", str(config)])
+    result = invoke("rebuild", "-c", str(config))
     assert result.exit_code == 0, result.output
 
 
@@ -54,7 +56,7 @@ RECOVERIES = [
 
 @pytest.mark.parametrize("recover", RECOVERIES)
 def test_what_the_config_no_longer_selects_leaves_after_the_database_file_was_lost(
-    tmp_path: Path, server: FakeSwr, recover: Callable[[Path, Path], None]
+    discovering: Discovering, tmp_path: Path, server: FakeSwr, recover: Callable[[Path, Path], None]
 ) -> None:
     config = discovering(tmp_path, server, EVERYTHING)
     assert run_sync(load_config(config)).exit_code == 0
@@ -81,7 +83,7 @@ def test_what_the_config_no_longer_selects_leaves_after_the_database_file_was_lo
 
 
 def test_a_writer_of_the_same_name_on_other_endpoints_is_another_writer(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     lake = tmp_path / "shared-lake"
     configs = []
@@ -89,10 +91,9 @@ def test_a_writer_of_the_same_name_on_other_endpoints_is_another_writer(
         folder = tmp_path / side
         folder.mkdir()
         path = discovering(folder, server, EVERYTHING)
-        data = yaml.safe_load(path.read_text())
-        data["endpoints"][0]["name"] = side
-        data["output"]["lake"] = str(lake)
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["endpoints"][0]["name"] = side
+            data["output"]["lake"] = str(lake)
         configs.append(path)
     for path in configs:
         assert run_sync(load_config(path)).exit_code == 0
@@ -107,11 +108,6 @@ def test_a_writer_of_the_same_name_on_other_endpoints_is_another_writer(
     assert both == [(2 * sum(len(r.tags) for r in REGISTRY.repositories.values()),)]
 
 
-def invoke(*args: str) -> Result:
-    with time_limit(60):  # a FIFO read as the id would wait for a writer forever
-        return CliRunner().invoke(cli, list(args))
-
-
 @pytest.mark.parametrize(
     "make, said",
     [
@@ -121,14 +117,20 @@ def invoke(*args: str) -> Result:
 )
 @pytest.mark.parametrize("command", ["sync", "plan", "load"])
 def test_a_writer_id_that_is_no_file_is_one_line_exit_4_naming_it(
-    tmp_path: Path, server: FakeSwr, make: Callable[[Path], None], said: str, command: str
+    discovering: Discovering,
+    tmp_path: Path,
+    server: FakeSwr,
+    make: Callable[[Path], None],
+    said: str,
+    command: str,
 ) -> None:
     config = discovering(tmp_path, server, EVERYTHING)
     assert run_sync(load_config(config)).exit_code == 0
     kept = id_file(tmp_path / "swr.duckdb")
     kept.unlink()
     make(kept)
-    result = invoke(command, "-c", str(config))
+    with time_limit(60):  # a FIFO read as the id would wait for a writer forever
+        result = invoke(command, "-c", str(config))
     assert result.exit_code == 4, result.output
     assert result.output == f"error: cannot use the writer's identity {kept}: it {said}\n"
 
@@ -142,7 +144,11 @@ def test_a_writer_id_that_is_no_file_is_one_line_exit_4_naming_it(
     ],
 )
 def test_a_damaged_writer_id_is_said_to_be_replaced_and_is(
-    tmp_path: Path, server: FakeSwr, garbage: bytes, caplog: pytest.LogCaptureFixture
+    discovering: Discovering,
+    tmp_path: Path,
+    server: FakeSwr,
+    garbage: bytes,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     config = discovering(tmp_path, server, EVERYTHING)
     assert run_sync(load_config(config)).exit_code == 0

@@ -8,23 +8,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from click.testing import CliRunner
 
 import etl.run.start
 from etl import schemas
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry, next_day
 from etl.job import run_sync
 from etl.store import commits, lake
 from etl.store.storage import local_store
 from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns
-from tests.conftest import discovering, docs_sql, query
+from tests.commands import invoke
+from tests.configs import Discovering, editing
+from tests.stored import lake_state, query, states_by_run
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 CONTEXT = SnapshotContext("run-1", datetime(2026, 11, 27, tzinfo=UTC), "ep", "ns", "repo")
 
@@ -111,46 +112,8 @@ class Tomorrow(datetime):
         return super().now(tz) + timedelta(days=1)
 
 
-def lake_state(lake_folder: Path, run_id: str | None = None) -> list[tuple[Any, ...]]:
-    """The registry after a run (None: the latest), by the documented query over the lake,
-    read with the documented DuckDB views (docs/other-engines.md)."""
-    views = docs_sql("other-engines.md", "DuckDB (a folder").replace("'lake/", f"'{lake_folder}/")
-    if not (lake_folder / "tag_deltas").exists():  # as the page says for such a lake
-        views = views.replace(
-            views[views.index("CREATE VIEW tag_deltas") :],
-            "CREATE VIEW tag_deltas AS SELECT *, NULL AS op FROM tag_snapshots LIMIT 0",
-        )
-    query = docs_sql(
-        "other-engines.md", "`target_runs`, `tag_snapshots` and `tag_deltas`, and is the same text"
-    )
-    if run_id is not None:
-        query = query.replace("CAST(NULL AS STRING)", f"'{run_id}'", 1)
-    with duckdb.connect() as con:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(views)
-        return sorted(con.execute(f"SELECT {KEY_AND_STATE} FROM ({query})").fetchall())
-
-
-KEY_AND_STATE = "endpoint, namespace, repository, tag, digest, size, updated"
-
-
-def states_by_run(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """What `tag_state` says the registry held after each run, by run id; `None`: now."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        runs = con.execute("SELECT seq, run_id FROM runs ORDER BY seq").fetchall()
-        states: dict[Any, list[tuple[Any, ...]]] = {
-            run_id: sorted(
-                con.execute(f"SELECT {KEY_AND_STATE} FROM tag_state($s)", {"s": seq}).fetchall()
-            )
-            for seq, run_id in runs
-        }
-        states[None] = sorted(con.execute(f"SELECT {KEY_AND_STATE} FROM tags_current").fetchall())
-    return states
-
-
 def test_the_documented_read_of_the_lake_is_the_registry_after_every_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    discovering: Discovering, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = generate_registry(repos=12, seed=5)
     (gone, failing, *_) = sorted(registry.repositories)
@@ -183,14 +146,16 @@ def test_the_documented_read_of_the_lake_is_the_registry_after_every_run(
     before = {
         t: query(db, f"SELECT * FROM {t} ORDER BY ALL") for t in ("tag_history", "target_runs")
     }
-    assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
+    assert invoke("rebuild", "-c", str(path)).exit_code == 0
     after = {
         t: query(db, f"SELECT * FROM {t} ORDER BY ALL") for t in ("tag_history", "target_runs")
     }
     assert after == before
 
 
-def test_a_run_that_finds_nothing_changed_stores_no_tag(tmp_path: Path) -> None:
+def test_a_run_that_finds_nothing_changed_stores_no_tag(
+    discovering: Discovering, tmp_path: Path
+) -> None:
     registry = generate_registry(repos=6, seed=2)
     with ServerThread(registry) as server:
         path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
@@ -217,13 +182,14 @@ def today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
-def test_every_run_whole_when_full_listing_every_is_0(tmp_path: Path) -> None:
+def test_every_run_whole_when_full_listing_every_is_0(
+    discovering: Discovering, tmp_path: Path
+) -> None:
     registry = generate_registry(repos=4, seed=2)
     with ServerThread(registry) as server:
         path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
-        data = yaml.safe_load(path.read_text())
-        data["output"]["full_listing_every"] = 0
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["output"]["full_listing_every"] = 0
         for _ in range(2):
             run_sync(load_config(path))
     db = tmp_path / "swr.duckdb"
@@ -233,7 +199,9 @@ def test_every_run_whole_when_full_listing_every_is_0(tmp_path: Path) -> None:
         assert lake_state(tmp_path / "lake", run_id) == state
 
 
-def test_a_database_ahead_of_its_lake_stores_every_repository_whole(tmp_path: Path) -> None:
+def test_a_database_ahead_of_its_lake_stores_every_repository_whole(
+    discovering: Discovering, tmp_path: Path
+) -> None:
     # The lake was replaced by an empty one (a new bucket, a folder restored from an old
     # backup): changes against the database would have nothing under them in that lake.
     registry = generate_registry(repos=5, seed=3)

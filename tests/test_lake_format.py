@@ -4,40 +4,73 @@ line and exit 4 — never reading part of the lake with exit 0 — and reads eve
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from etl import schemas
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry, next_day
 from etl.job import run_sync
 from etl.store import cleanups, commits
 from etl.store.queries import sql
 from etl.store.storage import local_store
-from tests.conftest import discovering, query
-from tests.test_lake import lake_state, states_by_run
+from tests import configs
+from tests.api import quicken_retries
+from tests.commands import invoke
+from tests.configs import Discovering, editing
+from tests.stored import lake_state, query, states_by_run
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def synced_twice(tmp_path: Path) -> Path:
-    """Return the config of a lake and database that two syncs wrote (changes included)."""
+SECRETS = ("SWR_TOKEN", "IAM_PASSWORD", "HW_AK", "HW_SK")
+
+
+@dataclass(frozen=True)
+class Synced:
+    """A folder whose config, lake and database two syncs wrote, and the secrets its config
+    names (their server is gone, as in every test here: the readers meet the lake alone)."""
+
+    folder: Path
+    secrets: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def two_syncs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
+    """Two syncs (changes included), made once for the module; each test changes a copy."""
+    folder = tmp_path_factory.mktemp("synced-twice")
     registry = generate_registry(repos=8, tags=120, seed=11)
-    with ServerThread(registry) as server:
-        path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
+    with pytest.MonkeyPatch.context() as patch, ServerThread(registry) as server:
+        quicken_retries(patch)
+        path = configs.discovering(
+            folder, server, [{"namespace": "*", "repositories": ["*"]}], env=patch
+        )
         assert run_sync(load_config(path)).exit_code == 0
         server.serve(next_day(registry, churn=0.1))
         assert run_sync(load_config(path)).exit_code == 0
-    return path
+        secrets = {name: os.environ[name] for name in SECRETS}
+    yield Synced(folder, secrets)
+
+
+@pytest.fixture
+def synced_twice(two_syncs: Synced, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Return the config of this test's copy of a lake and database that two syncs wrote."""
+    shutil.copytree(two_syncs.folder, tmp_path, dirs_exist_ok=True)
+    for name, value in two_syncs.secrets.items():
+        monkeypatch.setenv(name, value)
+    return tmp_path / "config.yaml"
 
 
 def rewrite_latest_record(lake: Path, change: Callable[[dict[str, object]], None]) -> str:
@@ -87,17 +120,13 @@ def parquet_files(lake: Path) -> dict[str, bytes]:
     return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*.parquet"))}
 
 
-def run_cli(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
 READERS = [
-    pytest.param(lambda config: run_cli("sync", "-c", str(config)), id="sync-catching-up"),
-    pytest.param(lambda config: run_cli("load", "-c", str(config)), id="load"),
-    pytest.param(lambda config: run_cli("rebuild", "-c", str(config)), id="rebuild"),
-    pytest.param(lambda config: run_cli("thin", "-c", str(config)), id="thin"),
+    pytest.param(lambda config: invoke("sync", "-c", str(config)), id="sync-catching-up"),
+    pytest.param(lambda config: invoke("load", "-c", str(config)), id="load"),
+    pytest.param(lambda config: invoke("rebuild", "-c", str(config)), id="rebuild"),
+    pytest.param(lambda config: invoke("thin", "-c", str(config)), id="thin"),
     # What a sync would refuse, before any request: the plan says it too, writing nothing.
-    pytest.param(lambda config: run_cli("plan", "-c", str(config)), id="plan"),
+    pytest.param(lambda config: invoke("plan", "-c", str(config)), id="plan"),
 ]
 NOT_A_FORMAT = "not a lake format this release knows"
 WHAT = [
@@ -121,9 +150,13 @@ WHAT = [
 @pytest.mark.parametrize("what, said", WHAT)
 @pytest.mark.parametrize("reader", READERS)
 def test_a_run_this_release_cannot_read_is_refused_with_one_line_and_exit_4(
-    tmp_path: Path, reader: Callable[[Path], Result], what: Callable[..., None], said: str
+    synced_twice: Path,
+    tmp_path: Path,
+    reader: Callable[[Path], Result],
+    what: Callable[..., None],
+    said: str,
 ) -> None:
-    config = synced_twice(tmp_path)
+    config = synced_twice
     run_id = rewrite_latest_record(tmp_path / "lake", what)
     # The older reader's own database lacks the newer run (a warehouse upgraded later, a
     # rolled-back binary): it is removed here, so every reader must meet the run.
@@ -143,17 +176,20 @@ def test_a_run_this_release_cannot_read_is_refused_with_one_line_and_exit_4(
     assert parquet_files(tmp_path / "lake") == lake_before
 
 
-def test_rebuild_refusing_a_newer_run_leaves_the_database_as_it_was(tmp_path: Path) -> None:
-    config = synced_twice(tmp_path)
+def test_rebuild_refusing_a_newer_run_leaves_the_database_as_it_was(
+    synced_twice: Path, tmp_path: Path
+) -> None:
+    config = synced_twice
     db = tmp_path / "swr.duckdb"
     before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
     rewrite_latest_record(tmp_path / "lake", newer_format)
-    assert run_cli("rebuild", "-c", str(config)).exit_code == 4
+    assert invoke("rebuild", "-c", str(config)).exit_code == 4
     assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before
 
 
-def test_every_commit_record_states_the_format_it_was_written_in(tmp_path: Path) -> None:
-    synced_twice(tmp_path)
+def test_every_commit_record_states_the_format_it_was_written_in(
+    synced_twice: Path, tmp_path: Path
+) -> None:
     store = local_store(tmp_path / "lake")
     found = [commits.read_commit(store, d, r) for d, r in commits.listed_runs(store)]
     assert [c.lake_format for c in found] == [schemas.LAKE_FORMAT] * 2
@@ -179,7 +215,11 @@ EARLIER_LAKES = [
 
 @pytest.mark.parametrize("fixture, registry, runs", EARLIER_LAKES)
 def test_a_lake_of_an_earlier_format_is_read_continued_and_rebuilt(
-    tmp_path: Path, fixture: str, registry: Callable[[], object], runs: int
+    discovering: Discovering,
+    tmp_path: Path,
+    fixture: str,
+    registry: Callable[[], object],
+    runs: int,
 ) -> None:
     shutil.copytree(FIXTURES / fixture, tmp_path / "lake")
     store = local_store(tmp_path / "lake")
@@ -188,9 +228,8 @@ def test_a_lake_of_an_earlier_format_is_read_continued_and_rebuilt(
     } == {schemas.UNVERSIONED_LAKE_FORMAT}
     with ServerThread(registry()) as server:  # type: ignore[arg-type]
         path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
-        data = yaml.safe_load(path.read_text())
-        data["output"]["full_listing_every"] = "36500d"  # the old runs' listings count
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["output"]["full_listing_every"] = "36500d"  # the old runs' listings count
         outcome = run_sync(load_config(path))
         assert outcome.exit_code == 0 and len(outcome.caught_up) == runs
         assert run_sync(load_config(path)).exit_code == 0
@@ -198,7 +237,7 @@ def test_a_lake_of_an_earlier_format_is_read_continued_and_rebuilt(
     for run_id, state in states_by_run(db).items():
         assert lake_state(tmp_path / "lake", run_id) == state, run_id
     before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
-    assert run_cli("rebuild", "-c", str(path)).exit_code == 0
+    assert invoke("rebuild", "-c", str(path)).exit_code == 0
     assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before
 
 
@@ -243,9 +282,9 @@ def test_the_specification_states_this_release_s_format_and_the_query_the_code_r
 
 @pytest.mark.parametrize("reader", READERS[:3])
 def test_a_cleanup_record_of_a_newer_format_is_refused_too(
-    tmp_path: Path, reader: Callable[[Path], Result]
+    synced_twice: Path, tmp_path: Path, reader: Callable[[Path], Result]
 ) -> None:
-    config = synced_twice(tmp_path)
+    config = synced_twice
     store = local_store(tmp_path / "lake")
     path = cleanups.cleanup_path(store, "20991231T000000.000000Z-abcdef", datetime.now(UTC))
     Path(path).parent.mkdir(parents=True)

@@ -4,23 +4,23 @@ each say what is wrong — never a healthy-looking run that syncs nothing."""
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry
 from etl.job import run_sync
-from tests.conftest import discovering, write_config
+from tests.commands import invoke, sync
+from tests.configs import Discovering, WriteConfig, editing
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 
 def test_a_literal_name_swr_does_not_know_on_its_first_sync_fails_the_run(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     known = list(small_registry.repositories)[:2]
     path = write_config(tmp_path, served, [*known, ("platform", "no-such-repo")])
@@ -29,13 +29,13 @@ def test_a_literal_name_swr_does_not_know_on_its_first_sync_fails_the_run(
     failed = [r for r in outcome.results if r.status == "failed"]
     assert [r.target.repository for r in failed] == ["no-such-repo"]
     assert failed[0].error is not None and "SWR does not know" in str(failed[0].error)
-    planned = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    planned = invoke("plan", "-c", str(path))
     assert planned.exit_code == 1, planned.output
     assert "platform/no-such-repo: SWR does not know it" in planned.output
 
 
 def test_a_repository_that_synced_before_and_is_gone_is_not_found_and_exit_0(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     keys = list(small_registry.repositories)[:3]
     path = write_config(tmp_path, served, keys)
@@ -52,7 +52,7 @@ def test_a_repository_that_synced_before_and_is_gone_is_not_found_and_exit_0(
 
 
 def test_a_pattern_that_selects_nothing_fails_the_run_and_plan_says_so(
-    tmp_path: Path, served: FakeSwr
+    discovering: Discovering, tmp_path: Path, served: FakeSwr
 ) -> None:
     targets = [
         {"namespace": "platform", "repositories": ["api"]},
@@ -65,39 +65,39 @@ def test_a_pattern_that_selects_nothing_fails_the_run_and_plan_says_so(
         "platform: no-such-*" in str(e) and "selects no repository" in str(e)
         for e in outcome.list_failures
     )
-    planned = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    planned = invoke("plan", "-c", str(path))
     assert "selects no repository" in planned.output and planned.exit_code == 1
 
 
 def test_a_dashboard_that_cannot_be_drawn_is_refused_before_any_request(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, monkeypatch: pytest.MonkeyPatch
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories)[:2])
-    data = yaml.safe_load(path.read_text())
-    data["output"]["dashboard"] = "./page.html"
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["output"]["dashboard"] = "./page.html"
     monkeypatch.setitem(sys.modules, "plotly", None)  # not installed
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    result = sync(path)
     assert result.exit_code == 2, result.output
     assert "output.dashboard" in result.output and "plotly" in result.output
     assert served.state.stats.requests == 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_an_endpoint_that_cannot_be_reached_fails_once_naming_host_and_reason(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    refused_port: int,
 ) -> None:
-    port = free_port()  # nothing listens there
+    port = refused_port  # nothing listens there
     keys = list(small_registry.repositories)[:10]
     path = write_config(tmp_path, served, keys, max_attempts=4, concurrency=8)
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["url"] = f"http://127.0.0.1:{port}"
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["endpoints"][0]["url"] = f"http://127.0.0.1:{port}"
     outcome = run_sync(load_config(path))
     assert outcome.exit_code == 3
     messages = {str(r.error) for r in outcome.results}

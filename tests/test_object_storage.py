@@ -8,71 +8,27 @@ import re
 import secrets
 import signal
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry, next_day
 from etl.store import commits, lake
 from etl.store.storage import store_for
-from tests.conftest import RUNNING, expected_rows, stored_rows, table_rows, write_config
-from tests.reliability.conftest import stopped, sync_process
-from tests.s3 import S3Server, free_port, moto_server
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with moto_server() as server:
-        yield server
-
-
-@pytest.fixture
-def bucket(s3: S3Server) -> str:
-    name = f"lake-{secrets.token_hex(4)}"
-    s3.client().create_bucket(Bucket=name)  # type: ignore[attr-defined]
-    return name
-
-
-def s3_config(
-    directory: Path,
-    served: FakeSwr,
-    repositories: list[tuple[str, str]],
-    s3: S3Server,
-    bucket: str,
-    endpoint: str = "local",
-    **output: Any,
-) -> Path:
-    """A config that syncs `repositories` into s3://bucket/lake; keys from the environment."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = write_config(directory, served, repositories)
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["name"] = endpoint
-    data["output"] = s3.output(bucket, **output)
-    RUNNING[-1].setenv("OBS_AK", s3.access_key)
-    RUNNING[-1].setenv("OBS_SK", s3.secret_key)
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def sync(path: Path) -> Result:
-    return run("sync", "-c", str(path), "--no-progress")
+from tests.commands import invoke, stopped, sync, sync_process
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows
+from tests.s3 import S3Config, S3Server, moto_server
+from tests.stored import reading, stored_rows, table_rows
 
 
 def versions(db: Path) -> list[tuple[Any, ...]]:
     """Every tag version, without what names a run (ids and times differ between lakes)."""
-    with duckdb.connect(str(db), read_only=True) as con:
+    with reading(db) as con:
         return sorted(
             con.execute(
                 "SELECT * EXCLUDE (valid_from_run, valid_to_run, valid_from, valid_to) "
@@ -96,7 +52,13 @@ def local_keys(folder: Path) -> list[str]:
 
 
 def test_syncs_to_object_storage_equal_the_same_syncs_to_a_folder(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+    s3_config: S3Config,
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    s3: S3Server,
+    bucket: str,
 ) -> None:
     repositories = list(small_registry.repositories)
     (tmp_path / "folder").mkdir()
@@ -120,14 +82,19 @@ def test_syncs_to_object_storage_equal_the_same_syncs_to_a_folder(
     )
     # `rebuild` from the bucket equals the database.
     before = table_rows(tmp_path / "s3" / "swr.duckdb")
-    rebuilt = run("rebuild", "-c", str(remote))
+    rebuilt = invoke("rebuild", "-c", str(remote))
     assert rebuilt.exit_code == 0, rebuilt.output
     assert f"committed run(s) in s3://{bucket}/lake" in rebuilt.output
     assert table_rows(tmp_path / "s3" / "swr.duckdb") == before
 
 
 def test_a_run_killed_while_publishing_to_object_storage_is_never_visible(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+    s3_config: S3Config,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    s3: S3Server,
+    bucket: str,
 ) -> None:
     path = s3_config(tmp_path, served, list(small_registry.repositories), s3, bucket)
     assert sync(path).exit_code == 0
@@ -147,14 +114,13 @@ def test_a_run_killed_while_publishing_to_object_storage_is_never_visible(
     assert sync(path).exit_code == 0
     assert stored_rows(tmp_path / "swr.duckdb") == expected_rows(small_registry)
     assert any(f"run_id={orphan}/" in k for k in s3.keys(bucket, "lake/"))
-    data = yaml.safe_load(path.read_text())
-    data["output"]["orphan_grace"] = "0s"
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["output"]["orphan_grace"] = "0s"
     result = sync(path)
     assert result.exit_code == 0, result.output
     assert not any(f"run_id={orphan}/" in k for k in s3.keys(bucket, "lake/"))
     before = table_rows(tmp_path / "swr.duckdb")
-    assert run("rebuild", "-c", str(path)).exit_code == 0
+    assert invoke("rebuild", "-c", str(path)).exit_code == 0
     assert table_rows(tmp_path / "swr.duckdb") == before
 
 
@@ -167,6 +133,9 @@ def test_a_run_killed_while_publishing_to_object_storage_is_never_visible(
     ],
 )
 def test_object_storage_that_cannot_be_used_is_one_line_before_any_crawl(
+    s3_config: S3Config,
+    monkeypatch: pytest.MonkeyPatch,
+    refused_port: int,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -176,17 +145,16 @@ def test_object_storage_that_cannot_be_used_is_one_line_before_any_crawl(
     says: str,
 ) -> None:
     path = s3_config(tmp_path, served, list(small_registry.repositories), s3, bucket)
-    data = yaml.safe_load(path.read_text())
-    wrong_secret = "wrong-" + secrets.token_hex(8)
-    if fault == "wrong secret key":
-        RUNNING[-1].setenv("OBS_SK", wrong_secret)
-    elif fault == "missing bucket":
-        data["output"]["lake"] = "s3://no-such-bucket/lake"
-    else:
-        data["output"]["s3"]["endpoint_url"] = f"http://127.0.0.1:{free_port()}"
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        wrong_secret = "wrong-" + secrets.token_hex(8)
+        if fault == "wrong secret key":
+            monkeypatch.setenv("OBS_SK", wrong_secret)
+        elif fault == "missing bucket":
+            data["output"]["lake"] = "s3://no-such-bucket/lake"
+        else:
+            data["output"]["s3"]["endpoint_url"] = f"http://127.0.0.1:{refused_port}"
     for command in ("sync", "load", "rebuild"):
-        result = run(command, "-c", str(path), *(["--no-progress"] if command == "sync" else []))
+        result = invoke(command, "-c", str(path), *(["--no-progress"] if command == "sync" else []))
         assert result.exit_code == 2, (command, result.output)
         (line,) = result.output.strip().splitlines()
         assert line.startswith(f"error: {path}: output.lake: "), line
@@ -197,7 +165,12 @@ def test_object_storage_that_cannot_be_used_is_one_line_before_any_crawl(
 
 
 def test_several_writers_share_a_lake_and_one_warehouse_loads_them_all(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+    s3_config: S3Config,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    s3: S3Server,
+    bucket: str,
 ) -> None:
     repositories = list(small_registry.repositories)
     north, south = repositories[:15], repositories[15:]
@@ -211,15 +184,15 @@ def test_several_writers_share_a_lake_and_one_warehouse_loads_them_all(
     served.serve(small_registry)
     for path in (writers["north"], writers["south"], writers["north"]):
         assert sync(path).exit_code == 0
-    loaded = run("load", "-c", str(warehouse))
+    loaded = invoke("load", "-c", str(warehouse))
     assert loaded.exit_code == 0, loaded.output
     assert "loaded 3 run(s)" in loaded.output
     # Both files are called config.yaml: one name, two writers, told apart by identity.
     assert "2 writers write under the name 'config'" in loaded.output
-    assert "nothing to load" in run("load", "-c", str(warehouse)).output
+    assert "nothing to load" in invoke("load", "-c", str(warehouse)).output
     db = tmp_path / "warehouse" / "swr.duckdb"
     assert stored_rows(db) == expected_rows(small_registry)
-    with duckdb.connect(str(db), read_only=True) as con:
+    with reading(db) as con:
         order = con.execute("SELECT writer FROM runs ORDER BY seq").fetchall()
         by_endpoint = con.execute(
             "SELECT endpoint, count(*) FROM repo_summary GROUP BY 1 ORDER BY 1"
@@ -233,25 +206,29 @@ def test_several_writers_share_a_lake_and_one_warehouse_loads_them_all(
     # A third config that syncs one of north's repositories under the same endpoint name:
     # the warehouse's load says so.
     rogue = s3_config(tmp_path / "rogue", served, north[:1], s3, bucket, endpoint="north")
-    data = yaml.safe_load(rogue.read_text())
-    data["output"]["writer"] = "rogue"
-    rogue.write_text(yaml.safe_dump(data))
+    with editing(rogue) as data:
+        data["output"]["writer"] = "rogue"
     assert sync(rogue).exit_code == 0
-    overlapping = run("load", "-c", str(warehouse))
+    overlapping = invoke("load", "-c", str(warehouse))
     assert overlapping.exit_code == 0
     namespace, repository = north[0]
     assert f"north/{namespace}/{repository} is synced by two writers: config" in overlapping.output
     assert "rogue" in overlapping.output
     # North learns of it by loading the lake; its plan then names the other writer.
-    assert run("load", "-c", str(writers["north"])).exit_code == 0
-    planned = run("plan", "-c", str(writers["north"]))
+    assert invoke("load", "-c", str(writers["north"])).exit_code == 0
+    planned = invoke("plan", "-c", str(writers["north"]))
     assert planned.exit_code == 0, planned.output
     assert "1 of these repositories were last synced by another writer" in planned.output
     assert f"north/{namespace}/{repository} (writer rogue, run " in planned.output
 
 
 def test_the_secret_key_is_never_stored_or_shown(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+    s3_config: S3Config,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    s3: S3Server,
+    bucket: str,
 ) -> None:
     path = s3_config(tmp_path, served, list(small_registry.repositories)[:3], s3, bucket)
     result = sync(path)
@@ -267,7 +244,7 @@ def test_the_secret_key_is_never_stored_or_shown(
 
 
 def test_an_object_store_that_goes_away_while_a_run_is_written_is_one_line(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    s3_config: S3Config, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     with moto_server() as gone:
         gone.client().create_bucket(Bucket="lake-gone")  # type: ignore[attr-defined]
@@ -289,7 +266,12 @@ def test_an_object_store_that_goes_away_while_a_run_is_written_is_one_line(
 
 
 def test_thin_on_object_storage_keeps_what_rebuild_reads(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+    s3_config: S3Config,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    s3: S3Server,
+    bucket: str,
 ) -> None:
     repositories = list(small_registry.repositories)
     remote = s3_config(tmp_path, served, repositories, s3, bucket, full_listing_every=0)
@@ -297,7 +279,7 @@ def test_thin_on_object_storage_keeps_what_rebuild_reads(
         served.serve(day)
         assert sync(remote).exit_code == 0
     before = versions(tmp_path / "swr.duckdb")
-    thinned = run(
+    thinned = invoke(
         "thin",
         "-c",
         str(remote),
@@ -312,12 +294,13 @@ def test_thin_on_object_storage_keeps_what_rebuild_reads(
     keys = s3.keys(bucket, "lake/")
     assert len({k.split("/run_id=")[1].split("/")[0] for k in keys if "/tag_snapshots/" in k}) == 1
     assert not [k for k in keys if "/_thinned/" in k]
-    assert run("rebuild", "-c", str(remote)).exit_code == 0
+    assert invoke("rebuild", "-c", str(remote)).exit_code == 0
     assert versions(tmp_path / "swr.duckdb") == before
 
 
 @pytest.mark.parametrize("command", ["rebuild", "load", "thin"])
 def test_lake_readers_take_the_object_store_keys_from_their_files(
+    s3_config: S3Config,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -327,29 +310,30 @@ def test_lake_readers_take_the_object_store_keys_from_their_files(
 ) -> None:
     # As the shipped deploys give them: `output.s3.*_file`, not the environment.
     path = s3_config(tmp_path, served, list(small_registry.repositories)[:5], s3, bucket)
-    data = yaml.safe_load(path.read_text())
-    for name, value in (("access_key", s3.access_key), ("secret_key", s3.secret_key)):
-        (tmp_path / name).write_text(value + "\n")
-        del data["output"]["s3"][name]
-        data["output"]["s3"][f"{name}_file"] = name
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        for name, value in (("access_key", s3.access_key), ("secret_key", s3.secret_key)):
+            (tmp_path / name).write_text(value + "\n")
+            del data["output"]["s3"][name]
+            data["output"]["s3"][f"{name}_file"] = name
     assert sync(path).exit_code == 0
-    result = run(command, "-c", str(path))
+    result = invoke(command, "-c", str(path))
     assert result.exit_code == 0, result.output
     assert s3.secret_key not in result.output
 
 
 def test_a_cleanup_on_object_storage_is_one_object_that_rebuild_reads(
-    tmp_path: Path, s3: S3Server, bucket: str
+    s3_config: S3Config, tmp_path: Path, s3: S3Server, bucket: str
 ) -> None:
     registry = generate_registry(repos=4, seed=11, now=datetime.now(UTC))  # deletes change it
     plan = tmp_path / "plan.json"
     with ServerThread(registry) as fake:
         path = s3_config(tmp_path, fake, list(registry.repositories), s3, bucket)
         assert sync(path).exit_code == 0
-        made = run("cleanup", "plan", "-c", str(path), "--older-than", "365d", "--out", str(plan))
+        made = invoke(
+            "cleanup", "plan", "-c", str(path), "--older-than", "365d", "--out", str(plan)
+        )
         assert made.exit_code == 0, made.output
-        result = run(
+        result = invoke(
             "cleanup", "apply", "-c", str(path), str(plan), "--yes", "--max-deletions", "999"
         )
         assert result.exit_code == 0, result.output
@@ -358,11 +342,11 @@ def test_a_cleanup_on_object_storage_is_one_object_that_rebuild_reads(
     assert re.fullmatch(r"lake/cleanups/applied_date=\d{4}-\d\d-\d\d/[\w.-]+\.parquet", keys[0])
 
     def audit() -> list[tuple[Any, ...]]:
-        with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+        with reading(tmp_path / "swr.duckdb") as con:
             return sorted(con.execute("SELECT tag, result FROM cleanup_deletions").fetchall())
 
     recorded = audit()
     assert len(recorded) == len(json.loads(plan.read_text())["tags"]) > 0
     (tmp_path / "swr.duckdb").unlink()
-    assert run("rebuild", "-c", str(path)).exit_code == 0
+    assert invoke("rebuild", "-c", str(path)).exit_code == 0
     assert audit() == recorded

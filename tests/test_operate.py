@@ -13,14 +13,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import orjson
 import pytest
-import yaml
-from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import (
     FakeSwr,
@@ -33,9 +29,10 @@ from etl.fakeswr import (
 )
 from etl.job import run_sync
 from etl.run.lock import OutputLock
-from tests.conftest import write_config
+from tests.commands import invoke, sync, sync_process
+from tests.configs import WriteConfig, editing
 from tests.pushgateway import Pushgateway
-from tests.reliability.conftest import sync_process
+from tests.stored import reading
 
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # styles a run of text: not a place on screen
 CURSOR = re.compile(r"\x1b\[[0-9;?]*[A-Za-ln-z]|\x1b\][^\x07]*\x07")  # moves, erases
@@ -50,7 +47,9 @@ def screen_lines(raw: bytes) -> list[str]:
     return [line for line in re.split(r"[\r\n]+", text) if line.strip()]
 
 
-def test_log_lines_never_share_a_screen_line_with_the_live_bar(tmp_path: Path) -> None:
+def test_log_lines_never_share_a_screen_line_with_the_live_bar(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
     faults = FaultPlan(rate=0.1, seed=5, retry_after_s=0.01)
     options = Options(latency_ms=15, faults=faults, broken_repositories=BROKEN)
     with ServerThread(REGISTRY, options=options) as server:
@@ -101,23 +100,22 @@ def broken_server() -> FakeSwr:  # type: ignore[misc]
 
 
 def with_outputs(path: Path, **outputs: str) -> Path:
-    data = yaml.safe_load(path.read_text())
-    data["output"].update(outputs)
-    data["crawl"]["max_attempts"] = 2
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["output"].update(outputs)
+        data["crawl"]["max_attempts"] = 2
     return path
 
 
 def test_the_summary_says_what_happened_on_one_screen(
-    tmp_path: Path, broken_server: FakeSwr
+    write_config: WriteConfig, tmp_path: Path, broken_server: FakeSwr
 ) -> None:
     path = with_outputs(
         write_config(tmp_path, broken_server, list(REGISTRY.repositories)),
         readonly_copy="./copy.duckdb",
     )
-    assert CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"]).exit_code == 1
+    assert sync(path).exit_code == 1
     broken_server.serve(next_day(REGISTRY, churn=0.1))
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    result = sync(path)
     assert result.exit_code == 1, result.output
     summary = result.stdout.splitlines()
     assert len(summary) <= 25  # one screen
@@ -130,7 +128,7 @@ def test_the_summary_says_what_happened_on_one_screen(
     assert all("500 SVCSTG.SWR.5000001" in line and "(request id " in line for line in failed)
     assert any(line.startswith("  written to: lake ") and "copy.duckdb" in line for line in summary)
     run_id = summary[0].split()[1].rstrip(":")
-    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+    with reading(tmp_path / "swr.duckdb") as con:
         kinds = con.execute(
             "SELECT change, count(*) FROM tag_changes WHERE to_run = $r GROUP BY ALL ORDER BY 1",
             {"r": run_id},
@@ -140,13 +138,13 @@ def test_the_summary_says_what_happened_on_one_screen(
 
 
 def test_the_json_summary_carries_the_same_facts_as_the_run_record(
-    tmp_path: Path, broken_server: FakeSwr
+    write_config: WriteConfig, tmp_path: Path, broken_server: FakeSwr
 ) -> None:
     path = write_config(tmp_path, broken_server, list(REGISTRY.repositories), max_attempts=2)
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--log-format", "json"])
+    result = invoke("sync", "-c", str(path), "--log-format", "json")
     assert result.exit_code == 1
     summary = orjson.loads(result.stdout.splitlines()[-1])["summary"]
-    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+    with reading(tmp_path / "swr.duckdb") as con:
         run = con.execute("SELECT run_id, status, tags, requests, failed FROM runs").fetchall()[0]
         failures = con.execute(
             "SELECT count(*) FROM target_runs WHERE status = 'failed'"
@@ -166,14 +164,14 @@ def metrics(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_the_metrics_file_matches_the_run_record(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = with_outputs(
         write_config(tmp_path, served, list(small_registry.repositories)), metrics="./swr.prom"
     )
     assert run_sync(load_config(path)).exit_code == 0
     found = metrics(tmp_path / "swr.prom")
-    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+    with reading(tmp_path / "swr.duckdb") as con:
         finished, tags, requests, retries, warnings = con.execute(
             "SELECT finished_at, tags, requests, retries, warnings FROM runs"
         ).fetchall()[0]
@@ -206,7 +204,7 @@ def test_the_metrics_file_matches_the_run_record(
 
 
 def test_a_failed_run_keeps_the_last_success_and_a_refused_one_writes_nothing(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = with_outputs(
         write_config(tmp_path, served, list(small_registry.repositories)[:4]),
@@ -222,13 +220,13 @@ def test_a_failed_run_keeps_the_last_success_and_a_refused_one_writes_nothing(
     assert after[("swr_etl_last_run_timestamp_seconds", ())] > success
     before = (tmp_path / "swr.prom").read_bytes()
     with OutputLock(tmp_path / "swr.duckdb.lock"):
-        refused = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+        refused = sync(path)
     assert refused.exit_code == 75
     assert (tmp_path / "swr.prom").read_bytes() == before  # not a run
 
 
 def test_a_job_that_never_succeeded_reads_as_stale_and_an_interrupted_run_as_interrupted(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     keys = list(small_registry.repositories)[:4]
     path = with_outputs(write_config(tmp_path, served, keys), metrics="./swr.prom")
@@ -254,6 +252,7 @@ def test_a_job_that_never_succeeded_reads_as_stale_and_an_interrupted_run_as_int
     ],
 )
 def test_cron_logs_hold_what_needs_a_look(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -264,7 +263,7 @@ def test_cron_logs_hold_what_needs_a_look(
     keys = list(small_registry.repositories)[:4]
     served.options.broken_repositories = {keys[0]}
     path = write_config(tmp_path, served, keys, max_attempts=1)
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress", *flags])
+    result = sync(path, *flags)
     assert result.exit_code == 1, result.output
     ok_lines = [line for line in result.output.splitlines() if " ok: " in line]
     assert bool(ok_lines) == per_repository
@@ -281,7 +280,11 @@ def pushgateway() -> Iterator[Pushgateway]:
 
 
 def test_each_run_replaces_its_group_in_the_pushgateway_with_its_metrics_file(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, pushgateway: Pushgateway
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    pushgateway: Pushgateway,
 ) -> None:
     keys = list(small_registry.repositories)[:4]
     path = with_outputs(
@@ -301,7 +304,11 @@ def test_each_run_replaces_its_group_in_the_pushgateway_with_its_metrics_file(
 
 @pytest.mark.parametrize("trouble", ["HTTP 503", "nothing listening"])
 def test_a_pushgateway_in_trouble_is_a_warning_and_the_run_stands(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, trouble: str
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    trouble: str,
 ) -> None:
     gateway = Pushgateway(status=503)
     if trouble == "nothing listening":
@@ -312,7 +319,7 @@ def test_a_pushgateway_in_trouble_is_a_warning_and_the_run_stands(
         pushgateway=gateway.url,
     )
     try:
-        result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+        result = sync(path)
     finally:
         gateway.close()
     assert result.exit_code == 0, result.output

@@ -13,14 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry
 from etl.present.metrics import MetricsOutput, RunMetrics, deliver_metrics, write_failed_run_metrics
 from etl.present.push import MAX_ANSWER_BYTES, Gateway, push
-from tests.conftest import write_config
+from tests.commands import sync, sync_process
+from tests.configs import WriteConfig, editing
 from tests.pushgateway import (
     HostileGateway,
     Pushgateway,
@@ -30,7 +28,6 @@ from tests.pushgateway import (
     tls_context,
     trickle,
 )
-from tests.reliability.conftest import sync_process
 
 DEADLINE_S = 2.0
 SLACK_S = 5.0  # generous: the bound is what is asserted, not a timing
@@ -224,17 +221,21 @@ def test_a_failed_runs_metrics_are_written_and_a_hostile_push_is_one_warning(
 
 
 def pushing_config(
-    tmp_path: Path, served: FakeSwr, registry: Registry, gateway_url: str, **output: object
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    registry: Registry,
+    gateway_url: str,
+    **output: object,
 ) -> Path:
     path = write_config(tmp_path, served, list(registry.repositories)[:3], max_attempts=1)
-    data = yaml.safe_load(path.read_text())
-    data["output"].update(
-        metrics="./swr.prom",
-        pushgateway=gateway_url,
-        pushgateway_timeout_s=DEADLINE_S,
-        **output,
-    )
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["output"].update(
+            metrics="./swr.prom",
+            pushgateway=gateway_url,
+            pushgateway_timeout_s=DEADLINE_S,
+            **output,
+        )
     return path
 
 
@@ -246,6 +247,7 @@ def summary_lines(output: str) -> list[str]:
 @pytest.mark.parametrize("broken", [pytest.param(False, id="ok"), pytest.param(True, id="partial")])
 @pytest.mark.parametrize(("answer", "tls", "said"), HOSTILE)
 def test_a_committed_run_keeps_its_exit_code_and_summary_whatever_the_gateway_does(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -258,9 +260,9 @@ def test_a_committed_run_keeps_its_exit_code_and_summary_whatever_the_gateway_do
     if broken:
         served.options.broken_repositories = {next(iter(small_registry.repositories))}
     gateway = hostile(answer, tls)
-    path = pushing_config(tmp_path, served, small_registry, gateway.url)
+    path = pushing_config(write_config, tmp_path, served, small_registry, gateway.url)
     began = time.monotonic()
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    result = sync(path)
     took = time.monotonic() - began
     assert result.exit_code == (1 if broken else 0), result.output
     assert len(summary_lines(result.output)) == 1, result.output
@@ -282,6 +284,7 @@ def test_a_committed_run_keeps_its_exit_code_and_summary_whatever_the_gateway_do
     ],
 )
 def test_a_slow_gateway_never_turns_the_next_run_away(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -298,14 +301,13 @@ def test_a_slow_gateway_never_turns_the_next_run_away(
             conn.sendall(OK)
 
     gateway = hostile(first_held_then_taken)
-    path = pushing_config(tmp_path, served, small_registry, gateway.url)
-    data = yaml.safe_load(path.read_text())
-    data["output"]["pushgateway_timeout_s"] = 120  # the first push outlasts the second run
-    path.write_text(yaml.safe_dump(data))
+    path = pushing_config(write_config, tmp_path, served, small_registry, gateway.url)
+    with editing(path) as data:
+        data["output"]["pushgateway_timeout_s"] = 120  # the first push outlasts the second run
     first = sync_process(path, first_run)
     try:
         assert held.wait(60), "the first run never pushed"
-        second = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+        second = sync(path)
         assert first.poll() is None  # still pushing
     finally:
         gateway.close()  # the first push ends: the gateway closes without answering
@@ -318,16 +320,16 @@ def test_a_slow_gateway_never_turns_the_next_run_away(
 
 @pytest.mark.slow
 def test_a_signal_while_pushing_says_the_run_is_committed_and_loaded(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
     hostile: Callable[..., HostileGateway],
 ) -> None:
     gateway = hostile(silent)
-    path = pushing_config(tmp_path, served, small_registry, gateway.url)
-    data = yaml.safe_load(path.read_text())
-    data["output"]["pushgateway_timeout_s"] = 120
-    path.write_text(yaml.safe_dump(data))
+    path = pushing_config(write_config, tmp_path, served, small_registry, gateway.url)
+    with editing(path) as data:
+        data["output"]["pushgateway_timeout_s"] = 120
     process = sync_process(path)
     try:
         deadline = time.monotonic() + 60

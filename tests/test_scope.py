@@ -14,15 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
-from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry
+from etl.fakeswr import FakeSwr, ServerThread, generate_registry
 from etl.job import run_sync
 from etl.results import SyncOutcome
-from tests.conftest import discovering, expected_rows, query, stored_rows
+from tests.commands import invoke
+from tests.configs import Discovering, editing
+from tests.registries import expected_rows, only, tags_of
+from tests.stored import changes, query, stored_rows
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 REGISTRY = generate_registry(repos=60, seed=11)  # data-eng, ml.models, platform: twenty each
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
@@ -40,25 +43,8 @@ def sync(path: Path) -> SyncOutcome:
     return outcome
 
 
-def changes(db: Path, seq: int) -> dict[str, int]:
-    """Return the tag_changes of run `seq`, counted by kind."""
-    rows = query(db, "SELECT change, count(*) FROM tag_changes WHERE to_seq = $s GROUP BY 1", s=seq)
-    return dict(rows)
-
-
-def only(registry: Registry, keep: Any) -> Registry:
-    """Return the registry with only the repositories `keep((namespace, name))` accepts."""
-    narrowed = copy.deepcopy(registry)
-    narrowed.repositories = {k: r for k, r in registry.repositories.items() if keep(k)}
-    return narrowed
-
-
-def tags_of(registry: Registry) -> int:
-    return sum(len(r.tags) for r in registry.repositories.values())
-
-
 def test_a_narrowed_pattern_leaves_what_it_no_longer_selects_untracked_not_removed(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     db = tmp_path / "swr.duckdb"
     sync(discovering(tmp_path, server, EVERYTHING))
@@ -82,15 +68,13 @@ def test_a_narrowed_pattern_leaves_what_it_no_longer_selects_untracked_not_remov
 
 def on_api(path: Path, api: str) -> None:
     """Make the config's endpoint use `api` (v3 or v2) rather than probe for it."""
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["api"] = api
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["endpoints"][0]["api"] = api
 
 
 def renamed_endpoint(path: Path) -> None:
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["name"] = "renamed"
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["endpoints"][0]["name"] = "renamed"
 
 
 @pytest.mark.parametrize(
@@ -111,7 +95,12 @@ def renamed_endpoint(path: Path) -> None:
     ],
 )
 def test_a_repository_that_leaves_the_scope_leaves_tags_current_as_untracked(
-    tmp_path: Path, server: FakeSwr, before: list[Any], after: list[Any], kept: Any
+    discovering: Discovering,
+    tmp_path: Path,
+    server: FakeSwr,
+    before: list[Any],
+    after: list[Any],
+    kept: Any,
 ) -> None:
     db = tmp_path / "swr.duckdb"
     sync(discovering(tmp_path, server, before))
@@ -129,7 +118,7 @@ def test_a_repository_that_leaves_the_scope_leaves_tags_current_as_untracked(
 
 
 def test_an_endpoint_renamed_with_the_same_url_never_counts_a_tag_twice(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     db = tmp_path / "swr.duckdb"
     path = discovering(tmp_path, server, EVERYTHING)
@@ -145,7 +134,7 @@ def test_an_endpoint_renamed_with_the_same_url_never_counts_a_tag_twice(
 
 
 def test_a_tag_filter_change_is_a_new_scope_not_removals_or_additions(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     db = tmp_path / "swr.duckdb"
     every = [{"namespace": "platform", "repositories": ["api"]}]
@@ -165,7 +154,7 @@ def test_a_tag_filter_change_is_a_new_scope_not_removals_or_additions(
 
 
 def test_a_list_that_repeats_rows_counts_each_repository_once(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     server.options.repeat_list_rows = True
     path = discovering(tmp_path, server, EVERYTHING, page_size=7)
@@ -191,7 +180,7 @@ def test_a_list_that_repeats_rows_counts_each_repository_once(
 
 
 def test_a_list_that_names_other_organizations_plants_no_phantom_repository(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     server.options.ignore_namespace_filter = True  # every list answers every organization
     sync(discovering(tmp_path, server, EVERYTHING))
@@ -206,7 +195,7 @@ def test_a_list_that_names_other_organizations_plants_no_phantom_repository(
 
 
 def test_a_v2_repository_list_whose_total_moves_is_read_again(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     server.options.create_mid_list = {"platform"}
     path = discovering(
@@ -224,7 +213,7 @@ def test_a_v2_repository_list_whose_total_moves_is_read_again(
 
 
 def test_an_organization_list_that_omits_organizations_closes_nothing(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     db = tmp_path / "swr.duckdb"
     path = discovering(tmp_path, server, EVERYTHING)
@@ -239,7 +228,7 @@ def test_an_organization_list_that_omits_organizations_closes_nothing(
 
 
 def test_a_repository_disappears_only_when_its_tag_list_says_not_found(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     db = tmp_path / "swr.duckdb"
     path = discovering(tmp_path, server, EVERYTHING)
@@ -259,11 +248,11 @@ def test_a_repository_disappears_only_when_its_tag_list_says_not_found(
 
 
 def test_plan_names_what_would_leave_the_scope_before_the_sync_does(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     sync(discovering(tmp_path, server, [{"namespace": "platform", "repositories": ["*"]}]))
     path = discovering(tmp_path, server, [{"namespace": "platform", "repositories": ["api"]}])
-    result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    result = invoke("plan", "-c", str(path))
     assert result.exit_code == 0, result.output
     leaving = len([k for k in REGISTRY.repositories if k[0] == "platform"]) - 1
     assert (

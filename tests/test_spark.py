@@ -12,16 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
 from etl.store.storage import local_store
-from tests.conftest import docs_sql, write_config
-from tests.reliability.conftest import sync_process
+from tests.commands import sync, sync_process
+from tests.configs import WriteConfig
+from tests.stored import docs_sql, reading
 
 pyspark = pytest.importorskip("pyspark")
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a JVM")
@@ -53,13 +51,13 @@ def spark() -> Iterator[Any]:
 
 
 def test_spark_reads_the_committed_lake_as_duckdb_does(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, spark: Any
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry, spark: Any
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     tomorrow = next_day(small_registry)
     for day in (small_registry, tomorrow):
         served.serve(day)
-        assert CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"]).exit_code == 0
+        assert sync(path).exit_code == 0
     # A third run dies between its partitions and its commit record: its tags are in the
     # lake's folders, and no reader that joins on `runs` may count them.
     served.serve(next_day(tomorrow))
@@ -79,7 +77,7 @@ def test_spark_reads_the_committed_lake_as_duckdb_does(
     )
     from_spark = sorted(tuple(row) for row in state.collect())
 
-    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+    with reading(tmp_path / "swr.duckdb") as con:
         from_duckdb = con.execute(
             "SELECT endpoint, namespace, repository, tag, digest, size FROM tags_current"
         ).fetchall()

@@ -6,12 +6,8 @@ import os
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
 from etl.job import run_sync
@@ -19,18 +15,18 @@ from etl.run.lock import OutputLock
 from etl.store import commits, known, loading, queries, warehouse
 from etl.store.storage import local_store
 from etl.swr import pages
-from tests.conftest import (
-    COLUMNS,
-    expected_rows,
-    stored_rows,
-    table_rows,
-    write_config,
-)
+from tests.commands import invoke, sync
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows
+from tests.stored import COLUMNS, reading, stored_rows, table_rows
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 
 @pytest.mark.parametrize("auth", ["token", "password", "aksk"])
 def test_a_sync_stores_exactly_the_registry(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, auth: str
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry, auth: str
 ) -> None:
     config = load_config(write_config(tmp_path, served, list(small_registry.repositories), auth))
     outcome = run_sync(config)
@@ -44,6 +40,7 @@ def test_a_sync_stores_exactly_the_registry(
     [pytest.param(0, id="every-page-read-by-arrow"), pytest.param(2**40, id="every-page-as-json")],
 )
 def test_either_page_reader_stores_exactly_the_registry(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -61,7 +58,7 @@ def test_either_page_reader_stores_exactly_the_registry(
     "fake_options", [Options(faults=FaultPlan(rate=0.2, seed=5, slow_s=0.8, retry_after_s=0.01))]
 )
 def test_a_faulty_crawl_still_stores_exactly_the_registry(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(
         tmp_path, served, list(small_registry.repositories), "password", timeout_s=0.4, page_size=20
@@ -73,7 +70,7 @@ def test_a_faulty_crawl_still_stores_exactly_the_registry(
 
 
 def test_a_failed_target_keeps_its_previous_snapshot(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     keys = list(small_registry.repositories)
     broken = max(keys, key=lambda k: len(small_registry.tags(*k)))
@@ -91,7 +88,7 @@ def test_a_failed_target_keeps_its_previous_snapshot(
     assert stored_rows(config.output.duckdb, where) == expected_rows(tomorrow, others)
     kept = f"WHERE namespace = '{broken[0]}' AND repository = '{broken[1]}'"
     assert stored_rows(config.output.duckdb, kept) == expected_rows(small_registry, [broken])
-    with duckdb.connect(str(config.output.duckdb), read_only=True) as con:
+    with reading(config.output.duckdb) as con:
         as_of = con.execute(f"SELECT DISTINCT as_of_run FROM tags_current {kept}").fetchall()
         error = con.execute(
             "SELECT status, http_status, error_code, request_id FROM target_runs "
@@ -102,7 +99,7 @@ def test_a_failed_target_keeps_its_previous_snapshot(
 
 
 def test_a_missing_repository_is_not_found_and_the_rest_is_synced(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     keys = list(small_registry.repositories)[:4]
     config = load_config(write_config(tmp_path, served, keys))
@@ -122,7 +119,7 @@ def test_a_missing_repository_is_not_found_and_the_rest_is_synced(
 
 
 def test_loading_a_run_twice_adds_nothing(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     config = load_config(write_config(tmp_path, served, list(small_registry.repositories)))
     outcome = run_sync(config)
@@ -141,6 +138,7 @@ def test_loading_a_run_twice_adds_nothing(
 
 
 def test_a_load_duckdb_refuses_fails_in_one_line_and_the_next_sync_catches_up(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -155,7 +153,7 @@ def test_a_load_duckdb_refuses_fails_in_one_line_and_the_next_sync_catches_up(
             "sql",
             lambda name: broken if name == "versions/apply" else read_sql(name),
         )
-        result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+        result = sync(path)
     assert result.exit_code == 4, result.output
     error = result.output.strip().splitlines()[-1]
     assert error.startswith("error: DuckDB could not load run ")
@@ -170,7 +168,7 @@ def test_a_load_duckdb_refuses_fails_in_one_line_and_the_next_sync_catches_up(
 
 
 def test_rebuild_recreates_identical_tables(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     config_path = write_config(
         tmp_path, served, list(small_registry.repositories), with_manifest=True
@@ -182,7 +180,7 @@ def test_rebuild_recreates_identical_tables(
         registry = next_day(registry)
         served.serve(registry)
     before = table_rows(config.output.duckdb)
-    result = CliRunner().invoke(cli, ["rebuild", "-c", str(config_path)])
+    result = invoke("rebuild", "-c", str(config_path))
     assert result.exit_code == 0, result.output
     assert "from 3 committed run(s)" in result.output
     assert table_rows(config.output.duckdb) == before
@@ -193,10 +191,12 @@ def test_rebuild_recreates_identical_tables(
     "versions_per_part",
     [
         pytest.param(known.VERSIONS_PER_PART, id="one-part"),
-        pytest.param(7, id="compared-in-many-parts"),
+        # 13 parts of 30 repositories (7 made 172, mostly empty, at 25 ms each)
+        pytest.param(97, id="compared-in-many-parts"),
     ],
 )
 def test_snapshots_of_every_run_are_reconstructed(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -209,8 +209,7 @@ def test_snapshots_of_every_run_are_reconstructed(
     tomorrow = next_day(small_registry)
     served.serve(tomorrow)
     second = run_sync(config)
-    with duckdb.connect(str(config.output.duckdb), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
+    with reading(config.output.duckdb, utc=True) as con:
         for outcome, registry in ((first, small_registry), (second, tomorrow)):
             rows = con.execute(
                 f"SELECT {COLUMNS} FROM tag_snapshots WHERE run_id = $r", {"r": outcome.run_id}
@@ -221,12 +220,12 @@ def test_snapshots_of_every_run_are_reconstructed(
 
 
 def test_an_overlapping_sync_exits_75_at_once(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories)[:2])
     with OutputLock(tmp_path / "swr.duckdb.lock"):
         began = time.monotonic()
-        result = CliRunner().invoke(cli, ["sync", "-c", str(path)])
+        result = invoke("sync", "-c", str(path))
     assert result.exit_code == 75
     assert "another sync holds" in result.output and f"pid {os.getpid()}" in result.output
     assert time.monotonic() - began < 5
@@ -238,36 +237,42 @@ def test_an_overlapping_sync_exits_75_at_once(
     [pytest.param(1, 1, id="some-failed-exit-1"), pytest.param(99, 3, id="all-failed-exit-3")],
 )
 def test_exit_codes(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, broken: int, code: int
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    broken: int,
+    code: int,
 ) -> None:
     keys = list(small_registry.repositories)[:3]
     served.options.broken_repositories.update(keys[:broken])
     path = write_config(tmp_path, served, keys, max_attempts=1)
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    result = sync(path)
     assert result.exit_code == code, result.output
     assert "failed" in result.output
 
 
-def test_sync_logs_json_lines(tmp_path: Path, served: FakeSwr, small_registry: Registry) -> None:
+def test_sync_logs_json_lines(
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories)[:2])
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--log-format", "json"])
+    result = invoke("sync", "-c", str(path), "--log-format", "json")
     assert result.exit_code == 0, result.output
     assert '"status":"ok"' in result.output and '"target":"local:' in result.output
 
 
 def test_a_readonly_copy_for_dashboards_is_refreshed_after_each_run(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
-    data = yaml.safe_load(path.read_text())
-    data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
     copy = tmp_path / "dashboard" / "swr.duckdb"
     run_sync(load_config(path))
-    with duckdb.connect(str(copy), read_only=True) as reader:
+    with reading(copy) as reader:
         # A dashboard holds the copy open while the next sync writes the main file.
         served.serve(next_day(small_registry))
         second = run_sync(load_config(path))
         assert reader.execute("SELECT count(*) FROM runs").fetchall() == [(1,)]
-    with duckdb.connect(str(copy), read_only=True) as reader:
+    with reading(copy) as reader:
         assert reader.execute("SELECT max(run_id) FROM runs").fetchall() == [(second.run_id,)]

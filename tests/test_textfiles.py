@@ -10,8 +10,8 @@ import pytest
 
 from etl.config_file import load_config
 from etl.textfiles import SECRET_LIMIT, read_text
+from tests.commands import time_limit
 from tests.configs import GOOD
-from tests.conftest import time_limit
 
 
 @pytest.mark.parametrize(

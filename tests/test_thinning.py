@@ -13,11 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
 import etl.run.start
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.failpoints import ENV, THIN_FAILPOINTS
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry, next_day
@@ -25,11 +22,17 @@ from etl.job import run_sync
 from etl.store import commits, queries
 from etl.store.loading import rebuild
 from etl.store.storage import local_store
-from tests.conftest import docs_sql, query, write_config
-from tests.test_lake import lake_state, states_by_run
-from tests.test_lake_format import FIXTURES
+from tests import configs
+from tests.api import quicken_retries
+from tests.commands import invoke
+from tests.configs import editing
+from tests.stored import docs_sql, lake_state, query, states_by_run
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
+FIXTURES = Path(__file__).parent / "fixtures"  # lakes that earlier releases wrote
 
 
 def clock_at(moment: datetime) -> type[datetime]:
@@ -58,14 +61,13 @@ def config_for(
     folder: Path, server: FakeSwr, targets: list[dict[str, Any]], patch: pytest.MonkeyPatch
 ) -> Path:
     """A config in `folder` that syncs `targets` into `folder.parent`'s lake and database."""
-    path = write_config(folder, server, [("platform", "api")], env=patch)
-    data = yaml.safe_load(path.read_text())
-    data["endpoints"][0]["targets"] = targets
-    data["output"] = {
-        "lake": str(folder.parent / "lake"),
-        "duckdb": str(folder.parent / "swr.duckdb"),
-    }
-    path.write_text(yaml.safe_dump(data))
+    path = configs.write_config(folder, server, [("platform", "api")], env=patch)
+    with editing(path) as data:
+        data["endpoints"][0]["targets"] = targets
+        data["output"] = {
+            "lake": str(folder.parent / "lake"),
+            "duckdb": str(folder.parent / "swr.duckdb"),
+        }
     return path
 
 
@@ -93,6 +95,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     registry = registry_at(0)
     failing = sorted(registry.repositories)[1]
     with pytest.MonkeyPatch.context() as patch, ServerThread(registry) as server:
+        quicken_retries(patch)
         (folder / "all").mkdir()
         (folder / "narrowed").mkdir()
         path = config_for(folder / "all", server, EVERYTHING, patch)
@@ -118,7 +121,7 @@ def synced(history: Path, tmp_path: Path) -> Path:
 
 
 def thin(folder: Path, *args: str) -> str:
-    result = CliRunner().invoke(cli, ["thin", "-c", str(folder / "all" / "config.yaml"), *args])
+    result = invoke("thin", "-c", str(folder / "all" / "config.yaml"), *args)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -204,6 +207,7 @@ def test_a_sync_after_thin_continues_the_history(
     )
 
 
+@pytest.mark.slow  # a whole `swr-etl thin` process, killed at each step
 @pytest.mark.parametrize("moment", THIN_FAILPOINTS)
 def test_a_thin_killed_at_any_step_leaves_every_reader_right(synced: Path, moment: str) -> None:
     db = synced / "swr.duckdb"
@@ -253,7 +257,7 @@ def test_a_run_whose_listed_file_is_missing_stops_thin_in_one_line(synced: Path)
     damaged = [c for c in ordered if c.files and c.files.get("tag_snapshots")][-1]
     Path(damaged.files_of("tag_snapshots")[0]).unlink()
     config = str(synced / "all" / "config.yaml")
-    result = CliRunner().invoke(cli, ["thin", "-c", config, "--older-than", "0", "--grace", "0"])
+    result = invoke("thin", "-c", config, "--older-than", "0", "--grace", "0")
     assert result.exit_code == 4
     assert f"error: run {damaged.run_id}: " in result.output and "is missing" in result.output
     assert len(result.output.strip().splitlines()) == 1

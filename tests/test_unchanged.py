@@ -12,17 +12,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry
 from etl.fakeswr.registry import format_time
 from etl.job import run_sync
 from etl.results import SyncOutcome
-from tests.conftest import discovering, expected_rows, query, stored_rows
-from tests.test_lake import lake_state, states_by_run
+from tests.commands import invoke
+from tests.configs import Discovering, editing
+from tests.registries import expected_rows
+from tests.stored import lake_state, query, states_by_run, stored_rows
 
 REGISTRY = generate_registry(repos=24, seed=13)
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
@@ -34,11 +33,10 @@ def server() -> Iterator[FakeSwr]:
         yield running
 
 
-def skipping(tmp_path: Path, server: FakeSwr, every: str = "1h") -> Path:
+def skipping(discovering: Discovering, tmp_path: Path, server: FakeSwr, every: str = "1h") -> Path:
     path = discovering(tmp_path, server, EVERYTHING)
-    data = yaml.safe_load(path.read_text())
-    data["crawl"].update(skip_unchanged=True, full_crawl_every=every)
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["crawl"].update(skip_unchanged=True, full_crawl_every=every)
     return path
 
 
@@ -73,7 +71,7 @@ def exact(tmp_path: Path, registry: Registry) -> None:
     for run_id, state in states_by_run(db).items():
         assert lake_state(tmp_path / "lake", run_id) == state, run_id
     before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
-    assert CliRunner().invoke(cli, ["rebuild", "-c", str(tmp_path / "config.yaml")]).exit_code == 0
+    assert invoke("rebuild", "-c", str(tmp_path / "config.yaml")).exit_code == 0
     assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before
 
 
@@ -84,9 +82,9 @@ def carried(db: Path, seq: int) -> int:
 
 
 def test_an_unchanged_hour_sends_only_the_lists_and_carries_every_repository(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
-    path = skipping(tmp_path, server)
+    path = skipping(discovering, tmp_path, server)
     _, crawl_requests = sync(path, server)
     hour, hour_requests = sync(path, server)
     db = tmp_path / "swr.duckdb"
@@ -102,9 +100,9 @@ def test_an_unchanged_hour_sends_only_the_lists_and_carries_every_repository(
 
 
 def test_hours_of_changes_stay_exact_and_crawl_only_what_changed(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
-    path = skipping(tmp_path, server)
+    path = skipping(discovering, tmp_path, server)
     sync(path, server)
     registry = REGISTRY
     keys = sorted(registry.repositories)
@@ -126,9 +124,9 @@ def test_hours_of_changes_stay_exact_and_crawl_only_what_changed(
 
 
 def test_a_failed_list_or_a_failed_sync_makes_its_repositories_crawled_again(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
-    path = skipping(tmp_path, server)
+    path = skipping(discovering, tmp_path, server)
     sync(path, server)
     namespace = sorted({ns for ns, _ in REGISTRY.repositories})[0]
     server.options.broken_lists = {namespace}
@@ -144,9 +142,9 @@ def test_a_failed_list_or_a_failed_sync_makes_its_repositories_crawled_again(
 
 
 def test_each_repository_is_crawled_whole_at_least_every_full_crawl_every(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
-    path = skipping(tmp_path, server, every="1s")
+    path = skipping(discovering, tmp_path, server, every="1s")
     sync(path, server)
     time.sleep(1.2)
     outcome, _ = sync(path, server)
@@ -155,26 +153,25 @@ def test_each_repository_is_crawled_whole_at_least_every_full_crawl_every(
 
 
 def test_a_literal_target_whose_list_was_not_read_is_crawled(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
     namespace, name = sorted(REGISTRY.repositories)[0]
     path = discovering(tmp_path, server, [{"namespace": namespace, "repositories": [name]}])
-    data = yaml.safe_load(path.read_text())
-    data["crawl"]["skip_unchanged"] = True
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["crawl"]["skip_unchanged"] = True
     for _ in range(2):
         outcome, _ = sync(path, server)
         assert [r.carried for r in outcome.results] == [False]
 
 
 def test_plan_says_how_many_repositories_the_next_run_would_carry(
-    tmp_path: Path, server: FakeSwr
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
-    path = skipping(tmp_path, server)
+    path = skipping(discovering, tmp_path, server)
     sync(path, server)
     touched = [k for k in sorted(REGISTRY.repositories) if len(REGISTRY.repositories[k].tags) >= 3]
     server.serve(copy.deepcopy(an_hour(REGISTRY, 1, touched[:2])))
-    planned = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+    planned = invoke("plan", "-c", str(path))
     assert planned.exit_code == 0, planned.output
     total = len(REGISTRY.repositories)
     assert f"skip_unchanged: {total - 2} of {total} repositories would be carried" in planned.output

@@ -7,15 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-import yaml
 
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, ServerThread, generate_registry
 from etl.fakeswr.registry import repository_names
 from etl.job import run_sync
-from tests.conftest import expected_rows, stored_rows, write_config
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows
+from tests.stored import reading, stored_rows
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 SIZES = [0, 1000, 1001, 2500, 3, 17]  # tags per repository; names include '/'
 
@@ -33,17 +36,16 @@ def sized_registry() -> Registry:
 
 
 def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with reading(db) as con:
         return con.execute(sql).fetchall()
 
 
 def configure(path: Path, api: str | None = None, **targets: Any) -> Path:
-    data = yaml.safe_load(path.read_text())
-    if api is not None:
-        data["endpoints"][0]["api"] = api
-    if targets:
-        data["endpoints"][0]["targets"] = [targets]
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        if api is not None:
+            data["endpoints"][0]["api"] = api
+        if targets:
+            data["endpoints"][0]["targets"] = [targets]
     return path
 
 
@@ -57,7 +59,7 @@ def v2_only() -> Iterator[tuple[FakeSwr, Registry]]:
 
 @pytest.mark.parametrize("api", ["auto", "v2"])
 def test_a_v2_only_endpoint_gives_exactly_the_registry(
-    tmp_path: Path, v2_only: tuple[FakeSwr, Registry], api: str
+    write_config: WriteConfig, tmp_path: Path, v2_only: tuple[FakeSwr, Registry], api: str
 ) -> None:
     server, registry = v2_only
     path = configure(
@@ -73,7 +75,7 @@ def test_a_v2_only_endpoint_gives_exactly_the_registry(
 
 
 def test_v2_rows_keep_deleted_and_scanned_in_the_lake_and_drop_manifests_unless_asked(
-    tmp_path: Path, v2_only: tuple[FakeSwr, Registry]
+    write_config: WriteConfig, tmp_path: Path, v2_only: tuple[FakeSwr, Registry]
 ) -> None:
     server, registry = v2_only
     path = write_config(tmp_path, server, list(registry.repositories)[:2], max_attempts=10)
@@ -87,7 +89,7 @@ def test_v2_rows_keep_deleted_and_scanned_in_the_lake_and_drop_manifests_unless_
     assert query(tmp_path / "swr.duckdb", "SELECT count(*) FROM manifests") == [(0,)]
 
 
-def test_against_both_apis_auto_stays_on_v3(tmp_path: Path) -> None:
+def test_against_both_apis_auto_stays_on_v3(write_config: WriteConfig, tmp_path: Path) -> None:
     registry = sized_registry()
     with ServerThread(registry) as server:
         path = write_config(tmp_path, server, list(registry.repositories))
@@ -106,7 +108,7 @@ def test_against_both_apis_auto_stays_on_v3(tmp_path: Path) -> None:
     ],
 )
 def test_a_repository_pushed_to_during_its_v2_crawl_ends_up_exact(
-    tmp_path: Path, pushes: list[int], warnings: int
+    write_config: WriteConfig, tmp_path: Path, pushes: list[int], warnings: int
 ) -> None:
     registry = sized_registry()
     key = ("platform", "base/nginx")  # 2500 tags: 25 pages of 100
@@ -121,7 +123,9 @@ def test_a_repository_pushed_to_during_its_v2_crawl_ends_up_exact(
     assert outcome.results[0].warnings == warnings
 
 
-def test_switching_an_endpoint_from_v2_to_v3_changes_no_tag(tmp_path: Path) -> None:
+def test_switching_an_endpoint_from_v2_to_v3_changes_no_tag(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
     registry = sized_registry()
     with ServerThread(registry, options=Options(api="v2")) as server:
         path = write_config(tmp_path, server, list(registry.repositories))
@@ -137,7 +141,7 @@ def test_switching_an_endpoint_from_v2_to_v3_changes_no_tag(tmp_path: Path) -> N
     assert query(db, "SELECT count(*) FROM tag_history") == [(sum(SIZES),)]
 
 
-def test_discovery_follows_the_v2_choice(tmp_path: Path) -> None:
+def test_discovery_follows_the_v2_choice(write_config: WriteConfig, tmp_path: Path) -> None:
     registry = generate_registry(repos=45, seed=8)
     with ServerThread(registry, options=Options(api="v2")) as server:
         path = configure(
@@ -156,7 +160,9 @@ def test_discovery_follows_the_v2_choice(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("auth", ["token", "password", "aksk"])
-def test_every_auth_mode_works_against_a_v2_only_endpoint(tmp_path: Path, auth: str) -> None:
+def test_every_auth_mode_works_against_a_v2_only_endpoint(
+    write_config: WriteConfig, tmp_path: Path, auth: str
+) -> None:
     registry = generate_registry(repos=6, seed=31)
     with ServerThread(registry, options=Options(api="v2")) as server:
         path = write_config(tmp_path, server, list(registry.repositories), auth=auth)

@@ -14,19 +14,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.fakeswr.registry import Repository, Tag
 from etl.job import run_sync
 from etl.store import queries
-from tests.conftest import parse_time, write_config
+from tests import configs
+from tests.commands import invoke
+from tests.configs import WriteConfig, editing
+from tests.registries import parse_time
+from tests.stored import reading
+
+# A failing repository here is about what it leaves, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 Key = tuple[str, str]  # namespace, repository
 
@@ -43,8 +46,7 @@ class Synced:
     runs: list[str]
 
     def query(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-        with duckdb.connect(str(self.db), read_only=True) as con:
-            con.execute("SET TimeZone = 'UTC'")
+        with reading(self.db, utc=True) as con:
             return con.execute(sql, params).fetchall()
 
 
@@ -57,13 +59,12 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     assert set(day1.repositories) - set(day0.repositories)  # and one created
     directory = tmp_path_factory.mktemp("views")
     with ServerThread(day0) as server, pytest.MonkeyPatch.context() as env:
-        config = write_config(
+        config = configs.write_config(
             directory, server, list(day0.repositories), env=env, with_manifest=True
         )
         # Every repository, found by discovery: day 1 deletes some and creates others.
-        data = yaml.safe_load(config.read_text())
-        data["endpoints"][0]["targets"] = [{"namespace": "*", "repositories": ["*"]}]
-        config.write_text(yaml.safe_dump(data))
+        with editing(config) as data:
+            data["endpoints"][0]["targets"] = [{"namespace": "*", "repositories": ["*"]}]
         first = run_sync(load_config(config))
         server.serve(day1)
         second = run_sync(load_config(config))
@@ -349,7 +350,9 @@ def test_layer_storage(synced: Synced) -> None:
     assert shared > 0  # layers shared between images are counted once
 
 
-def test_a_failed_target_shows_no_false_removals_or_size_drop(tmp_path: Path) -> None:
+def test_a_failed_target_shows_no_false_removals_or_size_drop(
+    write_config: WriteConfig, tmp_path: Path
+) -> None:
     day0 = generate_registry(repos=8, seed=4)
     day1 = next_day(day0, churn=0.2)
     broken = max(day0.repositories, key=lambda k: len(day0.tags(*k)))
@@ -359,7 +362,7 @@ def test_a_failed_target_shows_no_false_removals_or_size_drop(tmp_path: Path) ->
         server.serve(day1)
         server.options.broken_repositories.add(broken)
         assert run_sync(load_config(path)).exit_code == 1
-    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+    with reading(tmp_path / "swr.duckdb") as con:
         where = {"ns": broken[0], "repo": broken[1]}
         history = con.execute(
             "SELECT seq, total_size FROM size_history WHERE namespace = $ns AND repository = $repo",
@@ -398,9 +401,7 @@ def test_every_view_and_table_macro_returns_rows(synced: Synced) -> None:
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "json", "csv"])
 def test_report_in_every_format(synced: Synced, fmt: str) -> None:
-    result = CliRunner().invoke(
-        cli, ["report", "-c", str(synced.config), "--format", fmt, "--top", "3"]
-    )
+    result = invoke("report", "-c", str(synced.config), "--format", fmt, "--top", "3")
     assert result.exit_code == 0, result.output
     if fmt == "json":
         body = orjson.loads(result.output)
@@ -425,7 +426,7 @@ def test_report_in_every_format(synced: Synced, fmt: str) -> None:
 
 
 def test_diff_reads_like_a_plan(synced: Synced) -> None:
-    result = CliRunner().invoke(cli, ["diff", "-c", str(synced.config)])
+    result = invoke("diff", "-c", str(synced.config))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     marks = {line.split(" ", 1)[0] for line in lines if line[:2] in ("+ ", "- ", "~ ", "* ")}
@@ -444,19 +445,16 @@ def test_diff_reads_like_a_plan(synced: Synced) -> None:
 
 def test_diff_by_date_and_in_json(synced: Synced) -> None:
     day = synced.as_of.date().isoformat()
-    result = CliRunner().invoke(
-        cli,
-        [
-            "diff",
-            "-c",
-            str(synced.config),
-            "--from",
-            synced.runs[0],
-            "--to",
-            day,
-            "--format",
-            "json",
-        ],
+    result = invoke(
+        "diff",
+        "-c",
+        str(synced.config),
+        "--from",
+        synced.runs[0],
+        "--to",
+        day,
+        "--format",
+        "json",
     )
     assert result.exit_code == 0, result.output
     body = orjson.loads(result.output)
@@ -465,25 +463,19 @@ def test_diff_by_date_and_in_json(synced: Synced) -> None:
 
 
 def test_query_prints_csv_and_refuses_writes(synced: Synced, tmp_path: Path) -> None:
-    runner = CliRunner()
-    result = runner.invoke(
-        cli,
-        [
-            "query",
-            "-c",
-            str(synced.config),
-            "SELECT count(*) AS n FROM tags_current",
-            "--format",
-            "csv",
-        ],
+    result = invoke(
+        "query",
+        "-c",
+        str(synced.config),
+        "SELECT count(*) AS n FROM tags_current",
+        "--format",
+        "csv",
     )
     assert result.exit_code == 0 and result.output == f"n\n{synced.day1.tag_count()}\n"
     sql_file = tmp_path / "q.sql"
     sql_file.write_text("SELECT tag FROM largest_tags LIMIT 1")
-    assert (
-        runner.invoke(cli, ["query", "-c", str(synced.config), "-f", str(sql_file)]).exit_code == 0
-    )
-    refused = runner.invoke(cli, ["query", "-c", str(synced.config), "DELETE FROM runs"])
+    assert invoke("query", "-c", str(synced.config), "-f", str(sql_file)).exit_code == 0
+    refused = invoke("query", "-c", str(synced.config), "DELETE FROM runs")
     assert refused.exit_code == 2 and "read-only" in refused.output
 
 
@@ -529,7 +521,7 @@ def judged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     registry = Registry(0, 0, {("ns", "repo"): Repository("ns", "repo", 1, tags)}, {}, 100)
     directory = tmp_path_factory.mktemp("retention")
     with ServerThread(registry) as server, pytest.MonkeyPatch.context() as env:
-        config = write_config(directory, server, [("ns", "repo")], env=env)
+        config = configs.write_config(directory, server, [("ns", "repo")], env=env)
         run_sync(load_config(config))
     yield Synced(config, directory / "swr.duckdb", registry, registry, datetime.min, [])
 

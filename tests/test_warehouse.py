@@ -18,6 +18,7 @@ from etl.schemas import SNAPSHOT_SCHEMA
 from etl.store import cleanups, queries, warehouse
 from etl.store.deltas import keys_table
 from etl.store.warehouse import definitions_digest
+from tests.stored import reading
 
 SQL_FILES = sorted(
     p.relative_to(queries.sql_dir()).with_suffix("").as_posix()
@@ -130,7 +131,7 @@ def test_a_reader_of_a_database_an_older_version_wrote_finds_every_view_and_macr
         for name in SQL_FILES:
             if name.partition("/")[0] in READER_FOLDERS:
                 queries.ask(con, name, **READER_PARAMS)
-    with duckdb.connect(str(path), read_only=True) as con:  # and nothing was written
+    with reading(path) as con:  # and nothing was written
         assert con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchall() == [
             (0,)
         ]

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,31 +78,41 @@ def check(python: Path, wheel: Path, work: Path) -> str:
     return version.strip()
 
 
+def checked(python: Path, wheel: Path, work: Path, version: tuple[int, int]) -> str:
+    """Check one interpreter in `work`; return the line that says how it went."""
+    name = f"Python {version[0]}.{version[1]}"
+    began = time.monotonic()
+    work.mkdir()
+    try:
+        shown = check(python, wheel, work)
+    except (RuntimeError, AssertionError) as exc:
+        return f"versions: {name}: FAILED: {exc}"
+    return f"versions: {name} ok (python, duckdb {shown}) in {time.monotonic() - began:.0f} s"
+
+
 def main() -> int:
     lowest = lowest_supported()
     chosen = {v: p for v, p in other_interpreters().items() if v >= lowest}
     if not chosen:
         print(f"versions: no other CPython >= {lowest[0]}.{lowest[1]} here; nothing to check")
         return 0
-    failed = 0
     with tempfile.TemporaryDirectory() as scratch:
         run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", scratch, ROOT)
         (wheel,) = Path(scratch).glob("swr_tag_etl-*.whl")
-        for version, python in sorted(chosen.items()):
-            began = time.monotonic()
-            work = Path(scratch) / f"py{version[0]}{version[1]}"
-            work.mkdir()
-            try:
-                shown = check(python, wheel, work)
-            except (RuntimeError, AssertionError) as exc:
-                failed += 1
-                print(f"versions: Python {version[0]}.{version[1]}: FAILED: {exc}")
-                continue
-            took = time.monotonic() - began
-            print(
-                f"versions: Python {version[0]}.{version[1]} ok (python, duckdb {shown}) in {took:.0f} s"
+        # Each interpreter in its own folder and processes, all at once: they mostly wait on
+        # pip and the demo's syncs, and one core each is what this machine has.
+        with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+            lines = list(
+                pool.map(
+                    lambda item: checked(
+                        item[1], wheel, Path(scratch) / f"py{item[0][0]}{item[0][1]}", item[0]
+                    ),
+                    sorted(chosen.items()),
+                )
             )
-    return 1 if failed else 0
+    for line in lines:
+        print(line)
+    return 1 if any(": FAILED: " in line for line in lines) else 0
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import pytest
 from etl.present import dashboard
 from etl.present.defaults import STALE_DAYS
 from etl.store import queries, warehouse
-from tests.present.conftest import BROKEN, TwoDays
+from tests.present.two_days import BROKEN, TwoDays
 
 # The page's tables, in the order a reader decides: health, what to delete, where storage is,
 # how it grows, how old it is, what changed, who pulls, the largest.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from etl.present.metrics import latest_holdings
-from tests.present.conftest import TwoDays
+from tests.present.two_days import TwoDays
 
 
 def test_the_holdings_are_the_latest_runs_each_image_once(two_days: TwoDays) -> None:

@@ -10,7 +10,7 @@ from etl.present.defaults import STALE_DAYS
 from etl.present.formats import Section, human_bytes
 from etl.present.report import RunRef, diff_plan_lines, summarise_report
 from etl.store import warehouse
-from tests.present.conftest import BROKEN, CHANGED, GONE, TwoDays
+from tests.present.two_days import BROKEN, CHANGED, GONE, TwoDays
 
 # The report's sections, in order, with their columns: the stable shape JSON and CSV carry.
 REPORT_SECTIONS = {

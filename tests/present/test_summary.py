@@ -14,7 +14,7 @@ from etl.present.summary import print_run_summary, summary_lines
 from etl.results import FailedTarget, Holding, RunSummary, Totals
 from etl.store import warehouse
 from etl.store.summaries import summarise_run
-from tests.present.conftest import BROKEN, GONE, TwoDays
+from tests.present.two_days import BROKEN, GONE, TwoDays
 
 PLACES = {"lake": "/srv/lake/runs/snapshot_date=2026-11-27/run_id=r", "duckdb": "swr.duckdb"}
 

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
+from tests.commands import invoke, sync, time_limit
 from tests.configs import BAD, GOOD, TOKEN_AUTH
-from tests.conftest import time_limit
 
 MORE = [
     pytest.param("", None, "mapping", id="empty-file"),
@@ -95,7 +93,7 @@ def test_a_malformed_config_is_one_line_exit_2_and_writes_nothing(
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "config.yaml"
     path.write_text(text)
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    result = sync(path)
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: {path}: ") and result.output.count("\n") == 1
     if key:
@@ -153,7 +151,7 @@ def test_unusable_paths_are_one_line_exit_2_and_write_nothing(
         )
     )
     before = sorted(str(p) for p in tmp_path.rglob("*"))
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    result = sync(path)
     assert result.exit_code == 2, result.output
     assert f": {key}: " in result.output and result.output.count("\n") == 1
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
@@ -230,7 +228,7 @@ def test_an_unusable_secret_is_one_line_exit_2_and_never_echoed(
     path.write_text(text)
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     args = [command, "-c", str(path)] + (["--no-progress"] if command == "sync" else [])
-    result = CliRunner().invoke(cli, args)
+    result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: {path}: {key}: ") and result.output.count("\n") == 1
     assert "value not shown" in result.output
@@ -317,7 +315,7 @@ def test_a_secret_file_that_is_not_a_small_text_file_is_one_line_naming_its_key(
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     # A FIFO opened to be read waits for a writer, /dev/zero never ends: not here.
     with time_limit(30, memory=1 << 30):
-        result = CliRunner().invoke(cli, ["plan", "-c", str(path)])
+        result = invoke("plan", "-c", str(path))
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: {path}: {key}: {file} {says}"), result.output
     assert result.output.count("\n") == 1 and "s3cr3t" not in result.output
@@ -349,7 +347,7 @@ def test_a_ca_bundle_that_is_not_one_is_one_line_exit_2_before_any_request(
     path.write_text(yaml.safe_dump(data))
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     with time_limit(30, memory=1 << 30):
-        result = CliRunner().invoke(cli, [command, "-c", str(path)])
+        result = invoke(command, "-c", str(path))
     assert result.exit_code == 2, result.output
     key = "endpoints[0].ca_bundle"
     assert result.output.startswith(f"error: {path}: {key}: {bundle} {says}"), result.output

@@ -9,19 +9,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.failpoints import FAILPOINTS
 from etl.fakeswr import FakeSwr, Options, Registry, next_day
 from etl.store import commits, lake
 from etl.store.storage import local_store
-from tests.conftest import COLUMNS, expected_rows, stored_rows, table_rows, write_config
-from tests.reliability.conftest import sync_process
+from tests.commands import invoke, sync, sync_process
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows
+from tests.stored import COLUMNS, reading, stored_rows, table_rows
 
 # Ten moments: each named failpoint (fetching, writing Parquet, between the lake's renames,
 # after the lake commit, inside the DuckDB transaction) and five random instants.
@@ -53,8 +51,7 @@ def assert_whole(config_path: Path, registries: list[Registry], half_published: 
     assert len(uncommitted_runs(config.output.lake)) <= half_published
     if not config.output.duckdb.exists():
         return
-    with duckdb.connect(str(config.output.duckdb), read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
+    with reading(config.output.duckdb, utc=True) as con:
         stored = con.execute(f"SELECT {COLUMNS} FROM tags_current").fetchall()
     by_target: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
     for row in stored:
@@ -64,13 +61,14 @@ def assert_whole(config_path: Path, registries: list[Registry], half_published: 
 
 
 @pytest.mark.parametrize("fake_options", [Options(latency_ms=10)])
-def test_sigkill_at_ten_moments(tmp_path: Path, served: FakeSwr, small_registry: Registry) -> None:
+def test_sigkill_at_ten_moments(
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> None:
     path = write_config(
         tmp_path, served, list(small_registry.repositories), page_size=20, concurrency=4
     )
-    data = yaml.safe_load(path.read_text())
-    data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
     tomorrow = next_day(small_registry)
     days = [small_registry, tomorrow]
     for index, moment in enumerate(MOMENTS):
@@ -99,13 +97,13 @@ def test_sigkill_at_ten_moments(tmp_path: Path, served: FakeSwr, small_registry:
         tomorrow, list(small_registry.repositories)
     )
     before = table_rows(tmp_path / "swr.duckdb")
-    assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
+    assert invoke("rebuild", "-c", str(path)).exit_code == 0
     assert table_rows(tmp_path / "swr.duckdb") == before
     assert sorted(p.name for p in (tmp_path / "dashboard").iterdir()) == ["swr.duckdb"]
 
 
 def test_a_run_committed_to_the_lake_but_not_to_duckdb_is_loaded_by_the_next_sync(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     crashed = sync_process(path, failpoint="lake-published")
@@ -113,7 +111,7 @@ def test_a_run_committed_to_the_lake_but_not_to_duckdb_is_loaded_by_the_next_syn
     assert crashed.returncode == -signal.SIGKILL
     assert len(commits.listed_runs(local_store(tmp_path / "lake"))) == 1
     served.serve(next_day(small_registry))
-    result = CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    result = sync(path)
     assert result.exit_code == 0, result.output
     assert "loaded 1 earlier run(s) the warehouse had missed" in result.output
     assert [r[0] for r in load_runs(tmp_path)] == [
@@ -122,7 +120,7 @@ def test_a_run_committed_to_the_lake_but_not_to_duckdb_is_loaded_by_the_next_syn
 
 
 def load_runs(directory: Path) -> list[tuple[str]]:
-    with duckdb.connect(str(directory / "swr.duckdb"), read_only=True) as con:
+    with reading(directory / "swr.duckdb") as con:
         return con.execute("SELECT run_id FROM runs ORDER BY seq").fetchall()
 
 
@@ -131,7 +129,11 @@ def load_runs(directory: Path) -> list[tuple[str]]:
     "signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm-exit-143", "sigint-exit-130"]
 )
 def test_sigterm_and_sigint_stop_with_a_message_and_commit_nothing(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, signum: int
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    signum: int,
 ) -> None:
     path = write_config(
         tmp_path, served, list(small_registry.repositories), page_size=10, concurrency=2

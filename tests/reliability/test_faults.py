@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from etl.config_file import load_config
 from etl.fakeswr import FaultPlan, Options, Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
-from tests.conftest import expected_rows, stored_rows, write_config
+from tests.configs import WriteConfig
+from tests.registries import expected_rows
+from tests.stored import reading, stored_rows
 
 REGISTRY = generate_registry(repos=12, seed=31)
 FAST = {"timeout_s": 0.3, "page_size": 10, "concurrency": 6}
@@ -38,7 +39,9 @@ def faults(rate: float, *kinds: str) -> Options:
         pytest.param(faults(0.3), id="all-mixed-at-30-percent-exact"),
     ],
 )
-def test_faults_leave_the_snapshot_exact(tmp_path: Path, options: Options) -> None:
+def test_faults_leave_the_snapshot_exact(
+    write_config: WriteConfig, tmp_path: Path, options: Options
+) -> None:
     with ServerThread(REGISTRY, options=options) as server:
         path = write_config(
             tmp_path, server, list(REGISTRY.repositories), "password", max_attempts=8, **FAST
@@ -50,6 +53,7 @@ def test_faults_leave_the_snapshot_exact(tmp_path: Path, options: Options) -> No
 
 
 def test_when_retries_run_out_the_target_fails_and_its_previous_snapshot_stands(
+    write_config: WriteConfig,
     tmp_path: Path,
 ) -> None:
     tomorrow: Registry = next_day(REGISTRY, churn=0.1)
@@ -75,7 +79,7 @@ def test_when_retries_run_out_the_target_fails_and_its_previous_snapshot_stands(
     for key in synced:
         where = f"WHERE namespace = '{key[0]}' AND repository = '{key[1]}'"
         assert stored_rows(db, where) == expected_rows(tomorrow, [key])
-    with duckdb.connect(str(db), read_only=True) as con:
+    with reading(db) as con:
         errors = con.execute(
             "SELECT error_message FROM target_runs WHERE status = 'failed' AND seq = 2"
         ).fetchall()

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from etl.cli import cli
-from tests.reliability.conftest import (
+from tests.commands import invoke
+from tests.reliability.hostile import (
     Script,
     page,
     raw,
@@ -272,9 +271,7 @@ def test_hostile_response(
     warns: int,
 ) -> None:
     url = hostile({"ns/hostile": script, "ns/normal": Script([page(NORMAL)])})
-    result = CliRunner().invoke(
-        cli, ["sync", "-c", str(write_hostile_config(tmp_path, url)), "--no-progress"]
-    )
+    result = invoke("sync", "-c", str(write_hostile_config(tmp_path, url)), "--no-progress")
     db = tmp_path / "swr.duckdb"
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert [r["tag"] for r in stored(db, "normal")] == [

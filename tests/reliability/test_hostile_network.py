@@ -8,9 +8,6 @@ that makes sense: the normal one must always be committed.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -19,14 +16,13 @@ from typing import Any
 
 import orjson
 import pytest
-import yaml
 from aiohttp import web
-from click.testing import CliRunner, Result
 
-from etl.cli import cli
 from etl.fakeswr import AppThread, FakeSwr, Registry
-from tests.conftest import expected_rows, stored_rows, write_config
-from tests.reliability.conftest import (
+from tests.commands import invoke, measured_process, sync
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows
+from tests.reliability.hostile import (
     Script,
     page,
     raw,
@@ -35,13 +31,10 @@ from tests.reliability.conftest import (
     tag,
     write_hostile_config,
 )
+from tests.stored import stored_rows
 
 NORMAL = [tag("n1"), tag("n2")]
 TAGS_PATH = "/v3/manage/namespaces/{namespace}/repos/{repository}/tags"
-
-
-def sync(path: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress", *args])
 
 
 class Recorder:
@@ -98,7 +91,11 @@ def test_a_redirected_tag_list_fails_the_target_and_sends_nothing_elsewhere(
 
 
 def test_a_redirected_iam_token_request_fails_the_endpoint_and_posts_no_password(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, recorder: tuple[Recorder, str]
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    recorder: tuple[Recorder, str],
 ) -> None:
     seen, elsewhere = recorder
 
@@ -111,9 +108,8 @@ def test_a_redirected_iam_token_request_fails_the_endpoint_and_posts_no_password
         path = write_config(
             tmp_path, served, list(small_registry.repositories)[:3], auth="password"
         )
-        data = yaml.safe_load(path.read_text())
-        data["endpoints"][0]["auth"]["iam_url"] = running.url
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["endpoints"][0]["auth"]["iam_url"] = running.url
         result = sync(path)
     assert result.exit_code == 3, result.output  # the endpoint failed: nothing could be synced
     assert "redirect to 127.0.0.1 refused" in result.output
@@ -142,15 +138,19 @@ PROXY_404 = b"<html><body><h1>404 Not Found</h1>nginx</body></html>"
     ],
 )
 def test_a_404_that_is_not_swrs_fails_and_closes_no_tag(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, body: bytes, content_type: str
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    body: bytes,
+    content_type: str,
 ) -> None:
     keys = list(small_registry.repositories)
     path = write_config(tmp_path, served, keys)
     assert sync(path).exit_code == 0
     with AppThread(answer_everything_with(404, body, content_type)) as wrong:
-        data = yaml.safe_load(path.read_text())
-        data["endpoints"][0]["url"] = wrong.url  # a typo, a proxy in the way
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["endpoints"][0]["url"] = wrong.url  # a typo, a proxy in the way
         result = sync(path)
     assert result.exit_code == 3, result.output
     assert "HTTP 404 that is not SWR's 'not found' answer" in result.output
@@ -158,7 +158,7 @@ def test_a_404_that_is_not_swrs_fails_and_closes_no_tag(
     db = tmp_path / "swr.duckdb"
     assert stored_rows(db) == expected_rows(small_registry)  # nothing closed
     query = "SELECT count(*) FROM tag_changes WHERE change = 'removed'"
-    removed = CliRunner().invoke(cli, ["query", "-c", str(path), query, "--format", "csv"])
+    removed = invoke("query", "-c", str(path), query, "--format", "csv")
     assert removed.output.splitlines()[-1] == "0"
 
 
@@ -281,19 +281,11 @@ def test_a_gzip_bomb_fails_its_target_in_bounded_memory(tmp_path: Path, gzip_bom
 
     with AppThread(streaming(bomb, **{"Content-Encoding": "gzip"})) as server:
         path = write_hostile_config(tmp_path, server.url)  # the default max_page_bytes
-        process = subprocess.Popen(
-            [sys.executable, "-m", "etl", "sync", "-c", str(path), "--no-progress"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        assert process.stdout is not None
-        with process.stdout:
-            output = process.stdout.read().decode()
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    peak_mb = usage.ru_maxrss / 1024
+        figure = tmp_path / "peak-rss"
+        sync_args = ("-m", "etl", "sync", "-c", str(path), "--no-progress")
+        returncode, output, peak_mb = measured_process(figure, *sync_args)
     print(f"peak RSS of the sync: {peak_mb:.0f} MB")
-    assert process.returncode == 1, output
+    assert returncode == 1, output
     assert "Traceback" not in output
     assert "larger than crawl.max_page_bytes" in output
     assert peak_mb < 400, peak_mb  # 1 GiB inflated would be 1,000+ MB

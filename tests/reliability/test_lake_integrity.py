@@ -11,28 +11,24 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import etl.run.start
-from etl.cli import cli
 from etl.fakeswr import FakeSwr, Options, Registry, next_day
 from etl.store import commits
 from etl.store.storage import local_store
-from tests.conftest import expected_rows, stored_rows, table_rows, write_config
-from tests.reliability.conftest import sync_process
-
-
-def sync(path: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress", *args])
+from tests.commands import invoke, sync, sync_process
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows
+from tests.stored import reading, stored_rows, table_rows
 
 
 def rebuild(path: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["rebuild", "-c", str(path), *args])
+    return invoke("rebuild", "-c", str(path), *args)
 
 
 def only_committed_run(lake: Path) -> commits.Commit:
@@ -54,7 +50,7 @@ def poison(lake: Path, run_id: str) -> None:
 
 
 def test_a_run_duckdb_refuses_twice_is_set_aside_and_syncs_go_on(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     assert sync(path).exit_code == 0
@@ -98,7 +94,11 @@ def test_a_run_duckdb_refuses_twice_is_set_aside_and_syncs_go_on(
     ],
 )
 def test_rebuild_refuses_a_lake_with_fewer_runs_than_the_database(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, damage: str
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    damage: str,
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     assert sync(path).exit_code == 0
@@ -136,7 +136,11 @@ class ClockBack(datetime):
 
 
 def test_a_clock_that_jumps_back_keeps_runs_in_order(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, monkeypatch: pytest.MonkeyPatch
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     assert sync(path).exit_code == 0
@@ -147,7 +151,7 @@ def test_a_clock_that_jumps_back_keeps_runs_in_order(
     assert second.exit_code == 0, second.output
     assert "did it jump back?" in second.output
     db = tmp_path / "swr.duckdb"
-    with duckdb.connect(str(db), read_only=True) as con:
+    with reading(db) as con:
         starts = con.execute("SELECT started_at FROM runs ORDER BY seq").fetchall()
         backwards = con.execute(
             "SELECT count(*) FROM tag_history WHERE valid_to < valid_from"
@@ -177,22 +181,27 @@ class ClockAhead(datetime):
         return super().now(tz) + cls.offset
 
 
-def writer_config(folder: Path, served: FakeSwr, repositories: list[Any], lake: Path) -> Path:
+def writer_config(
+    write_config: WriteConfig, folder: Path, served: FakeSwr, repositories: list[Any], lake: Path
+) -> Path:
     folder.mkdir()
     path = write_config(folder, served, repositories)
-    data = yaml.safe_load(path.read_text())
-    data["output"].update(lake=str(lake), writer=folder.name)
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["output"].update(lake=str(lake), writer=folder.name)
     return path
 
 
 def test_a_writer_whose_clock_runs_ahead_costs_another_no_daily_whole_listing(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, monkeypatch: pytest.MonkeyPatch
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     repositories = list(small_registry.repositories)
     lake = tmp_path / "lake"  # one lake, two writers of other repositories, each its database
-    a = writer_config(tmp_path / "a", served, repositories[:10], lake)
-    b = writer_config(tmp_path / "b", served, repositories[10:], lake)
+    a = writer_config(write_config, tmp_path / "a", served, repositories[:10], lake)
+    b = writer_config(write_config, tmp_path / "b", served, repositories[10:], lake)
     monkeypatch.setattr(etl.run.start, "datetime", ClockAhead)
     assert sync(a).exit_code == 0
     ClockAhead.offset = timedelta(days=30)  # b's clock
@@ -222,12 +231,12 @@ def listed(lake: Path) -> list[tuple[str, str]]:
 
 
 def query_db(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with reading(db) as con:
         return con.execute(sql).fetchall()
 
 
 def test_rebuild_names_a_run_whose_files_are_gone(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     assert sync(path).exit_code == 0
@@ -251,7 +260,7 @@ def test_rebuild_names_a_run_whose_files_are_gone(
     ],
 )
 def test_rebuild_reads_exactly_the_committed_files(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, stray: str
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry, stray: str
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     assert sync(path).exit_code == 0
@@ -263,7 +272,7 @@ def test_rebuild_reads_exactly_the_committed_files(
 
 
 def test_rebuild_names_a_file_whose_row_count_changed(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     assert sync(path).exit_code == 0
@@ -280,7 +289,7 @@ def test_rebuild_names_a_file_whose_row_count_changed(
 
 @pytest.mark.parametrize("fake_options", [Options(latency_ms=20)])
 def test_two_configs_sharing_one_lake_cannot_write_it_at_once(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     first = write_config(tmp_path, served, list(small_registry.repositories), page_size=10)
     other = tmp_path / "other"

@@ -11,25 +11,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
-from click.testing import CliRunner, Result
 
-from etl.cli import cli
 from etl.fakeswr import FakeSwr, Options, Registry, ServerThread, next_day
 from etl.store import commits, lanes, parts
 from etl.store.storage import local_store
-from tests.conftest import expected_rows, stored_rows, write_config
-from tests.reliability.conftest import sync_process
-
-
-def sync(path: Path) -> Result:
-    return CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+from tests.commands import invoke, sync, sync_process
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows
+from tests.stored import stored_rows
 
 
 def with_output(path: Path, **output: str) -> Path:
-    data = yaml.safe_load(path.read_text())
-    data["output"].update(output)
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["output"].update(output)
     return path
 
 
@@ -38,7 +32,7 @@ def last_line(text: bytes | str) -> str:
 
 
 def test_sigterm_during_the_duckdb_load_says_the_run_is_in_the_lake(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     stopped = sync_process(path, "warehouse-loading:TERM")
@@ -57,7 +51,7 @@ def test_sigterm_during_the_duckdb_load_says_the_run_is_in_the_lake(
 
 
 def test_sigterm_while_replacing_the_readonly_copy_leaves_no_partial_file(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     with_output(path, readonly_copy="./dashboard/swr.duckdb")
@@ -103,6 +97,7 @@ def grow(place: Path, size: str) -> None:
 
 
 def test_a_full_lake_disk_is_one_line_and_leaves_no_staging(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -127,6 +122,7 @@ def test_a_full_lake_disk_is_one_line_and_leaves_no_staging(
 
 
 def test_a_full_duckdb_disk_is_one_line_and_the_next_sync_loads_the_run(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -160,6 +156,7 @@ def test_a_full_duckdb_disk_is_one_line_and_the_next_sync_loads_the_run(
     ],
 )
 def test_a_staging_write_that_fails_while_crawling_stops_the_run_once_naming_the_disk(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -195,6 +192,7 @@ def test_a_staging_write_that_fails_while_crawling_stops_the_run_once_naming_the
 
 
 def test_a_lake_disk_that_fills_while_crawling_is_one_line_naming_it(
+    write_config: WriteConfig,
     tmp_path: Path,
     small_registry: Registry,
     small_disk: Callable[[str, str], Path],
@@ -228,10 +226,6 @@ def fill(disk: Path, spare_pages: int = 0) -> None:
         os.truncate(filler, filler.stat().st_size - spare_pages * os.sysconf("SC_PAGE_SIZE"))
 
 
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
 @pytest.mark.parametrize(
     "where, lock",
     [
@@ -241,6 +235,7 @@ def invoke(*args: str) -> Result:
 )
 @pytest.mark.parametrize("command", ["sync", "rebuild", "load", "thin"])
 def test_a_full_disk_before_a_run_is_exit_4_naming_the_lock_file(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -264,6 +259,7 @@ def test_a_full_disk_before_a_run_is_exit_4_naming_the_lock_file(
 
 
 def test_a_writer_id_the_disk_refuses_is_exit_4_naming_it_and_the_next_sync_keeps_one(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -291,6 +287,7 @@ def test_a_writer_id_the_disk_refuses_is_exit_4_naming_it_and_the_next_sync_keep
 
 
 def test_a_database_a_full_disk_did_not_let_a_sync_create_is_not_left_behind(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -327,7 +324,11 @@ def test_demo_on_a_full_disk_is_exit_4_naming_its_folder(
 
 
 def test_a_changes_spool_the_disk_refuses_is_one_line_naming_the_spool(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, monkeypatch: pytest.MonkeyPatch
+    write_config: WriteConfig,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The second run of the day stores what changed: it gathers the listings of those
     # repositories in the run's spool (beside the DuckDB file for an object-storage lake).

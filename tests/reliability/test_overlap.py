@@ -10,12 +10,14 @@ from pathlib import Path
 from etl.errors import LockHeldError
 from etl.fakeswr import FakeSwr, Registry
 from etl.run.lock import OutputLock
-from tests.conftest import expected_rows, stored_rows, write_config
-from tests.reliability.conftest import paused_sync, stopped, sync_process
+from tests.commands import paused_sync, stopped, sync_process
+from tests.configs import WriteConfig
+from tests.registries import expected_rows
+from tests.stored import stored_rows
 
 
 def test_a_sync_started_while_another_runs_exits_75_at_once_naming_it(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(
         tmp_path, served, list(small_registry.repositories), page_size=20, concurrency=4

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 from aiohttp import web
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from etl.cli import cli
 from etl.fakeswr import AppThread
-from tests.reliability.conftest import status_of, stored, tag
+from tests.commands import sync
+from tests.reliability.hostile import status_of, stored, tag
 
 TAGS = [tag(f"t{i:02d}") for i in range(25)]
 Window = Callable[[int, int], tuple[list[dict[str, Any]], str]]  # offset, limit -> rows, header
@@ -74,7 +74,7 @@ def sync_v2(directory: Path, url: str, repositories: list[str], page_size: int) 
     }
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    return CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress"])
+    return sync(path)
 
 
 @pytest.mark.parametrize(

@@ -15,30 +15,26 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
-from click.testing import CliRunner, Result
 
-from etl.cli import cli
 from etl.errors import Interrupted
 from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
 from etl.store.storage import local_store
-from tests.conftest import expected_rows, stored_rows, write_config
-from tests.reliability.conftest import paused_sync, stopped
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
+from tests.commands import invoke, paused_sync, stopped
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows
+from tests.stored import stored_rows
 
 
 @pytest.fixture
-def synced(tmp_path: Path, served: FakeSwr, small_registry: Registry) -> Path:
+def synced(
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
+) -> Path:
     """A config whose outputs hold one run, with a read-only copy for dashboards."""
     path = write_config(tmp_path, served, list(small_registry.repositories)[:6])
-    data = yaml.safe_load(path.read_text())
-    data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
-    path.write_text(yaml.safe_dump(data))
-    assert run("sync", "-c", str(path), "--no-progress").exit_code == 0
+    with editing(path) as data:
+        data["output"]["readonly_copy"] = "./dashboard/swr.duckdb"
+    assert invoke("sync", "-c", str(path), "--no-progress").exit_code == 0
     return path
 
 
@@ -60,13 +56,13 @@ def synced(tmp_path: Path, served: FakeSwr, small_registry: Registry) -> Path:
 def test_query_refuses_anything_but_reading(tmp_path: Path, synced: Path, sql: str) -> None:
     (runs_file,) = (tmp_path / "lake" / "runs").glob("*/*/runs.parquet")
     files_before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    result = run("query", "-c", str(synced), sql.format(runs=runs_file, tmp=tmp_path))
+    result = invoke("query", "-c", str(synced), sql.format(runs=runs_file, tmp=tmp_path))
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: refused: query only reads the database (")
     assert result.output.count("\n") == 1
     files_after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert files_after == files_before
-    assert run("rebuild", "-c", str(synced)).exit_code == 0
+    assert invoke("rebuild", "-c", str(synced)).exit_code == 0
 
 
 @pytest.fixture
@@ -97,27 +93,28 @@ def holder() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
 def test_report_and_query_read_the_copy_while_the_database_is_held(
     tmp_path: Path, synced: Path, holder: Callable[[Path], subprocess.Popen[str]]
 ) -> None:
-    expected = run(
+    expected = invoke(
         "query", "-c", str(synced), "SELECT count(*) FROM tags_current", "--format", "csv"
     )
     process = holder(tmp_path / "swr.duckdb")
-    query = run("query", "-c", str(synced), "SELECT count(*) FROM tags_current", "--format", "csv")
+    query = invoke(
+        "query", "-c", str(synced), "SELECT count(*) FROM tags_current", "--format", "csv"
+    )
     assert query.exit_code == 0, query.output
     assert f"is in use by another process (pid {process.pid}" in query.output
     assert f"reading the read-only copy {tmp_path / 'dashboard' / 'swr.duckdb'}" in query.output
     assert query.output.splitlines()[-1] == expected.output.splitlines()[-1]
-    report = run("report", "-c", str(synced))
+    report = invoke("report", "-c", str(synced))
     assert report.exit_code == 0, report.output
 
 
 def test_without_a_copy_a_held_database_is_one_line(
     tmp_path: Path, synced: Path, holder: Callable[[Path], subprocess.Popen[str]]
 ) -> None:
-    data = yaml.safe_load(synced.read_text())
-    del data["output"]["readonly_copy"]
-    synced.write_text(yaml.safe_dump(data))
+    with editing(synced) as data:
+        del data["output"]["readonly_copy"]
     holder(tmp_path / "swr.duckdb")
-    result = run("report", "-c", str(synced))
+    result = invoke("report", "-c", str(synced))
     assert result.exit_code == 4, result.output
     assert "is in use by another process" in result.output
     assert "set output.readonly_copy" in result.output and result.output.count("\n") == 1
@@ -131,7 +128,7 @@ def test_a_sync_finding_the_database_held_crawls_nothing(
 ) -> None:
     holder(tmp_path / "swr.duckdb")
     requests = served.state.stats.requests
-    result = run("sync", "-c", str(synced), "--no-progress")
+    result = invoke("sync", "-c", str(synced), "--no-progress")
     assert result.exit_code == 4, result.output
     assert "nothing was crawled" in result.output and result.output.count("\n") == 1
     assert served.state.stats.requests == requests
@@ -152,9 +149,9 @@ def test_a_reader_during_a_sync_reads_the_copy_and_the_run_loads(
     # told so and reads the copy; the sync goes on undisturbed.
     tomorrow = next_day(small_registry)
     served.serve(tomorrow)
-    expected = run("query", "-c", str(synced), "SELECT count(*) FROM runs", "--format", "csv")
+    expected = invoke("query", "-c", str(synced), "SELECT count(*) FROM runs", "--format", "csv")
     paused = paused_sync(synced, failpoint)
-    reader = run("query", "-c", str(synced), "SELECT count(*) FROM runs", "--format", "csv")
+    reader = invoke("query", "-c", str(synced), "SELECT count(*) FROM runs", "--format", "csv")
     assert reader.exit_code == 0, reader.output
     assert f"is in use by another process (pid {paused.pid}" in reader.output
     assert "reading the read-only copy" in reader.output
@@ -177,10 +174,9 @@ def test_a_reader_right_after_the_load_leaves_a_loaded_run_loaded(
     small_registry: Registry,
     holder: Callable[[Path], subprocess.Popen[str]],
 ) -> None:
-    data = yaml.safe_load(synced.read_text())
-    data["output"]["dashboard"] = "./site/swr.html"
-    data["output"]["metrics"] = "./swr.prom"
-    synced.write_text(yaml.safe_dump(data))
+    with editing(synced) as data:
+        data["output"]["dashboard"] = "./site/swr.html"
+        data["output"]["metrics"] = "./swr.prom"
     served.serve(next_day(small_registry))
     paused = paused_sync(synced, "warehouse-loaded:STOP")
     held = holder(tmp_path / "swr.duckdb")  # a polling notebook opens the file just then
@@ -193,7 +189,7 @@ def test_a_reader_right_after_the_load_leaves_a_loaded_run_loaded(
     assert "the next sync or `swr-etl load` refreshes it" in err.decode()
     assert out.decode().startswith("run ") and ": ok - " in out.decode()  # the summary
     assert 'swr_etl_last_run_status{status="ok"} 1.0' in (tmp_path / "swr.prom").read_text()
-    assert run("sync", "-c", str(synced), "--no-progress").exit_code == 0
+    assert invoke("sync", "-c", str(synced), "--no-progress").exit_code == 0
     assert (tmp_path / "site" / "swr.html").exists()  # the next sync drew it
 
 
@@ -237,15 +233,14 @@ def test_an_output_that_fails_after_a_commit_is_a_warning_and_the_run_stands(
     exc: BaseException,
     what: str,
 ) -> None:
-    data = yaml.safe_load(synced.read_text())
-    data["output"]["dashboard"] = "./site/swr.html"
-    # A name SWR does not know on its first sync: the run is partial, exit 1, as its targets say.
-    data["endpoints"][0]["targets"].append({"namespace": "nobody", "repositories": ["nothing"]})
-    synced.write_text(yaml.safe_dump(data))
+    with editing(synced) as data:
+        data["output"]["dashboard"] = "./site/swr.html"
+        # A name SWR does not know on its first sync: the run is partial, exit 1, as its targets say.
+        data["endpoints"][0]["targets"].append({"namespace": "nobody", "repositories": ["nothing"]})
     tomorrow = next_day(small_registry)
     served.serve(tomorrow)
     monkeypatch.setattr(writer, raising(exc))
-    result = run("sync", "-c", str(synced), "--no-progress")
+    result = invoke("sync", "-c", str(synced), "--no-progress")
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and "error:" not in result.output
     warnings = [line for line in result.stderr.splitlines() if "was not refreshed" in line]
@@ -272,11 +267,10 @@ def test_an_output_that_fails_after_a_commit_is_a_warning_and_the_run_stands(
 def test_an_interrupt_while_the_page_is_written_still_stops_the_sync(
     synced: Path, monkeypatch: pytest.MonkeyPatch, exc: BaseException, code: int
 ) -> None:
-    data = yaml.safe_load(synced.read_text())
-    data["output"]["dashboard"] = "./site/swr.html"
-    synced.write_text(yaml.safe_dump(data))
+    with editing(synced) as data:
+        data["output"]["dashboard"] = "./site/swr.html"
     monkeypatch.setattr(PAGE, raising(exc))
-    result = run("sync", "-c", str(synced), "--no-progress")
+    result = invoke("sync", "-c", str(synced), "--no-progress")
     assert result.exit_code == code, result.output
     assert result.stderr.splitlines()[-1].startswith("error: interrupted by SIG")
 
@@ -284,11 +278,10 @@ def test_an_interrupt_while_the_page_is_written_still_stops_the_sync(
 def test_a_failed_run_does_not_say_it_wrote_the_page_it_left_as_it_was(
     tmp_path: Path, synced: Path
 ) -> None:
-    data = yaml.safe_load(synced.read_text())
-    data["output"]["dashboard"] = "./site/swr.html"
-    data["endpoints"][0]["targets"] = [{"namespace": "nobody", "repositories": ["nothing"]}]
-    synced.write_text(yaml.safe_dump(data))
-    result = run("sync", "-c", str(synced), "--no-progress")
+    with editing(synced) as data:
+        data["output"]["dashboard"] = "./site/swr.html"
+        data["endpoints"][0]["targets"] = [{"namespace": "nobody", "repositories": ["nothing"]}]
+    result = invoke("sync", "-c", str(synced), "--no-progress")
     assert result.exit_code == 3, result.output
     (written,) = [line for line in result.stdout.splitlines() if "written to: " in line]
     assert "; read-only copy " in written and "; dashboard " not in written
@@ -297,7 +290,7 @@ def test_a_failed_run_does_not_say_it_wrote_the_page_it_left_as_it_was(
 
 @pytest.mark.parametrize("sql", [";", "/* a comment */", " ;\n; -- a comment"])
 def test_query_without_a_statement_is_one_line_exit_2(synced: Path, sql: str) -> None:
-    result = run("query", "-c", str(synced), sql)
+    result = invoke("query", "-c", str(synced), sql)
     assert result.exit_code == 2, result.output
     assert result.output == (
         "error: the SQL holds no statement (only comments or ';'): give a query, e.g. "
@@ -312,7 +305,7 @@ def test_query_as_json_carries_what_json_has_no_type_for(synced: Path) -> None:
         "'0b8c3a0e-4f1a-4c2e-9d5b-0c6a1e2f3a4b'::UUID AS id, MAP([1], ['one']) AS map, "
         "[1, 2]::INTEGER[2] AS pair, {'b': 'z'::BLOB} AS nested"
     )
-    result = run("query", "-c", str(synced), sql, "--format", "json")
+    result = invoke("query", "-c", str(synced), sql, "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {
         "rows": [
@@ -333,11 +326,11 @@ def test_query_as_json_carries_what_json_has_no_type_for(synced: Path) -> None:
 
 def test_query_as_json_asks_for_a_name_per_column_and_csv_keeps_both(synced: Path) -> None:
     sql = "SELECT 1 AS a, 2 AS a"
-    result = run("query", "-c", str(synced), sql, "--format", "json")
+    result = invoke("query", "-c", str(synced), sql, "--format", "json")
     assert result.exit_code == 2, result.output
     assert result.output == (
         "error: --format json needs a name per column, and the answer names 'a' 2 times: give "
         "each column its own name with AS (SELECT 1 AS a, 2 AS b)\n"
     )
-    csv = run("query", "-c", str(synced), sql, "--format", "csv")
+    csv = invoke("query", "-c", str(synced), sql, "--format", "csv")
     assert csv.exit_code == 0 and csv.output == "a,a\n1,2\n"

@@ -14,16 +14,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
-from click.testing import CliRunner
-
-from etl.cli import cli
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread
 from etl.fakeswr.registry import Repository
 from etl.job import run_sync
-from tests.conftest import discovering, query
-from tests.reliability.conftest import Script, page, raw, tag, write_hostile_config
+from tests.commands import invoke
+from tests.configs import Discovering
+from tests.reliability.hostile import Script, page, raw, tag, write_hostile_config
+from tests.stored import query, reading
 
 # A screen clear, a hidden-text switch, a window title (OSC … BEL), a CSI in its C1 form, and a
 # bidi override: each would act on a terminal.
@@ -32,8 +30,9 @@ RAW = ("\x1b", "\x07", "\x9b", "\u202e")
 FORMULA = '=HYPERLINK("http://example.invalid","click")'
 
 
-def invoke(*args: str) -> str:
-    result = CliRunner().invoke(cli, list(args))
+def printed(*args: str) -> str:
+    """What `swr-etl ARGS...` printed, having checked that no traceback was."""
+    result = invoke(*args)
     assert "Traceback" not in result.output
     return result.output
 
@@ -52,18 +51,18 @@ def test_control_sequences_from_the_registry_never_reach_the_terminal(
     )
     path = str(write_hostile_config(tmp_path, url, max_attempts=1))
     outputs = [
-        invoke("sync", "-c", path, "--no-progress", "-v"),
-        invoke("sync", "-c", path, "--no-progress"),
-        invoke("diff", "-c", path),
-        invoke("report", "-c", path),
-        invoke("report", "-c", path, "--format", "markdown"),
-        invoke("query", "-c", path, "SELECT tag FROM tags_current"),
+        printed("sync", "-c", path, "--no-progress", "-v"),
+        printed("sync", "-c", path, "--no-progress"),
+        printed("diff", "-c", path),
+        printed("report", "-c", path),
+        printed("report", "-c", path, "--format", "markdown"),
+        printed("query", "-c", path, "SELECT tag FROM tags_current"),
     ]
     for output in outputs:
         assert not [c for c in RAW if c in output], output
     assert "\\x1b[2J" in outputs[0] and "\\u202e" in outputs[2] and "\\x1b" in outputs[3]
     # Scripts get the exact value.
-    exact = invoke("query", "-c", path, "SELECT tag FROM tags_current", "--format", "json")
+    exact = printed("query", "-c", path, "SELECT tag FROM tags_current", "--format", "json")
     assert json.loads(exact)["rows"][0]["tag"] == f"v2{CONTROLS}"
 
 
@@ -78,13 +77,13 @@ def test_a_csv_cell_never_starts_a_spreadsheet_formula(
         }
     )
     path = str(write_hostile_config(tmp_path, url, max_attempts=1))
-    invoke("sync", "-c", path, "--no-progress")
+    printed("sync", "-c", path, "--no-progress")
     cells = [
         cell
         for output in (
-            invoke("report", "-c", path, "--format", "csv"),
-            invoke("query", "-c", path, "SELECT tag, size FROM tags_current", "--format", "csv"),
-            invoke("query", "-c", path, "SELECT * FROM target_runs", "--format", "csv"),
+            printed("report", "-c", path, "--format", "csv"),
+            printed("query", "-c", path, "SELECT tag, size FROM tags_current", "--format", "csv"),
+            printed("query", "-c", path, "SELECT * FROM target_runs", "--format", "csv"),
         )
         for row in csv.reader(io.StringIO(output))
         for cell in row
@@ -92,13 +91,13 @@ def test_a_csv_cell_never_starts_a_spreadsheet_formula(
     assert f"'{FORMULA}" in cells and "'@SUM(1+1)" in cells and "'-2+3" in cells
     assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")]
     assert not [c for c in cells if c.startswith("-") and not c.lstrip("-").isdigit()]
-    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+    with reading(tmp_path / "swr.duckdb") as con:
         kept = {t for (t,) in con.execute("SELECT tag FROM tags_current").fetchall()}
     assert FORMULA in kept  # the database keeps the exact value
 
 
 def test_a_discovered_name_that_breaks_the_api_rules_fails_that_repository_alone(
-    tmp_path: Path, small_registry: Registry
+    discovering: Discovering, tmp_path: Path, small_registry: Registry
 ) -> None:
     registry = copy.deepcopy(small_registry)
     bad = f"Evil{CONTROLS}"

@@ -8,17 +8,13 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-import yaml
 from aiohttp import web
-from click.testing import CliRunner, Result
 
-from etl.cli import cli
 from etl.fakeswr import AppThread, FakeSwr, Registry
-from tests.conftest import expected_rows, stored_rows, write_config
-
-
-def sync(path: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["sync", "-c", str(path), "--no-progress", *args])
+from tests.commands import sync
+from tests.configs import WriteConfig, editing
+from tests.registries import expected_rows
+from tests.stored import stored_rows
 
 
 def keeping(registry: Registry, share: float) -> Registry:
@@ -28,7 +24,7 @@ def keeping(registry: Registry, share: float) -> Registry:
 
 
 def test_most_repositories_gone_is_refused_until_accepted(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     assert sync(path).exit_code == 0
@@ -48,7 +44,7 @@ def test_most_repositories_gone_is_refused_until_accepted(
 
 
 def test_a_proxy_answering_empty_pages_everywhere_is_refused(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry
+    write_config: WriteConfig, tmp_path: Path, served: FakeSwr, small_registry: Registry
 ) -> None:
     path = write_config(tmp_path, served, list(small_registry.repositories))
     assert sync(path).exit_code == 0
@@ -59,9 +55,8 @@ def test_a_proxy_answering_empty_pages_everywhere_is_refused(
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", empty)
     with AppThread(app) as proxy:
-        data = yaml.safe_load(path.read_text())
-        data["endpoints"][0]["url"] = proxy.url
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            data["endpoints"][0]["url"] = proxy.url
         result = sync(path)
     assert result.exit_code == 3, result.output
     assert "refused: this run would remove" in result.output
@@ -77,6 +72,7 @@ def test_a_proxy_answering_empty_pages_everywhere_is_refused(
     ],
 )
 def test_the_share_is_the_operators_to_set(
+    write_config: WriteConfig,
     tmp_path: Path,
     served: FakeSwr,
     small_registry: Registry,
@@ -88,9 +84,8 @@ def test_the_share_is_the_operators_to_set(
     assert sync(path).exit_code == 0
     remaining = keeping(small_registry, kept)
     served.serve(remaining)
-    data = yaml.safe_load(path.read_text())
-    data["crawl"]["max_removed_share"] = share
-    path.write_text(yaml.safe_dump(data))
+    with editing(path) as data:
+        data["crawl"]["max_removed_share"] = share
     result = sync(path)
     assert result.exit_code == exit_code, result.output
     after = remaining if exit_code == 0 else small_registry

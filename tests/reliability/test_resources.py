@@ -5,29 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from etl.config_file import load_config
 from etl.fakeswr import Options, ServerThread, generate_registry
 from etl.job import run_sync
-from tests.conftest import write_config
+from tests.configs import WriteConfig, editing
 
 REGISTRY = generate_registry(repos=16, seed=12)
 
 
 @pytest.mark.parametrize("concurrency", [1, 3, 8])
 def test_connections_at_the_server_never_exceed_concurrency(
-    tmp_path: Path, concurrency: int
+    write_config: WriteConfig, tmp_path: Path, concurrency: int
 ) -> None:
     with ServerThread(REGISTRY, options=Options(latency_ms=15)) as server:
         path = write_config(
             tmp_path, server, list(REGISTRY.repositories), page_size=10, concurrency=concurrency
         )
         # The same server twice, as two endpoints: the cap holds across endpoints too.
-        data = yaml.safe_load(path.read_text())
-        second = {**data["endpoints"][0], "name": "local-2"}
-        data["endpoints"].append(second)
-        path.write_text(yaml.safe_dump(data))
+        with editing(path) as data:
+            second = {**data["endpoints"][0], "name": "local-2"}
+            data["endpoints"].append(second)
         outcome = run_sync(load_config(path))
         stats = server.state.stats
     assert outcome.exit_code == 0

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
-from etl.cli import cli
 from etl.fakeswr import Credentials, FaultPlan, Options, Registry, ServerThread
-from tests.conftest import write_config
+from tests.commands import invoke
+from tests.configs import WriteConfig
+from tests.stored import reading
 
 MARK = "DISTINCTIVE"
 SECRETS = dict(token=f"tok-{MARK}-9f8e7d", password=f"pw-{MARK}-1a2b3c", sk=f"sk-{MARK}-6f7a8b")
@@ -20,7 +19,7 @@ SECRETS = dict(token=f"tok-{MARK}-9f8e7d", password=f"pw-{MARK}-1a2b3c", sk=f"sk
 @pytest.mark.parametrize("auth", ["token", "password", "aksk"])
 @pytest.mark.parametrize("refused", [False, True], ids=["accepted", "refused"])
 def test_no_secret_in_any_output_or_stored_byte(
-    tmp_path: Path, small_registry: Registry, auth: str, refused: bool
+    write_config: WriteConfig, tmp_path: Path, small_registry: Registry, auth: str, refused: bool
 ) -> None:
     # Many faults, so that retries, refreshes and error paths all run and log.
     options = Options(faults=FaultPlan(rate=0.5, seed=2, retry_after_s=0.01, slow_s=0.5))
@@ -38,12 +37,11 @@ def test_no_secret_in_any_output_or_stored_byte(
         if refused:
             creds = server.credentials
             creds.token = creds.password = creds.sk = "rotated"
-        runner = CliRunner()
         outputs = [
-            runner.invoke(cli, ["plan", "-c", str(path)]),
-            runner.invoke(cli, ["sync", "-c", str(path), "--log-format", "json"]),
-            runner.invoke(cli, ["sync", "-c", str(path), "--no-progress"]),
-            runner.invoke(cli, ["report", "-c", str(path), "--format", "json"]),
+            invoke("plan", "-c", str(path)),
+            invoke("sync", "-c", str(path), "--log-format", "json"),
+            invoke("sync", "-c", str(path), "--no-progress"),
+            invoke("report", "-c", str(path), "--format", "json"),
         ]
         # IAM tokens the fake issued are secrets too.
         secrets = [MARK.encode(), *(t.encode() for t in server.state.issued_tokens)]
@@ -57,7 +55,7 @@ def test_no_secret_in_any_output_or_stored_byte(
 
 @pytest.mark.parametrize("auth", ["token", "password", "aksk"])
 def test_a_secret_a_server_echoes_back_is_never_stored_or_shown(
-    tmp_path: Path, small_registry: Registry, auth: str
+    write_config: WriteConfig, tmp_path: Path, small_registry: Registry, auth: str
 ) -> None:
     broken = list(small_registry.repositories)[0]
     options = Options(broken_repositories={broken}, echo_credentials=True)
@@ -67,12 +65,11 @@ def test_a_secret_a_server_echoes_back_is_never_stored_or_shown(
         path = write_config(
             tmp_path, server, list(small_registry.repositories)[:3], auth, max_attempts=1
         )
-        runner = CliRunner()
         outputs = [
-            runner.invoke(cli, ["sync", "-c", str(path), "--no-progress", "-v"]),
-            runner.invoke(cli, ["sync", "-c", str(path), "--log-format", "json"]),
-            runner.invoke(cli, ["report", "-c", str(path)]),
-            runner.invoke(cli, ["report", "-c", str(path), "--format", "csv"]),
+            invoke("sync", "-c", str(path), "--no-progress", "-v"),
+            invoke("sync", "-c", str(path), "--log-format", "json"),
+            invoke("report", "-c", str(path)),
+            invoke("report", "-c", str(path), "--format", "csv"),
         ]
         secrets = [MARK.encode(), *(t.encode() for t in server.state.issued_tokens)]
         if auth == "aksk":
@@ -82,7 +79,7 @@ def test_a_secret_a_server_echoes_back_is_never_stored_or_shown(
     texts = [r.output.encode() for r in outputs]
     stored = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p != path]
     # Parquet and DuckDB compress their pages: read the stored messages back as text too.
-    with duckdb.connect(str(tmp_path / "swr.duckdb"), read_only=True) as con:
+    with reading(tmp_path / "swr.duckdb") as con:
         in_db = con.execute("SELECT error_message FROM target_runs WHERE status = 'failed'")
         messages = [m for (m,) in in_db.fetchall()]
     lake = [

@@ -11,23 +11,21 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
-
-from etl.cli import cli
 from etl.fakeswr import FakeSwr, Registry, next_day
 from etl.store import commits
-from tests.conftest import expected_rows, parse_time, query, stored_rows
-from tests.reliability.conftest import paused_sync
-from tests.s3 import S3Server
-from tests.test_lake import lake_state
-from tests.test_object_storage import bucket, s3, s3_config, sync  # noqa: F401 - fixtures
-from tests.test_scope import only
-
-__all__ = ["bucket", "s3"]
+from tests.commands import invoke, paused_sync, sync
+from tests.registries import expected_rows, only, parse_time
+from tests.s3 import S3Config, S3Server
+from tests.stored import lake_state, query, stored_rows
 
 
 def test_two_writers_with_one_name_at_once_lose_nothing(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+    s3_config: S3Config,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    s3: S3Server,
+    bucket: str,
 ) -> None:
     repositories = list(small_registry.repositories)
     north = s3_config(tmp_path / "north", served, repositories[:15], s3, bucket, endpoint="north")
@@ -47,7 +45,7 @@ def test_two_writers_with_one_name_at_once_lose_nothing(
     records = [k for k in s3.keys(bucket, "lake/runs/") if k.endswith(commits.COMMIT_RECORD)]
     assert len(records) == 6  # every run of both writers is committed, none moved aside
     assert not [k for k in s3.keys(bucket) if k.startswith(("lake/_set_aside", "lake/_load"))]
-    planned = CliRunner().invoke(cli, ["plan", "-c", str(north)])
+    planned = invoke("plan", "-c", str(north))
     assert "2 writers (machines) write under the name 'config'" in planned.output
     for side in ("north", "south"):
         db = tmp_path / side / "swr.duckdb"
@@ -74,7 +72,12 @@ def registry_state(registry: Registry, endpoint: str = "local") -> list[tuple[An
 
 
 def test_two_writers_whose_runs_overlap_on_one_repository_leave_no_lasting_wrong_state(
-    tmp_path: Path, served: FakeSwr, small_registry: Registry, s3: S3Server, bucket: str
+    s3_config: S3Config,
+    tmp_path: Path,
+    served: FakeSwr,
+    small_registry: Registry,
+    s3: S3Server,
+    bucket: str,
 ) -> None:
     # Unsupported, and warned about: two writers (named apart) sync the same repositories. A's
     # run starts first and commits last, B's runs whole in between while tags change.
@@ -105,5 +108,5 @@ def test_two_writers_whose_runs_overlap_on_one_repository_leave_no_lasting_wrong
         state = lake_state(lake_copy(s3, bucket, tmp_path / f"after-{writer}"))
         assert state == registry_state(now), writer
         before = query(db, "SELECT * FROM tag_history ORDER BY ALL")
-        assert CliRunner().invoke(cli, ["rebuild", "-c", str(path)]).exit_code == 0
+        assert invoke("rebuild", "-c", str(path)).exit_code == 0
         assert query(db, "SELECT * FROM tag_history ORDER BY ALL") == before, writer

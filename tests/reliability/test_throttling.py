@@ -8,7 +8,9 @@ from pathlib import Path
 from etl.config_file import load_config
 from etl.fakeswr import Options, ServerThread, generate_registry
 from etl.job import run_sync
-from tests.conftest import expected_rows, stored_rows, write_config
+from tests.configs import WriteConfig
+from tests.registries import expected_rows
+from tests.stored import stored_rows
 
 REGISTRY = generate_registry(repos=6, tags=300, seed=8)
 
@@ -20,7 +22,7 @@ def paced_rate(times: list[float]) -> float:
     return (len(times) - 2) / (max(times) - min(times))
 
 
-def test_the_configured_rate_holds_at_the_server(tmp_path: Path) -> None:
+def test_the_configured_rate_holds_at_the_server(write_config: WriteConfig, tmp_path: Path) -> None:
     with ServerThread(REGISTRY, options=Options(rate_limit_rps=30)) as server:
         path = write_config(
             tmp_path, server, list(REGISTRY.repositories), page_size=8, requests_per_second=15
@@ -38,6 +40,7 @@ def test_the_configured_rate_holds_at_the_server(tmp_path: Path) -> None:
 
 
 def test_a_server_stricter_than_the_config_throttles_and_the_data_is_still_exact(
+    write_config: WriteConfig,
     tmp_path: Path,
 ) -> None:
     with ServerThread(REGISTRY, options=Options(rate_limit_rps=12)) as server:
