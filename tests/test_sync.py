@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from pathlib import Path
@@ -9,16 +10,27 @@ from pathlib import Path
 import pytest
 
 from etl.config_file import load_config
-from etl.fakeswr import FakeSwr, FaultPlan, Options, Registry, next_day
+from etl.fakeswr import (
+    FakeSwr,
+    FaultPlan,
+    Options,
+    Registry,
+    ServerThread,
+    generate_registry,
+    next_day,
+)
+from etl.fakeswr.days import repush_everything
 from etl.job import run_sync
 from etl.run.lock import OutputLock
 from etl.store import commits, known, loading, queries, warehouse
 from etl.store.storage import local_store
 from etl.swr import pages
 from tests.commands import invoke, sync
-from tests.configs import WriteConfig, editing
+from tests.configs import Discovering, WriteConfig, editing
 from tests.registries import expected_rows
 from tests.stored import COLUMNS, reading, stored_rows, table_rows
+
+EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
 
 # A failing repository here is about what it leaves, not how long its retries wait.
 pytestmark = pytest.mark.usefixtures("quick_retries")
@@ -217,6 +229,29 @@ def test_snapshots_of_every_run_are_reconstructed(
             assert sorted(rows) == expected_rows(registry, list(small_registry.repositories))
         versions = con.execute("SELECT count(*) FROM tag_history").fetchall()[0][0]
     assert versions < small_registry.tag_count() * 1.2  # history grows with changes only
+
+
+@pytest.mark.slow
+def test_a_run_in_which_every_tag_changed_commits_and_loads_within_duckdbs_memory(
+    discovering: Discovering, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The 1,000,000-tag mass re-push at 128 MB, scaled down: half the memory, half the part.
+    # Before the comparison joined on key fingerprints and ended versions by delete and insert,
+    # this ran out of DuckDB's memory computing the lake's changes.
+    monkeypatch.setattr(warehouse, "MEMORY_LIMIT", "64MB")
+    monkeypatch.setattr(known, "VERSIONS_PER_PART", known.VERSIONS_PER_PART // 2)
+    registry = generate_registry(repos=100, tags=100_000, seed=3, manifests=False)
+    with ServerThread(copy.deepcopy(registry)) as server:
+        config = load_config(discovering(tmp_path, server, EVERYTHING))
+        assert run_sync(config).exit_code == 0
+        repushed = repush_everything(registry)
+        server.serve(repushed)
+        outcome = run_sync(config)
+    assert outcome.exit_code == 0
+    assert stored_rows(config.output.duckdb) == expected_rows(repushed)
+    with reading(config.output.duckdb) as con:
+        closed = con.execute("SELECT count(*) FROM tag_history WHERE valid_to_seq = 2").fetchall()
+    assert closed == [(registry.tag_count(),)]
 
 
 def test_an_overlapping_sync_exits_75_at_once(

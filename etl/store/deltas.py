@@ -61,7 +61,9 @@ def delta_batches(
     try:
         with warehouse.connect(db_path) as con:
             yield from _changes(con, keys, listed, run, rows_per_batch)
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
+        # DuckDB's errors while its answer streams (out of memory, say) reach here through
+        # Arrow's reader, as OSError.
         raise StorageError(
             f"DuckDB could not compare the run with {db_path}: {str(exc).splitlines()[0]}; "
             "nothing of this run was committed"
@@ -84,7 +86,8 @@ def _changes(
         con.register(versioning.LISTED, DELTA_SCHEMA.empty_table())
     versioning.current_in_warehouse(con)
     try:
-        parts = known.version_parts(con)
+        # Only the compared repositories' versions: an hourly run compares few of them.
+        parts = known.parts_for(versioning.current_versions(con))
         yield from versioning.lake_changes(con, run, parts, rows_per_batch)
     finally:
         versioning.forget(con)

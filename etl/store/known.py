@@ -13,23 +13,19 @@ from typing import Any, NamedTuple
 import duckdb
 
 from etl.results import Key
-from etl.store.queries import answer, ask, sql
+from etl.store.queries import answer_one, ask, sql
 from etl.store.warehouse import connect
 
 log = logging.getLogger("etl.store.known")
-
-
-def answer_one(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Any:
-    """Return the one value `sql/<name>.sql` answers."""
-    return answer(con, sql(name), **params).rows[0][0]
 
 
 LOADS_BEFORE_SET_ASIDE = 2  # a run that fails to load this often is set aside for the database
 
 
 # A run is compared with the current versions in parts of about this many versions, so that
-# the comparison's hash joins hold whatever the registry size.
-VERSIONS_PER_PART = 750_000  # measured: 1M versions fit in MEMORY_LIMIT, 96 MB was too little
+# the comparison's hash joins hold whatever the registry size. Measured at 1,000,000 tags,
+# every one changed: parts of ~500,000 fit in MEMORY_LIMIT, 1,000,000 ran out of it.
+VERSIONS_PER_PART = 250_000
 
 
 class CurrentRepository(NamedTuple):
@@ -173,8 +169,12 @@ def warn_shared_names(con: duckdb.DuckDBPyConnection) -> None:
 def version_parts(con: duckdb.DuckDBPyConnection, seq: int | None = None) -> int:
     """Return in how many parts to compare run `seq` with the versions current before it
     (not those it started while it crawled)."""
-    current = int(answer_one(con, "known/versions_before", seq=seq))
-    return max(1, -(-current // VERSIONS_PER_PART))
+    return parts_for(int(answer_one(con, "known/versions_before", seq=seq)))
+
+
+def parts_for(versions: int) -> int:
+    """Return in how many parts to compare listings with `versions` current versions."""
+    return max(1, -(-versions // VERSIONS_PER_PART))
 
 
 def set_aside_runs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

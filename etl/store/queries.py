@@ -86,6 +86,11 @@ def ask(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Answer:
     return answer(con, sql(name), **params)
 
 
+def answer_one(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Any:
+    """Return the one value `sql/<name>.sql` answers."""
+    return answer(con, sql(name), **params).rows[0][0]
+
+
 def parquet_view(
     con: duckdb.DuckDBPyConnection, name: str, files: list[str], columns: str = "*"
 ) -> None:

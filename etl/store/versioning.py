@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from etl.schemas import DELTA_SCHEMA
-from etl.store.queries import answer_batches, run_script, sql
+from etl.store.queries import answer_batches, answer_one, run_script, sql
 
 LISTED, CURRENT, TARGETS, SCOPE = (
     "version_listed",
@@ -36,7 +36,12 @@ STEPS = ("versions/compare", "versions/apply")  # the load's, after its scope an
 
 def define_rule(con: duckdb.DuckDBPyConnection) -> None:
     """Create the rule's macros on a connection that is not the warehouse's (`thin`'s)."""
-    for name in ("macros/tag_payload", "macros/tag_version", "macros/listing_changes"):
+    for name in (
+        "macros/tag_payload",
+        "macros/tag_version",
+        "macros/tag_key",
+        "macros/listing_changes",
+    ):
         run_script(con, name)
 
 
@@ -49,6 +54,11 @@ def current_in_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """Make `version_current` the warehouse's current versions (on a connection outside a
     run's transaction: the versions current before the run)."""
     run_script(con, "versions/current")
+
+
+def current_versions(con: duckdb.DuckDBPyConnection) -> int:
+    """Return how many versions `version_current` holds: what the comparison's joins hold."""
+    return int(answer_one(con, "versions/current_count"))
 
 
 def compared(con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table]:
