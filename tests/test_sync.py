@@ -238,11 +238,13 @@ def test_a_run_in_which_every_tag_changed_commits_and_loads_within_duckdbs_memor
     # The 1,000,000-tag mass re-push at 128 MB, scaled down: half the memory, half the part.
     # Before the comparison joined on key fingerprints and ended versions by delete and insert,
     # this ran out of DuckDB's memory computing the lake's changes.
-    monkeypatch.setattr(warehouse, "MEMORY_LIMIT", "64MB")
+    monkeypatch.setattr(warehouse, "MEMORY_LIMIT_MB", 64)
     monkeypatch.setattr(known, "VERSIONS_PER_PART", known.VERSIONS_PER_PART // 2)
     registry = generate_registry(repos=100, tags=100_000, seed=3, manifests=False)
     with ServerThread(copy.deepcopy(registry)) as server:
-        config = load_config(discovering(tmp_path, server, EVERYTHING))
+        # Uncapped, so nothing is loaded beside the crawl: the comparison and the load do it all.
+        path = discovering(tmp_path, server, EVERYTHING, requests_per_second=100_000)
+        config = load_config(path)
         assert run_sync(config).exit_code == 0
         repushed = repush_everything(registry)
         server.serve(repushed)

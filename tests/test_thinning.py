@@ -209,14 +209,17 @@ def test_a_sync_after_thin_continues_the_history(
 
 @pytest.mark.slow  # a whole `swr-etl thin` process, killed at each step
 @pytest.mark.parametrize("moment", THIN_FAILPOINTS)
-def test_a_thin_killed_at_any_step_leaves_every_reader_right(synced: Path, moment: str) -> None:
+def test_a_thin_killed_at_any_step_leaves_every_reader_right(
+    synced: Path, moment: str, tmp_path: Path
+) -> None:
     db = synced / "swr.duckdb"
     states = states_by_run(db)
     history = query(db, "SELECT * FROM tag_history ORDER BY ALL")
     args = ["-m", "etl", "thin", "-c", str(synced / "all" / "config.yaml"), "--older-than", "0"]
     killed = subprocess.run(
         [sys.executable, *args, "--grace", "0"],
-        env={**os.environ, ENV: moment},
+        # Its DuckDB spill folder, which a kill leaves behind, in the test's folder.
+        env={**os.environ, ENV: moment, "TMPDIR": str(tmp_path)},
         capture_output=True,
         check=False,
     )

@@ -59,7 +59,7 @@ def delta_batches(
     snapshot time."""
     keys = keys_table(sorted(targets))
     try:
-        with warehouse.connect(db_path) as con:
+        with warehouse.connect(db_path) as con, warehouse.own_memory(con):
             yield from _changes(con, keys, listed, run, rows_per_batch)
     except (duckdb.Error, OSError) as exc:
         # DuckDB's errors while its answer streams (out of memory, say) reach here through

@@ -24,7 +24,7 @@ LOADS_BEFORE_SET_ASIDE = 2  # a run that fails to load this often is set aside f
 
 # A run is compared with the current versions in parts of about this many versions, so that
 # the comparison's hash joins hold whatever the registry size. Measured at 1,000,000 tags,
-# every one changed: parts of ~500,000 fit in MEMORY_LIMIT, 1,000,000 ran out of it.
+# every one changed: parts of ~500,000 fit in MEMORY_LIMIT_MB, 1,000,000 ran out of it.
 VERSIONS_PER_PART = 250_000
 
 

@@ -120,7 +120,7 @@ def thin(
     with tempfile.TemporaryDirectory(prefix="swr-etl-thin-") as spill, duckdb.connect() as con:
         # In little memory whatever the lake's size, as a sync: DuckDB spills beyond it. One
         # thread: two ran out of that limit at 200,000 tags (each holds buffers of its own).
-        con.execute(f"SET memory_limit = '{warehouse.MEMORY_LIMIT}'")
+        con.execute(f"SET memory_limit = '{warehouse.MEMORY_LIMIT_MB}MB'")
         con.execute(f"SET temp_directory = '{spill}'")
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET threads = 1")

@@ -22,11 +22,11 @@ import duckdb
 from etl.errors import DatabaseBusy, StorageError, UsageError
 from etl.failpoints import failpoint
 from etl.store.files import replacing
-from etl.store.queries import ask, sql, sql_dir
+from etl.store.queries import answer_one, ask, sql, sql_dir
 
 log = logging.getLogger("etl.store.warehouse")
 
-MEMORY_LIMIT = "128MB"
+MEMORY_LIMIT_MB = 128  # a writer's DuckDB memory, spilled to disk beyond (DuckDB's MB: 10^6 bytes)
 # What a writer (sync, load, rebuild) may not do: fetch or load an extension. It needs none
 # (the lake is read through Arrow), and a file DuckDB would hand to one (a SQLite file named
 # as output.duckdb) must be refused, not sent for over the network.
@@ -176,7 +176,7 @@ def prepare(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None
         # A sync must run in little memory whatever the registry's size: DuckDB spills to
         # disk beyond this, and keeps no insertion order it does not need. Readers (report,
         # query) keep DuckDB's defaults.
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB}MB'")
         con.execute("SET write_buffer_row_group_count = 1")
         con.execute("SET preserve_insertion_order = false")
         if not holds_these_definitions(con):
@@ -184,6 +184,19 @@ def prepare(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None
             apply_schema(con)
     except duckdb.Error as exc:
         raise StorageError(f"cannot write DuckDB file {path}: {str(exc).splitlines()[0]}") from None
+
+
+@contextmanager
+def own_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Give the work done on `con` within the block MEMORY_LIMIT_MB of its own: the limit is
+    shared by every connection of this process to the database, so what the others hold (the
+    load beside the crawl, its transaction still open) is added to it until the block ends."""
+    held = int(answer_one(con, "known/memory_held"))
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB * 1_000_000 + held}B'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB}MB'")
 
 
 def opened(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
