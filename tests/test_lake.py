@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,13 @@ from etl import schemas
 from etl.config_file import load_config
 from etl.fakeswr import ServerThread, generate_registry, next_day
 from etl.job import run_sync
-from etl.store import commits, lake
+from etl.store import commits, deltas, lake
 from etl.store.storage import local_store
 from etl.swr.pages import SnapshotContext, snapshot_batch, tag_columns
 from tests.commands import invoke
 from tests.configs import Discovering, editing
-from tests.stored import lake_state, query, states_by_run
+from tests.registries import expected_rows
+from tests.stored import lake_state, query, states_by_run, stored_rows
 
 # A failing repository here is about what it leaves, not how long its retries wait.
 pytestmark = pytest.mark.usefixtures("quick_retries")
@@ -151,6 +153,34 @@ def test_the_documented_read_of_the_lake_is_the_registry_after_every_run(
         t: query(db, f"SELECT * FROM {t} ORDER BY ALL") for t in ("tag_history", "target_runs")
     }
     assert after == before
+
+
+def test_a_run_whose_changes_duckdb_cannot_compare_in_its_memory_stores_them_whole(
+    discovering: Discovering, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = generate_registry(repos=6, seed=4)
+    real = lake.delta_batches
+
+    def out_of_memory(*args: Any) -> Iterator[pa.RecordBatch]:
+        yield from real(*args)  # its batches are written, then DuckDB gives up
+        raise deltas.ComparisonTooLarge("DuckDB could not compare the run: Out of Memory Error")
+
+    with ServerThread(copy.deepcopy(registry)) as server:
+        path = discovering(tmp_path, server, [{"namespace": "*", "repositories": ["*"]}])
+        run_sync(load_config(path))
+        later = next_day(registry, churn=0.05)
+        server.serve(later)
+        monkeypatch.setattr(lake, "delta_batches", out_of_memory)
+        outcome = run_sync(load_config(path))
+    assert outcome.exit_code == 0, [(r.status, r.error) for r in outcome.results]
+    db = tmp_path / "swr.duckdb"
+    assert query(
+        db, "SELECT DISTINCT listing FROM target_runs WHERE seq = 2 AND status = 'ok'"
+    ) == [("full",)]
+    assert not list((tmp_path / "lake").glob(f"tag_deltas/*/run_id={outcome.run_id}"))
+    assert stored_rows(db) == expected_rows(later)
+    for run_id, state in states_by_run(db).items():
+        assert lake_state(tmp_path / "lake", run_id) == state, run_id
 
 
 def test_a_run_that_finds_nothing_changed_stores_no_tag(

@@ -28,6 +28,10 @@ KEYS_SCHEMA = pa.schema([(name, pa.string()) for name in KEY_COLUMNS])
 KEY_SEPARATOR = "\x1f"  # a character no SWR name may hold
 
 
+class ComparisonTooLarge(StorageError):
+    """DuckDB ran out of its memory comparing a run's listings with the warehouse."""
+
+
 def key_text(key: Key) -> str:
     """Return a repository's key as one string, as `keys_of` makes them for rows."""
     return KEY_SEPARATOR.join(key)
@@ -59,15 +63,15 @@ def delta_batches(
     snapshot time."""
     keys = keys_table(sorted(targets))
     try:
-        with warehouse.connect(db_path) as con, warehouse.own_memory(con):
+        with warehouse.connect(db_path) as con:
             yield from _changes(con, keys, listed, run, rows_per_batch)
     except (duckdb.Error, OSError) as exc:
         # DuckDB's errors while its answer streams (out of memory, say) reach here through
         # Arrow's reader, as OSError.
-        raise StorageError(
-            f"DuckDB could not compare the run with {db_path}: {str(exc).splitlines()[0]}; "
-            "nothing of this run was committed"
-        ) from None
+        said = f"DuckDB could not compare the run with {db_path}: {str(exc).splitlines()[0]}"
+        if "Out of Memory" in said:
+            raise ComparisonTooLarge(said) from None
+        raise StorageError(f"{said}; nothing of this run was committed") from None
 
 
 def _changes(

@@ -20,6 +20,7 @@ left behind. The crawl's lanes are local files in both cases (`spool`).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -39,12 +40,13 @@ from etl.results import Key
 from etl.schemas import (
     DELTA_SCHEMA,
     DISCOVERY_SCHEMA,
+    FULL,
     MANIFEST_SCHEMA,
     REPOSITORY_ROW_SCHEMA,
     RUN_FILES,
     SNAPSHOT_SCHEMA,
 )
-from etl.store.deltas import delta_batches, key_text, keys_of
+from etl.store.deltas import ComparisonTooLarge, delta_batches, key_text, keys_of
 from etl.store.files import fsync
 from etl.store.lanes import Lane, Segment
 from etl.store.parts import ROWS_PER_GROUP, PartWriter, chunks
@@ -63,6 +65,8 @@ TABLES = (
 STAGING = "_staging"
 
 LOCK = "_lock"  # the lake's lock file: one writer at a time (see etl.run.lock)
+
+log = logging.getLogger("etl.store.lake")
 
 
 # --- writing a run ---------------------------------------------------------------------------
@@ -113,6 +117,9 @@ class RunWriter:
     _record: pa.Table | None = None
     _parts: tuple[PartWriter, PartWriter] | None = None  # tag_snapshots, the changes' spool
     _early: EarlyWrites = field(default_factory=EarlyWrites)
+    # Repositories meant to be stored as changes that the run stored whole (DuckDB could not
+    # compute their changes in its memory): their target_runs say so.
+    stored_whole: frozenset[Key] = frozenset()
 
     @property
     def staging(self) -> str:
@@ -156,6 +163,8 @@ class RunWriter:
         of `changes` as what changed, the others whole. The `runs` row is kept for `publish`,
         which writes it listing every file with its row count."""
         self._write_snapshots(changes)
+        if self.stored_whole:
+            target_runs = listed_whole(target_runs, self.stored_whole)
         empty_repositories = REPOSITORY_ROW_SCHEMA.empty_table()
         self._write_table(
             "repositories", empty_repositories if repositories is None else repositories
@@ -243,18 +252,35 @@ class RunWriter:
             spooled.close()
         self._listed("tag_snapshots", parts)
         if changes is not None and changes.keys:
-            deltas = PartWriter(self.store, self._folder("tag_deltas", make=False), DELTA_SCHEMA)
-            batches = delta_batches(
-                changes.warehouse,
-                [f"{spooled.folder}/{name}" for name, _ in spooled.written],
-                changes.keys,
-                (self.run_id, changes.snapshot_at),
-                ROWS_PER_GROUP,
-            )
+            self._write_changes(changes, [f"{spooled.folder}/{n}" for n, _ in spooled.written])
+
+    def _write_changes(self, changes: Changes, listed: list[str]) -> None:
+        """Write to `tag_deltas` what the spooled listings `listed` change; if DuckDB cannot
+        compute that in its memory, store those repositories whole instead: a whole listing
+        is always right, only larger (the first run of a day stores them so anyway)."""
+        deltas = PartWriter(self.store, self._folder("tag_deltas", make=False), DELTA_SCHEMA)
+        run = (self.run_id, changes.snapshot_at)
+        try:
+            batches = delta_batches(changes.warehouse, listed, changes.keys, run, ROWS_PER_GROUP)
             for chunk in chunks(batches, ROWS_PER_GROUP, DELTA_SCHEMA):
                 deltas.write(chunk)
             deltas.close()
-            self._listed("tag_deltas", deltas)
+        except ComparisonTooLarge as exc:
+            deltas.close()
+            if deltas.written:
+                self.store.remove_tree(deltas.folder)
+            log.warning("%s; the run stores those %d repositories whole", exc, len(changes.keys))
+            whole = PartWriter(
+                self.store, self._folder("tag_snapshots", make=False), SNAPSHOT_SCHEMA, "whole"
+            )
+            for path in listed:
+                for batch in pq.ParquetFile(path).iter_batches(ROWS_PER_GROUP):
+                    whole.write(pa.Table.from_batches([batch]))
+            whole.close()
+            self._listed("tag_snapshots", whole)
+            self.stored_whole = changes.keys
+            return
+        self._listed("tag_deltas", deltas)
 
     def _listed(self, table: str, parts: PartWriter) -> None:
         self.files += [{"table": table, "file": name, "rows": rows} for name, rows in parts.written]
@@ -330,6 +356,16 @@ class RunWriter:
 def key_texts(keys: frozenset[Key]) -> pa.Array:
     """Return repositories' keys as `split` takes them (`deltas.key_text`)."""
     return pa.array(sorted(key_text(k) for k in keys), type=pa.string())
+
+
+def listed_whole(target_runs: pa.Table, keys: frozenset[Key]) -> pa.Table:
+    """Return `target_runs` with the listing of the repositories `keys` FULL."""
+    listing = pc.if_else(
+        pc.is_in(keys_of(target_runs), value_set=key_texts(keys)),
+        pa.scalar(FULL),
+        target_runs.column("listing"),
+    )
+    return target_runs.set_column(target_runs.schema.get_field_index("listing"), "listing", listing)
 
 
 def split(chunk: pa.Table, as_changes: pa.Array) -> tuple[pa.Table, pa.Table]:

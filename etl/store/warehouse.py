@@ -22,7 +22,7 @@ import duckdb
 from etl.errors import DatabaseBusy, StorageError, UsageError
 from etl.failpoints import failpoint
 from etl.store.files import replacing
-from etl.store.queries import answer_one, ask, sql, sql_dir
+from etl.store.queries import ask, sql, sql_dir
 
 log = logging.getLogger("etl.store.warehouse")
 
@@ -184,19 +184,6 @@ def prepare(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None
             apply_schema(con)
     except duckdb.Error as exc:
         raise StorageError(f"cannot write DuckDB file {path}: {str(exc).splitlines()[0]}") from None
-
-
-@contextmanager
-def own_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Give the work done on `con` within the block MEMORY_LIMIT_MB of its own: the limit is
-    shared by every connection of this process to the database, so what the others hold (the
-    load beside the crawl, its transaction still open) is added to it until the block ends."""
-    held = int(answer_one(con, "known/memory_held"))
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB * 1_000_000 + held}B'")
-    try:
-        yield
-    finally:
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB}MB'")
 
 
 def opened(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
