@@ -258,9 +258,10 @@ class CrawlConfig(Model):
     `full_crawl_every`: its tags carry forward unchanged (`target_runs.carried`). Off by
     default: it assumes SWR moves one of those fields whenever a tag is pushed, moved or
     deleted, which its API pages do not promise; anything in doubt is crawled."""
-    full_crawl_every: float = Field(default=86400.0, gt=0, json_schema_extra=DURATION)
-    """With `skip_unchanged`: each repository is crawled whole at least this often, whatever its
-    list entry says."""
+    full_crawl_every: float = Field(default=86400.0, gt=0, le=CENTURY_S, json_schema_extra=DURATION)
+    """With `skip_unchanged`: the first run that starts this long after a repository's last whole
+    crawl finished crawls it whole again, whatever its list entry says (so whole crawls are at
+    most this plus one run's interval apart: `23h` with an hourly schedule for a daily one)."""
 
     _duration = field_validator("full_crawl_every", mode="before")(seconds_if_text)
 

@@ -97,5 +97,7 @@ def seconds_of(text: str) -> float:
 
 def seconds_if_text(value: Any) -> Any:
     """Return a duration given as text (`24h`) in seconds; anything else as it is (a key's
-    validator, before its type is checked)."""
+    validator, before its type is checked). `true` is no duration (a number type would read 1)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90s, 30m, 6h, 2d or seconds, not true/false")
     return seconds_of(value) if isinstance(value, str) else value

@@ -199,6 +199,18 @@ BAD = [
         id="negative-rate",
     ),
     pytest.param(
+        replaced("{concurrency: 4}", "{full_crawl_every: 800000d}"),
+        "crawl.full_crawl_every",
+        "less than or equal",
+        id="full-crawl-every-beyond-a-century",
+    ),
+    pytest.param(
+        replaced("{concurrency: 4}", "{full_crawl_every: true}"),
+        "crawl.full_crawl_every",
+        "not true/false",
+        id="full-crawl-every-a-boolean",
+    ),
+    pytest.param(
         replaced("{concurrency: 4}", "{with_manifest: perhaps}"),
         "crawl.with_manifest",
         "boolean",

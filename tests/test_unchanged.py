@@ -9,10 +9,13 @@ import copy
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import etl.run.start
 from etl.config_file import load_config
 from etl.fakeswr import FakeSwr, Registry, ServerThread, generate_registry
 from etl.fakeswr.registry import format_time
@@ -152,6 +155,32 @@ def test_each_repository_is_crawled_whole_at_least_every_full_crawl_every(
     exact(tmp_path, REGISTRY)
 
 
+class Ahead(datetime):
+    """The wall clock ten minutes fast."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Ahead:  # type: ignore[override]
+        return super().now(tz) + timedelta(minutes=10)
+
+
+def test_a_clock_that_jumped_back_crawls_every_repository_whole(
+    discovering: Discovering, tmp_path: Path, server: FakeSwr, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = skipping(discovering, tmp_path, server, every="5m")
+    with editing(path) as data:  # whole listings a week apart: the jump stays within one
+        data["output"]["full_listing_every"] = "7d"
+    sync(path, server)
+    with monkeypatch.context() as ahead:
+        ahead.setattr(etl.run.start, "datetime", Ahead)
+        outcome, _ = sync(path, server)  # 10 minutes on: a whole crawl, finished "then"
+    assert not [r for r in outcome.results if r.carried]
+    outcome, _ = sync(path, server)  # the clock is back: when it last crawled is in doubt
+    assert not [r for r in outcome.results if r.carried]
+    outcome, _ = sync(path, server)
+    assert len([r for r in outcome.results if r.carried]) == len(REGISTRY.repositories)
+    exact(tmp_path, REGISTRY)
+
+
 def test_a_literal_target_whose_list_was_not_read_is_crawled(
     discovering: Discovering, tmp_path: Path, server: FakeSwr
 ) -> None:
@@ -177,3 +206,21 @@ def test_plan_says_how_many_repositories_the_next_run_would_carry(
     assert f"skip_unchanged: {total - 2} of {total} repositories would be carried" in planned.output
     outcome, _ = sync(path, server)
     assert sum(r.carried for r in outcome.results) == total - 2
+
+
+def test_plan_counts_a_repository_whose_manifests_are_wanted_and_missing_as_crawled(
+    discovering: Discovering, tmp_path: Path, server: FakeSwr
+) -> None:
+    path = skipping(discovering, tmp_path, server)
+    sync(path, server)
+    with editing(path) as data:
+        data["crawl"]["with_manifest"] = True
+    planned = invoke("plan", "-c", str(path))
+    assert planned.exit_code == 0, planned.output
+    outcome, _ = sync(path, server)
+    carried_now = sum(r.carried for r in outcome.results)
+    total = len(REGISTRY.repositories)
+    assert carried_now < total
+    assert f"skip_unchanged: {carried_now} of {total} repositories would be carried" in (
+        planned.output
+    )

@@ -69,6 +69,7 @@ class KnownScope:
     current: dict[Key, CurrentRepository] = field(default_factory=dict)
     crawls: dict[Key, LastCrawl] = field(default_factory=dict)  # (crawl.skip_unchanged)
     writer_id: str | None = None
+    missing_manifests: set[Key] = field(default_factory=set)  # (with crawl.with_manifest)
 
 
 def known_scope(duckdb_path: Path, writer: str) -> KnownScope:
@@ -87,6 +88,7 @@ def known_scope(duckdb_path: Path, writer: str) -> KnownScope:
                 known.current_repositories(con),
                 known.last_crawls(con),
                 identity,
+                known.manifests_missing(con),
             )
     except (EtlError, duckdb.Error):
         return KnownScope()
@@ -228,7 +230,7 @@ def would_carry(
     plans: list[EndpointPlan], scope: KnownScope, crawl: CrawlConfig, full_listing_every: float
 ) -> int:
     """Return how many planned repositories a sync would carry forward unchanged, not crawl
-    (`crawl.skip_unchanged`, as `etl.run.unchanged` decides; manifests aside)."""
+    (`crawl.skip_unchanged`, as `etl.run.unchanged` decides)."""
     if not crawl.skip_unchanged:
         return 0
     now = wall_clock()
@@ -236,6 +238,7 @@ def would_carry(
     results = [TargetResult(target) for target in targets]
     eligible = delta_targets(results, scope.current, now, full_listing_every, True, scope.writer_id)
     entries = unchanged.list_entries([x for plan in plans for x in plan.listings])
-    facts = unchanged.Known(scope.current, scope.crawls, None)
-    since = unchanged.crawled_since(now, crawl.full_crawl_every)
-    return len(unchanged.carried_forward(targets, entries, facts, eligible, since)[1])
+    missing = scope.missing_manifests if crawl.with_manifest else None
+    facts = unchanged.Known(scope.current, scope.crawls, missing)
+    window = unchanged.crawl_window(now, crawl.full_crawl_every)
+    return len(unchanged.carried_forward(targets, entries, facts, eligible, window)[1])

@@ -5,8 +5,11 @@ nothing is in doubt:
 
 - its organization's list was read this run and gives all of `updated_at`, `num_images` and
   `size`, each equal to what the list said when the repository was last crawled whole;
-- that crawl finished within `crawl.full_crawl_every` (by the clock), and every sync of it
-  since was ok (none failed, found it gone or left it out of the scope);
+- that crawl finished within `crawl.full_crawl_every` before this run started, by this
+  machine's clock (one that reads after this run's start, a clock that jumped back, is in
+  doubt), and every sync of it since was ok (none failed, found it gone or left it out of the
+  scope). So the first run that starts `full_crawl_every` after a whole crawl crawls it whole
+  again: whole crawls are at most `full_crawl_every` plus one run's interval apart;
 - the run would store it as changes anyway (stored whole this period, under the same tag
   filter, by this writer, against a warehouse that holds the lake's runs: `listings`);
 - with `crawl.with_manifest`, the warehouse holds the manifest of each of its tags.
@@ -59,15 +62,15 @@ def carried_forward(
     entries: dict[Key, tuple[Any, Any, Any]],
     known: Known,
     as_changes: frozenset[Key],
-    since: datetime,
+    window: CrawlWindow,
 ) -> tuple[list[Target], list[TargetResult]]:
     """Split `targets` into those to crawl and those carried forward unchanged (crawled whole
-    since `since`, their list entry as it was then, stored as changes anyway: `as_changes`)."""
+    within `window`, their list entry as it was then, stored as changes anyway: `as_changes`)."""
     to_crawl: list[Target] = []
     carried: list[TargetResult] = []
     for target in targets:
         key = target.key
-        if key in as_changes and unchanged(key, entries, known, since):
+        if key in as_changes and unchanged(key, entries, known, window):
             tags = known.current[key].tags
             carried.append(TargetResult(target, tags=tags, carried=True))
         else:
@@ -76,22 +79,35 @@ def carried_forward(
 
 
 def unchanged(
-    key: Key, entries: dict[Key, tuple[Any, Any, Any]], known: Known, since: datetime
+    key: Key, entries: dict[Key, tuple[Any, Any, Any]], known: Known, window: CrawlWindow
 ) -> bool:
     """Return True if nothing casts doubt on the repository being as its last crawl left it."""
     entry, crawl = entries.get(key), known.crawls.get(key)
     if entry is None or crawl is None or any(value is None for value in entry):
         return False
-    if not crawl.latest_ok or crawl.crawled_at is None or crawl.crawled_at < since:
+    if not crawl.latest_ok or crawl.crawled_at is None or not window.holds(crawl.crawled_at):
         return False
     if known.missing_manifests is not None and key in known.missing_manifests:
         return False
     return entry == crawl.entry and key in known.current
 
 
-def crawled_since(now: datetime, every_s: float) -> datetime:
-    """Return the moment a repository's last crawl must have finished after to be carried."""
-    return now - timedelta(seconds=every_s)
+@dataclass(frozen=True)
+class CrawlWindow:
+    """When a repository's last whole crawl must have finished for it to be carried: within
+    `full_crawl_every` before this run's start, and not after it (a clock that jumped back)."""
+
+    start: datetime
+    end: datetime
+
+    def holds(self, moment: datetime) -> bool:
+        """Return True if `moment` lies within the window."""
+        return self.start <= moment <= self.end
+
+
+def crawl_window(now: datetime, every_s: float) -> CrawlWindow:
+    """Return the window of a run starting `now` under `full_crawl_every` = `every_s`."""
+    return CrawlWindow(now - timedelta(seconds=every_s), now)
 
 
 def carry_unchanged(
@@ -109,5 +125,5 @@ def carry_unchanged(
         return found.targets, []
     missing = known.manifests_missing(con) if crawl.with_manifest else None
     facts = Known(current, known.last_crawls(con), missing)
-    since = crawled_since(now, crawl.full_crawl_every)
-    return carried_forward(found.targets, list_entries(found.listings), facts, as_changes, since)
+    window = crawl_window(now, crawl.full_crawl_every)
+    return carried_forward(found.targets, list_entries(found.listings), facts, as_changes, window)
