@@ -26,6 +26,9 @@ from tests.configs import Discovering, editing
 from tests.registries import expected_rows
 from tests.stored import lake_state, query, states_by_run, stored_rows
 
+# A failed list is about what the next run crawls, not how long its retries wait.
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
 REGISTRY = generate_registry(repos=24, seed=13)
 EVERYTHING = [{"namespace": "*", "repositories": ["*"]}]
 
