@@ -128,17 +128,8 @@ def _mutate_repository(
             taken.discard(tag.tag)  # deleted
             continue
         if roll < 2 * churn:  # moved: same tag name, another image
-            digest, image_id, size, schema, tag_type = builder.image()
-            stamp = format_time(builder.moment_before(now, 1), 3)
-            tag = replace(
-                tag,
-                digest=digest,
-                image_id=image_id,
-                size=size,
-                schema=schema,
-                tag_type=tag_type,
-                updated=stamp,
-            )
+            image = builder.image()
+            tag = on_image(tag, image, format_time(builder.moment_before(now, 1), 3))
         elif roll < 3 * churn:  # re-pushed: same image, newer push time
             tag = replace(tag, updated=format_time(builder.moment_before(now, 1), 6))
         out.tags.append(tag)
@@ -194,7 +185,13 @@ def _pushed_again(builder: Builder, tag: Tag, moment: datetime, moved: bool) -> 
     stamp = format_time(moment, builder.rng.choice((0, 3, 6, 9)))
     if not moved:
         return replace(tag, updated=stamp)
-    digest, image_id, size, schema, tag_type = builder.image()
+    return on_image(tag, builder.image(), stamp)
+
+
+def on_image(tag: Tag, image: tuple[str, str, int, int, int], stamp: str) -> Tag:
+    """Return `tag` pushed at `stamp` onto another image (`Builder.image`'s digest, image id,
+    size, schema, tag type)."""
+    digest, image_id, size, schema, tag_type = image
     return replace(
         tag,
         digest=digest,

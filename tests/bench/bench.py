@@ -14,11 +14,13 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -157,6 +159,33 @@ class SyncRun:
     tail_seconds: float = 0.0  # the last request at the server to the process's exit
 
 
+class PeakRss:
+    """A process's peak RSS, read from its `VmHWM` every 10 ms while the block runs: `wait4`'s
+    ru_maxrss also counts the RSS of the process that spawned it (Linux keeps the high-water
+    mark across fork and exec), so a bench grown large would show in every sync's figure."""
+
+    def __init__(self, pid: int) -> None:
+        self.path, self.mb, self.done = f"/proc/{pid}/status", 0.0, threading.Event()
+        self.watcher = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self.watcher.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.watcher.join()
+
+    def _watch(self) -> None:
+        while not self.done.wait(0.01):
+            try:
+                status = Path(self.path).read_text()
+            except OSError:
+                return
+            if found := re.search(r"^VmHWM:\s+(\d+) kB", status, re.M):
+                self.mb = max(self.mb, int(found.group(1)) / 1024)
+
+
 def run_sync(config: Path, srv: Server | None = None) -> SyncRun:
     """Run `swr-etl sync` in a child process; return its wall time and peak RSS (and, given
     its server, how long it took to send the first request and to exit after the last)."""
@@ -170,14 +199,15 @@ def run_sync(config: Path, srv: Server | None = None) -> SyncRun:
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    _, status, usage = os.wait4(process.pid, 0)
+    with PeakRss(process.pid) as peak:
+        _, status, _ = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - began
     summary = process.stdout.read() if process.stdout else ""
     process.returncode = os.waitstatus_to_exitcode(status)
     exited = time.time()
     if process.returncode != 0:
         raise SystemExit(f"sync failed ({process.returncode}): {summary}")
-    run = SyncRun(seconds, usage.ru_maxrss / 1024, summary.strip().splitlines()[0])
+    run = SyncRun(seconds, peak.mb, summary.strip().splitlines()[0])
     if srv is not None:
         seen = srv.stats()
         run.startup_seconds = seen["first_at"] - spawned

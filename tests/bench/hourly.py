@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -47,7 +46,7 @@ import duckdb
 import yaml
 
 from etl.fakeswr.admin import fingerprint
-from tests.bench.bench import Row, Server, server, spread
+from tests.bench.bench import PeakRss, Row, Server, server, spread
 
 STEP = "38"
 PACE = {"concurrency": 16, "requests_per_second": 200}
@@ -180,33 +179,6 @@ def warehouse_fingerprint(db: Path) -> str:
     """The fingerprint of the warehouse's current tags, as the local API makes its own."""
     with duckdb.connect(str(db), read_only=True) as con:
         return fingerprint(batched(con.execute(TAGS_CURRENT)))
-
-
-class PeakRss:
-    """A process's peak RSS, read from its `VmHWM` every 10 ms while the block runs: `wait4`'s
-    ru_maxrss also counts the RSS of the process that spawned it (Linux keeps the high-water
-    mark across fork and exec), so a bench grown large would show in every sync's figure."""
-
-    def __init__(self, pid: int) -> None:
-        self.path, self.mb, self.done = f"/proc/{pid}/status", 0.0, threading.Event()
-        self.watcher = threading.Thread(target=self._watch, daemon=True)
-
-    def __enter__(self) -> PeakRss:
-        self.watcher.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.watcher.join()
-
-    def _watch(self) -> None:
-        while not self.done.wait(0.01):
-            try:
-                status = Path(self.path).read_text()
-            except OSError:
-                return
-            if found := re.search(r"^VmHWM:\s+(\d+) kB", status, re.M):
-                self.mb = max(self.mb, int(found.group(1)) / 1024)
 
 
 def batched(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[Any, ...]]:

@@ -39,6 +39,7 @@ from etl.config import Config
 from etl.config_file import load_config
 from etl.fakeswr import Registry, ServerThread, generate_registry, next_day
 from etl.job import run_sync
+from tests.bench.bench import PeakRss
 
 DAYS, HOURS = 365, 24
 READ_TABLES = ("runs", "target_runs", "tag_snapshots", "tag_deltas")  # what a state query lists
@@ -157,12 +158,13 @@ def simulate_month(
             command += ["--older-than", "0", "--keep-whole-every", keep_whole, "--grace", "0"]
             began = time.perf_counter()
             process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-            _, status, usage = os.wait4(process.pid, 0)
+            with PeakRss(process.pid) as peak:
+                _, status, _ = os.wait4(process.pid, 0)
             took = time.perf_counter() - began
             said = process.stdout.read().strip() if process.stdout else ""
             assert os.waitstatus_to_exitcode(status) == 0, said
             print(f"{said}")
-            print(f"  in {took:.1f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB; then:")
+            print(f"  in {took:.1f} s, peak RSS {peak.mb:.0f} MB; then:")
             print_lake(Path(scratch) / "lake", days)
 
 
